@@ -1,0 +1,83 @@
+"""Entry point: ``yikatong registry …``, ``yikatong field …``, ``yikatong app``, ``yikatong demo``.
+
+Exit codes: 0 ok, 1 failure, 2 bad usage. An error is one line on stderr that starts with
+its stable code, e.g. ``error: id_number.check_character: …``. Subcommand modules register
+themselves with ``register(subparsers)`` and raise DomainError (or CliError) on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from enrollment.errors import DomainError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A failure worded for an operator at a terminal, with a stable code."""
+
+    def __init__(self, code: str, message: str, exit_code: int = EXIT_FAILURE, **data: Any) -> None:
+        super().__init__(message)
+        self.code, self.message, self.exit_code, self.data = code, message, exit_code, data
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, code first, exit 2
+        sys.stderr.write(f"error: usage: {message}\n")
+        sys.exit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import app_cmds, field_cmds, registry_cmds
+
+    parser = _Parser(prog="yikatong", description="一卡通 field enrollment and central registry")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    registry_cmds.register(sub)
+    field_cmds.register(sub)
+    app_cmds.register(sub)
+    return parser
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+
+def read_password(prompt_name: str = "password") -> str:
+    """Passwords come from stdin (never argv, which other users can see in ps)."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(f"{prompt_name}: ")
+    line = sys.stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise CliError("auth.password_empty", "no password on stdin", EXIT_USAGE)
+    return password
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.handler(args)
+        return int(result or EXIT_OK)
+    except CliError as e:
+        sys.stderr.write(f"error: {e.code}: {e.message}\n")
+        if e.data:
+            sys.stderr.write(json.dumps(e.data, ensure_ascii=False) + "\n")
+        return e.exit_code
+    except DomainError as e:
+        detail = e.to_dict()
+        sys.stderr.write(f"error: {e.code}: {json.dumps(detail, ensure_ascii=False)}\n")
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

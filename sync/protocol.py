@@ -1,0 +1,112 @@
+"""The sync protocol, shared by the field client and the registry.
+
+Every request carries ``X-Yikatong-Protocol: <version>``. The registry answers a version
+outside [MIN_PROTOCOL_VERSION, PROTOCOL_VERSION] with 426 and the code
+``protocol.unsupported_version`` naming the versions it accepts. Never change the meaning
+of a field under an existing version: add a version and say why below.
+
+Versions
+--------
+1 (2026-11): first version. Records pushed in batches, idempotent by record id and
+  content hash, edits carry their base version (stale base → conflict, both kept);
+  blobs addressed by SHA-256 with resumable upload; pull by server counter; an
+  order-independent digest closes every sync.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from enrollment.canonical import content_hash
+
+PROTOCOL_VERSION = 1
+MIN_PROTOCOL_VERSION = 1
+VERSION_HEADER = "X-Yikatong-Protocol"
+
+# Endpoints
+HEALTH = "/api/health"
+LOGIN = "/api/auth/login"
+ME = "/api/auth/me"
+PUSH = "/api/sync/push"
+PULL = "/api/sync/pull"
+DIGEST = "/api/sync/digest"
+BLOB_STATUS = "/api/blobs/status"
+BLOB = "/api/blobs/{sha256}"  # PUT ?offset=N&size=TOTAL with a chunk; GET the bytes
+
+# Limits both ends respect
+PUSH_BATCH_MAX = 100
+PULL_LIMIT_MAX = 1000
+BLOB_CHUNK = 256 * 1024
+BLOB_MAX = 32 * 1024 * 1024
+
+# Push result statuses
+ACCEPTED = "accepted"      # stored as a new version
+UNCHANGED = "unchanged"    # same content already stored: a no-op success
+CONFLICT = "conflict"      # base version stale; the server's version comes back, ours is kept there too
+REFUSED = "refused"        # a 4xx for this one record; ``error`` says why
+
+# Pull change kinds
+KIND_RESIDENT = "resident"
+KIND_RECORD = "record"
+
+# Stable API error codes (domain codes such as ``id_number.check_character`` also appear).
+E_VERSION = "protocol.unsupported_version"
+E_MALFORMED = "request.malformed_json"
+E_INVALID = "request.invalid"
+E_TOO_LARGE = "request.too_large"
+E_NOT_FOUND = "request.not_found"
+E_METHOD = "request.method_not_allowed"
+E_AUTH_MISSING = "auth.missing"
+E_AUTH_INVALID = "auth.invalid_token"
+E_AUTH_EXPIRED = "auth.token_expired"
+E_BAD_CREDENTIALS = "auth.bad_credentials"
+E_FORBIDDEN = "auth.forbidden"
+E_VILLAGE = "village.not_assigned"
+E_CONFLICT = "record.conflict"
+E_BASE_VERSION = "record.base_version_invalid"
+E_HASH = "record.content_hash_mismatch"
+E_BLOB_OFFSET = "blob.offset_mismatch"
+E_BLOB_HASH = "blob.hash_mismatch"
+E_BLOB_SIZE = "blob.size_invalid"
+E_BLOB_MISSING = "blob.missing"
+E_INTERNAL = "server.internal"
+
+
+def record_hash(payload: dict[str, Any] | None, deleted: bool, record_id: str) -> str:
+    """The content hash a record version is known by; a tombstone hashes its id and the flag."""
+    if deleted:
+        return content_hash({"deleted": True, "record_id": record_id})
+    return content_hash(payload)
+
+
+def digest(items: Iterable[tuple[str, int, str]]) -> tuple[str, int]:
+    """Order-independent digest of (record_id, version, content_hash) triples.
+
+    The sum modulo 2**256 of each triple's SHA-256: order does not matter, and unlike XOR a
+    record counted twice does not cancel out.
+    """
+    total = 0
+    count = 0
+    for record_id, version, chash in items:
+        h = hashlib.sha256(f"{record_id}:{int(version)}:{chash}".encode()).digest()
+        total = (total + int.from_bytes(h, "big")) % (1 << 256)
+        count += 1
+    return f"{total:064x}", count
+
+
+def error_body(code: str, message: str, *, field: str | None = None, **data: Any) -> dict[str, Any]:
+    """The one JSON error shape every endpoint uses."""
+    return {"error": {"code": code, "message": message, "field": field, "data": data}}
+
+
+def push_item(record_id: str, base_version: int, payload: dict[str, Any] | None, deleted: bool = False
+              ) -> dict[str, Any]:
+    return {
+        "record_id": record_id,
+        "base_version": int(base_version),
+        "deleted": bool(deleted),
+        "payload": None if deleted else payload,
+        "content_hash": record_hash(payload, deleted, record_id),
+    }
