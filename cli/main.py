@@ -66,9 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         result = args.handler(args)
         return int(result or EXIT_OK)
     except CliError as e:
-        sys.stderr.write(f"error: {e.code}: {e.message}\n")
-        if e.data:
-            sys.stderr.write(json.dumps(e.data, ensure_ascii=False) + "\n")
+        extra = f" {json.dumps(e.data, ensure_ascii=False)}" if e.data else ""
+        sys.stderr.write(f"error: {e.code}: {e.message}{extra}\n")
         return e.exit_code
     except DomainError as e:
         detail = e.to_dict()
