@@ -1,0 +1,100 @@
+"""``yikatong app`` (the desktop app) and ``yikatong demo`` (the app on an embedded registry)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from resources import path as resource_path
+
+from .main import CliError
+
+DEMO_VILLAGE = "510903102201"
+DEMO_VILLAGE_NAME = "大石村"
+DEMO_PASSWORD = "yikatong-demo"
+READY_PREFIX = "YIKATONG_REGISTRY_READY "
+
+
+def register(sub) -> None:
+    app = sub.add_parser("app", help="start the desktop app")
+    app.add_argument("--store", type=Path, default=None, help="the laptop store file (default: user data folder)")
+    app.add_argument("--registry", default=None, help="registry address shown at login")
+    app.set_defaults(handler=_app)
+
+    demo = sub.add_parser("demo", help="start the desktop app on an embedded registry with a demo village")
+    demo.add_argument("--data-dir", type=Path, default=None, help="where the demo keeps its files")
+    demo.add_argument("--port", type=int, default=0)
+    demo.add_argument("--no-app", action="store_true", help="only run the registry (for scripted checks)")
+    demo.set_defaults(handler=_demo)
+
+
+def user_data_dir() -> Path:
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "yikatong"
+
+
+def _app(args) -> int:
+    from desktop.app import main as app_main
+
+    store = args.store or user_data_dir() / "laptop.sqlite3"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    return app_main(store_path=str(store), registry_url=args.registry)
+
+
+def _cli(*argv: str, stdin: str | None = None) -> None:
+    """Run our own CLI in a child process: the demo sets up through the same commands a person would."""
+    done = subprocess.run([sys.executable, "-m", "cli.main", *argv], input=stdin, text=True,
+                          capture_output=True)
+    if done.returncode != 0:
+        raise CliError("demo.setup_failed", done.stderr.strip().splitlines()[-1] if done.stderr else argv[1])
+
+
+def seed_demo_registry(db_url: str) -> None:
+    """Operators and the demo roster; safe to run again (a second run changes nothing)."""
+    roster = resource_path("demo", f"roster_{DEMO_VILLAGE}.csv")
+    _cli("registry", "import-roster", str(roster), "--village", DEMO_VILLAGE,
+         "--village-name", DEMO_VILLAGE_NAME, "--db", db_url)
+    for username, role, extra in (("cadre", "cadre", ["--village", DEMO_VILLAGE]), ("central", "central", [])):
+        done = subprocess.run(
+            [sys.executable, "-m", "cli.main", "registry", "add-operator", "--username", username,
+             "--role", role, "--db", db_url, *extra], input=DEMO_PASSWORD + "\n", text=True, capture_output=True)
+        if done.returncode != 0 and "exists" not in done.stderr:
+            raise CliError("demo.setup_failed", done.stderr.strip())
+
+
+def start_registry(db_url: str, port: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "registry", "serve", "--db", db_url, "--host", "127.0.0.1",
+         "--port", str(port)], stdout=subprocess.PIPE, stderr=log, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in proc.stdout:
+        if line.startswith(READY_PREFIX):
+            return proc, line[len(READY_PREFIX):].strip()
+    raise CliError("demo.registry_failed", f"the embedded registry did not start; see {log_path}")
+
+
+def _demo(args) -> int:
+    data_dir = args.data_dir or user_data_dir() / "demo"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db_url = f"sqlite:///{data_dir / 'registry.sqlite3'}"
+    seed_demo_registry(db_url)
+    proc, url = start_registry(db_url, args.port, data_dir / "registry.log")
+    print(f"registry: {url}  (log: {data_dir / 'registry.log'})", flush=True)
+    print(f"login: cadre / {DEMO_PASSWORD}  ·  central / {DEMO_PASSWORD}", flush=True)
+    try:
+        if args.no_app:
+            proc.wait()
+            return 0
+        from desktop.app import main as app_main
+
+        return app_main(store_path=str(data_dir / "laptop.sqlite3"), registry_url=url)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
