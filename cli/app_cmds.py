@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from registry.launcher import RegistryProcess
 from resources import path as resource_path
 
 from .main import CliError
@@ -14,7 +15,6 @@ from .main import CliError
 DEMO_VILLAGE = "510903102201"
 DEMO_VILLAGE_NAME = "大石村"
 DEMO_PASSWORD = "yikatong-demo"
-READY_PREFIX = "YIKATONG_REGISTRY_READY "
 
 
 def register(sub) -> None:
@@ -67,34 +67,25 @@ def seed_demo_registry(db_url: str) -> None:
             raise CliError("demo.setup_failed", done.stderr.strip())
 
 
-def start_registry(db_url: str, port: int, log_path: Path) -> tuple[subprocess.Popen, str]:
-    log = open(log_path, "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "registry", "serve", "--db", db_url, "--host", "127.0.0.1",
-         "--port", str(port)], stdout=subprocess.PIPE, stderr=log, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    for line in proc.stdout:
-        if line.startswith(READY_PREFIX):
-            return proc, line[len(READY_PREFIX):].strip()
-    raise CliError("demo.registry_failed", f"the embedded registry did not start; see {log_path}")
-
-
 def _demo(args) -> int:
     data_dir = args.data_dir or user_data_dir() / "demo"
     data_dir.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{data_dir / 'registry.sqlite3'}"
     seed_demo_registry(db_url)
-    proc, url = start_registry(db_url, args.port, data_dir / "registry.log")
-    print(f"registry: {url}  (log: {data_dir / 'registry.log'})", flush=True)
+    reg = RegistryProcess(db_url, data_dir, port=args.port)
+    try:
+        reg.start()
+    except RuntimeError as exc:
+        raise CliError("demo.registry_failed", str(exc)) from exc
+    url = reg.url
+    print(f"registry: {url}  (log: {reg.log_path})", flush=True)
     print(f"login: cadre / {DEMO_PASSWORD}  ·  central / {DEMO_PASSWORD}", flush=True)
     try:
         if args.no_app:
-            proc.wait()
+            reg.proc.wait()
             return 0
         from desktop.app import main as app_main
 
         return app_main(store_path=str(data_dir / "laptop.sqlite3"), registry_url=url)
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(10)
+        reg.stop()

@@ -9,17 +9,17 @@ ready line it prints.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from registry.launcher import RegistryProcess
+
+__all__ = ["RegistryProcess", "yikatong"]
+
 ROOT = Path(__file__).resolve().parent.parent
-READY_PREFIX = "YIKATONG_REGISTRY_READY "
 ARTIFACTS = ROOT / "artifacts"
 
 
@@ -30,56 +30,6 @@ def yikatong(*args: str, input: str | None = None, env: dict | None = None, time
         [sys.executable, "-m", "cli.main", *args], input=input, capture_output=True, text=True,
         cwd=ROOT, env={**os.environ, **(env or {})}, timeout=timeout,
     )
-
-
-@dataclass
-class RegistryProcess:
-    db_url: str
-    data_dir: Path
-    extra_args: list[str] = field(default_factory=list)
-    proc: subprocess.Popen | None = None
-    url: str = ""
-
-    def start(self, timeout: float = 60) -> RegistryProcess:
-        log = open(self.data_dir / "registry.log", "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "registry", "serve", "--db", self.db_url,
-             "--host", "127.0.0.1", "--port", "0", *self.extra_args],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if line.startswith(READY_PREFIX):
-                self.url = line[len(READY_PREFIX):].strip()
-                return self
-            if not line and self.proc.poll() is not None:
-                break
-        self.stop()
-        raise RuntimeError(f"registry did not start; see {self.data_dir / 'registry.log'}")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hooks, no flush; what a power cut does."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def restart(self) -> RegistryProcess:
-        self.kill()
-        return self.start()
-
-    def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
-        """Run a ``yikatong registry`` subcommand against this registry's database."""
-        return yikatong("registry", *args[:1], "--db", self.db_url, *args[1:], input=input)
 
 
 @pytest.fixture
