@@ -9,9 +9,9 @@ number and reason, and the caller applies nothing from a file that has any.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
