@@ -1,0 +1,285 @@
+"""The HTTP API (FastAPI), implementing exactly ``sync.protocol``.
+
+Every error leaves in one shape, ``sync.protocol.error_body``: ``{"error": {code, message,
+field, data}}``. A pure ASGI guard in front of the app checks the protocol version header
+and enforces the body-size limit while reading (never trusting Content-Length alone),
+and turns any unexpected exception into a 500 ``server.internal`` whose body and log line
+carry no personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, text
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from enrollment.errors import DomainError
+from sync import protocol
+
+from . import service
+from .auth import Session, authenticate, login
+from .config import Settings
+from .db import iso, now_iso
+from .errors import ApiError
+
+log = logging.getLogger("registry.api")
+
+# How much of an oversized body is read and thrown away so the client sees the 413
+# instead of a reset connection; beyond this the connection is simply closed.
+_DRAIN_MAX = 64 * 1024 * 1024
+
+
+def _json_error(status: int, code: str, message: str, field: str | None = None, **data: Any) -> JSONResponse:
+    return JSONResponse(protocol.error_body(code, message, field=field, **data), status_code=status)
+
+
+async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
+    raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": raw})
+
+
+class Guard:
+    """Protocol version check, body-size limit, and the last line of defence against 500 leaks."""
+
+    def __init__(self, app: Any, max_body: int) -> None:
+        self.app, self.max_body = app, max_body
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if path.startswith("/api/") and path != protocol.HEALTH:
+            raw = headers.get(protocol.VERSION_HEADER.lower(), "").strip()
+            if not (raw.isdigit() and protocol.MIN_PROTOCOL_VERSION <= int(raw) <= protocol.PROTOCOL_VERSION):
+                await self._drain(receive, _DRAIN_MAX)
+                await _send_json(send, 426, protocol.error_body(
+                    protocol.E_VERSION,
+                    f"this registry speaks protocol versions {protocol.MIN_PROTOCOL_VERSION}"
+                    f"–{protocol.PROTOCOL_VERSION}; send {protocol.VERSION_HEADER}",
+                    min_version=protocol.MIN_PROTOCOL_VERSION, max_version=protocol.PROTOCOL_VERSION))
+                return
+        # Read the whole body first, counting; refuse it once it passes the limit.
+        declared = headers.get("content-length", "")
+        too_large = declared.isdigit() and int(declared) > self.max_body
+        chunks: list[bytes] = []
+        size = 0
+        more = not too_large
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_body:
+                too_large = True
+                break
+            chunks.append(body)
+            more = message.get("more_body", False)
+        if too_large:
+            if not declared.isdigit() or int(declared) <= _DRAIN_MAX:
+                await self._drain(receive, _DRAIN_MAX)
+            await _send_json(send, 413, protocol.error_body(
+                protocol.E_TOO_LARGE, f"request body over {self.max_body} bytes", limit=self.max_body))
+            return
+        buffered = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": buffered, "more_body": False}
+            return await receive()
+
+        started = False
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, replay, tracking_send)
+        except Exception as exc:  # noqa: BLE001 - turned into the one error shape, logged without data
+            log.error("internal error %s on %s %s\n%s", type(exc).__name__, scope.get("method"), path,
+                      "".join(traceback.format_tb(exc.__traceback__)))
+            if not started:
+                await _send_json(send, 500, protocol.error_body(protocol.E_INTERNAL, "internal server error"))
+
+    @staticmethod
+    async def _drain(receive: Any, limit: int) -> None:
+        seen = 0
+        while seen <= limit:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            seen += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+
+# ------------------------------------------------------------------------------------ models
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+    device_id: str = Field(min_length=1, max_length=100)
+
+
+class PushItem(BaseModel):
+    record_id: str = Field(min_length=1, max_length=64)
+    base_version: int
+    deleted: bool = False
+    payload: dict[str, Any] | None = None
+    content_hash: str = Field(min_length=1, max_length=64)
+
+
+class PushRequest(BaseModel):
+    device_id: str = Field(min_length=1, max_length=100)
+    records: list[PushItem] = Field(max_length=protocol.PUSH_BATCH_MAX)
+
+
+class BlobRef(BaseModel):
+    sha256: str = Field(min_length=64, max_length=64)
+    size: int = Field(ge=0, le=protocol.BLOB_MAX)
+
+
+class BlobStatusRequest(BaseModel):
+    blobs: list[BlobRef] = Field(max_length=1000)
+
+
+class DigestRequest(BaseModel):
+    digest: str = Field(min_length=1, max_length=64)
+    count: int = Field(ge=0)
+
+
+# ------------------------------------------------------------------------------------ app
+
+def _field_of(loc: tuple) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+def current_session(request: Request) -> Session:
+    """The operator behind the request's Bearer token (401 with its own code otherwise)."""
+    engine: Engine = request.app.state.engine
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        return authenticate(conn, request.headers.get("authorization"))
+
+
+Auth = Annotated[Session, Depends(current_session)]
+
+
+def create_app(engine: Engine, settings: Settings | None = None) -> Any:
+    settings = settings or Settings()
+    app = FastAPI(title="Yikatong registry", version=str(protocol.PROTOCOL_VERSION),
+                  docs_url=None, redoc_url=None,  # their pages load scripts from a CDN
+                  description="The central registry's sync API (see sync/protocol.py).")
+    app.state.engine = engine
+
+    @app.exception_handler(Exception)
+    async def _internal(_request: Request, _exc: Exception) -> JSONResponse:
+        # Starlette re-raises after sending this; Guard logs it without the message.
+        return _json_error(500, protocol.E_INTERNAL, "internal server error")
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return _json_error(exc.status, exc.code, exc.message, exc.field, **exc.data)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        d = exc.to_dict()
+        return _json_error(422, exc.code, "the request breaks a rule", d["field"], **d["data"])
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return _json_error(400, protocol.E_MALFORMED, "the body is not valid JSON")
+        listed = [{"field": _field_of(tuple(e.get("loc", ()))), "type": e.get("type"), "message": e.get("msg")}
+                  for e in errors]
+        return _json_error(422, protocol.E_INVALID, "the request does not have the expected shape",
+                           listed[0]["field"] if listed else None, errors=listed)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: protocol.E_NOT_FOUND, 405: protocol.E_METHOD, 400: protocol.E_MALFORMED,
+                413: protocol.E_TOO_LARGE}.get(exc.status_code, f"request.http_{exc.status_code}")
+        response = _json_error(exc.status_code, code, str(exc.detail))
+        for k, v in (exc.headers or {}).items():
+            response.headers[k] = v
+        return response
+
+    @app.get(protocol.HEALTH, summary="Is the registry up; which protocol versions it speaks (no auth)")
+    def health() -> dict[str, Any]:
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "protocol_version": protocol.PROTOCOL_VERSION,
+                "min_protocol_version": protocol.MIN_PROTOCOL_VERSION, "server_time": now_iso()}
+
+    @app.post(protocol.LOGIN, summary="Exchange username and password for an expiring token")
+    def do_login(body: LoginRequest) -> dict[str, Any]:
+        with engine.begin() as conn:
+            token, expires, operator = login(conn, body.username, body.password, body.device_id,
+                                             settings.token_ttl)
+        return {"token": token, "expires_at": iso(expires), "operator": operator.to_dict(),
+                "server_time": now_iso()}
+
+    @app.get(protocol.ME, summary="Who this token belongs to")
+    def me(session: Auth) -> dict[str, Any]:
+        return {"operator": session.operator.to_dict(), "device_id": session.device_id,
+                "expires_at": iso(session.expires_at), "server_time": now_iso()}
+
+    @app.post(protocol.PUSH, summary="Push a batch of record versions; one result per record")
+    def push(body: PushRequest, session: Auth) -> dict[str, Any]:
+        results = service.push(engine, session.operator, body.device_id,
+                               [item.model_dump() for item in body.records])
+        return {"protocol_version": protocol.PROTOCOL_VERSION, "results": results}
+
+    @app.get(protocol.PULL, summary="Changes after a counter, oldest first, restricted to your villages")
+    def pull(session: Auth, since: Annotated[int, Query(ge=0)] = 0,
+             limit: Annotated[int, Query(ge=1, le=protocol.PULL_LIMIT_MAX)] = 500) -> dict[str, Any]:
+        return service.pull(engine, session.operator, since, limit)
+
+    @app.post(protocol.DIGEST, summary="Compare the client's digest of synced records with the server's")
+    def digest(body: DigestRequest, session: Auth) -> dict[str, Any]:
+        server_digest, server_count = service.digest(engine, session.operator)
+        return {"match": server_digest == body.digest and server_count == body.count,
+                "server_digest": server_digest, "server_count": server_count}
+
+    @app.post(protocol.BLOB_STATUS, summary="Which blobs the server has, and how many bytes of each")
+    def blob_status(body: BlobStatusRequest, _session: Auth) -> dict[str, Any]:
+        return {"blobs": service.blob_status(engine, [(b.sha256, b.size) for b in body.blobs])}
+
+    @app.put(protocol.BLOB, summary="Upload one chunk of a blob at an offset (resumable)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+    async def put_blob(sha256: str, request: Request, _session: Auth,
+                       offset: Annotated[int, Query(ge=0)], size: Annotated[int, Query(ge=0)],
+                       ) -> dict[str, Any]:
+        chunk = await request.body()
+        return await run_in_threadpool(service.put_blob_chunk, engine, sha256, offset, size, chunk)
+
+    @app.get(protocol.BLOB, summary="The bytes of a complete blob")
+    def get_blob(sha256: str, _session: Auth) -> Response:
+        data = service.read_blob(engine, sha256)
+        if data is None:
+            raise ApiError(404, protocol.E_NOT_FOUND, "no complete blob with that SHA-256", field="sha256")
+        return Response(data, media_type="application/octet-stream")
+
+    return Guard(app, settings.max_body)

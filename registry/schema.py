@@ -1,0 +1,158 @@
+"""The registry's tables (SQLAlchemy Core). Migrations in ``registry/migrations`` create them.
+
+Times are ISO-8601 UTC text (``2026-11-27T13:05:00.123456Z``): the same on SQLite and
+PostgreSQL, and sortable as text. Payloads are the canonical JSON text of a record.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+ROLES = ("cadre", "central", "admin")
+STATE_RECEIVED = "received"
+
+operators = Table(
+    "operators", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("display_name", String(100), nullable=False, server_default=""),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+    Column("created_at", String(32), nullable=False),
+    CheckConstraint("role IN ('cadre', 'central', 'admin')", name="role"),
+)
+
+villages = Table(
+    "villages", metadata,
+    Column("code", String(12), primary_key=True),
+    Column("name", String(100), nullable=False, server_default=""),
+    Column("created_at", String(32), nullable=False),
+)
+
+operator_villages = Table(
+    "operator_villages", metadata,
+    Column("operator_id", Integer, ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True),
+    Column("village_code", String(12), ForeignKey("villages.code"), primary_key=True),
+)
+
+tokens = Table(
+    "tokens", metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 hex of the opaque token
+    Column("operator_id", Integer, ForeignKey("operators.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("device_id", String(100), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+)
+
+residents = Table(
+    "residents", metadata,
+    Column("id_number", String(18), primary_key=True),
+    Column("village_code", String(12), ForeignKey("villages.code"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("sex", String(2), nullable=False),
+    Column("birth_date", String(10), nullable=False),
+    Column("household_id", String(40), nullable=False),
+    Column("relation", String(10), nullable=False),
+    Column("address", String(200), nullable=False, server_default=""),
+    Column("phone", String(20), nullable=False, server_default=""),
+    Column("counter", BigInteger, nullable=False, index=True),
+    Column("updated_at", String(32), nullable=False),
+)
+
+records = Table(
+    "records", metadata,
+    Column("record_id", String(36), primary_key=True),
+    Column("village_code", String(12), nullable=False, index=True),
+    Column("id_number", String(18), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("payload", Text, nullable=True),  # canonical JSON; NULL for a tombstone
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+    Column("operator", String(64), nullable=False),
+    Column("device_id", String(100), nullable=False),
+    Column("state", String(20), nullable=False, server_default=STATE_RECEIVED),
+    Column("counter", BigInteger, nullable=False, index=True),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+record_versions = Table(
+    "record_versions", metadata,
+    Column("record_id", String(36), ForeignKey("records.record_id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("payload", Text, nullable=True),
+    Column("deleted", Boolean, nullable=False),
+    Column("operator", String(64), nullable=False),
+    Column("device_id", String(100), nullable=False),
+    Column("counter", BigInteger, nullable=False),
+    Column("received_at", String(32), nullable=False),
+    Index("ix_record_versions_record_hash", "record_id", "content_hash"),
+)
+
+conflicts = Table(
+    "conflicts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", String(36), nullable=False, index=True),
+    Column("base_version", Integer, nullable=False),
+    Column("server_version", Integer, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("payload", Text, nullable=True),
+    Column("deleted", Boolean, nullable=False),
+    Column("operator", String(64), nullable=False),
+    Column("device_id", String(100), nullable=False),
+    Column("received_at", String(32), nullable=False),
+    UniqueConstraint("record_id", "base_version", "content_hash", name="uq_conflicts_attempt"),
+)
+
+blobs = Table(
+    "blobs", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("received", BigInteger, nullable=False, server_default="0"),
+    Column("complete", Boolean, nullable=False, server_default="0"),
+    Column("created_at", String(32), nullable=False),
+    Column("completed_at", String(32), nullable=True),
+)
+
+blob_chunks = Table(
+    "blob_chunks", metadata,
+    Column("sha256", String(64), ForeignKey("blobs.sha256", ondelete="CASCADE"), primary_key=True),
+    Column("offset", BigInteger, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+# One row (id 1): the last pull counter handed out. Incremented inside each writing
+# transaction; on PostgreSQL ``UPDATE … RETURNING`` holds the row lock until commit, so
+# counters become visible in the order they were assigned.
+server_counter = Table(
+    "server_counter", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
+)

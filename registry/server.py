@@ -1,0 +1,56 @@
+"""Run the registry: bind the socket ourselves (port 0 allowed), then announce readiness.
+
+Once uvicorn accepts connections, exactly one line goes to stdout, flushed:
+``YIKATONG_REGISTRY_READY http://HOST:PORT``. One worker; all state is in the database,
+written in transactions, so a SIGKILL at any moment leaves it consistent.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+
+import uvicorn
+
+from .api import create_app
+from .config import Settings
+from .db import open_database
+
+READY_PREFIX = "YIKATONG_REGISTRY_READY"
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, url: str) -> None:
+        super().__init__(config)
+        self._url = url
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            sys.stdout.write(f"{READY_PREFIX} {self._url}\n")
+            sys.stdout.flush()
+
+
+def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, *, settings: Settings | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    engine = open_database(db_url)
+    app = create_app(engine, settings or Settings())
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    bound_port = sock.getsockname()[1]
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    config = uvicorn.Config(app, workers=1, log_config=None, access_log=True, server_header=False,
+                            proxy_headers=False, timeout_graceful_shutdown=5)
+    server = _Server(config, f"http://{shown}:{bound_port}")
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        engine.dispose()

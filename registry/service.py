@@ -1,0 +1,358 @@
+"""Push, pull, digest and blobs: the registry's side of ``sync.protocol``.
+
+Every function takes an engine or a connection and returns plain dicts in the protocol's
+shapes; ``api`` only adds HTTP. A push is one transaction per batch with a savepoint per
+record, so one refused record never blocks the others and a SIGKILL loses at most the
+batch that was in flight (which the client re-sends: pushes are idempotent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from enrollment.canonical import CanonicalFormError, canonical_bytes
+from enrollment.errors import DomainError, ValidationErrors, mask_id_number
+from enrollment.records import RECORD_ID_INVALID, validate_enrollment
+from sync import protocol
+
+from .auth import Operator
+from .db import now_iso
+from .errors import ApiError
+from .schema import (
+    STATE_RECEIVED,
+    blob_chunks,
+    blobs,
+    conflicts,
+    record_versions,
+    records,
+    residents,
+    server_counter,
+)
+
+log = logging.getLogger("registry.sync")
+
+# Registry-side refusal codes not (yet) in sync.protocol.
+E_NOT_NORMALIZED = "record.not_normalized"
+E_UNKNOWN_RECORD = "record.unknown"
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Refused(Exception):
+    def __init__(self, code: str, message: str, field: str | None = None, **data: Any) -> None:
+        super().__init__(code)
+        self.code, self.message, self.field, self.data = code, message, field, data
+
+    def to_error(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "field": self.field, "data": self.data}
+
+
+def next_counter(conn: Connection) -> int:
+    """The next pull counter, taken inside the caller's writing transaction."""
+    return conn.execute(
+        update(server_counter).where(server_counter.c.id == 1)
+        .values(value=server_counter.c.value + 1).returning(server_counter.c.value)
+    ).scalar_one()
+
+
+def _payload_text(payload: dict[str, Any] | None) -> str | None:
+    return None if payload is None else canonical_bytes(payload).decode("utf-8")
+
+
+def _payload_obj(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else json.loads(text)
+
+
+# ---------------------------------------------------------------------------------------- push
+
+def _check_item(item: dict[str, Any], operator: Operator) -> dict[str, Any] | None:
+    """Checks that need no database: id, payload rules, normal form, hash, village. Returns the payload."""
+    record_id = item["record_id"]
+    try:
+        if str(uuid.UUID(record_id)) != record_id:
+            raise ValueError
+    except ValueError:
+        raise Refused(RECORD_ID_INVALID, "record_id must be a lower-case UUID", "record_id") from None
+    if item["base_version"] < 0:
+        raise Refused(protocol.E_BASE_VERSION, "base_version must be 0 or more", "base_version")
+    deleted = item["deleted"]
+    payload = None if deleted else item["payload"]
+    if not deleted:
+        if not isinstance(payload, dict):
+            raise Refused(protocol.E_INVALID, "a record that is not deleted needs a payload", "payload")
+        if payload.get("record_id") != record_id:
+            raise Refused(RECORD_ID_INVALID, "payload.record_id differs from record_id", "record_id")
+        try:
+            normalized = validate_enrollment(payload)
+        except ValidationErrors as e:
+            d = e.to_dict()
+            raise Refused(e.code, "the record breaks the enrollment rules", e.field, **d["data"]) from None
+        except DomainError as e:  # pragma: no cover - validate_enrollment raises ValidationErrors
+            raise Refused(e.code, "the record breaks the enrollment rules", e.field) from None
+        if normalized != payload:
+            fields = sorted(k for k in set(normalized) | set(payload) if normalized.get(k) != payload.get(k))
+            raise Refused(E_NOT_NORMALIZED, "the payload is not in normal form (validate it before sending)",
+                          fields[0] if fields else None, fields=fields)
+        if not operator.may_write(payload["village_code"]):
+            raise Refused(protocol.E_VILLAGE, "this village is not assigned to you", "village_code",
+                          village_code=payload["village_code"])
+    try:
+        expected = protocol.record_hash(payload, deleted, record_id)
+    except CanonicalFormError:
+        raise Refused(protocol.E_INVALID, "the payload has no canonical form (floats?)", "payload") from None
+    if expected != item["content_hash"]:
+        raise Refused(protocol.E_HASH, "content_hash does not match the payload", "content_hash")
+    return payload
+
+
+def _server_view(row: Any) -> dict[str, Any]:
+    return {"version": row.version, "content_hash": row.content_hash,
+            "payload": _payload_obj(row.payload), "deleted": bool(row.deleted)}
+
+
+def _missing_blobs(conn: Connection, payload: dict[str, Any] | None) -> list[str]:
+    wanted = sorted({a["sha256"] for a in (payload or {}).get("attachments") or []})
+    if not wanted:
+        return []
+    have = set(conn.execute(select(blobs.c.sha256).where(blobs.c.sha256.in_(wanted),
+                                                         blobs.c.complete.is_(True))).scalars())
+    return [h for h in wanted if h not in have]
+
+
+def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] | None,
+                operator: Operator, device_id: str) -> dict[str, Any]:
+    record_id, base, deleted, chash = item["record_id"], item["base_version"], item["deleted"], item["content_hash"]
+    current = conn.execute(select(records).where(records.c.record_id == record_id).with_for_update()).first()
+    now = now_iso()
+    result = {"record_id": record_id, "status": None, "version": None, "counter": None,
+              "error": None, "server": None}
+
+    if current is not None:
+        if not operator.may_write(current.village_code):
+            raise Refused(protocol.E_VILLAGE, "this record's village is not assigned to you", "village_code",
+                          village_code=current.village_code)
+        if current.content_hash == chash:
+            return {**result, "status": protocol.UNCHANGED, "version": current.version,
+                    "counter": current.counter}
+        earlier = conn.execute(select(record_versions.c.version).where(
+            record_versions.c.record_id == record_id, record_versions.c.content_hash == chash)
+            .order_by(record_versions.c.version.desc()).limit(1)).scalar()
+        if earlier is not None:
+            return {**result, "status": protocol.UNCHANGED, "version": earlier, "counter": current.counter,
+                    "server": _server_view(current)}
+        if base > current.version:
+            raise Refused(protocol.E_BASE_VERSION, "base_version is newer than the server's version",
+                          "base_version", server_version=current.version)
+        if base < current.version:
+            exists = conn.execute(select(conflicts.c.id).where(
+                conflicts.c.record_id == record_id, conflicts.c.base_version == base,
+                conflicts.c.content_hash == chash)).first()
+            if exists is None:
+                conn.execute(insert(conflicts).values(
+                    record_id=record_id, base_version=base, server_version=current.version,
+                    content_hash=chash, payload=_payload_text(payload), deleted=deleted,
+                    operator=operator.username, device_id=device_id, received_at=now))
+            log.info("conflict on record %s (base %d, server %d)", record_id, base, current.version)
+            return {**result, "status": protocol.CONFLICT, "version": current.version,
+                    "counter": current.counter, "server": _server_view(current),
+                    "error": {"code": protocol.E_CONFLICT, "message": "the record changed on the server since "
+                              "your base version; both versions are kept", "field": None,
+                              "data": {"base_version": base, "server_version": current.version}}}
+    else:
+        if deleted:
+            raise Refused(E_UNKNOWN_RECORD, "cannot delete a record the server never received", "record_id")
+        if base != 0:
+            raise Refused(protocol.E_BASE_VERSION, "a new record must have base_version 0", "base_version",
+                          server_version=0)
+
+    missing = _missing_blobs(conn, payload)
+    if missing:
+        raise Refused(protocol.E_BLOB_MISSING, "upload the attachments before the record", "attachments",
+                      missing=missing)
+    counter = next_counter(conn)
+    version = 1 if current is None else current.version + 1
+    village = payload["village_code"] if payload else current.village_code
+    id_number = payload["id_number"] if payload else current.id_number
+    values = dict(village_code=village, id_number=id_number, version=version, content_hash=chash,
+                  payload=_payload_text(payload), deleted=deleted, operator=operator.username,
+                  device_id=device_id, state=STATE_RECEIVED, counter=counter, updated_at=now)
+    if current is None:
+        conn.execute(insert(records).values(record_id=record_id, created_at=now, **values))
+    else:
+        conn.execute(update(records).where(records.c.record_id == record_id).values(**values))
+    conn.execute(insert(record_versions).values(
+        record_id=record_id, version=version, content_hash=chash, payload=values["payload"], deleted=deleted,
+        operator=operator.username, device_id=device_id, counter=counter, received_at=now))
+    log.info("accepted record %s v%d (%s)%s", record_id, version, mask_id_number(id_number),
+             " tombstone" if deleted else "")
+    return {**result, "status": protocol.ACCEPTED, "version": version, "counter": counter}
+
+
+def push(engine: Engine, operator: Operator, device_id: str, items: list[dict[str, Any]]
+         ) -> list[dict[str, Any]]:
+    checked: list[tuple[dict[str, Any], dict[str, Any] | None, Refused | None]] = []
+    for item in items:
+        try:
+            checked.append((item, _check_item(item, operator), None))
+        except Refused as r:
+            checked.append((item, None, r))
+    results = []
+    with engine.begin() as conn:
+        for item, payload, refused in checked:
+            if refused is None:
+                for attempt in (1, 2):
+                    try:
+                        with conn.begin_nested():
+                            results.append(_apply_item(conn, item, payload, operator, device_id))
+                        break
+                    except Refused as r:
+                        refused = r
+                        break
+                    except IntegrityError:
+                        # Another request created the same record between our read and
+                        # insert (PostgreSQL); the second attempt sees it.
+                        if attempt == 2:
+                            raise
+            if refused is not None:
+                results.append({"record_id": item["record_id"], "status": protocol.REFUSED, "version": None,
+                                "counter": None, "error": refused.to_error(), "server": None})
+    return results
+
+
+# ---------------------------------------------------------------------------------------- pull
+
+def _resident_change(row: Any) -> dict[str, Any]:
+    data = {k: row._mapping[k] for k in ("id_number", "village_code", "name", "sex", "birth_date",
+                                         "household_id", "relation", "address", "phone")}
+    return {"counter": row.counter, "kind": protocol.KIND_RESIDENT, "key": row.id_number, "data": data}
+
+
+def record_data(row: Any) -> dict[str, Any]:
+    return {"record_id": row.record_id, "version": row.version, "content_hash": row.content_hash,
+            "deleted": bool(row.deleted), "payload": _payload_obj(row.payload), "state": row.state,
+            "operator": row.operator, "device_id": row.device_id}
+
+
+def pull(engine: Engine, operator: Operator, since: int, limit: int) -> dict[str, Any]:
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        rq = select(residents).where(residents.c.counter > since)
+        cq = select(records).where(records.c.counter > since)
+        if not operator.sees_all:
+            codes = sorted(operator.village_codes)
+            rq = rq.where(residents.c.village_code.in_(codes))
+            cq = cq.where(records.c.village_code.in_(codes))
+        res = conn.execute(rq.order_by(residents.c.counter).limit(limit + 1)).all()
+        recs = conn.execute(cq.order_by(records.c.counter).limit(limit + 1)).all()
+    changes = [_resident_change(r) for r in res] + [
+        {"counter": r.counter, "kind": protocol.KIND_RECORD, "key": r.record_id, "data": record_data(r)}
+        for r in recs]
+    changes.sort(key=lambda c: c["counter"])
+    more = len(changes) > limit
+    changes = changes[:limit]
+    return {"protocol_version": protocol.PROTOCOL_VERSION, "changes": changes,
+            "last_counter": changes[-1]["counter"] if changes else since, "more": more,
+            "server_time": now_iso()}
+
+
+def digest(engine: Engine, operator: Operator) -> tuple[str, int]:
+    q = select(records.c.record_id, records.c.version, records.c.content_hash)
+    if not operator.sees_all:
+        q = q.where(records.c.village_code.in_(sorted(operator.village_codes)))
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        return protocol.digest((r.record_id, r.version, r.content_hash) for r in conn.execute(q))
+
+
+# --------------------------------------------------------------------------------------- blobs
+
+def check_sha256(value: str) -> str:
+    if not _SHA256.match(value or ""):
+        raise ApiError(422, protocol.E_INVALID, "a blob is named by its SHA-256 in lower-case hex",
+                       field="sha256")
+    return value
+
+
+def blob_status(engine: Engine, wanted: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    names = sorted({check_sha256(h) for h, _ in wanted})
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        rows = {r.sha256: r for r in conn.execute(select(blobs).where(blobs.c.sha256.in_(names)))}
+    out = []
+    for sha, size in wanted:
+        row = rows.get(sha)
+        entry = {"sha256": sha, "received": row.received if row else 0, "complete": bool(row and row.complete)}
+        if row is not None and row.size != size:
+            entry["size"] = row.size
+        out.append(entry)
+    return out
+
+
+def put_blob_chunk(engine: Engine, sha256: str, offset: int, size: int, chunk: bytes) -> dict[str, Any]:
+    """Append one chunk at ``offset``; verify the SHA-256 when the last byte arrives."""
+    check_sha256(sha256)
+    if size < 0 or size > protocol.BLOB_MAX:
+        raise ApiError(422, protocol.E_BLOB_SIZE, "blob size out of range", field="size",
+                       max=protocol.BLOB_MAX)
+    if offset < 0 or offset + len(chunk) > size:
+        raise ApiError(422, protocol.E_BLOB_SIZE, "the chunk runs past the blob's size", field="offset",
+                       size=size)
+    bad_hash = False
+    with engine.begin() as conn:
+        row = conn.execute(select(blobs).where(blobs.c.sha256 == sha256).with_for_update()).first()
+        if row is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(blobs).values(sha256=sha256, size=size, received=0, complete=False,
+                                                      created_at=now_iso()))
+            except IntegrityError:
+                pass  # created meanwhile by a parallel upload (PostgreSQL): lock and read it below
+            row = conn.execute(select(blobs).where(blobs.c.sha256 == sha256).with_for_update()).one()
+        if row.complete:
+            return {"sha256": sha256, "received": row.size, "complete": True}
+        if row.size != size:
+            raise ApiError(422, protocol.E_BLOB_SIZE, "the size differs from the upload already started",
+                           field="size", size=row.size)
+        if offset != row.received:
+            raise ApiError(409, protocol.E_BLOB_OFFSET, "resume at the offset the server has",
+                           field="offset", received=row.received)
+        received = row.received
+        if chunk:
+            conn.execute(insert(blob_chunks).values(sha256=sha256, offset=offset, data=chunk))
+            received += len(chunk)
+        complete = received == size
+        if complete:
+            h = hashlib.sha256()
+            for (data,) in conn.execute(select(blob_chunks.c.data).where(blob_chunks.c.sha256 == sha256)
+                                        .order_by(blob_chunks.c.offset)):
+                h.update(data)
+            if h.hexdigest() != sha256:
+                bad_hash = True
+                conn.execute(delete(blob_chunks).where(blob_chunks.c.sha256 == sha256))
+                conn.execute(delete(blobs).where(blobs.c.sha256 == sha256))
+        if not bad_hash:
+            conn.execute(update(blobs).where(blobs.c.sha256 == sha256).values(
+                received=received, complete=complete, completed_at=now_iso() if complete else None))
+    if bad_hash:
+        raise ApiError(422, protocol.E_BLOB_HASH, "the bytes do not hash to the blob's name; upload discarded",
+                       field="sha256")
+    return {"sha256": sha256, "received": received, "complete": complete}
+
+
+def read_blob(engine: Engine, sha256: str) -> bytes | None:
+    check_sha256(sha256)
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        done = conn.execute(select(blobs.c.complete).where(blobs.c.sha256 == sha256)).scalar()
+        if not done:
+            return None
+        return b"".join(d for (d,) in conn.execute(
+            select(blob_chunks.c.data).where(blob_chunks.c.sha256 == sha256).order_by(blob_chunks.c.offset)))
+
+
+def count(conn: Connection, table: Any, *where: Any) -> int:
+    return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
