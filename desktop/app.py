@@ -1,0 +1,107 @@
+"""Entry point of the desktop app: ``main(argv=None, *, store_path=None, registry_url=None) -> int``.
+
+Creates the QApplication (一卡通 登记), starts the store-owner thread (the one thread that
+opens and writes the laptop store), shows the login window and, after login, the main
+window with the online/offline monitor running.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QLocale, QObject, QTranslator
+from PySide6.QtWidgets import QApplication
+
+from .login import LoginWindow
+from .main_window import MainWindow
+from .online import OnlineMonitor
+from .store_worker import StoreOwner
+from .ui import apply_style
+
+APP_NAME = "一卡通 登记"
+
+
+def default_store_path() -> Path:
+    """Same folder as ``yikatong app`` uses: the user's data folder."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "yikatong" / "laptop.sqlite3"
+
+
+def _open_store(path: Path):
+    from sync.store import Store
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Store.open(path)
+
+
+class DesktopApp(QObject):
+    """The windows and threads of one running app (tests drive it without ``exec``)."""
+
+    def __init__(self, store_path: str | Path, registry_url: str | None = None, *,
+                 online_interval_ms: int = 5000, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        path = Path(store_path)
+        self.owner = StoreOwner(lambda: _open_store(path))
+        self.owner.start()
+        self.monitor = OnlineMonitor(online_interval_ms)
+        self.login_window = LoginWindow(self.owner, registry_url)
+        self.login_window.logged_in.connect(self._logged_in)
+        self.main_window: MainWindow | None = None
+        self.owner.opened.connect(self._store_opened)
+
+    def show(self) -> None:
+        self.login_window.show()
+
+    def _store_opened(self, ok: bool, error: Any) -> None:
+        if not ok:
+            from .errors import describe
+
+            self.login_window.error_label.setText(
+                self.tr("无法打开本机数据文件：{reason}").format(reason=describe(error)))
+            self.login_window.login_button.setEnabled(False)
+
+    def _logged_in(self, result: dict[str, Any]) -> None:
+        self.main_window = MainWindow(self.owner, result, self.monitor)
+        self.monitor.start(result.get("registry_url") or "")
+        self.main_window.show()
+        self.login_window.hide()
+
+    def shutdown(self) -> None:
+        if self.main_window is not None:
+            self.main_window.form.flush()
+        self.monitor.stop()
+        self.owner.shutdown()
+
+
+def _install_translations(app: QApplication) -> None:
+    """Source strings are Simplified Chinese; a .qm for another locale, when shipped, goes here."""
+    translator = QTranslator(app)
+    qm_dir = Path(__file__).resolve().parent.parent / "resources" / "translations"
+    if translator.load(QLocale(), "yikatong", "_", str(qm_dir)):
+        app.installTranslator(translator)
+
+
+def main(argv: list[str] | None = None, *, store_path: str | Path | None = None,
+         registry_url: str | None = None) -> int:
+    app = QApplication.instance() or QApplication(list(argv) if argv is not None else sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName("yikatong")
+    _install_translations(app)
+    apply_style(app)
+    desktop = DesktopApp(store_path or default_store_path(), registry_url)
+    desktop.show()
+    try:
+        return int(app.exec())
+    finally:
+        desktop.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,634 @@
+"""Enrollment form: live validation at each field, autosaved drafts, save to the queue.
+
+* Validation is the domain's own (``enrollment.records.validate_enrollment``), run on every
+  change; each error is shown under its field (a red line and the field's tooltip). While a
+  field is still being typed only errors that cannot be fixed by typing more are shown; the
+  Save button shows everything.
+* Sex and birth date are filled from a valid ID number; an unknown or anachronistic region
+  code shows a checkbox the cadre ticks after checking the card.
+* Every change is autosaved as a draft through the store thread (debounced), and at once
+  when a field loses focus, so killing the app loses at most the field being typed.
+* All writes of one form go through one holder of the record id that is read and written
+  only on the store thread, in submission order: the first autosave creates the record and
+  every later write, queued behind it, uses its id (no duplicate drafts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from enrollment import id_number as idn
+from enrollment.errors import DomainError, ValidationErrors
+from enrollment.records import ATTACHMENT_KINDS, RELATIONS, SEXES, validate_enrollment
+
+from . import session
+from .errors import describe, field_errors
+from .store_worker import StoreOwner
+from .ui import ERROR_STYLE, error_label, state_name
+
+AUTOSAVE_MS = 300
+# Errors that more typing can still fix: not shown while the field has focus.
+_STILL_TYPING = {"id_number.length", "id_number.empty", "name.empty"}
+_FORM_FIELDS = ("id_number", "name", "sex", "birth_date", "household_id", "relation", "address", "phone",
+                "migrant_worker", "work_place", "consent")
+
+
+class EnrollmentForm(QWidget):
+    queued = Signal(dict)        # the record, after it went to the outbox
+    draft_saved = Signal(str)    # record id
+    status = Signal(str)
+
+    def __init__(self, owner: StoreOwner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.owner = owner
+        self.village_code = ""
+        self._holder: dict[str, Any] = {}
+        self._state: str | None = None
+        self._attachments: dict[str, dict[str, Any]] = {}
+        self._touched: set[str] = set()
+        self._loading = False
+        self._errors: dict[str, list[str]] = {}
+        self._warnings: tuple[str, ...] = ()
+        self._saves_in_flight = 0
+        self.last_saved_at: dt.datetime | None = None
+
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.setSingleShot(True)
+        self._autosave_timer.setInterval(AUTOSAVE_MS)
+        self._autosave_timer.timeout.connect(self.autosave)
+
+        self._build()
+        self.clear()
+
+    # ---- layout -------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.header_label = QLabel()
+        self.header_label.setObjectName("formHeader")
+        self.header_label.setProperty("role", "title")
+        self.attention_label = QLabel()
+        self.attention_label.setObjectName("formAttention")
+        self.attention_label.setWordWrap(True)
+        self.attention_label.setStyleSheet("background: #fdecea; color: #c62828; padding: 6px; border-radius: 4px;")
+        self.attention_label.hide()
+
+        self.id_edit = QLineEdit()
+        self.id_edit.setObjectName("id_number")
+        self.id_edit.setMaxLength(22)
+        self.id_edit.setPlaceholderText(self.tr("18位，最后一位可为X"))
+        self.name_edit = QLineEdit()
+        self.name_edit.setObjectName("name")
+        self.sex_combo = QComboBox()
+        self.sex_combo.setObjectName("sex")
+        self.sex_combo.addItem(self.tr("（请选择）"), "")
+        for s in SEXES:
+            self.sex_combo.addItem(s, s)
+        self.birth_edit = QLineEdit()
+        self.birth_edit.setObjectName("birth_date")
+        self.birth_edit.setPlaceholderText("1980-05-01")
+        self.household_edit = QLineEdit()
+        self.household_edit.setObjectName("household_id")
+        self.relation_combo = QComboBox()
+        self.relation_combo.setObjectName("relation")
+        self.relation_combo.addItem(self.tr("（请选择）"), "")
+        for r in RELATIONS:
+            self.relation_combo.addItem(r, r)
+        self.address_edit = QLineEdit()
+        self.address_edit.setObjectName("address")
+        self.phone_edit = QLineEdit()
+        self.phone_edit.setObjectName("phone")
+        self.phone_edit.setPlaceholderText(self.tr("11位手机号码，可不填"))
+        self.migrant_check = QCheckBox(self.tr("外出务工人员"))
+        self.migrant_check.setObjectName("migrant_worker")
+        self.work_place_edit = QLineEdit()
+        self.work_place_edit.setObjectName("work_place")
+        self.work_place_edit.setPlaceholderText(self.tr("务工地点，如 广东省东莞市"))
+        self.consent_check = QCheckBox(self.tr("本人已知情并同意办理社会保障卡（已签署同意书）"))
+        self.consent_check.setObjectName("consent")
+        self.region_check = QCheckBox(self.tr("已核实地区代码"))
+        self.region_check.setObjectName("region_confirmed")
+        self.region_label = QLabel()
+        self.region_label.setWordWrap(True)
+        self.region_label.setStyleSheet("color: #8a6d00;")
+        self.region_box = QWidget()
+        rb = QVBoxLayout(self.region_box)
+        rb.setContentsMargins(0, 0, 0, 0)
+        rb.addWidget(self.region_label)
+        rb.addWidget(self.region_check)
+        self.region_box.hide()
+
+        self.widgets: dict[str, QWidget] = {
+            "id_number": self.id_edit, "name": self.name_edit, "sex": self.sex_combo,
+            "birth_date": self.birth_edit, "household_id": self.household_edit,
+            "relation": self.relation_combo, "address": self.address_edit, "phone": self.phone_edit,
+            "work_place": self.work_place_edit, "consent": self.consent_check,
+        }
+        self.error_labels: dict[str, QLabel] = {}
+        for name in (*self.widgets, "attachments", "village_code"):
+            lab = error_label()
+            lab.setObjectName(f"error_{name}")
+            self.error_labels[name] = lab
+
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(2)
+        labels = {
+            "id_number": self.tr("身份证号码"), "name": self.tr("姓名"), "sex": self.tr("性别"),
+            "birth_date": self.tr("出生日期"), "household_id": self.tr("户号"), "relation": self.tr("与户主关系"),
+            "address": self.tr("住址"), "phone": self.tr("手机号码"),
+        }
+        left = ("id_number", "name", "sex", "birth_date")
+        right = ("household_id", "relation", "phone", "address")
+        for row, (a, b) in enumerate(zip(left, right, strict=True)):
+            for col, key in ((0, a), (2, b)):
+                grid.addWidget(QLabel(labels[key]), row * 2, col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                grid.addWidget(self.widgets[key], row * 2, col + 1)
+                grid.addWidget(self.error_labels[key], row * 2 + 1, col + 1)
+        grid.addWidget(self.region_box, 1 + 2 * len(left), 1, 1, 3)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+
+        migrant_row = QHBoxLayout()
+        migrant_row.addWidget(self.migrant_check)
+        migrant_row.addWidget(self.work_place_edit, 1)
+        extra = QVBoxLayout()
+        extra.addLayout(migrant_row)
+        extra.addWidget(self.error_labels["work_place"])
+        extra.addWidget(self.consent_check)
+        extra.addWidget(self.error_labels["consent"])
+
+        att_box = QGroupBox(self.tr("附件"))
+        att_grid = QGridLayout(att_box)
+        self.attachment_labels: dict[str, QLabel] = {}
+        self.attachment_buttons: dict[str, QPushButton] = {}
+        self.attachment_remove: dict[str, QPushButton] = {}
+        names = {"consent_form": self.tr("同意书扫描件"), "id_front": self.tr("身份证正面"),
+                 "id_back": self.tr("身份证背面")}
+        for row, kind in enumerate(ATTACHMENT_KINDS):
+            status = QLabel(self.tr("未添加"))
+            status.setObjectName(f"attachment_{kind}")
+            pick = QPushButton(self.tr("选择文件…"))
+            pick.setObjectName(f"attach_{kind}")
+            pick.clicked.connect(lambda _=False, k=kind: self._pick_file(k))
+            remove = QPushButton(self.tr("移除"))
+            remove.setObjectName(f"remove_{kind}")
+            remove.clicked.connect(lambda _=False, k=kind: self.remove_attachment(k))
+            att_grid.addWidget(QLabel(names[kind]), row, 0)
+            att_grid.addWidget(status, row, 1)
+            att_grid.addWidget(pick, row, 2)
+            att_grid.addWidget(remove, row, 3)
+            att_grid.setColumnStretch(1, 1)
+            self.attachment_labels[kind] = status
+            self.attachment_buttons[kind] = pick
+            self.attachment_remove[kind] = remove
+        att_grid.addWidget(self.error_labels["attachments"], len(ATTACHMENT_KINDS), 0, 1, 4)
+
+        self.save_button = QPushButton(self.tr("保存并加入发送队列"))
+        self.save_button.setObjectName("saveButton")
+        self.save_button.setStyleSheet("QPushButton { font-weight: bold; padding: 6px 18px; }")
+        self.save_button.clicked.connect(self.save)
+        self.clear_button = QPushButton(self.tr("清空表单"))
+        self.clear_button.setObjectName("clearButton")
+        self.clear_button.clicked.connect(self._clear_clicked)
+        self.autosave_label = QLabel()
+        self.autosave_label.setObjectName("autosaveLabel")
+        self.autosave_label.setStyleSheet("color: #555;")
+        self.message_label = QLabel()
+        self.message_label.setObjectName("formMessage")
+        self.message_label.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.autosave_label, 1)
+        buttons.addWidget(self.clear_button)
+        buttons.addWidget(self.save_button)
+
+        body = QWidget()
+        v = QVBoxLayout(body)
+        v.setContentsMargins(8, 4, 8, 4)
+        v.addWidget(self.header_label)
+        v.addWidget(self.attention_label)
+        v.addLayout(grid)
+        v.addWidget(self.error_labels["village_code"])
+        v.addLayout(extra)
+        v.addWidget(att_box)
+        v.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll, 1)
+        outer.addWidget(self.message_label)
+        outer.addLayout(buttons)
+
+        for key, w in self.widgets.items():
+            if isinstance(w, QLineEdit):
+                w.textEdited.connect(lambda _t, k=key: self._user_changed(k))
+                w.editingFinished.connect(lambda k=key: self._field_done(k))
+            elif isinstance(w, QComboBox):
+                w.activated.connect(lambda _i, k=key: self._user_changed(k, flush=True))
+            elif isinstance(w, QCheckBox):
+                w.clicked.connect(lambda _c, k=key: self._user_changed(k, flush=True))
+        self.migrant_check.clicked.connect(lambda _c: self._user_changed("migrant_worker", flush=True))
+        self.region_check.clicked.connect(lambda _c: self._user_changed("id_number", flush=True))
+
+    # ---- reading and filling ----------------------------------------------------------
+    @property
+    def record_id(self) -> str | None:
+        return self._holder.get("rid")
+
+    def fields(self) -> dict[str, Any]:
+        out = {
+            "village_code": self.village_code,
+            "id_number": idn.normalize(self.id_edit.text()),
+            "name": self.name_edit.text().strip(),
+            "sex": self.sex_combo.currentData() or "",
+            "birth_date": self.birth_edit.text().strip(),
+            "household_id": self.household_edit.text().strip(),
+            "relation": self.relation_combo.currentData() or "",
+            "address": self.address_edit.text().strip(),
+            "phone": self.phone_edit.text().strip(),
+            "migrant_worker": self.migrant_check.isChecked(),
+            "work_place": self.work_place_edit.text().strip() if self.migrant_check.isChecked() else "",
+            "consent": self.consent_check.isChecked(),
+            "confirmed_warnings": list(self._warnings) if self.region_check.isChecked() else [],
+        }
+        out["attachments"] = [
+            {k: a[k] for k in ("kind", "sha256", "size", "mime") if k in a} for a in self._attachments.values()
+        ]
+        return out
+
+    def _set_fields(self, f: dict[str, Any]) -> None:
+        self._loading = True
+        try:
+            self.id_edit.setText(str(f.get("id_number") or ""))
+            self.name_edit.setText(str(f.get("name") or ""))
+            self.sex_combo.setCurrentIndex(max(0, self.sex_combo.findData(f.get("sex") or "")))
+            self.birth_edit.setText(str(f.get("birth_date") or ""))
+            self.household_edit.setText(str(f.get("household_id") or ""))
+            self.relation_combo.setCurrentIndex(max(0, self.relation_combo.findData(f.get("relation") or "")))
+            self.address_edit.setText(str(f.get("address") or ""))
+            self.phone_edit.setText(str(f.get("phone") or ""))
+            self.migrant_check.setChecked(bool(f.get("migrant_worker")))
+            self.work_place_edit.setText(str(f.get("work_place") or ""))
+            self.consent_check.setChecked(f.get("consent") is True)
+            self.region_check.setChecked(bool(f.get("confirmed_warnings")))
+            if f.get("village_code"):
+                self.village_code = str(f["village_code"])
+        finally:
+            self._loading = False
+
+    def clear(self) -> None:
+        """An empty form for a new record (the previous one stays in the store as it is)."""
+        self._autosave_timer.stop()
+        self._holder = {}
+        self._state = None
+        self._attachments = {}
+        self._touched = set()
+        self._set_fields({})
+        self._show_attachments()
+        self.attention_label.hide()
+        self.message_label.clear()
+        self.autosave_label.clear()
+        self._set_editable(True)
+        self._update_header()
+        self.validate()
+
+    def load_resident(self, resident: dict[str, Any]) -> None:
+        """Open the form for a roster member: their record if they have one, else prefilled from the roster."""
+        self.flush()
+        if resident.get("record_id"):
+            rid = resident["record_id"]
+            (self.owner.op(lambda store: store.get_record(rid)).success(self.load_record)
+             .failure(self._show_failure).run())
+            return
+        self.clear()
+        self._set_fields({**resident, "consent": False})
+        if resident.get("village_code"):
+            self.village_code = resident["village_code"]
+        self._update_header(resident.get("name"))
+        self.validate()
+
+    def load_record(self, record: dict[str, Any]) -> None:
+        self.clear()
+        payload = record.get("fields") or record.get("payload") or {}
+        self._holder = {"rid": record["record_id"]}
+        self._state = record.get("state")
+        atts = record.get("attachments") or payload.get("attachments") or []
+        self._attachments = {a["kind"]: dict(a) for a in atts if isinstance(a, dict)}
+        self._set_fields(payload)
+        self._show_attachments()
+        attention = record.get("attention")
+        if attention and self._state == "needs-attention":
+            reason = describe_attention(attention)
+            self.attention_label.setText(self.tr("需处理：{reason}").format(reason=reason))
+            self.attention_label.show()
+        self._set_editable(self._state != "sending")
+        self._touched = {k for k in _FORM_FIELDS if payload.get(k)}
+        self._update_header(payload.get("name"))
+        self.validate()
+
+    def _update_header(self, name: str | None = None) -> None:
+        name = name or self.name_edit.text().strip()
+        if not self.record_id and not name:
+            self.header_label.setText(self.tr("新登记"))
+        else:
+            self.header_label.setText(self.tr("{name} · {state}").format(
+                name=name or self.tr("（未填姓名）"), state=state_name(self._state) if self.record_id
+                else self.tr("未登记")))
+
+    def _set_editable(self, editable: bool) -> None:
+        for w in (*self.widgets.values(), self.migrant_check, self.region_check, self.save_button,
+                  *self.attachment_buttons.values(), *self.attachment_remove.values()):
+            w.setEnabled(editable)
+        if not editable:
+            self.message_label.setText(self.tr("该记录正在发送，发送结束后才能修改"))
+
+    # ---- live validation --------------------------------------------------------------
+    def _user_changed(self, key: str, flush: bool = False) -> None:
+        if self._loading:
+            return
+        self._touched.add(key)
+        self.message_label.clear()
+        self.validate()
+        if flush:
+            self.flush()
+        else:
+            self._autosave_timer.start()
+
+    def _field_done(self, key: str) -> None:
+        if self._loading or key not in self._touched:
+            return
+        self.validate()
+        self.flush()
+
+    def validate(self, full: bool = False) -> dict[str, list[str]]:
+        """Run the domain's validation and show each error at its field; returns field -> messages."""
+        f = self.fields()
+        self._autofill_from_id(f)
+        f = self.fields()
+        errors: list[DomainError] = []
+        try:
+            validate_enrollment({**f, "record_id": self.record_id or str(uuid.uuid4())})
+        except ValidationErrors as e:
+            errors = list(e.errors)
+        shown: dict[str, list[str]] = {}
+        focus = self.focusWidget()
+        for e in errors:
+            key = e.field or ""
+            if key == "record_id":
+                continue
+            if key == "work_place" and not self.migrant_check.isChecked():
+                continue
+            if not full:
+                if key not in self._touched and not _has_value(f.get(key)):
+                    continue
+                if e.code in _STILL_TYPING and focus is self.widgets.get(key):
+                    continue
+                if e.code == "id_number.region_unconfirmed" or key in ("consent", "attachments", "village_code"):
+                    continue
+            if key not in self.error_labels:
+                key = "village_code"
+            text = describe(e)
+            if text not in shown.setdefault(key, []):
+                shown[key].append(text)
+        self._show_errors(shown)
+        return shown
+
+    def _show_errors(self, shown: dict[str, list[str]]) -> None:
+        self._errors = shown
+        for key, lab in self.error_labels.items():
+            msgs = shown.get(key)
+            widget = self.widgets.get(key)
+            if msgs:
+                lab.setText("；".join(msgs))
+                lab.show()
+                if widget is not None:
+                    widget.setToolTip("；".join(msgs))
+                    widget.setStyleSheet("border: 1px solid #c62828;" if not isinstance(widget, QCheckBox)
+                                         else ERROR_STYLE)
+            else:
+                lab.clear()
+                lab.hide()
+                if widget is not None:
+                    widget.setToolTip("")
+                    widget.setStyleSheet("")
+
+    def error_text(self, field: str) -> str:
+        """What the form shows under a field now ("" when nothing)."""
+        lab = self.error_labels.get(field)
+        return lab.text() if lab is not None and not lab.isHidden() else ""
+
+    def _autofill_from_id(self, f: dict[str, Any]) -> None:
+        try:
+            info = idn.parse(f["id_number"])
+        except DomainError:
+            self._set_warnings(())
+            return
+        self._loading = True
+        try:
+            if self.sex_combo.currentData() != info.sex:
+                self.sex_combo.setCurrentIndex(self.sex_combo.findData(info.sex))
+            if self.birth_edit.text().strip() != info.birth_date.isoformat():
+                self.birth_edit.setText(info.birth_date.isoformat())
+        finally:
+            self._loading = False
+        self._set_warnings(info.warnings)
+
+    def _set_warnings(self, warnings: tuple[str, ...]) -> None:
+        if warnings != self._warnings and self._warnings:
+            self.region_check.setChecked(False)
+        self._warnings = warnings
+        if warnings:
+            self.region_label.setText("；".join(describe(w) for w in warnings))
+            self.region_box.show()
+        else:
+            self.region_box.hide()
+
+    # ---- autosave and save ------------------------------------------------------------
+    def _is_blank(self) -> bool:
+        f = self.fields()
+        return not self.record_id and not any(_has_value(f.get(k)) for k in _FORM_FIELDS if k != "consent")
+
+    @Slot()
+    def flush(self) -> None:
+        """Autosave now if a change is waiting."""
+        if self._autosave_timer.isActive():
+            self._autosave_timer.stop()
+            self.autosave()
+
+    @Slot()
+    def autosave(self) -> None:
+        if self._is_blank() or self._state == "sending":
+            return
+        fields = self.fields()
+        holder = self._holder
+
+        def write(store):
+            # an accepted record edited here becomes a draft whose base is the server's version
+            holder["rid"] = store.save_draft(fields, holder.get("rid"))
+            return holder["rid"]
+
+        self._saves_in_flight += 1
+        self.owner.op(write).success(lambda rid, h=holder: self._saved(h, rid)).failure(self._save_failed).run()
+
+    def _saved(self, holder: dict[str, Any], rid: str) -> None:
+        self._saves_in_flight -= 1
+        if holder is not self._holder:
+            return  # the form moved on to another record meanwhile
+        self._state = "draft"
+        self.last_saved_at = dt.datetime.now()
+        self.autosave_label.setText(self.tr("草稿已自动保存 {time}").format(time=self.last_saved_at.strftime("%H:%M:%S")))
+        self._update_header()
+        self.draft_saved.emit(rid)
+
+    def _save_failed(self, error: BaseException) -> None:
+        self._saves_in_flight -= 1
+        self.autosave_label.setText(self.tr("草稿保存失败：{reason}").format(reason=describe(error)))
+
+    def saving(self) -> bool:
+        return self._saves_in_flight > 0 or self._autosave_timer.isActive()
+
+    @Slot()
+    def save(self) -> None:
+        """Validate fully; when clean, save and queue the record for the next sync."""
+        self._autosave_timer.stop()
+        shown = self.validate(full=True)
+        if shown:
+            first = next((self.widgets[k] for k in self.widgets if k in shown), None)
+            if first is not None:
+                first.setFocus()
+            self.message_label.setStyleSheet(ERROR_STYLE)
+            self.message_label.setText(self.tr("请先改正标红的项目，再保存"))
+            return
+        fields = self.fields()
+        holder = self._holder
+
+        def write(store):
+            rid = holder["rid"] = store.save_draft(fields, holder.get("rid"))
+            store.queue(rid)
+            return store.get_record(rid)
+
+        self.save_button.setEnabled(False)
+        self.owner.op(write).success(self._queued).failure(self._queue_failed).run()
+
+    def _queued(self, record: dict[str, Any]) -> None:
+        self.save_button.setEnabled(True)
+        name = record.get("name") or (record.get("fields") or {}).get("name") or ""
+        self.clear()
+        self.message_label.setStyleSheet("color: #1a7f37;")
+        self.message_label.setText(self.tr("{name} 已保存，加入发送队列；联网后点“同步”发送").format(name=name))
+        self.queued.emit(record)
+        self.status.emit(self.message_label.text())
+
+    def _queue_failed(self, error: BaseException) -> None:
+        self.save_button.setEnabled(True)
+        if isinstance(error, ValidationErrors) or getattr(error, "field", None):
+            per_field = field_errors(error)
+            shown = {(k if k in self.error_labels else "village_code"): v for k, v in per_field.items()}
+            self._show_errors(shown)
+        self.message_label.setStyleSheet(ERROR_STYLE)
+        self.message_label.setText(self.tr("未能保存：{reason}").format(reason=describe(error)))
+
+    def _show_failure(self, error: BaseException) -> None:
+        self.message_label.setStyleSheet(ERROR_STYLE)
+        self.message_label.setText(describe(error))
+
+    def _clear_clicked(self) -> None:
+        self.flush()
+        self.clear()
+
+    # ---- attachments ------------------------------------------------------------------
+    def _pick_file(self, kind: str) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("选择文件"), "",
+                                              self.tr("图片或PDF (*.jpg *.jpeg *.png *.pdf);;所有文件 (*)"))
+        if path:
+            self.attach_file(kind, path)
+
+    def attach_file(self, kind: str, path: str) -> None:
+        """Read the file on the store thread and attach it (creating the draft first if needed)."""
+        fields = self.fields()
+        holder = self._holder
+
+        def write(store):
+            if not holder.get("rid"):
+                holder["rid"] = store.save_draft(fields, None)
+            return holder["rid"], session.load_attachment(store, holder["rid"], kind, path)
+
+        self.attachment_labels[kind].setText(self.tr("正在读取…"))
+        self.owner.op(write).success(lambda res, h=holder: self._attached(h, *res)).failure(
+            lambda e, k=kind: self._attach_failed(k, e)).run()
+
+    def _attached(self, holder: dict[str, Any], rid: str, att: dict[str, Any]) -> None:
+        if holder is not self._holder:
+            return
+        self._state = self._state or "draft"
+        self._attachments[att["kind"]] = att
+        self._show_attachments()
+        self._update_header()
+        self.draft_saved.emit(rid)
+
+    def _attach_failed(self, kind: str, error: BaseException) -> None:
+        self._show_attachments()
+        self.error_labels["attachments"].setText(describe(error))
+        self.error_labels["attachments"].show()
+
+    def remove_attachment(self, kind: str) -> None:
+        if kind not in self._attachments or not self.record_id:
+            return
+        holder = self._holder
+        self.owner.op(lambda store: store.remove_attachment(holder["rid"], kind)).success(
+            lambda _r, k=kind: self._removed(k)).failure(self._show_failure).run()
+
+    def _removed(self, kind: str) -> None:
+        self._attachments.pop(kind, None)
+        self._show_attachments()
+
+    def _show_attachments(self) -> None:
+        self.error_labels["attachments"].hide()
+        for kind, label in self.attachment_labels.items():
+            att = self._attachments.get(kind)
+            if att:
+                size_kb = max(1, round(int(att.get("size") or 0) / 1024))
+                label.setText(self.tr("{name}（{kb} KB）").format(name=att.get("file_name") or self.tr("已添加"),
+                                                                  kb=size_kb))
+                label.setStyleSheet("color: #1a7f37;")
+            else:
+                label.setText(self.tr("未添加"))
+                label.setStyleSheet("color: #666;")
+            self.attachment_remove[kind].setVisible(bool(att))
+
+
+def _has_value(v: Any) -> bool:
+    return bool(v) if not isinstance(v, bool) else v
+
+
+def describe_attention(attention: dict[str, Any]) -> str:
+    """The reason a record needs attention, from the store's {code, message, data}."""
+    code = attention.get("code") or ""
+    data = attention.get("data") or {}
+    subs = data.get("errors") if isinstance(data, dict) else None
+    if isinstance(subs, list) and subs:
+        return "；".join(
+            describe(DomainError(s.get("code", ""), s.get("field"), **(s.get("data") or {}))) for s in subs
+        )
+    return describe(DomainError(code, attention.get("field"), **(data if isinstance(data, dict) else {})))

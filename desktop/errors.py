@@ -1,0 +1,202 @@
+"""The ONE place that turns error codes into Chinese wording for people.
+
+The domain, the store, the sync client and the registry all raise or answer a stable
+code (``id_number.check_character``, ``auth.bad_credentials`` ...) plus data; nothing
+below this module words an error. ``describe(error)`` accepts a code string, a
+``DomainError``/``ValidationErrors``, the sync client's ``ApiError``/``TransportError``
+or any other exception, and returns one sentence. An unknown code gets a generic
+sentence that names the code, so a cadre can read it out on the phone.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+
+_CTX = "errors"
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate(_CTX, text)
+
+
+# code -> source text (Simplified Chinese), with {placeholders} from the error's data.
+# Kept as a function so every string goes through tr() at the moment it is shown.
+def _messages() -> dict[str, str]:
+    return {
+        # ID numbers (enrollment.id_number)
+        "id_number.empty": _t("请填写身份证号码"),
+        "id_number.length": _t("身份证号码应为18位，现在是{length}位"),
+        "id_number.format": _t("身份证号码格式不正确：前17位应为数字，最后一位为数字或X"),
+        "id_number.check_character": _t("身份证号码校验位不正确，请逐位核对"),
+        "id_number.birth_date_invalid": _t("身份证号码中的出生日期不存在"),
+        "id_number.birth_date_future": _t("身份证号码中的出生日期晚于今天"),
+        "id_number.birth_date_too_old": _t("身份证号码中的出生年份（{year}年）不合理"),
+        "id_number.region_unknown": _t("身份证号码的地区代码不在行政区划表中，请核实后勾选确认"),
+        "id_number.region_anachronistic": _t("身份证号码的地区代码在出生年份尚未设立，请核实后勾选确认"),
+        "id_number.region_unconfirmed": _t("身份证号码的地区代码需要核实：核对无误后请勾选“已核实地区代码”"),
+        # names, phones, other fields (enrollment.text, enrollment.records)
+        "name.empty": _t("请填写姓名"),
+        "name.too_long": _t("姓名不能超过{max}个字"),
+        "name.invalid_character": _t("姓名中含有不允许的字符“{character}”"),
+        "phone.invalid": _t("手机号码应为11位数字，以1开头"),
+        "sex.invalid": _t("请选择性别"),
+        "sex.mismatch": _t("性别与身份证号码不符（应为{expected}）"),
+        "birth_date.invalid": _t("出生日期格式应为 年-月-日，例如 1980-05-01"),
+        "birth_date.mismatch": _t("出生日期与身份证号码不符（应为{expected}）"),
+        "village_code.invalid": _t("村代码应为12位数字"),
+        "household_id.invalid": _t("请填写户号（字母、数字、下划线或连字符，最多40位）"),
+        "relation.invalid": _t("请选择与户主关系"),
+        "address.too_long": _t("住址不能超过{max}个字"),
+        "consent.missing": _t("需要本人同意：请勾选“本人已知情并同意”"),
+        "attachment.invalid": _t("附件信息无效，请重新选择文件"),
+        "attachment.too_large": _t("附件文件太大（最大 {max_mb} MB）"),
+        "attachment.unreadable": _t("无法读取所选文件"),
+        "record_id.invalid": _t("记录编号无效"),
+        "payload.unknown_field": _t("记录中有无法识别的字段"),
+        # sessions
+        "auth.bad_credentials": _t("用户名或密码错误"),
+        "auth.offline_unknown_user": _t("无法连接登记中心，且此用户从未在本机联网登录过：第一次登录必须联网"),
+        "auth.token_expired": _t("登录已过期，请重新联网登录后再同步"),
+        "auth.missing": _t("尚未联网登录，请先联网登录后再同步"),
+        "auth.invalid_token": _t("登录凭据无效，请重新联网登录"),
+        "auth.forbidden": _t("您的账号没有执行此操作的权限"),
+        "auth.password_empty": _t("请填写密码"),
+        "auth.username_empty": _t("请填写用户名"),
+        "auth.registry_url_invalid": _t("登记中心地址无效，应以 http:// 或 https:// 开头"),
+        "village.not_assigned": _t("您的账号未分配到该村，不能为该村登记"),
+        # records and sync
+        "record.conflict": _t("该记录已在登记中心被修改（版本冲突），请选择保留哪个版本"),
+        "record.base_version_invalid": _t("记录的版本号无效，请联系管理员"),
+        "record.content_hash_mismatch": _t("记录内容校验不一致，请重新保存后再同步"),
+        "record.not_found": _t("找不到该记录"),
+        "record.not_editable": _t("该记录当前状态下不能修改"),
+        "record.sending": _t("该记录正在发送，请等同步结束后再修改"),
+        "record.no_conflict": _t("该记录没有需要处理的冲突"),
+        "attachment.kind_invalid": _t("附件类型无效"),
+        "village_code.required": _t("请选择登记的村"),
+        "protocol.unsupported_version": _t("本软件版本与登记中心不兼容，请升级软件（登记中心要求协议版本 {min_version}–{max_version}）"),
+        "request.malformed_json": _t("登记中心无法读取本次提交的数据"),
+        "request.invalid": _t("登记中心拒绝了本次提交：数据不完整或格式不正确"),
+        "request.too_large": _t("提交的内容太大，超过了登记中心的限制"),
+        "request.not_found": _t("登记中心地址不正确（找不到接口）"),
+        "request.method_not_allowed": _t("登记中心地址不正确（接口不匹配）"),
+        "blob.offset_mismatch": _t("附件续传位置不一致，将在下次同步时重新续传"),
+        "blob.hash_mismatch": _t("附件上传后校验不一致，将在下次同步时重传"),
+        "blob.size_invalid": _t("附件大小无效"),
+        "blob.missing": _t("登记中心缺少该记录的附件，将在下次同步时补传"),
+        "server.internal": _t("登记中心内部出错，请稍后再同步"),
+        "sync.digest_mismatch": _t("同步核对不一致：本机与登记中心的已接收记录不相同，请联系管理员"),
+        "sync.cancelled": _t("同步已取消，未完成的记录将在下次同步时继续发送"),
+        "sync.busy": _t("正在同步，请等待本次同步结束"),
+        "sync.network": _t("同步中断：连接不上登记中心，未发送的记录将在下次同步时继续发送"),
+        "sync.not_configured": _t("尚未设置登记中心地址：请先联网登录一次"),
+        "sync.refused": _t("登记中心拒绝了本次同步请求"),
+        # transport (sync.http.TransportError and friends)
+        "network.unreachable": _t("无法连接登记中心：请检查网络或登记中心地址"),
+        "network.timeout": _t("连接登记中心超时，请稍后再试"),
+        "network.bad_response": _t("收到的应答不是登记中心发出的（可能是需要网页登录的公共无线网络）"),
+        "network.server_error": _t("登记中心暂时无法处理请求，请稍后再试"),
+        # the laptop itself
+        "store.unavailable": _t("无法打开本机数据文件"),
+        "store.closed": _t("本机数据文件已关闭"),
+        "file.unreadable": _t("无法读取所选文件"),
+    }
+
+
+class _SafeDict(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _format(template: str, data: dict[str, Any]) -> str:
+    flat = {k: ("、".join(map(str, v)) if isinstance(v, (list, tuple)) else v) for k, v in (data or {}).items()}
+    try:
+        return string.Formatter().vformat(template, (), _SafeDict(flat))
+    except (ValueError, IndexError, KeyError):
+        return template
+
+
+def message_for(code: str, data: dict[str, Any] | None = None) -> str:
+    """The wording of one code (with its data), or the generic sentence naming it."""
+    data = dict(data or {})
+    if code == "protocol.unsupported_version":
+        # the registry may name the accepted range under several keys
+        data.setdefault("min_version", data.get("min") or data.get("minimum") or data.get("min_version"))
+        data.setdefault("max_version", data.get("max") or data.get("maximum") or data.get("max_version"))
+    if code == "attachment.too_large" and "max_mb" not in data and isinstance(data.get("max"), int):
+        data["max_mb"] = data["max"] // (1024 * 1024)
+    template = _messages().get(code)
+    if template is None:
+        if code.startswith("network."):
+            template = _messages()["network.unreachable"]
+        else:
+            return _t("操作未能完成（错误代码：{code}）").format(code=code)
+    return _format(template, data)
+
+
+def code_of(error: BaseException | str) -> str:
+    """The stable code of an error; transport failures get ``network.*`` codes."""
+    if isinstance(error, str):
+        return error
+    code = getattr(error, "code", None)
+    if isinstance(code, str) and code:
+        return code
+    name = type(error).__name__
+    if name == "TransportError":
+        text = str(error).lower()
+        if "timeout" in text or "timed out" in text:
+            return "network.timeout"
+        if "not our json" in text or "unexpected" in text or "not json" in text:
+            return "network.bad_response"
+        if any(s in text for s in (" 500", " 502", " 503", " 504", "5xx", "server error")):
+            return "network.server_error"
+        return "network.unreachable"
+    if isinstance(error, (ConnectionError, TimeoutError)):
+        return "network.timeout" if isinstance(error, TimeoutError) else "network.unreachable"
+    if isinstance(error, OSError):
+        return "file.unreadable"
+    return f"internal.{name}"
+
+
+def field_errors(error: BaseException) -> dict[str, list[str]]:
+    """field -> sentences, for showing a ValidationErrors at each field of a form."""
+    out: dict[str, list[str]] = {}
+    for e in getattr(error, "errors", None) or [error]:
+        out.setdefault(getattr(e, "field", None) or "", []).append(describe(e))
+    return out
+
+
+def describe(error: BaseException | str) -> str:
+    """One Chinese sentence (several, for ValidationErrors) for any error the app can meet."""
+    if isinstance(error, str):
+        return message_for(error)
+    subs = getattr(error, "errors", None)
+    if isinstance(subs, list) and subs and all(hasattr(e, "code") for e in subs):
+        seen: list[str] = []
+        for e in subs:
+            text = describe(e)
+            if text not in seen:
+                seen.append(text)
+        return "；".join(seen)
+    code = code_of(error)
+    if code.startswith("internal."):
+        return _t("发生意外错误（{kind}），请重试；如反复出现请联系管理员").format(kind=type(error).__name__)
+    data = getattr(error, "data", None)
+    return message_for(code, data if isinstance(data, dict) else None)
+
+
+def show_error(parent, error: BaseException | str, title: str | None = None):
+    """Show an error in a window-modal message box that does not block the event loop."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Warning, title or _t("出错了"), describe(error),
+                      QMessageBox.StandardButton.Ok, parent)
+    code = code_of(error)
+    if not code.startswith("internal."):
+        box.setInformativeText(_t("错误代码：{code}").format(code=code))
+    box.setObjectName("errorBox")
+    box.open()
+    return box

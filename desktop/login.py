@@ -1,0 +1,118 @@
+"""Login window: registry address, username, password.
+
+The first login on a laptop is online (the registry checks the password and the store caches
+an argon2 hash of it); later, when the registry cannot be reached, the same username and
+password open the app offline. Errors are shown in the window, in Chinese.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import session
+from .errors import describe
+from .store_worker import StoreOwner
+from .ui import ERROR_STYLE
+
+
+class LoginWindow(QWidget):
+    """Emits ``logged_in(result)`` with {"operator", "online", "roster_count", "registry_url"}."""
+
+    logged_in = Signal(dict)
+
+    def __init__(self, owner: StoreOwner, registry_url: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.owner = owner
+        self.setWindowTitle(self.tr("一卡通 登记 — 登录"))
+        self.setObjectName("loginWindow")
+
+        title = QLabel(self.tr("社会保障卡（一卡通）上门登记"))
+        title.setProperty("role", "title")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint = QLabel(self.tr("第一次登录需要联网；以后没有网络时，可用同一账号和密码离线登录。"))
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #555;")
+
+        self.registry_edit = QLineEdit(registry_url or "")
+        self.registry_edit.setObjectName("registryUrl")
+        self.registry_edit.setPlaceholderText("http://192.168.1.10:8000")
+        self.username_edit = QLineEdit()
+        self.username_edit.setObjectName("username")
+        self.password_edit = QLineEdit()
+        self.password_edit.setObjectName("password")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+
+        form = QFormLayout()
+        form.addRow(self.tr("登记中心地址"), self.registry_edit)
+        form.addRow(self.tr("用户名"), self.username_edit)
+        form.addRow(self.tr("密码"), self.password_edit)
+
+        self.error_label = QLabel()
+        self.error_label.setObjectName("loginError")
+        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.setWordWrap(True)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("loginStatus")
+        self.status_label.setStyleSheet("color: #555;")
+
+        self.login_button = QPushButton(self.tr("登录"))
+        self.login_button.setObjectName("loginButton")
+        self.login_button.setDefault(True)
+        self.login_button.clicked.connect(self.submit)
+        self.password_edit.returnPressed.connect(self.submit)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.login_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(28, 24, 28, 24)
+        layout.setSpacing(12)
+        layout.addWidget(title)
+        layout.addWidget(hint)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.status_label)
+        layout.addLayout(buttons)
+        self.resize(560, 380)
+
+        if not registry_url:
+            # the address last used on this laptop, read on the store thread
+            self.owner.op(lambda store: store.registry_url()).success(self._fill_url).failure(lambda e: None).run()
+
+    @Slot(object)
+    def _fill_url(self, url: object) -> None:
+        if url and not self.registry_edit.text():
+            self.registry_edit.setText(str(url))
+
+    @Slot()
+    def submit(self) -> None:
+        if not self.login_button.isEnabled():
+            return
+        url, user, pw = self.registry_edit.text(), self.username_edit.text(), self.password_edit.text()
+        self.error_label.clear()
+        self.status_label.setText(self.tr("正在登录…"))
+        self.login_button.setEnabled(False)
+        (self.owner.op(lambda store: session.login(store, url, user, pw))
+         .success(self._on_success).failure(self._on_failure).run())
+
+    def _on_success(self, result: dict) -> None:
+        self.login_button.setEnabled(True)
+        self.password_edit.clear()
+        self.status_label.setText(self.tr("已联网登录") if result.get("online") else self.tr("已离线登录"))
+        self.logged_in.emit(result)
+
+    def _on_failure(self, error: BaseException) -> None:
+        self.login_button.setEnabled(True)
+        self.status_label.clear()
+        self.error_label.setText(describe(error))
+        self.password_edit.selectAll()
+        self.password_edit.setFocus()

@@ -1,0 +1,149 @@
+"""Main window: sync bar, roster + enrollment form, outbox; a status bar with online/offline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from .enrollment_form import EnrollmentForm
+from .errors import describe
+from .online import OnlineMonitor
+from .outbox import OutboxView
+from .roster import RosterView
+from .store_worker import StoreOwner
+from .sync_panel import SyncPanel
+
+
+def villages_of(operator: dict[str, Any]) -> list[dict[str, str]]:
+    out = []
+    for v in operator.get("villages") or []:
+        if isinstance(v, dict):
+            out.append({"code": str(v.get("code", "")), "name": str(v.get("name") or "")})
+        else:
+            out.append({"code": str(v), "name": ""})
+    return out
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, owner: StoreOwner, login: dict[str, Any], monitor: OnlineMonitor,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.owner = owner
+        self.login = login
+        self.operator = login.get("operator") or {}
+        self.monitor = monitor
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(self.tr("一卡通 登记"))
+
+        self.sync_panel = SyncPanel(owner)
+        self.roster = RosterView(owner)
+        self.form = EnrollmentForm(owner)
+        self.outbox = OutboxView(owner)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.roster)
+        splitter.addWidget(self.form)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([480, 780])
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("mainTabs")
+        self.tabs.addTab(splitter, self.tr("花名册与登记"))
+        self.tabs.addTab(self.outbox, self.tr("发送队列"))
+        self.tabs.currentChanged.connect(self._tab_changed)
+
+        central = QWidget()
+        v = QVBoxLayout(central)
+        v.setContentsMargins(6, 6, 6, 0)
+        v.addWidget(self.sync_panel)
+        v.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.online_label = QLabel()
+        self.online_label.setObjectName("onlineIndicator")
+        self.operator_label = QLabel()
+        self.operator_label.setObjectName("operatorLabel")
+        self.statusBar().addPermanentWidget(self.operator_label)
+        self.statusBar().addPermanentWidget(self.online_label)
+        self.set_online(bool(login.get("online")))
+
+        villages = villages_of(self.operator)
+        names = "、".join(f"{v['name']}（{v['code']}）" if v["name"] else v["code"] for v in villages)
+        self.operator_label.setText(self.tr("操作员：{user}　村：{villages}").format(
+            user=self.operator.get("display_name") or self.operator.get("username", ""),
+            villages=names or self.tr("未分配")))
+        self.form.village_code = villages[0]["code"] if villages else ""
+
+        self.roster.member_selected.connect(self._open_member)
+        self.roster.new_enrollment.connect(self._new_enrollment)
+        self.roster.village_combo.currentIndexChanged.connect(self._village_changed)
+        self.form.queued.connect(self._record_queued)
+        self.form.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.outbox.open_record.connect(self._open_record)
+        self.outbox.conflict_resolved.connect(lambda _rid: self.roster.refresh())
+        self.sync_panel.finished.connect(self._sync_finished)
+        self.monitor.changed.connect(self.set_online)
+        self.owner.unhandled_error.connect(lambda e: self.statusBar().showMessage(describe(e), 10000))
+
+        self.roster.set_villages(villages)
+        self.outbox.refresh()
+        self.resize(1280, 720)
+        if login.get("online") and not login.get("roster_count"):
+            # first login on this laptop: bring the village roster down at once
+            self.sync_panel.start()
+
+    @Slot(bool)
+    def set_online(self, online: bool) -> None:
+        if online:
+            self.online_label.setText(self.tr("● 在线"))
+            self.online_label.setStyleSheet("color: #1a7f37; font-weight: bold; padding: 0 8px;")
+            self.online_label.setToolTip(self.tr("登记中心可以连接，可以同步"))
+        else:
+            self.online_label.setText(self.tr("● 离线"))
+            self.online_label.setStyleSheet("color: #c62828; font-weight: bold; padding: 0 8px;")
+            self.online_label.setToolTip(self.tr("连接不到登记中心：登记照常保存，联网后再同步"))
+        self.online_label.setProperty("online", online)
+
+    def is_online_shown(self) -> bool:
+        return bool(self.online_label.property("online"))
+
+    def _open_member(self, resident: dict[str, Any]) -> None:
+        self.form.load_resident(resident)
+
+    def _new_enrollment(self) -> None:
+        self.form.flush()
+        self.form.clear()
+        self.form.village_code = self.roster.village_code or self.form.village_code
+        self.form.id_edit.setFocus()
+
+    def _village_changed(self, _index: int) -> None:
+        if self.roster.village_code and not self.form.record_id:
+            self.form.village_code = self.roster.village_code
+
+    def _record_queued(self, _record: dict[str, Any]) -> None:
+        self.roster.refresh()
+        self.outbox.refresh()
+
+    def _open_record(self, record: dict[str, Any]) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.form.flush()
+        self.form.load_record(record)
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.outbox:
+            self.form.flush()
+            self.outbox.refresh()
+
+    def _sync_finished(self, _report: Any) -> None:
+        self.roster.refresh()
+        self.outbox.refresh()
+        self.monitor.check_now()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.form.flush()
+        if self.sync_panel.running:
+            self.sync_panel.cancel()
+        super().closeEvent(event)

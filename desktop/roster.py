@@ -1,0 +1,195 @@
+"""Village roster: households → members, with search-as-you-type.
+
+The search box is debounced (150 ms) and the query runs on the store thread
+(``store.search_residents``: name, pinyin initials, full pinyin, ID number); answers that
+arrive after a newer query was sent are dropped, so the tree never flickers back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .errors import describe
+from .store_worker import StoreOwner
+from .ui import STATE_COLOURS, state_name
+
+SEARCH_DEBOUNCE_MS = 150
+RESIDENT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class RosterView(QWidget):
+    member_selected = Signal(dict)
+    new_enrollment = Signal()
+    loaded = Signal(int)  # number of members shown
+
+    def __init__(self, owner: StoreOwner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.owner = owner
+        self.village_code: str | None = None
+        self._seq = 0
+        self._shown_seq = 0
+
+        self.village_combo = QComboBox()
+        self.village_combo.setObjectName("villageCombo")
+        self.village_combo.currentIndexChanged.connect(self._village_changed)
+        self.search_edit = QLineEdit()
+        self.search_edit.setObjectName("rosterSearch")
+        self.search_edit.setPlaceholderText(self.tr("搜索：姓名、拼音首字母或身份证号"))
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.textChanged.connect(self._schedule_search)
+        self.new_button = QPushButton(self.tr("新登记"))
+        self.new_button.setObjectName("newEnrollment")
+        self.new_button.setToolTip(self.tr("为花名册以外的居民新建登记"))
+        self.new_button.clicked.connect(self.new_enrollment)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel(self.tr("村")))
+        top.addWidget(self.village_combo, 1)
+        top.addWidget(self.new_button)
+
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("rosterTree")
+        self.tree.setHeaderLabels([self.tr("姓名"), self.tr("身份证号码"), self.tr("关系"), self.tr("登记状态")])
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setUniformRowHeights(True)
+        header = self.tree.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.tree.itemActivated.connect(self._activated)
+        self.tree.itemClicked.connect(self._activated)
+
+        self.count_label = QLabel()
+        self.count_label.setObjectName("rosterCount")
+        self.count_label.setStyleSheet("color: #555;")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.search_edit)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.count_label)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.refresh)
+
+    def set_villages(self, villages: list[dict[str, Any]]) -> None:
+        self.village_combo.blockSignals(True)
+        self.village_combo.clear()
+        for v in villages:
+            name = v.get("name") or ""
+            self.village_combo.addItem(f"{name} {v['code']}".strip(), v["code"])
+        self.village_combo.blockSignals(False)
+        self.village_code = villages[0]["code"] if villages else None
+        self.refresh()
+
+    @Slot(int)
+    def _village_changed(self, index: int) -> None:
+        self.village_code = self.village_combo.itemData(index)
+        self.refresh()
+
+    @Slot()
+    def _schedule_search(self) -> None:
+        self._debounce.start()
+
+    @Slot()
+    def refresh(self) -> None:
+        """Reload what the box asks for (the whole village when it is empty)."""
+        self._debounce.stop()
+        query = self.search_edit.text().strip()
+        village = self.village_code
+        self._seq += 1
+        seq = self._seq
+        if query:
+            def fn(store):
+                return _group(store.search_residents(query, village_code=village))
+        else:
+            def fn(store):
+                return store.households(village) if village else []
+        (self.owner.op(fn).success(lambda households: self._show(seq, query, households))
+         .failure(self._failed).run())
+
+    def _failed(self, error: BaseException) -> None:
+        self.count_label.setText(describe(error))
+
+    def _show(self, seq: int, query: str, households: list[dict[str, Any]]) -> None:
+        if seq < self._seq:
+            return  # a newer query is on its way
+        self._shown_seq = seq
+        self.tree.clear()
+        members = 0
+        for hh in households:
+            people = hh.get("members") or []
+            members += len(people)
+            head = hh.get("head_name") or (people[0]["name"] if people else "")
+            top = QTreeWidgetItem([self.tr("{head}家（户号 {hh}，{n}人）").format(
+                head=head, hh=hh.get("household_id", ""), n=len(people)), "", "", ""])
+            top.setFirstColumnSpanned(True)
+            font = top.font(0)
+            font.setBold(True)
+            top.setFont(0, font)
+            for r in people:
+                state = r.get("enrollment_state")
+                item = QTreeWidgetItem([r.get("name", ""), r.get("id_number", ""), r.get("relation", ""),
+                                        state_name(state)])
+                item.setData(0, RESIDENT_ROLE, r)
+                item.setForeground(3, QBrush(QColor(STATE_COLOURS.get(state, "#666666"))))
+                top.addChild(item)
+            self.tree.addTopLevelItem(top)
+            top.setFirstColumnSpanned(True)
+        self.tree.expandAll()
+        if query:
+            self.count_label.setText(self.tr("找到 {n} 人").format(n=members))
+        elif members:
+            self.count_label.setText(self.tr("共 {h} 户，{n} 人").format(h=len(households), n=members))
+        else:
+            self.count_label.setText(self.tr("花名册为空：请联网后点“同步”下载本村花名册"))
+        self.loaded.emit(members)
+
+    def shown_residents(self) -> list[dict[str, Any]]:
+        out = []
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            for j in range(top.childCount()):
+                out.append(top.child(j).data(0, RESIDENT_ROLE))
+        return out
+
+    def is_current(self) -> bool:
+        """True when the tree shows the answer to the latest query."""
+        return self._shown_seq == self._seq and not self._debounce.isActive()
+
+    @Slot(QTreeWidgetItem, int)
+    def _activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        resident = item.data(0, RESIDENT_ROLE)
+        if resident:
+            self.member_selected.emit(dict(resident))
+
+
+def _group(residents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Search hits as households, in the order their first member was found."""
+    groups: dict[str, dict[str, Any]] = {}
+    for r in residents:
+        hh = groups.setdefault(r.get("household_id") or "", {"household_id": r.get("household_id") or "",
+                                                               "head_name": "", "members": []})
+        hh["members"].append(r)
+        if r.get("relation") == "户主":
+            hh["head_name"] = r.get("name", "")
+    return list(groups.values())

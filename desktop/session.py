@@ -1,0 +1,104 @@
+"""Plain functions the desktop runs on the store thread (no Qt): login, sync, form helpers.
+
+They sit on top of the documented Store / sync-client API; a window submits them through
+``StoreOwner.op`` / ``StoreOwner.steps``.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from enrollment.errors import DomainError
+
+ATTACHMENT_MAX = 32 * 1024 * 1024
+SYNC_RETRIES = 2
+SYNC_BACKOFF_CAP = 4.0
+
+
+def _is_transport_error(e: BaseException) -> bool:
+    try:
+        from sync.http import TransportError
+    except ImportError:  # pragma: no cover - sync not installed
+        TransportError = ()  # type: ignore[assignment]  # noqa: N806
+    return isinstance(e, TransportError) or isinstance(e, (ConnectionError, TimeoutError))
+
+
+def login(store, registry_url: str, username: str, password: str) -> dict[str, Any]:
+    """Online when the registry answers, else offline with the cached credential.
+
+    Returns {"operator": dict, "online": bool, "roster_count": int, "registry_url": str}.
+    A wrong password the registry refuses is never retried offline.
+    """
+    from sync.client import login_online
+
+    username = (username or "").strip()
+    registry_url = (registry_url or "").strip().rstrip("/")
+    if not username:
+        raise DomainError("auth.username_empty", "username")
+    if not password:
+        raise DomainError("auth.password_empty", "password")
+    online = True
+    try:
+        if not registry_url.startswith(("http://", "https://")):
+            raise DomainError("auth.registry_url_invalid", "registry_url")
+        operator = login_online(store, registry_url, username, password)
+    except Exception as e:  # noqa: BLE001
+        if not _is_transport_error(e):
+            raise
+        operator = store.offline_login(username, password)
+        online = False
+        registry_url = store.registry_url() or registry_url
+    return {"operator": operator, "online": online, "roster_count": store.roster_count(),
+            "registry_url": registry_url}
+
+
+def sync_steps(store, cancel: threading.Event) -> Iterator[Any]:
+    """Generator for StoreOwner.steps: yields SyncProgress, returns the SyncReport."""
+    from sync.client import SyncClient
+
+    # The client's retry backoff sleeps inside one unit of work, which holds the store thread:
+    # keep it short here (the next sync retries anyway) and wake at once on cancel.
+    client = SyncClient(store, cancel=cancel, sleep=cancel.wait, max_retries=SYNC_RETRIES,
+                        backoff_cap=SYNC_BACKOFF_CAP)
+    try:
+        gen = client.run_steps()
+        report = None
+        while True:
+            try:
+                progress = next(gen)
+            except StopIteration as stop:
+                report = stop.value
+                break
+            yield progress
+    finally:
+        client.close()
+    return report if report is not None else client.report
+
+
+def load_attachment(store, record_id: str, kind: str, path: str) -> dict[str, Any]:
+    """Read a file from disk (on the store thread) and attach it to the record."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as e:
+        raise DomainError("attachment.unreadable", "attachments") from e
+    if size > ATTACHMENT_MAX:
+        raise DomainError("attachment.too_large", "attachments", max_mb=ATTACHMENT_MAX // (1024 * 1024))
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise DomainError("attachment.unreadable", "attachments") from e
+    mime = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
+    sha = store.add_attachment(record_id, kind, data, mime)
+    return {"kind": kind, "sha256": sha, "size": len(data), "mime": mime, "file_name": p.name}
+
+
+def save_and_queue(store, fields: dict[str, Any], record_id: str | None) -> dict[str, Any]:
+    """Save the form's fields and queue the record: validation errors come back as ValidationErrors."""
+    rid = store.save_draft(fields, record_id)
+    store.queue(rid)
+    return store.get_record(rid)

@@ -1,0 +1,168 @@
+"""The Sync action: 同步 button, a progress bar by phase, 取消, and a summary at the end.
+
+The sync runs on the store-owner thread, one unit at a time (``SyncClient.run_steps``),
+so autosaves queued meanwhile still run; cancelling sets the client's threading.Event and
+the client stops after the current unit.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from . import session
+from .errors import describe, message_for
+from .store_worker import StoreOwner
+
+
+class SyncPanel(QWidget):
+    started = Signal()
+    finished = Signal(object)   # the SyncReport (or None after a failure)
+
+    def __init__(self, owner: StoreOwner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.owner = owner
+        self.running = False
+        self.cancel_event: threading.Event | None = None
+        self.report: Any = None
+        self.progress_seen: list[tuple[str, int, int]] = []
+
+        self.sync_button = QPushButton(self.tr("同步"))
+        self.sync_button.setObjectName("syncButton")
+        self.sync_button.setToolTip(self.tr("发送待发送的登记，下载花名册和审核结果"))
+        self.sync_button.setStyleSheet("QPushButton { font-weight: bold; padding: 6px 22px; }")
+        self.sync_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton(self.tr("取消"))
+        self.cancel_button.setObjectName("cancelSync")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setObjectName("syncProgress")
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("%v / %m")
+        self.phase_label = QLabel(self.tr("尚未同步"))
+        self.phase_label.setObjectName("syncPhase")
+        self.phase_label.setMinimumWidth(220)
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("syncSummary")
+        self.summary_label.setWordWrap(True)
+
+        row = QHBoxLayout()
+        row.addWidget(self.sync_button)
+        row.addWidget(self.phase_label)
+        row.addWidget(self.progress_bar, 1)
+        row.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(row)
+        layout.addWidget(self.summary_label)
+
+    def phase_name(self, phase: str) -> str:
+        return {
+            "blobs": self.tr("正在上传附件"),
+            "push": self.tr("正在发送登记记录"),
+            "pull": self.tr("正在下载花名册和审核结果"),
+            "digest": self.tr("正在核对"),
+        }.get(phase, phase)
+
+    @Slot()
+    def start(self) -> None:
+        if self.running:
+            return
+        self.running = True
+        self.report = None
+        self.progress_seen = []
+        self.cancel_event = cancel = threading.Event()
+        self.sync_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.summary_label.clear()
+        self.summary_label.setStyleSheet("")
+        self.phase_label.setText(self.tr("正在连接登记中心…"))
+        self.progress_bar.setRange(0, 0)  # busy until the first unit reports its total
+        self.started.emit()
+        (self.owner.steps(lambda store: session.sync_steps(store, cancel))
+         .progress(self._progress).success(self._finished).failure(self._failed).run())
+
+    @Slot()
+    def cancel(self) -> None:
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+            self.cancel_button.setEnabled(False)
+            self.phase_label.setText(self.tr("正在取消…（当前这一步完成后停止）"))
+
+    def _progress(self, p: Any) -> None:
+        phase, done, total = getattr(p, "phase", ""), int(getattr(p, "done", 0)), int(getattr(p, "total", 0))
+        self.progress_seen.append((phase, done, total))
+        if self.cancel_event is not None and self.cancel_event.is_set():
+            return
+        self.progress_bar.setRange(0, max(total, 1))
+        self.progress_bar.setValue(min(done, max(total, 1)) if total else 1)
+        self.phase_label.setText(self.tr("{phase} {done}/{total}").format(
+            phase=self.phase_name(phase), done=done, total=total))
+
+    def _end(self) -> None:
+        self.running = False
+        self.sync_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if self.progress_bar.maximum() == 0:
+            self.progress_bar.setRange(0, 1)
+
+    def _finished(self, report: Any) -> None:
+        self._end()
+        self.report = report
+        self.summary_label.setText(self.summary(report))
+        r = _as_dict(report)
+        bad = (r.get("error") or r.get("digest_match") is False or r.get("conflicts") or r.get("refused")) \
+            and not r.get("cancelled")
+        self.summary_label.setStyleSheet("color: #c62828;" if bad else "color: #1a7f37;")
+        if r.get("cancelled"):
+            self.phase_label.setText(self.tr("同步已取消"))
+        elif r.get("error"):
+            self.phase_label.setText(self.tr("同步未完成"))
+        else:
+            self.phase_label.setText(self.tr("同步完成"))
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(1)
+        self.finished.emit(report)
+
+    def _failed(self, error: BaseException) -> None:
+        self._end()
+        self.phase_label.setText(self.tr("同步失败"))
+        self.summary_label.setStyleSheet("color: #c62828;")
+        self.summary_label.setText(describe(error))
+        self.finished.emit(None)
+
+    def summary(self, report: Any) -> str:
+        r = _as_dict(report)
+        if r.get("digest_match") is None or r.get("error") or r.get("cancelled"):
+            digest = self.tr("未核对")
+        else:
+            digest = self.tr("一致") if r.get("digest_match") else self.tr("不一致")
+        text = self.tr("新接收 {accepted} 条，无变化 {unchanged} 条，冲突 {conflicts} 条，被退回 {refused} 条；"
+                       "上传附件 {blobs} 个；下载 {pulled} 条；核对：{digest}").format(
+            accepted=r.get("accepted", 0), unchanged=r.get("unchanged", 0), conflicts=r.get("conflicts", 0),
+            refused=r.get("refused", 0), blobs=r.get("blobs_sent", 0), pulled=r.get("pulled", 0), digest=digest)
+        if r.get("cancelled"):
+            text = message_for("sync.cancelled") + "。" + text
+        code = r.get("error_code") or (str(r["error"]).split(":", 1)[0] if r.get("error") else None)
+        if code and not r.get("cancelled"):
+            text = message_for(code) + "。" + text
+        if r.get("digest_match") is False:
+            text += "。" + message_for("sync.digest_mismatch")
+        if r.get("conflicts") or r.get("refused"):
+            text += "。" + self.tr("请到“发送队列”处理冲突和被退回的记录")
+        return text
+
+
+def _as_dict(report: Any) -> dict[str, Any]:
+    if report is None:
+        return {}
+    if isinstance(report, dict):
+        return report
+    if hasattr(report, "to_dict"):
+        return report.to_dict()
+    return dict(getattr(report, "__dict__", {}))
