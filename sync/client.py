@@ -301,7 +301,8 @@ class SyncClient:
         ids = [b["record_id"] for b in batch]
         self.store.mark_sending(ids)  # committed before the request leaves
         try:
-            body = self._request("POST", protocol.PUSH, json={"items": [b["item"] for b in batch]})
+            body = self._request("POST", protocol.PUSH, json={
+                "device_id": self.store.device_id, "records": [b["item"] for b in batch]})
         except ApiError as e:
             # The whole request was refused (not 401/426): find the record that causes it.
             if len(batch) > 1:
@@ -341,7 +342,7 @@ class SyncClient:
         while True:
             self._check_cancel()
             since = self.store.last_counter()
-            body = self._request("POST", protocol.PULL, json={"since": since, "limit": self.pull_limit})
+            body = self._request("GET", protocol.PULL, params={"since": since, "limit": self.pull_limit})
             changes = body.get("changes") or []
             last = int(body.get("last_counter", since))
             if changes:
@@ -359,8 +360,8 @@ class SyncClient:
         body = self._request("POST", protocol.DIGEST, json={"digest": local, "count": count})
         rep = self.report
         rep.local_digest, rep.local_count = local, count
-        rep.server_digest, rep.server_count = body.get("digest"), body.get("count")
-        rep.digest_match = rep.server_digest == local and rep.server_count == count
+        rep.server_digest, rep.server_count = body.get("server_digest"), body.get("server_count")
+        rep.digest_match = bool(body.get("match")) and rep.server_digest == local and rep.server_count == count
         if not rep.digest_match:
             log.warning("sync digest mismatch: laptop %d records, registry %s", count, rep.server_count)
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
-import os
 import random
 import sqlite3
 from pathlib import Path
 
 from enrollment import id_number as idn
 from enrollment.roster_csv import COLUMNS
+from sync.client import login_online
+from sync.store import Store
 
 VILLAGE = "510903102201"
 OTHER_VILLAGE = "510903102202"
@@ -69,9 +69,19 @@ def store_counts(path: Path) -> dict[str, int]:
         conn.close()
 
 
-def cli_env() -> dict[str, str]:
-    return {"PYTHONUNBUFFERED": "1", "PATH": os.environ.get("PATH", "")}
+def setup_registry(registry, tmp_path, *, roster: int = 20, operators=("c1",)) -> None:
+    """Operators (cadres of VILLAGE) and a roster, through the real ``yikatong registry`` CLI."""
+    for username in operators:
+        done = registry.cli("add-operator", "--username", username, "--role", "cadre", "--village", VILLAGE,
+                            input=PASSWORD + "\n")
+        assert done.returncode == 0, done.stderr
+    if roster:
+        csv_path = write_csv(tmp_path / "roster.csv", people(roster))
+        done = registry.cli("import-roster", str(csv_path), "--village", VILLAGE, "--village-name", "大石村")
+        assert done.returncode == 0, done.stderr
 
 
-def parse_json(text: str):
-    return json.loads(text)
+def open_laptop(registry, path, username: str = "c1") -> Store:
+    store = Store.open(path)
+    login_online(store, registry.url, username, PASSWORD)
+    return store
