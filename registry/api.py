@@ -65,7 +65,8 @@ class Guard:
         if path.startswith("/api/") and path != protocol.HEALTH:
             raw = headers.get(protocol.VERSION_HEADER.lower(), "").strip()
             if not (raw.isdigit() and protocol.MIN_PROTOCOL_VERSION <= int(raw) <= protocol.PROTOCOL_VERSION):
-                await self._drain(receive, _DRAIN_MAX)
+                if headers.get("content-length", "0") != "0" or "transfer-encoding" in headers:
+                    await self._drain(receive, _DRAIN_MAX)
                 await _send_json(send, 426, protocol.error_body(
                     protocol.E_VERSION,
                     f"this registry speaks protocol versions {protocol.MIN_PROTOCOL_VERSION}"
@@ -84,13 +85,13 @@ class Guard:
                 return
             body = message.get("body", b"")
             size += len(body)
+            more = message.get("more_body", False)
             if size > self.max_body:
                 too_large = True
                 break
             chunks.append(body)
-            more = message.get("more_body", False)
         if too_large:
-            if not declared.isdigit() or int(declared) <= _DRAIN_MAX:
+            if more or (declared.isdigit() and size == 0 and int(declared) <= _DRAIN_MAX):
                 await self._drain(receive, _DRAIN_MAX)
             await _send_json(send, 413, protocol.error_body(
                 protocol.E_TOO_LARGE, f"request body over {self.max_body} bytes", limit=self.max_body))
