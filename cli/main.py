@@ -79,4 +79,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as ``python -m cli.main`` this file is ``__main__``, while the subcommand modules
+    # import ``cli.main``: delegate to that module so the CliError they raise is the one
+    # caught above (otherwise it escapes as a traceback with exit 1).
+    from cli.main import main as _main
+
+    sys.exit(_main())
