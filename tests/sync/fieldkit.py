@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import random
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from enrollment import id_number as idn
@@ -16,6 +19,7 @@ from enrollment.roster_csv import COLUMNS
 from sync.client import login_online
 from sync.store import Store
 
+ROOT = Path(__file__).resolve().parent.parent.parent
 VILLAGE = "510903102201"
 OTHER_VILLAGE = "510903102202"
 PASSWORD = "field-password-1"
@@ -85,3 +89,9 @@ def open_laptop(registry, path, username: str = "c1") -> Store:
     store = Store.open(path)
     login_online(store, registry.url, username, PASSWORD)
     return store
+
+
+def yikatong(*args: str, input: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real CLI in a child process (the entry point a person uses)."""
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], input=input, capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=timeout)
