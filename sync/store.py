@@ -129,7 +129,13 @@ def _m2_pinyin_search(db: sqlite_utils.Database) -> None:
     db["residents"].create_index(["name"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_pinyin_search]
+def _m3_village_search(db: sqlite_utils.Database) -> None:
+    """Version 3: the roster is searched within one village: (village, key) indexes for each search key."""
+    for key in ("pinyin_full", "pinyin_initials", "name", "id_number"):
+        db["residents"].create_index(["village_code", key])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_pinyin_search, _m3_village_search]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -320,49 +326,62 @@ class Store:
         return n
 
     def search_residents(self, query: str, village_code: str | None = None, limit: int = 200) -> list[dict]:
-        """Name substring, full-pinyin prefix, initials prefix, ID-number substring.
+        """Name substring, full-pinyin prefix, initials prefix, ID-number substring; at most ``limit`` rows.
 
-        The query's shape picks the plan: digits (and X) scan the ID numbers; letters use the
-        two pinyin indexes as prefix ranges (plus a name substring for romanised names); anything
-        else (Chinese characters, 𠈌) is a name substring. Always LIMITed.
+        The query's shape picks the plan, and every plan either walks an index in order with a
+        LIMIT or scans with a LIMIT (never sorting a whole table): digits (and X) take ID-number
+        prefixes from the primary key, then other substrings; letters take the two pinyin
+        indexes as prefix ranges; anything else (Chinese characters, 𠈌) takes name prefixes from
+        the name index, then other substrings. Prefix matches come first.
         """
         q = (query or "").strip()
-        cols = ", ".join(self._RESIDENT_COLS)
-        vclause, vparams = ("AND village_code = ?", [village_code]) if village_code else ("", [])
         limit = max(1, int(limit))
+        cols = ", ".join(self._RESIDENT_COLS)
+        vclause, vparams = (" AND village_code = ?", [village_code]) if village_code else ("", [])
+
+        def run(where: str, params: list, order: str | None, n: int) -> list[dict]:
+            sql = f"SELECT {cols}, pinyin_full FROM residents WHERE {where}{vclause}"
+            if order:
+                sql += f" ORDER BY {order}"
+            return list(self.db.query(sql + " LIMIT ?", [*params, *vparams, n]))
+
+        def merge(*groups: list[dict]) -> list[dict]:
+            seen: set[str] = set()
+            out = []
+            for group in groups:
+                for r in group:
+                    if r["id_number"] not in seen:
+                        seen.add(r["id_number"])
+                        out.append(r)
+            return out[:limit]
+
         if not q:
-            sql = f"SELECT {cols} FROM residents WHERE 1 {vclause} ORDER BY household_id, id_number LIMIT ?"
-            rows = list(self.db.query(sql, [*vparams, limit]))
+            rows = run("1", [], "village_code, household_id", limit)
         elif re.fullmatch(r"[0-9]+[xX]?", q):
-            sql = (f"SELECT {cols} FROM residents WHERE instr(id_number, ?) > 0 {vclause} "
-                   "ORDER BY id_number LIMIT ?")
-            rows = list(self.db.query(sql, [q.upper(), *vparams, limit]))
+            qu = q.upper()
+            rows = run("id_number >= ? AND id_number < ?", [qu, _next_prefix(qu)], "id_number", limit)
+            if len(rows) < limit:
+                inner = run("instr(id_number, ?) > 1", [qu], None, limit - len(rows))
+                rows = merge(rows, sorted(inner, key=lambda r: r["id_number"]))
         elif re.fullmatch(r"[A-Za-z]+", q):
             ql = q.lower()
             hi = _next_prefix(ql)
-            sql = (f"SELECT {cols}, pinyin_full FROM ("
-                   f" SELECT {cols}, pinyin_full FROM residents WHERE pinyin_full >= ? AND pinyin_full < ? {vclause}"
-                   f" UNION SELECT {cols}, pinyin_full FROM residents"
-                   f"  WHERE pinyin_initials >= ? AND pinyin_initials < ? {vclause}"
-                   ") ORDER BY pinyin_full, id_number LIMIT ?")
-            rows = list(self.db.query(sql, [ql, hi, *vparams, ql, hi, *vparams, limit]))
-            if len(rows) < limit:
-                seen = {r["id_number"] for r in rows}
-                extra = self.db.query(
-                    f"SELECT {cols}, pinyin_full FROM residents WHERE instr(lower(name), ?) > 0 {vclause} "
-                    "LIMIT ?", [ql, *vparams, limit])
-                rows += [r for r in extra if r["id_number"] not in seen][: limit - len(rows)]
-            for r in rows:
-                r.pop("pinyin_full", None)
+            full = run("pinyin_full >= ? AND pinyin_full < ?", [ql, hi], "pinyin_full", limit)
+            initials = run("pinyin_initials >= ? AND pinyin_initials < ?", [ql, hi], "pinyin_initials", limit)
+            rows = merge(sorted(merge(full, initials), key=lambda r: (r["pinyin_full"], r["id_number"])))
         else:
-            ql = q.lower()
-            hi = _next_prefix(ql)
-            sql = (f"SELECT {cols} FROM ("
-                   f" SELECT {cols}, pinyin_full FROM residents WHERE instr(name, ?) > 0 {vclause}"
-                   f" UNION SELECT {cols}, pinyin_full FROM residents"
-                   f"  WHERE pinyin_full >= ? AND pinyin_full < ? {vclause}"
-                   ") ORDER BY length(name), pinyin_full, id_number LIMIT ?")
-            rows = list(self.db.query(sql, [q, *vparams, ql, hi, *vparams, limit]))
+            prefix = run("name >= ? AND name < ?", [q, _next_prefix(q)], "name", limit)
+            groups = [prefix]
+            if re.search(r"[A-Za-z]", q):  # 𠈌m: a character then the pinyin being typed
+                ql = q.lower()
+                groups.append(run("pinyin_full >= ? AND pinyin_full < ?", [ql, _next_prefix(ql)],
+                                  "pinyin_full", limit))
+            if sum(len(g) for g in groups) < limit:
+                inner = run("instr(name, ?) > 1", [q], None, limit)
+                groups.append(sorted(inner, key=lambda r: (len(r["name"]), r["pinyin_full"] or "", r["id_number"])))
+            rows = merge(*groups)
+        for r in rows:
+            r.pop("pinyin_full", None)
         return self._with_enrollment_state(rows)
 
     def _with_enrollment_state(self, rows: list[dict]) -> list[dict]:
