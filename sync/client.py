@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -127,15 +126,16 @@ def check_online(registry_url: str, timeout: float = 2) -> bool:
 
 class SyncClient:
     def __init__(self, store: Store, http: RegistryHttp | None = None, *,
-                 sleep: Callable[[float], None] = time.sleep, max_retries: int = 5,
+                 sleep: Callable[[float], Any] | None = None, max_retries: int = 5,
                  cancel: threading.Event | None = None, batch_size: int = protocol.PUSH_BATCH_MAX,
                  pull_limit: int = 500, backoff_base: float = 0.5, backoff_cap: float = 30.0,
                  rng: Callable[[], float] = random.random) -> None:
         self.store = store
         self._http = http
-        self.sleep = sleep
-        self.max_retries = max_retries
         self.cancel = cancel or threading.Event()
+        # The default wait between retries ends early when the sync is cancelled.
+        self.sleep = sleep if sleep is not None else self.cancel.wait
+        self.max_retries = max_retries
         self.batch_size = max(1, min(int(batch_size), protocol.PUSH_BATCH_MAX))
         self.pull_limit = max(1, min(int(pull_limit), protocol.PULL_LIMIT_MAX))
         self.backoff_base = backoff_base
