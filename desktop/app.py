@@ -58,7 +58,7 @@ class DesktopApp(QObject):
     def show(self) -> None:
         self.login_window.show()
 
-    def _store_opened(self, ok: bool, error: Any) -> None:
+    def _store_opened(self, ok: int, error: Any) -> None:
         if not ok:
             from .errors import describe
 

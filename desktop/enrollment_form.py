@@ -53,7 +53,7 @@ _FORM_FIELDS = ("id_number", "name", "sex", "birth_date", "household_id", "relat
 
 
 class EnrollmentForm(QWidget):
-    queued = Signal(dict)        # the record, after it went to the outbox
+    queued = Signal(object)        # the record, after it went to the outbox
     draft_saved = Signal(str)    # record id
     status = Signal(str)
 

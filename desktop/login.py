@@ -27,7 +27,7 @@ from .ui import ERROR_STYLE
 class LoginWindow(QWidget):
     """Emits ``logged_in(result)`` with {"operator", "online", "roster_count", "registry_url"}."""
 
-    logged_in = Signal(dict)
+    logged_in = Signal(object)
 
     def __init__(self, owner: StoreOwner, registry_url: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)

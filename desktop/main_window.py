@@ -95,8 +95,9 @@ class MainWindow(QMainWindow):
             # first login on this laptop: bring the village roster down at once
             self.sync_panel.start()
 
-    @Slot(bool)
-    def set_online(self, online: bool) -> None:
+    @Slot(int)
+    def set_online(self, online: int | bool) -> None:
+        self._online = bool(online)
         if online:
             self.online_label.setText(self.tr("● 在线"))
             self.online_label.setStyleSheet("color: #1a7f37; font-weight: bold; padding: 0 8px;")
@@ -105,10 +106,9 @@ class MainWindow(QMainWindow):
             self.online_label.setText(self.tr("● 离线"))
             self.online_label.setStyleSheet("color: #c62828; font-weight: bold; padding: 0 8px;")
             self.online_label.setToolTip(self.tr("连接不到登记中心：登记照常保存，联网后再同步"))
-        self.online_label.setProperty("online", online)
 
     def is_online_shown(self) -> bool:
-        return bool(self.online_label.property("online"))
+        return self._online
 
     def _open_member(self, resident: dict[str, Any]) -> None:
         self.form.load_resident(resident)

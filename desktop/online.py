@@ -18,7 +18,7 @@ def _default_check(url: str) -> bool:
 
 
 class _NetWorker(QObject):
-    result = Signal(bool)
+    result = Signal(int)  # 1/0: no bools through queued signals (see store_worker)
 
     def __init__(self, check: Callable[[str], bool]) -> None:
         super().__init__()
@@ -30,14 +30,14 @@ class _NetWorker(QObject):
             ok = bool(url) and self._check(url)
         except Exception:  # noqa: BLE001 - any failure to reach the registry means offline
             ok = False
-        self.result.emit(ok)
+        self.result.emit(int(ok))
 
 
 class OnlineMonitor(QObject):
     """Emits ``changed(online)`` when the registry becomes reachable or unreachable."""
 
-    changed = Signal(bool)
-    checked = Signal(bool)
+    changed = Signal(int)   # 1 online, 0 offline
+    checked = Signal(int)
     _request = Signal(str)
 
     def __init__(self, interval_ms: int = 5000, check: Callable[[str], bool] | None = None,
@@ -74,13 +74,14 @@ class OnlineMonitor(QObject):
         self._in_flight = True
         self._request.emit(self.url)
 
-    @Slot(bool)
-    def _on_result(self, ok: bool) -> None:
+    @Slot(int)
+    def _on_result(self, result: int) -> None:
+        ok = bool(result)
         self._in_flight = False
-        self.checked.emit(ok)
+        self.checked.emit(int(ok))
         if ok != self.online:
             self.online = ok
-            self.changed.emit(ok)
+            self.changed.emit(int(ok))
 
     def stop(self) -> None:
         self._timer.stop()

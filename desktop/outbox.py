@@ -35,7 +35,7 @@ RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class OutboxView(QWidget):
-    open_record = Signal(dict)
+    open_record = Signal(object)  # a record dict (object, not dict: see roster.py)
     conflict_resolved = Signal(str)
 
     def __init__(self, owner: StoreOwner, parent: QWidget | None = None) -> None:
@@ -107,7 +107,7 @@ class OutboxView(QWidget):
             ]
             items[2].setForeground(QBrush(QColor(STATE_COLOURS.get(state, "#666666"))))
             for col, item in enumerate(items):
-                item.setData(RECORD_ROLE, rec)
+                item.setData(RECORD_ROLE, row)
                 self.table.setItem(row, col, item)
         self.table.resizeRowsToContents()
 
@@ -127,9 +127,10 @@ class OutboxView(QWidget):
     @Slot(int, int)
     def _double_clicked(self, row: int, _col: int) -> None:
         item = self.table.item(row, 0)
-        rec = item.data(RECORD_ROLE) if item else None
-        if not rec:
+        index = item.data(RECORD_ROLE) if item else None
+        if not isinstance(index, int) or not 0 <= index < len(self.records):
             return
+        rec = self.records[index]
         if rec.get("conflict"):
             self.show_conflict(rec)
         else:

@@ -33,7 +33,9 @@ RESIDENT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class RosterView(QWidget):
-    member_selected = Signal(dict)
+    # Python objects travel as ``object``: a ``dict`` signature or a dict in an item role is
+    # converted to a QVariantMap and back, which in PySide6 mis-counts references to bools.
+    member_selected = Signal(object)
     new_enrollment = Signal()
     loaded = Signal(int)  # number of members shown
 
@@ -43,6 +45,7 @@ class RosterView(QWidget):
         self.village_code: str | None = None
         self._seq = 0
         self._shown_seq = 0
+        self._residents: list[dict[str, Any]] = []   # row data; items hold an index into it
 
         self.village_combo = QComboBox()
         self.village_combo.setObjectName("villageCombo")
@@ -135,6 +138,7 @@ class RosterView(QWidget):
             return  # a newer query is on its way
         self._shown_seq = seq
         self.tree.clear()
+        self._residents = []
         members = 0
         for hh in households:
             people = hh.get("members") or []
@@ -150,7 +154,8 @@ class RosterView(QWidget):
                 state = r.get("enrollment_state")
                 item = QTreeWidgetItem([r.get("name", ""), r.get("id_number", ""), r.get("relation", ""),
                                         state_name(state)])
-                item.setData(0, RESIDENT_ROLE, r)
+                item.setData(0, RESIDENT_ROLE, len(self._residents))
+                self._residents.append(r)
                 item.setForeground(3, QBrush(QColor(STATE_COLOURS.get(state, "#666666"))))
                 top.addChild(item)
             self.tree.addTopLevelItem(top)
@@ -165,12 +170,7 @@ class RosterView(QWidget):
         self.loaded.emit(members)
 
     def shown_residents(self) -> list[dict[str, Any]]:
-        out = []
-        for i in range(self.tree.topLevelItemCount()):
-            top = self.tree.topLevelItem(i)
-            for j in range(top.childCount()):
-                out.append(top.child(j).data(0, RESIDENT_ROLE))
-        return out
+        return list(self._residents)
 
     def is_current(self) -> bool:
         """True when the tree shows the answer to the latest query."""
@@ -178,9 +178,9 @@ class RosterView(QWidget):
 
     @Slot(QTreeWidgetItem, int)
     def _activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
-        resident = item.data(0, RESIDENT_ROLE)
-        if resident:
-            self.member_selected.emit(dict(resident))
+        index = item.data(0, RESIDENT_ROLE)
+        if isinstance(index, int) and 0 <= index < len(self._residents):
+            self.member_selected.emit(dict(self._residents[index]))
 
 
 def _group(residents: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -33,8 +33,10 @@ StoreFn = Callable[[Any], Any]
 class StoreWorker(QObject):
     """Lives on the store thread; owns the Store object."""
 
-    opened = Signal(bool, object)          # ok, store-info or exception
-    done = Signal(int, bool, object)       # request id, ok, result or exception
+    # No bool in these signatures: PySide6 mis-counts references of bools passed through queued
+    # signals (a "bool_dealloc" crash at exit on Python 3.11), so ok travels as an int.
+    opened = Signal(int, object)           # ok (1/0), None or the exception
+    done = Signal(int, int, object)        # request id, ok (1/0), result or exception
     progress = Signal(int, object)         # request id, a yielded value
     _next_step = Signal(int)               # self-posted, queued: advance a generator one unit
 
@@ -50,10 +52,10 @@ class StoreWorker(QObject):
         try:
             self.store = self._opener()
             self._warm_up()
-            self.opened.emit(True, None)
+            self.opened.emit(1, None)
         except Exception as e:  # noqa: BLE001 - reported to the UI, which words it
             log.exception("store could not be opened")
-            self.opened.emit(False, e)
+            self.opened.emit(0, e)
 
     @staticmethod
     def _warm_up() -> None:
@@ -68,24 +70,24 @@ class StoreWorker(QObject):
     @Slot(int, object)
     def execute(self, rid: int, fn: StoreFn) -> None:
         if self.store is None:
-            self.done.emit(rid, False, _StoreClosed())
+            self.done.emit(rid, 0, _StoreClosed())
             return
         try:
             result = fn(self.store)
         except Exception as e:  # noqa: BLE001 - every failure goes back to the caller
-            self.done.emit(rid, False, e)
+            self.done.emit(rid, 0, e)
             return
-        self.done.emit(rid, True, result)
+        self.done.emit(rid, 1, result)
 
     @Slot(int, object)
     def start_steps(self, rid: int, factory: Callable[[Any], Iterator[Any]]) -> None:
         if self.store is None:
-            self.done.emit(rid, False, _StoreClosed())
+            self.done.emit(rid, 0, _StoreClosed())
             return
         try:
             self._generators[rid] = factory(self.store)
         except Exception as e:  # noqa: BLE001
-            self.done.emit(rid, False, e)
+            self.done.emit(rid, 0, e)
             return
         self._step(rid)
 
@@ -98,11 +100,11 @@ class StoreWorker(QObject):
             value = next(gen)
         except StopIteration as stop:
             del self._generators[rid]
-            self.done.emit(rid, True, stop.value)
+            self.done.emit(rid, 1, stop.value)
             return
         except Exception as e:  # noqa: BLE001
             del self._generators[rid]
-            self.done.emit(rid, False, e)
+            self.done.emit(rid, 0, e)
             return
         self.progress.emit(rid, value)
         # Re-post: whatever the UI queued meanwhile (autosave, search) runs before the next unit.
@@ -159,8 +161,7 @@ class StoreOwner(QObject):
     _submit = Signal(int, object)
     _submit_steps = Signal(int, object)
     _close = Signal()
-    opened = Signal(bool, object)
-    busy_changed = Signal(bool)
+    opened = Signal(int, object)   # ok (1/0), None or the exception
     # Raised for an op without a failure callback, so nothing fails silently.
     unhandled_error = Signal(object)
 
@@ -197,16 +198,13 @@ class StoreOwner(QObject):
 
     def _run(self, op: Op) -> int:
         op.rid = next(self._ids)
-        was_idle = not self._pending
         self._pending[op.rid] = op
         (self._submit_steps if op._steps else self._submit).emit(op.rid, op._fn)
-        if was_idle:
-            self.busy_changed.emit(True)
         return op.rid
 
-    @Slot(bool, object)
-    def _on_opened(self, ok: bool, info: object) -> None:
-        self.is_open = ok
+    @Slot(int, object)
+    def _on_opened(self, ok: int, info: object) -> None:
+        self.is_open = bool(ok)
         self.opened.emit(ok, info)
 
     @Slot(int, object)
@@ -215,8 +213,8 @@ class StoreOwner(QObject):
         if op is not None and op._progress is not None:
             op._progress(value)
 
-    @Slot(int, bool, object)
-    def _on_done(self, rid: int, ok: bool, result: object) -> None:
+    @Slot(int, int, object)
+    def _on_done(self, rid: int, ok: int, result: object) -> None:
         op = self._pending.pop(rid, None)
         if op is not None:
             try:
@@ -230,8 +228,6 @@ class StoreOwner(QObject):
                         self.unhandled_error.emit(result)
             except Exception:  # a callback bug must not kill the event loop
                 log.exception("store operation callback failed")
-        if not self._pending:
-            self.busy_changed.emit(False)
 
     def shutdown(self) -> None:
         """Close the store on its own thread, then stop the thread."""

@@ -21,6 +21,7 @@ from .store_worker import StoreOwner
 class SyncPanel(QWidget):
     started = Signal()
     finished = Signal(object)   # the SyncReport (or None after a failure)
+    progressed = Signal(str, int, int)  # phase, done, total
 
     def __init__(self, owner: StoreOwner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -103,6 +104,7 @@ class SyncPanel(QWidget):
         self.progress_bar.setValue(min(done, max(total, 1)) if total else 1)
         self.phase_label.setText(self.tr("{phase} {done}/{total}").format(
             phase=self.phase_name(phase), done=done, total=total))
+        self.progressed.emit(phase, done, total)
 
     def _end(self) -> None:
         self.running = False
