@@ -44,13 +44,15 @@ class SyncPanel(QWidget):
         self.progress_bar.setObjectName("syncProgress")
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
-        self.progress_bar.setFormat("%v / %m")
+        self.progress_bar.setFormat("%p%")
+        self.progress_bar.setTextVisible(False)  # no "0%" before the first sync
         self.phase_label = QLabel(self.tr("尚未同步"))
         self.phase_label.setObjectName("syncPhase")
         self.phase_label.setMinimumWidth(220)
         self.summary_label = QLabel()
         self.summary_label.setObjectName("syncSummary")
         self.summary_label.setWordWrap(True)
+        self.summary_label.setMinimumHeight(self.summary_label.fontMetrics().height() + 4)  # no layout jump
 
         row = QHBoxLayout()
         row.addWidget(self.sync_button)
@@ -70,6 +72,18 @@ class SyncPanel(QWidget):
             "digest": self.tr("正在核对"),
         }.get(phase, phase)
 
+    def step_text(self, phase: str, done: int, total: int) -> str:
+        """What is happening, in units a cadre reads: KB for uploads, records for the rest."""
+        if phase == "blobs":
+            return self.tr("{phase} {done} / {total}").format(
+                phase=self.phase_name(phase), done=_size(done), total=_size(total))
+        if phase == "pull":
+            return self.tr("{phase}：已下载 {done} 条").format(phase=self.phase_name(phase), done=done)
+        if phase == "push":
+            return self.tr("{phase} {done} / {total} 条").format(phase=self.phase_name(phase), done=done,
+                                                                total=total)
+        return self.phase_name(phase)
+
     @Slot()
     def start(self) -> None:
         if self.running:
@@ -83,6 +97,7 @@ class SyncPanel(QWidget):
         self.summary_label.clear()
         self.summary_label.setStyleSheet("")
         self.phase_label.setText(self.tr("正在连接登记中心…"))
+        self.progress_bar.setTextVisible(True)
         self.progress_bar.setRange(0, 0)  # busy until the first unit reports its total
         self.started.emit()
         (self.owner.steps(lambda store: session.sync_steps(store, cancel))
@@ -102,8 +117,7 @@ class SyncPanel(QWidget):
             return
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(min(done, max(total, 1)) if total else 1)
-        self.phase_label.setText(self.tr("{phase} {done}/{total}").format(
-            phase=self.phase_name(phase), done=done, total=total))
+        self.phase_label.setText(self.step_text(phase, done, total))
         self.progressed.emit(phase, done, total)
 
     def _end(self) -> None:
@@ -158,6 +172,12 @@ class SyncPanel(QWidget):
         if r.get("conflicts") or r.get("refused"):
             text += "。" + self.tr("请到“发送队列”处理冲突和被退回的记录")
         return text
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    return f"{max(0, round(n / 1024))} KB"
 
 
 def _as_dict(report: Any) -> dict[str, Any]:
