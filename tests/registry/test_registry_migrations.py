@@ -6,10 +6,12 @@ import subprocess
 import sys
 
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from registry.db import make_engine, migrate, open_database
+from registry.db import HEAD_REVISION, MIGRATIONS, current_revision, make_engine, migrate, open_database
 from registry.schema import metadata
 from tests.conftest import ROOT
 
@@ -21,8 +23,16 @@ def test_migrations_build_the_schema_the_code_uses(registry_db_url):
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
         assert conn.execute(text("SELECT value FROM server_counter WHERE id = 1")).scalar_one() == 0
-        assert MigrationContext.configure(conn).get_current_revision() == "0001"
+        assert MigrationContext.configure(conn).get_current_revision() == HEAD_REVISION
+    assert current_revision(engine) == HEAD_REVISION
     engine.dispose()
+
+
+def test_head_revision_constant_is_alembics_head():
+    """registry.db.HEAD_REVISION (the no-alembic fast path) names the newest migration script."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_heads() == [HEAD_REVISION]
 
 
 def test_sqlite_pragmas(tmp_path):
