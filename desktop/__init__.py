@@ -3,5 +3,3 @@
 Only this package imports Qt. It reaches the laptop store through one store-owner thread
 (``store_worker``) and the registry only over HTTP through ``sync``.
 """
-
-from . import _pyside_compat  # noqa: F401 - must run before any Qt call (see the module)
