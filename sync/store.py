@@ -653,6 +653,13 @@ class Store:
             [_json(payload) if not deleted else None, None if deleted else _canonical_text(payload), chash, chash,
              ACCEPTED, version, version, int(deleted), payload.get("village_code"), payload.get("id_number"),
              name, full, initials, _now(), record_id])
+        # The attachments the server's version names (their bytes stay on the registry unless this
+        # laptop has them): an edit of a pulled record keeps them in its payload.
+        self.db.execute("DELETE FROM attachments WHERE record_id = ?", [record_id])
+        for att in payload.get("attachments") or []:
+            self.db.execute("INSERT OR REPLACE INTO attachments(record_id, kind, sha256, size, mime) VALUES (?,?,?,?,?)",
+                            [record_id, att["kind"], att["sha256"], att["size"], att.get("mime") or ""])
+        self._drop_orphan_blobs()
 
     # -- used by the sync client
     def last_counter(self) -> int:

@@ -266,9 +266,10 @@ def test_refused_answer_keeps_the_servers_reason(store):
 
 
 def test_pull_stores_other_laptops_records_and_keeps_pending_edits(store):
-    """A pulled record is stored accepted (editable); a newer server version does not overwrite a pending local edit."""
+    """A pulled record is stored accepted and editable (its attachments kept); a newer server version does not overwrite a pending local edit."""
     other = enrollment_fields(person(20))
     other["record_id"] = "7f0c3a56-8c55-4b7e-9a43-000000000001"
+    other["attachments"] = [{"kind": "consent_form", "sha256": "ab" * 32, "size": 10, "mime": "image/jpeg"}]
     from enrollment.records import validate_enrollment
     payload = validate_enrollment(other)
     chash = protocol.record_hash(payload, False, other["record_id"])
@@ -287,6 +288,9 @@ def test_pull_stores_other_laptops_records_and_keeps_pending_edits(store):
                                 "deleted": False, "payload": newer}}], 6)
     rec = store.get_record(other["record_id"])
     assert rec["fields"]["note"] == "local" and rec["base_version"] == 1 and store.last_counter() == 6
+    queued = store.queue(other["record_id"])
+    assert queued["attachments"] == payload["attachments"]  # kept, though the bytes are on the registry
+    assert store.blobs_to_send() == []
 
 
 def test_offline_login_uses_the_cached_credential(store):
