@@ -1,0 +1,56 @@
+"""Child process of bench_startup: start the app, log in offline, print READY when the roster shows.
+
+Run as ``python -m bench.startup_probe STORE`` (``bare`` as STORE: only an empty Qt window, the
+baseline). The login is submitted the moment the window appears: the benchmark measures the
+app, not typing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def bare() -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    app = QApplication([])
+    w = QWidget()
+    w.show()
+
+    def done():
+        print("READY", flush=True)
+        app.quit()
+
+    QTimer.singleShot(0, done)
+    app.exec()
+
+
+def full(store_path: str) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.app import DesktopApp
+    from desktop.ui import apply_style
+
+    app = QApplication([])
+    apply_style(app)
+    desktop = DesktopApp(store_path, "http://127.0.0.1:9")  # nothing listens there: offline login
+
+    def logged_in(_result):
+        def loaded(n):
+            if n:
+                print(f"READY {n}", flush=True)
+                app.quit()
+        desktop.main_window.roster.loaded.connect(loaded)
+
+    desktop.login_window.logged_in.connect(logged_in)
+    desktop.show()
+    desktop.login_window.username_edit.setText("bench")
+    desktop.login_window.password_edit.setText("bench-password-1")
+    desktop.login_window.submit()
+    app.exec()
+    desktop.shutdown()
+
+
+if __name__ == "__main__":
+    bare() if sys.argv[1] == "bare" else full(sys.argv[1])
