@@ -63,12 +63,13 @@ def _engine(args: argparse.Namespace):  # noqa: ANN202
     except ValueError as e:
         raise CliError("db.url_invalid", str(e), EXIT_USAGE) from None
     except Exception as e:  # noqa: BLE001 - one line with a code, not a traceback
-        raise CliError("db.unavailable", f"cannot open the database: {type(e).__name__}") from None
+        cause = getattr(e, "orig", None) or e
+        first = (str(cause).strip().splitlines() or [""])[0][:200]
+        raise CliError("db.unavailable", f"cannot open the database: {type(cause).__name__}: {first}") from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from registry.config import DEFAULT_MAX_BODY, DEFAULT_TOKEN_TTL, Settings, resolve_db_url
-    from registry.db import make_engine
     from registry.server import serve
 
     ttl = DEFAULT_TOKEN_TTL if args.token_ttl is None else args.token_ttl
@@ -77,13 +78,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError("usage.invalid_value", "--token-ttl and --max-body must be positive", EXIT_USAGE)
     if not 0 <= args.port <= 65535:
         raise CliError("usage.invalid_value", "--port must be 0..65535", EXIT_USAGE)
-    url = resolve_db_url(args.db)
+    engine = _engine(args)
     try:
-        make_engine(url).dispose()
-    except ValueError as e:
-        raise CliError("db.url_invalid", str(e), EXIT_USAGE) from None
-    try:
-        serve(url, args.host, args.port, settings=Settings(token_ttl=ttl, max_body=max_body))
+        serve(resolve_db_url(args.db), args.host, args.port, engine=engine,
+              settings=Settings(token_ttl=ttl, max_body=max_body))
     except OSError as e:
         raise CliError("server.bind_failed", f"cannot listen on {args.host}:{args.port}: {e.strerror}") from None
     return 0

@@ -36,6 +36,9 @@ log = logging.getLogger("registry.api")
 # How much of an oversized body is read and thrown away so the client sees the 413
 # instead of a reset connection; beyond this the connection is simply closed.
 _DRAIN_MAX = 64 * 1024 * 1024
+# Numbers from clients stay inside what the database columns hold (else a 500, not a 422).
+_INT32_MAX = 2**31 - 1
+_INT63_MAX = 2**63 - 1
 
 
 def _json_error(status: int, code: str, message: str, field: str | None = None, **data: Any) -> JSONResponse:
@@ -144,7 +147,7 @@ class LoginRequest(BaseModel):
 
 class PushItem(BaseModel):
     record_id: str = Field(min_length=1, max_length=64)
-    base_version: int
+    base_version: int = Field(le=_INT32_MAX)
     deleted: bool = False
     payload: dict[str, Any] | None = None
     content_hash: str = Field(min_length=1, max_length=64)
@@ -166,7 +169,7 @@ class BlobStatusRequest(BaseModel):
 
 class DigestRequest(BaseModel):
     digest: str = Field(min_length=1, max_length=64)
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, le=_INT63_MAX)
 
 
 # ------------------------------------------------------------------------------------ app
@@ -253,7 +256,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Any:
         return {"protocol_version": protocol.PROTOCOL_VERSION, "results": results}
 
     @app.get(protocol.PULL, summary="Changes after a counter, oldest first, restricted to your villages")
-    def pull(session: Auth, since: Annotated[int, Query(ge=0)] = 0,
+    def pull(session: Auth, since: Annotated[int, Query(ge=0, le=_INT63_MAX)] = 0,
              limit: Annotated[int, Query(ge=1, le=protocol.PULL_LIMIT_MAX)] = 500) -> dict[str, Any]:
         return service.pull(engine, session.operator, since, limit)
 
@@ -271,7 +274,8 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Any:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
     async def put_blob(sha256: str, request: Request, _session: Auth,
-                       offset: Annotated[int, Query(ge=0)], size: Annotated[int, Query(ge=0)],
+                       offset: Annotated[int, Query(ge=0, le=protocol.BLOB_MAX)],
+                       size: Annotated[int, Query(ge=0, le=protocol.BLOB_MAX)],
                        ) -> dict[str, Any]:
         chunk = await request.body()
         return await run_in_threadpool(service.put_blob_chunk, engine, sha256, offset, size, chunk)

@@ -12,6 +12,7 @@ import socket
 import sys
 
 import uvicorn
+from sqlalchemy import Engine
 
 from .api import create_app
 from .config import Settings
@@ -32,11 +33,13 @@ class _Server(uvicorn.Server):
             sys.stdout.flush()
 
 
-def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, *, settings: Settings | None = None) -> None:
+def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, *, settings: Settings | None = None,
+          engine: Engine | None = None) -> None:
+    """Serve until SIGTERM/SIGINT; ``engine`` (already migrated) may be given instead of opening ``db_url``."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    engine = open_database(db_url)
+    engine = engine or open_database(db_url)
     app = create_app(engine, settings or Settings())
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

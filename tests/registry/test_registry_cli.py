@@ -132,3 +132,10 @@ def test_db_from_environment(tmp_path):
     r = yikatong("registry", "stats", "--json", env={"REGISTRY_DATABASE_URL": f"sqlite:///{db}"})
     assert r.returncode == 0, r.stderr
     assert db.exists()
+
+
+def test_unreachable_database_is_one_error_line():
+    """A PostgreSQL URL nobody answers on fails with exit 1 and one db.unavailable line, no traceback."""
+    r = yikatong("registry", "stats", "--db", "postgresql://yk:yk@127.0.0.1:9/nowhere", timeout=60)
+    assert r.returncode == 1
+    _one_line_error(r, "db.unavailable")

@@ -65,11 +65,13 @@ def test_pull_pages_with_checkpoints(shared, tmp_path):
 
 
 def test_pull_limit_out_of_range_refused(shared):
-    """limit above PULL_LIMIT_MAX (or below 1) is 422 request.invalid naming the parameter."""
+    """limit outside 1..PULL_LIMIT_MAX, or a since beyond any counter, is 422 request.invalid naming the parameter."""
     api = shared.login("cadre_a")
     for limit in (0, protocol.PULL_LIMIT_MAX + 1):
         r = api.get(protocol.PULL, params={"limit": limit})
         assert r.status_code == 422 and r.json()["error"]["field"] == "limit"
+    r = api.get(protocol.PULL, params={"since": 2**70})  # more than a database integer holds
+    assert r.status_code == 422 and r.json()["error"]["field"] == "since"
 
 
 def test_digest_match_and_mismatch(shared, tmp_path):
