@@ -501,6 +501,9 @@ class Store:
             self._set_fields(record_id, payload, state=state)
             self.db.execute("UPDATE records SET payload = ?, content_hash = ? WHERE record_id = ?",
                             [_canonical_text(payload), chash, record_id])
+            if state == ACCEPTED:
+                self.db.execute("UPDATE records SET base_version = server_version, conflict_payload = NULL,"
+                                " conflict_version = NULL, conflict_deleted = NULL WHERE record_id = ?", [record_id])
         return payload
 
     def enroll(self, fields: dict, attachments: Iterable[tuple[str, bytes, str]] = ()) -> str:
@@ -571,7 +574,9 @@ class Store:
                 "UPDATE records SET deleted = 1, payload = NULL, content_hash = ?, state = ?, base_version = ?,"
                 " attention_code = NULL, attention_message = NULL, attention_data = NULL, updated_at = ?"
                 " WHERE record_id = ?",
-                [protocol.record_hash(None, True, record_id), QUEUED, row["server_version"], _now(), record_id])
+                [protocol.record_hash(None, True, record_id), QUEUED,
+                 row["server_version"] if row["state"] == ACCEPTED else (row["base_version"] or row["server_version"]),
+                 _now(), record_id])
 
     def _public(self, row: dict) -> dict:
         attention = None
@@ -706,9 +711,14 @@ class Store:
         if row["state"] == ACCEPTED:
             self._store_server_version(record_id, payload, deleted, version, chash)
             return 1
-        if row["state"] == SENDING and chash == row["content_hash"]:
-            return 0  # our own push landed; its answer will mark it
-        return 0  # a pending local change is kept; its push meets the newer version as a conflict
+        # A pending local change is kept (its push meets the newer version as a conflict); the
+        # laptop only notes which version the registry now holds, and a shown conflict is refreshed.
+        self.db.execute("UPDATE records SET server_version = ?, server_hash = ? WHERE record_id = ?",
+                        [version, chash, record_id])
+        if row["conflict_version"] is not None:
+            self.db.execute("UPDATE records SET conflict_payload = ?, conflict_version = ?, conflict_deleted = ?"
+                            " WHERE record_id = ?", [_json(payload), version, int(deleted), record_id])
+        return 0
 
     def records_to_send(self, limit: int, after_seq: int = 0) -> list[dict]:
         """Queued and sending (interrupted earlier) records, in creation order after ``after_seq``."""
@@ -767,6 +777,10 @@ class Store:
             sv = result.get("server_version", server.get("version"))
             sp = result.get("server_payload", server.get("payload"))
             sd = result.get("server_deleted", server.get("deleted", False))
+            sh = server.get("content_hash")
+            if sv is not None and sh:  # the version the registry holds now (what its digest counts)
+                self.db.execute("UPDATE records SET server_version = ?, server_hash = ? WHERE record_id = ?",
+                                [int(sv), sh, record_id])
             self.db.execute(
                 "UPDATE records SET state = ?, attention_code = ?, attention_message = ?, attention_data = ?,"
                 " conflict_payload = ?, conflict_version = ?, conflict_deleted = ?, updated_at = ?"

@@ -183,7 +183,7 @@ def test_same_record_edited_on_two_laptops(registry, tmp_path):
         sb.queue(rid)
     assert sync(a)[0] == 0
     code, report = sync(b)
-    assert code == 1 and report["conflicts"] == 1
+    assert code == 1 and report["conflicts"] == 1 and report["digest_match"]
     status = json.loads(field("status", "--store", str(b), "--json").stdout)
     assert status["needs-attention"] == 1
 

@@ -97,6 +97,7 @@ def test_conflict_keeps_both_versions_and_overwrites_nothing(field_registry, tmp
     assert SyncClient(a).run().accepted == 1
     report = SyncClient(b).run()
     assert report.conflicts == 1 and not report.ok
+    assert report.digest_match  # the laptop knows which version the registry holds, though it shows a conflict
     rec = b.get_record(rid)
     assert rec["state"] == "needs-attention" and rec["attention"]["code"] == protocol.E_CONFLICT
     assert rec["payload"]["note"] == "B 改" and rec["conflict"]["server_payload"]["note"] == "A 改"

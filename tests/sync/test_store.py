@@ -288,6 +288,7 @@ def test_pull_stores_other_laptops_records_and_keeps_pending_edits(store):
                                 "deleted": False, "payload": newer}}], 6)
     rec = store.get_record(other["record_id"])
     assert rec["fields"]["note"] == "local" and rec["base_version"] == 1 and store.last_counter() == 6
+    assert rec["server_version"] == 2  # the version the registry holds now: what its digest counts
     queued = store.queue(other["record_id"])
     assert queued["attachments"] == payload["attachments"]  # kept, though the bytes are on the registry
     assert store.blobs_to_send() == []
