@@ -19,13 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from regkit import PASSWORD, VILLAGE_A, VILLAGE_B, Api
+from regkit import PASSWORD, SHARED_MAX_BODY, VILLAGE_A, VILLAGE_B, Api
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import RegistryProcess
-
-SHARED_MAX_BODY = 1024 * 1024  # 1 MiB, so the size-limit tests send little
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -23,6 +23,7 @@ VILLAGE_A = "510903102201"
 VILLAGE_B = "510903102202"
 PASSWORD = "registry-pass-1"
 HEADERS = {protocol.VERSION_HEADER: str(protocol.PROTOCOL_VERSION)}
+SHARED_MAX_BODY = 1024 * 1024  # --max-body of the shared registry: 1 MiB, so size-limit tests send little
 
 
 class Api:

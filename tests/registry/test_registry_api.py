@@ -9,7 +9,18 @@ import uuid
 
 import httpx
 import pytest
-from regkit import HEADERS, PASSWORD, VILLAGE_A, VILLAGE_B, Api, id_number, item, payload, raw_item
+from regkit import (
+    HEADERS,
+    PASSWORD,
+    SHARED_MAX_BODY,
+    VILLAGE_A,
+    VILLAGE_B,
+    Api,
+    id_number,
+    item,
+    payload,
+    raw_item,
+)
 
 from enrollment import id_number as idn
 from sync import protocol
@@ -251,8 +262,6 @@ def test_batch_over_limit_refused(shared):
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_body_over_limit_refused(shared, chunked):
     """A body over --max-body gets 413 request.too_large, with or without Content-Length, and nothing is stored."""
-    from conftest import SHARED_MAX_BODY
-
     api = shared.login("cadre_a")
     central = shared.login("central")
     before = central.digest_count()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from regkit import item, payload, sha256
+from regkit import SHARED_MAX_BODY, item, payload, sha256
 
 from sync import protocol
 
@@ -65,8 +65,6 @@ def test_blob_chunk_past_size_and_bad_name_refused(shared):
 
 def test_blob_chunk_over_body_limit_refused(shared):
     """A blob chunk larger than the body limit gets 413 and nothing is stored."""
-    from conftest import SHARED_MAX_BODY
-
     api = shared.login("cadre_a")
     data = os.urandom(SHARED_MAX_BODY + 10)
     name = sha256(data)
