@@ -63,7 +63,7 @@ def seed_demo_registry(db_url: str) -> None:
         done = subprocess.run(
             [sys.executable, "-m", "cli.main", "registry", "add-operator", "--username", username,
              "--role", role, "--db", db_url, *extra], input=DEMO_PASSWORD + "\n", text=True, capture_output=True)
-        if done.returncode != 0 and "exists" not in done.stderr:
+        if done.returncode != 0 and "operator.username_taken" not in done.stderr:
             raise CliError("demo.setup_failed", done.stderr.strip())
 
 
