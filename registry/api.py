@@ -281,10 +281,12 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Any:
         return await run_in_threadpool(service.put_blob_chunk, engine, sha256, offset, size, chunk)
 
     @app.get(protocol.BLOB, summary="The bytes of a complete blob")
-    def get_blob(sha256: str, _session: Auth) -> Response:
-        data = service.read_blob(engine, sha256)
+    def get_blob(sha256: str, session: Auth) -> Response:
+        data = service.read_blob(engine, sha256, session.operator)
         if data is None:
-            raise ApiError(404, protocol.E_NOT_FOUND, "no complete blob with that SHA-256", field="sha256")
+            # The same answer for "absent" and "not yours": a hash is no proof of entitlement.
+            raise ApiError(404, protocol.E_NOT_FOUND, "no complete blob with that SHA-256 among your records",
+                           field="sha256")
         return Response(data, media_type="application/octet-stream")
 
     return Guard(app, settings.max_body)

@@ -116,6 +116,15 @@ record_versions = Table(
     Index("ix_record_versions_record_hash", "record_id", "content_hash"),
 )
 
+record_attachments = Table(
+    "record_attachments", metadata,
+    Column("record_id", String(36), ForeignKey("records.record_id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+    Index("ix_record_attachments_sha256", "sha256"),
+)
+
 conflicts = Table(
     "conflicts", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

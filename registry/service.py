@@ -31,6 +31,7 @@ from .schema import (
     blob_chunks,
     blobs,
     conflicts,
+    record_attachments,
     record_versions,
     records,
     residents,
@@ -191,6 +192,11 @@ def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] 
     conn.execute(insert(record_versions).values(
         record_id=record_id, version=version, content_hash=chash, payload=values["payload"], deleted=deleted,
         operator=operator.username, device_id=device_id, counter=counter, received_at=now))
+    attachments = (payload or {}).get("attachments") or []
+    if attachments:
+        conn.execute(insert(record_attachments), [
+            {"record_id": record_id, "version": version, "kind": kind, "sha256": sha}
+            for kind, sha in sorted({(a["kind"], a["sha256"]) for a in attachments})])
     log.info("accepted record %s v%d (%s)%s", record_id, version, mask_id_number(id_number),
              " tombstone" if deleted else "")
     return {**result, "status": protocol.ACCEPTED, "version": version, "counter": counter}
@@ -344,9 +350,19 @@ def put_blob_chunk(engine: Engine, sha256: str, offset: int, size: int, chunk: b
     return {"sha256": sha256, "received": received, "complete": complete}
 
 
-def read_blob(engine: Engine, sha256: str) -> bytes | None:
+def read_blob(engine: Engine, sha256: str, operator: Operator) -> bytes | None:
+    """The bytes of a complete blob the operator may see: central staff any, a cadre only blobs
+    attached to some version of a record in one of their villages (ID images are personal data)."""
     check_sha256(sha256)
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        if not operator.sees_all:
+            allowed = conn.execute(
+                select(records.c.record_id)
+                .join(record_attachments, record_attachments.c.record_id == records.c.record_id)
+                .where(record_attachments.c.sha256 == sha256,
+                       records.c.village_code.in_(sorted(operator.village_codes))).limit(1)).first()
+            if allowed is None:
+                return None
         done = conn.execute(select(blobs.c.complete).where(blobs.c.sha256 == sha256)).scalar()
         if not done:
             return None

@@ -32,7 +32,7 @@ def test_blob_upload_in_two_chunks_with_wrong_offset_then_resume(shared):
     r = api.put_chunk(name, resume_at, len(data), data[resume_at:])
     assert r.status_code == 200 and r.json()["complete"] is True
 
-    got = api.get(protocol.BLOB.format(sha256=name))
+    got = shared.login("central").get(protocol.BLOB.format(sha256=name))
     assert got.status_code == 200 and got.content == data
     # Sending it again is a harmless no-op.
     assert api.put_chunk(name, 0, len(data), data[:10]).json()["complete"] is True
@@ -90,3 +90,21 @@ def test_record_waits_for_its_attachment_blob(shared):
     assert api.put_chunk(sha256(scan), 5000, len(scan), scan[5000:]).json()["complete"] is True
     r = api.push_one(item(p))
     assert (r["status"], r["version"]) == (protocol.ACCEPTED, 1)
+
+
+def test_cadres_read_only_their_own_villages_attachments(shared):
+    """A blob is readable by the cadre whose village's record names it and by central staff, and by nobody else."""
+    a, b, central = shared.login("cadre_a"), shared.login("cadre_b"), shared.login("central")
+    scan = os.urandom(5_000)
+    name = sha256(scan)
+    assert a.put_chunk(name, 0, len(scan), scan).json()["complete"] is True
+    url = protocol.BLOB.format(sha256=name)
+    assert a.get(url).status_code == 404  # uploaded, but no record of A's names it yet
+
+    att = [{"kind": "id_front", "sha256": name, "size": len(scan), "mime": "image/jpeg"}]
+    assert a.push_one(item(payload(61, attachments=att)))["status"] == protocol.ACCEPTED
+    assert a.get(url).content == scan
+    assert central.get(url).content == scan
+    other = b.get(url)
+    assert other.status_code == 404
+    assert other.json()["error"]["code"] == protocol.E_NOT_FOUND

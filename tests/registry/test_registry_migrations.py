@@ -54,3 +54,32 @@ def test_concurrent_first_commands_both_succeed(registry_db_url):
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
+
+
+def test_upgrade_from_0001_backfills_record_attachments(registry_db_url):
+    """A database at revision 0001 holding a record with attachments upgrades to head with its attachment index filled."""
+    from alembic import command
+
+    engine = make_engine(registry_db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    sha = "ab" * 32
+    payload = '{"attachments":[{"kind":"id_front","mime":"image/jpeg","sha256":"' + sha + '","size":3}]}'
+    now = "2026-11-27T00:00:00.000000Z"
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO records (record_id, village_code, id_number, version, content_hash, payload, deleted,"
+            " operator, device_id, state, counter, created_at, updated_at) VALUES"
+            " ('r1', '510903102201', '11010519491231002X', 1, 'h', :p, false, 'a', 'd', 'received', 1, :t, :t)"),
+            {"p": payload, "t": now})
+        conn.execute(text(
+            "INSERT INTO record_versions (record_id, version, content_hash, payload, deleted, operator, device_id,"
+            " counter, received_at) VALUES ('r1', 1, 'h', :p, false, 'a', 'd', 1, :t)"), {"p": payload, "t": now})
+    migrate(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT record_id, version, kind, sha256 FROM record_attachments")).all()
+    assert [tuple(r) for r in rows] == [("r1", 1, "id_front", sha)]
+    engine.dispose()
