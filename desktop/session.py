@@ -15,8 +15,8 @@ from typing import Any
 from enrollment.errors import DomainError
 
 ATTACHMENT_MAX = 32 * 1024 * 1024
-SYNC_RETRIES = 2
-SYNC_BACKOFF_CAP = 4.0
+SYNC_RETRIES = 4
+SYNC_BACKOFF_CAP = 8.0
 
 
 def _is_transport_error(e: BaseException) -> bool:
@@ -60,10 +60,9 @@ def sync_steps(store, cancel: threading.Event) -> Iterator[Any]:
     """Generator for StoreOwner.steps: yields SyncProgress, returns the SyncReport."""
     from sync.client import SyncClient
 
-    # The client's retry backoff sleeps inside one unit of work, which holds the store thread:
-    # keep it short here (the next sync retries anyway) and wake at once on cancel.
-    client = SyncClient(store, cancel=cancel, sleep=cancel.wait, max_retries=SYNC_RETRIES,
-                        backoff_cap=SYNC_BACKOFF_CAP)
+    # Retry waits come back as "waiting" steps that the store thread schedules by timer, so
+    # autosave and search keep running while the network is down.
+    client = SyncClient(store, cancel=cancel, max_retries=SYNC_RETRIES, backoff_cap=SYNC_BACKOFF_CAP)
     try:
         gen = client.run_steps()
         report = None

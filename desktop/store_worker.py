@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,11 @@ class StoreWorker(QObject):
             self.done.emit(rid, 0, e)
             return
         self.progress.emit(rid, value)
+        wait_s = float(getattr(value, "wait_s", 0) or 0)
+        if wait_s > 0:
+            # A retry backoff: come back later by timer, the thread serves other ops meanwhile.
+            QTimer.singleShot(int(wait_s * 1000), self, lambda: self._step(rid))
+            return
         # Re-post: whatever the UI queued meanwhile (autosave, search) runs before the next unit.
         self._next_step.emit(rid)
 

@@ -79,6 +79,8 @@ class SyncPanel(QWidget):
                 phase=self.phase_name(phase), done=_size(done), total=_size(total))
         if phase == "pull":
             return self.tr("{phase}：已下载 {done} 条").format(phase=self.phase_name(phase), done=done)
+        if phase == "waiting":
+            return self.tr("网络中断，稍后自动重试（第 {n}/{m} 次）").format(n=done, m=total)
         if phase == "push":
             return self.tr("{phase} {done} / {total} 条").format(phase=self.phase_name(phase), done=done,
                                                                 total=total)
@@ -114,6 +116,9 @@ class SyncPanel(QWidget):
         phase, done, total = getattr(p, "phase", ""), int(getattr(p, "done", 0)), int(getattr(p, "total", 0))
         self.progress_seen.append((phase, done, total))
         if self.cancel_event is not None and self.cancel_event.is_set():
+            return
+        if phase == "waiting":  # a retry: keep the bar where it is, say why it stopped
+            self.phase_label.setText(self.step_text(phase, done, total))
             return
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(min(done, max(total, 1)) if total else 1)

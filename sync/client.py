@@ -40,11 +40,17 @@ E_CANCELLED = "sync.cancelled"
 E_REFUSED_REQUEST = "sync.refused"
 
 
+WAIT_SLICE_S = 0.25
+
+
 @dataclass
 class SyncProgress:
-    phase: str   # "blobs" | "push" | "pull" | "digest"
+    phase: str   # "blobs" | "push" | "pull" | "digest" | "waiting" (a retry after a network error)
     done: int
     total: int
+    # With phase "waiting": how long the consumer should let pass before the next step. The client
+    # never sleeps inside a step, so a desktop's store thread stays free for autosaves meanwhile.
+    wait_s: float = 0.0
 
 
 @dataclass
@@ -162,7 +168,11 @@ class SyncClient:
         delay = min(self.backoff_cap, self.backoff_base * (2 ** attempt))
         return delay * (0.5 + 0.5 * self.rng())
 
-    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator[SyncProgress]:
+        """Call ``fn``; on a transport error yield a "waiting" step (capped exponential backoff) and retry.
+
+        A generator (use ``yield from``) whose return value is ``fn``'s result.
+        """
         attempt = 0
         while True:
             try:
@@ -173,8 +183,13 @@ class SyncClient:
                 delay = self.backoff(attempt)
                 self.report.retries += 1
                 log.warning("sync: %s; retry %d/%d in %.2fs", e.message, attempt + 1, self.max_retries, delay)
-                self.sleep(delay)
-                self._check_cancel()
+                # In slices, so a cancel is noticed within a quarter second whoever consumes the steps.
+                remaining = delay
+                while remaining > 0:
+                    wait = min(WAIT_SLICE_S, remaining)
+                    yield SyncProgress("waiting", attempt + 1, self.max_retries, wait_s=wait)
+                    self._check_cancel()
+                    remaining -= wait
                 attempt += 1
             except ApiError as e:
                 if e.status == 401:
@@ -184,12 +199,14 @@ class SyncClient:
                                 ) from e
                 raise
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        return self._call(self.http.request, method, path, **kwargs)
+    def _request(self, method: str, path: str, **kwargs: Any) -> Iterator[SyncProgress]:
+        return (yield from self._call(self.http.request, method, path, **kwargs))
 
     # -- the run
     def run(self, progress: Callable[[SyncProgress], None] | None = None) -> SyncReport:
         for step in self.run_steps():
+            if step.phase == "waiting":
+                self.sleep(step.wait_s)
             if progress is not None:
                 progress(step)
         return self.report
@@ -201,12 +218,12 @@ class SyncClient:
             self._check_cancel()
             if self._http is None and not self.store.token():
                 raise _Stop(protocol.E_AUTH_MISSING, "not logged in online on this laptop")
-            self._health()
+            yield from self._health()
             yield from self._blobs()
             yield from self._push()
             yield from self._pull()
             self._check_cancel()
-            self._digest()
+            yield from self._digest()
             yield SyncProgress("digest", 1, 1)
         except _Cancelled:
             rep.cancelled = True
@@ -226,8 +243,8 @@ class SyncClient:
                      rep.refused, rep.blobs_sent, rep.pulled, rep.digest_match, rep.left_to_send,
                      rep.error_code)
 
-    def _health(self) -> None:
-        body = self._request("GET", protocol.HEALTH)
+    def _health(self) -> Iterator[SyncProgress]:
+        body = yield from self._request("GET", protocol.HEALTH)
         lo = body.get("min_protocol_version", protocol.MIN_PROTOCOL_VERSION)
         hi = body.get("protocol_version", protocol.PROTOCOL_VERSION)
         if isinstance(lo, int) and isinstance(hi, int) and not lo <= protocol.PROTOCOL_VERSION <= hi:
@@ -241,7 +258,7 @@ class SyncClient:
             return
         self._check_cancel()
         sizes = dict(todo)
-        status = self._request("POST", protocol.BLOB_STATUS,
+        status = yield from self._request("POST", protocol.BLOB_STATUS,
                                json={"blobs": [{"sha256": s, "size": n} for s, n in todo]})
         entries = status.get("blobs") or []
         pending = []
@@ -262,7 +279,7 @@ class SyncClient:
                 self._check_cancel()
                 chunk = data[offset:offset + protocol.BLOB_CHUNK]
                 try:
-                    answer = self._call(self.http.put_chunk, sha, offset, size, chunk)
+                    answer = yield from self._call(self.http.put_chunk, sha, offset, size, chunk)
                 except ApiError as e:
                     if e.code == protocol.E_BLOB_OFFSET and isinstance(e.data.get("received"), int):
                         offset = e.data["received"]  # the registry has more (or less): resume there
@@ -292,23 +309,23 @@ class SyncClient:
             if not batch:
                 break
             after = batch[-1]["seq"]
-            self._push_batch(batch)
+            yield from self._push_batch(batch)
             self.report.push_batches += 1
             done += len(batch)
             yield SyncProgress("push", done, max(total, done))
 
-    def _push_batch(self, batch: list[dict]) -> None:
+    def _push_batch(self, batch: list[dict]) -> Iterator[SyncProgress]:
         ids = [b["record_id"] for b in batch]
         self.store.mark_sending(ids)  # committed before the request leaves
         try:
-            body = self._request("POST", protocol.PUSH, json={
+            body = yield from self._request("POST", protocol.PUSH, json={
                 "device_id": self.store.device_id, "records": [b["item"] for b in batch]})
         except ApiError as e:
             # The whole request was refused (not 401/426): find the record that causes it.
             if len(batch) > 1:
                 mid = len(batch) // 2
-                self._push_batch(batch[:mid])
-                self._push_batch(batch[mid:])
+                yield from self._push_batch(batch[:mid])
+                yield from self._push_batch(batch[mid:])
                 return
             self.store.mark_results([(ids[0], {"status": protocol.REFUSED, "error": e.to_error()})])
             self.report.refused += 1
@@ -342,7 +359,7 @@ class SyncClient:
         while True:
             self._check_cancel()
             since = self.store.last_counter()
-            body = self._request("GET", protocol.PULL, params={"since": since, "limit": self.pull_limit})
+            body = yield from self._request("GET", protocol.PULL, params={"since": since, "limit": self.pull_limit})
             changes = body.get("changes") or []
             last = int(body.get("last_counter", since))
             if changes:
@@ -355,9 +372,9 @@ class SyncClient:
                 break
 
     # -- digest
-    def _digest(self) -> None:
+    def _digest(self) -> Iterator[SyncProgress]:
         local, count = self.store.local_digest()
-        body = self._request("POST", protocol.DIGEST, json={"digest": local, "count": count})
+        body = yield from self._request("POST", protocol.DIGEST, json={"digest": local, "count": count})
         rep = self.report
         rep.local_digest, rep.local_count = local, count
         rep.server_digest, rep.server_count = body.get("server_digest"), body.get("server_count")

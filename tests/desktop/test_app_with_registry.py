@@ -188,3 +188,35 @@ def test_conflict_shows_both_versions_and_keep_mine_requeues(qtbot, field_regist
     rec = run_op(qtbot, owner, lambda s: s.get_record(rid))
     assert rec["state"] == "queued" and rec["conflict"] is None and rec["base_version"] == 2
     owner.shutdown()
+
+
+def test_sync_waits_for_the_network_without_blocking_the_store_and_can_be_cancelled(
+        qtbot, field_registry, tmp_path, screens, start_app):
+    """With the registry gone a sync waits to retry while autosaves still go through, and 取消 ends it
+    with the record still queued for the next sync."""
+    app = start_app(tmp_path / "laptop.sqlite3", field_registry.url)
+    _login(qtbot, app)
+    win = _logged_in(qtbot, app)
+    chen = next(r for r in win.roster.shown_residents() if r["name"] == "陈芳")
+    win.roster.member_selected.emit(chen)
+    win.form.consent_check.click()
+    with qtbot.waitSignal(win.form.queued, timeout=10_000) as queued:
+        qtbot.mouseClick(win.form.save_button, Qt.MouseButton.LeftButton)
+    rid = queued.args[0]["record_id"]
+
+    field_registry.stop()
+    qtbot.mouseClick(win.sync_panel.sync_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "网络中断" in win.sync_panel.phase_label.text(), timeout=20_000)
+    screens(win, "sync_waiting_for_network")
+
+    # The store thread is free while the sync waits: a draft saves at once.
+    draft = run_op(qtbot, app.owner, lambda s: s.save_draft({"name": "新草稿", "village_code": VILLAGE}),
+                   timeout=3_000)
+    assert run_op(qtbot, app.owner, lambda s: s.get_record(draft))["state"] == "draft"
+    assert win.sync_panel.running
+
+    with qtbot.waitSignal(win.sync_panel.finished, timeout=5_000):
+        qtbot.mouseClick(win.sync_panel.cancel_button, Qt.MouseButton.LeftButton)
+    assert win.sync_panel.report.cancelled
+    assert run_op(qtbot, app.owner, lambda s: s.get_record(rid))["state"] in ("queued", "sending")
+    assert win.sync_panel.sync_button.isEnabled()

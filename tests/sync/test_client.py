@@ -187,28 +187,34 @@ def test_retry_with_backoff_across_a_registry_restart(tmp_path):
         store = open_laptop(reg, tmp_path / "laptop.sqlite3")
         enroll(store, 0, 30)
 
+        waits: dict[int, float] = {}
+
         def kill_after_first_batch(step):
             if step.phase == "push" and step.done == 10:
                 reg.kill()
+            if step.phase == "waiting":  # retry waits come as steps, in slices; sum them per attempt
+                waits[step.done] = waits.get(step.done, 0) + step.wait_s
 
-        delays = []
-        first = SyncClient(store, batch_size=10, max_retries=3, sleep=delays.append, rng=lambda: 1.0
+        slept = []
+        first = SyncClient(store, batch_size=10, max_retries=3, sleep=slept.append, rng=lambda: 1.0
                            ).run(kill_after_first_batch)
         assert first.error_code == "sync.network" and first.accepted == 10 and first.retries == 3
-        assert delays == [0.5, 1.0, 2.0]
+        assert waits == {1: 0.5, 2: 1.0, 3: 2.0}
+        assert sum(slept) == 3.5  # run() spends each wait the steps ask for
         counts = store.counts_by_state()
         assert (counts["accepted"], counts["sending"], counts["queued"]) == (10, 10, 10)
 
-        delays.clear()
+        waits.clear()
 
-        def restart_then_wait(delay):
-            delays.append(delay)
-            if len(delays) == 2:
-                reg.start()  # same port: the laptop's address stays valid
+        def restart_then_wait(step):
+            if step.phase == "waiting":
+                if step.done == 2 and step.done not in waits:
+                    reg.start()  # same port: the laptop's address stays valid
+                waits[step.done] = waits.get(step.done, 0) + step.wait_s
 
-        second = SyncClient(store, batch_size=10, sleep=restart_then_wait, rng=lambda: 0.0).run()
+        second = SyncClient(store, batch_size=10, sleep=lambda s: None, rng=lambda: 0.0).run(restart_then_wait)
         assert second.ok, second.to_dict()
-        assert delays == [0.25, 0.5]  # jitter pinned at its bottom: half of 0.5 and of 1.0
+        assert waits == {1: 0.25, 2: 0.5}  # jitter pinned at its bottom: half of 0.5 and of 1.0
         assert second.accepted + second.unchanged == 20
         assert stats(reg)["records"]["total"] == 30
         store.close()
