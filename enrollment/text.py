@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pypinyin import Style, lazy_pinyin
-
 from .errors import DomainError
 
 NAME_EMPTY = "name.empty"
@@ -57,6 +55,9 @@ def pinyin_keys(name: str) -> tuple[str, str]:
     A character pypinyin does not know is kept as itself in both, so a search by the
     character still works for rare names.
     """
+    # Imported here: its phrase tables cost ~0.25 s, which the app's start should not pay.
+    from pypinyin import Style, lazy_pinyin
+
     syllables = lazy_pinyin(name, style=Style.NORMAL, errors=lambda chars: list(chars))
     full = "".join(syllables).lower()
     initials = "".join(s[0] for s in syllables if s).lower()
