@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from registry.launcher import RegistryProcess
 from resources import path as resource_path
+from resources import user_data_dir
 
 from .main import CliError
 
@@ -28,14 +28,6 @@ def register(sub) -> None:
     demo.add_argument("--port", type=int, default=0)
     demo.add_argument("--no-app", action="store_true", help="only run the registry (for scripted checks)")
     demo.set_defaults(handler=_demo)
-
-
-def user_data_dir() -> Path:
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    return base / "yikatong"
 
 
 def _app(args) -> int:

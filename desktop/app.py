@@ -7,13 +7,14 @@ window with the online/offline monitor running.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QLocale, QObject, QTranslator
 from PySide6.QtWidgets import QApplication
+
+from resources import user_data_dir
 
 from .login import LoginWindow
 from .main_window import MainWindow
@@ -26,11 +27,7 @@ APP_NAME = "一卡通 登记"
 
 def default_store_path() -> Path:
     """Same folder as ``yikatong app`` uses: the user's data folder."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    return base / "yikatong" / "laptop.sqlite3"
+    return user_data_dir() / "laptop.sqlite3"
 
 
 def _open_store(path: Path):

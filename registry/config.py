@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
-from pathlib import Path
+
+from resources import user_data_dir
 
 ENV_DATABASE_URL = "REGISTRY_DATABASE_URL"
 DEFAULT_TOKEN_TTL = 12 * 3600
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 
 
-def data_dir() -> Path:
-    """The user's data folder for yikatong (XDG on Linux, %APPDATA% on Windows)."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "yikatong"
-
-
 def default_db_url() -> str:
-    return f"sqlite:///{data_dir() / 'registry.sqlite3'}"
+    return f"sqlite:///{user_data_dir() / 'registry.sqlite3'}"
 
 
 def resolve_db_url(explicit: str | None = None) -> str:
