@@ -118,9 +118,14 @@ def test_sync_behind_a_captive_portal_accepts_nothing(server, tmp_path):
     store = Store.open(tmp_path / "laptop.sqlite3")
     store.save_login(server.url, "c", "pw", {"token": "t", "operator": {"villages": []}})
     rid = store.enroll(enrollment_fields(person(1)))
-    delays = []
-    report = SyncClient(store, sleep=delays.append, max_retries=2, rng=lambda: 1.0).run()
+    waits: dict[int, float] = {}
+
+    def count_waits(step):
+        if step.phase == "waiting":  # retry waits arrive in slices; sum them per attempt
+            waits[step.done] = waits.get(step.done, 0) + step.wait_s
+
+    report = SyncClient(store, sleep=lambda s: None, max_retries=2, rng=lambda: 1.0).run(count_waits)
     assert report.error_code == "sync.network" and report.accepted == 0 and not report.ok
-    assert delays == [0.5, 1.0]  # exponential backoff: base 0.5 s, doubled, jitter pinned at its top
+    assert waits == {1: 0.5, 2: 1.0}  # exponential backoff: base 0.5 s, doubled, jitter pinned at its top
     assert store.get_record(rid)["state"] == "queued"
     store.close()
