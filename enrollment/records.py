@@ -8,9 +8,12 @@ whose canonical bytes (``enrollment.canonical``) give the content hash sync reli
 from __future__ import annotations
 
 import datetime as dt
+import math
+import numbers
 import re
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from . import id_number as idn
@@ -22,7 +25,23 @@ PAYLOAD_SCHEMA = "enrollment/1"
 
 RELATIONS = ("户主", "配偶", "子女", "父母", "孙子女", "兄弟姐妹", "其他")
 SEXES = ("男", "女")
-ATTACHMENT_KINDS = ("consent_form", "id_front", "id_back")
+# Documents a cadre scans or photographs (files picked in the form, CSV columns of ``field enroll``).
+DOCUMENT_KINDS = ("consent_form", "id_front", "id_back")
+# Made by capture/ from the face photo (protocol v2): the card-standard JPEG and the face template.
+CARD_PHOTO = "card_photo"
+FACE_TEMPLATE = "face_template"
+FACE_KINDS = (CARD_PHOTO, FACE_TEMPLATE)
+ATTACHMENT_KINDS = (*DOCUMENT_KINDS, *FACE_KINDS)
+CARD_PHOTO_MIME = "image/jpeg"
+FACE_TEMPLATE_MIME = "application/x-yikatong-face-template"
+
+# duplicate_review: what was decided about a likely duplicate face found on the laptop.
+DIFFERENT_PERSON = "different_person"          # the cadre checked: another person who looks alike
+SAME_PERSON_OTHER_ID = "same_person_other_id"  # the cadre says: the same person, under another ID number
+UNREVIEWED = "unreviewed"                      # nobody decided (bulk import): central staff review it
+DUPLICATE_DECISIONS = (DIFFERENT_PERSON, SAME_PERSON_OTHER_ID, UNREVIEWED)
+DECIDED_BY = ("cadre", "bulk_import")
+REASON_MAX = 200
 
 VILLAGE_INVALID = "village_code.invalid"
 HOUSEHOLD_INVALID = "household_id.invalid"
@@ -37,16 +56,30 @@ REGION_UNCONFIRMED = "id_number.region_unconfirmed"
 ATTACHMENT_INVALID = "attachment.invalid"
 RECORD_ID_INVALID = "record_id.invalid"
 FIELD_UNKNOWN = "payload.unknown_field"
+FACE_INVALID = "face.invalid"                        # not {"model", "version", "quality": {code: string}}
+FACE_TEMPLATE_MISSING = "face.template_missing"      # face info without a face_template attachment
+FACE_INFO_MISSING = "face.info_missing"              # a face_template attachment without the face info
+ATTACHMENT_DUPLICATE_KIND = "attachment.duplicate_kind"
+DUPLICATE_REVIEW_INVALID = "duplicate_review.invalid"             # not a list of well-formed entries
+DUPLICATE_REVIEW_DECISION = "duplicate_review.decision_invalid"  # decision/decided_by not allowed (together)
+DUPLICATE_REVIEW_REASON = "duplicate_review.reason_missing"       # a cadre's decision needs a typed reason
+DUPLICATE_REVIEW_REASON_LONG = "duplicate_review.reason_too_long"
 
 _VILLAGE = re.compile(r"^\d{12}$")
 _HOUSEHOLD = re.compile(r"^[0-9A-Za-z_-]{1,40}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_DISTANCE = re.compile(r"^\d+\.\d{4}$")        # "0.3127": a string, no floats in the canonical form
+_QUALITY_CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+_QUALITY_VALUE = re.compile(r"^-?\d+(\.\d+)?$|^(true|false)$")
+_LABEL = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 PAYLOAD_FIELDS = (
     "schema", "record_id", "village_code", "household_id", "relation", "id_number", "name", "sex",
     "birth_date", "address", "phone", "migrant_worker", "work_place", "consent", "attachments",
-    "confirmed_warnings", "note",
+    "confirmed_warnings", "note", "face", "duplicate_review",
 )
+# Present in a normalised payload only when given (a v1 record's canonical bytes stay the same).
+OPTIONAL_FIELDS = ("face", "duplicate_review")
 
 
 def new_record_id() -> str:
@@ -188,9 +221,30 @@ def validate_enrollment(payload: dict[str, Any], *, today: dt.date | None = None
         attachments.append({"kind": att["kind"], "sha256": att["sha256"], "size": att["size"],
                             "mime": str(att.get("mime") or "application/octet-stream")})
 
+    kinds = [a["kind"] for a in attachments]
+    for kind in sorted({k for k in kinds if kinds.count(k) > 1}):
+        errors.append(DomainError(ATTACHMENT_DUPLICATE_KIND, "attachments", kind=kind))
+
+    face = None
+    if payload.get("face") is not None:
+        face = _validate_face(payload["face"], errors)
+        if face is not None and FACE_TEMPLATE not in kinds:
+            errors.append(DomainError(FACE_TEMPLATE_MISSING, "face"))
+    elif FACE_TEMPLATE in kinds:
+        errors.append(DomainError(FACE_INFO_MISSING, "face"))
+    review = None
+    if payload.get("duplicate_review") is not None:
+        review = _validate_duplicate_review(payload["duplicate_review"], rid, errors)
+
     if errors:
         raise ValidationErrors(errors)
+    optional: dict[str, Any] = {}
+    if face is not None:
+        optional["face"] = face
+    if review:
+        optional["duplicate_review"] = review
     return {
+        **optional,
         "schema": PAYLOAD_SCHEMA,
         "record_id": rid,
         **person,
@@ -201,6 +255,84 @@ def validate_enrollment(payload: dict[str, Any], *, today: dt.date | None = None
         "confirmed_warnings": confirmed,
         "note": str(payload.get("note") or "").strip(),
     }
+
+
+def _validate_face(face: Any, errors: list[DomainError]) -> dict[str, Any] | None:
+    """{"model", "version", "quality": {check code: measured value as a string}}."""
+    if not isinstance(face, dict) or set(face) - {"model", "version", "quality"}:
+        errors.append(DomainError(FACE_INVALID, "face"))
+        return None
+    model, version, quality = face.get("model"), face.get("version"), face.get("quality", {})
+    if not (isinstance(model, str) and _LABEL.match(model) and isinstance(version, str) and _LABEL.match(version)):
+        errors.append(DomainError(FACE_INVALID, "face", part="model"))
+        return None
+    if not isinstance(quality, dict) or len(quality) > 40 or not all(
+            isinstance(k, str) and _QUALITY_CODE.match(k) and isinstance(v, str) and _QUALITY_VALUE.match(v)
+            for k, v in quality.items()):
+        errors.append(DomainError(FACE_INVALID, "face", part="quality"))
+        return None
+    return {"model": model, "version": version, "quality": dict(sorted(quality.items()))}
+
+
+def _validate_duplicate_review(review: Any, record_id: str, errors: list[DomainError]) -> list[dict[str, Any]]:
+    """A list of {"record_id", "distance" ("0.3127"), "decision", "reason", "decided_by"}, one per match."""
+    if not isinstance(review, list) or len(review) > 20:
+        errors.append(DomainError(DUPLICATE_REVIEW_INVALID, "duplicate_review"))
+        return []
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    keys = {"record_id", "distance", "decision", "reason", "decided_by"}
+    for i, entry in enumerate(review):
+        if not isinstance(entry, dict) or set(entry) - keys:
+            errors.append(DomainError(DUPLICATE_REVIEW_INVALID, "duplicate_review", index=i))
+            continue
+        other = str(entry.get("record_id") or "")
+        try:
+            uuid.UUID(other)
+        except ValueError:
+            other = ""
+        distance = entry.get("distance")
+        if not other or other == record_id or other in seen or not (
+                isinstance(distance, str) and _DISTANCE.match(distance)):
+            errors.append(DomainError(DUPLICATE_REVIEW_INVALID, "duplicate_review", index=i))
+            continue
+        seen.add(other)
+        decision, decided_by = entry.get("decision"), entry.get("decided_by")
+        if (decision not in DUPLICATE_DECISIONS or decided_by not in DECIDED_BY
+                or (decided_by == "bulk_import") != (decision == UNREVIEWED)):
+            errors.append(DomainError(DUPLICATE_REVIEW_DECISION, "duplicate_review", index=i,
+                                      allowed=list(DUPLICATE_DECISIONS)))
+            continue
+        reason = entry.get("reason")
+        reason = reason.strip() if isinstance(reason, str) else ""
+        if decided_by == "cadre" and not reason:
+            errors.append(DomainError(DUPLICATE_REVIEW_REASON, "duplicate_review", index=i))
+            continue
+        if len(reason) > REASON_MAX:
+            errors.append(DomainError(DUPLICATE_REVIEW_REASON_LONG, "duplicate_review", index=i, max=REASON_MAX))
+            continue
+        out.append({"record_id": other, "distance": distance, "decision": decision, "reason": reason,
+                    "decided_by": decided_by})
+    return sorted(out, key=lambda e: (Decimal(e["distance"]), e["record_id"]))
+
+
+def format_distance(distance: float) -> str:
+    """A face distance as the payload carries it: a string with 4 decimals (no floats in canonical bytes)."""
+    return f"{max(0.0, float(distance)):.4f}"
+
+
+def face_info(model: str, version: str, quality: dict[str, Any]) -> dict[str, Any]:
+    """The payload's ``face``: the template's model and version and each check's measured value as a string."""
+    def text(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, numbers.Integral):
+            return str(int(v))
+        if isinstance(v, numbers.Real) and math.isfinite(float(v)):
+            return f"{float(v):.4f}"
+        return None  # type: ignore[return-value]
+    return {"model": model, "version": version,
+            "quality": {k: t for k, v in sorted(quality.items()) if (t := text(v)) is not None}}
 
 
 def payload_hash(payload: dict[str, Any]) -> str:

@@ -11,6 +11,13 @@ Versions
   content hash, edits carry their base version (stale base → conflict, both kept);
   blobs addressed by SHA-256 with resumable upload; pull by server counter; an
   order-independent digest closes every sync.
+2 (2026-12): face capture (issue 3). Attachment kinds ``card_photo`` (image/jpeg, the
+  card-standard photo) and ``face_template`` (application/x-yikatong-face-template), and
+  the optional payload fields ``face`` ({model, version, quality: {code: string}}) and
+  ``duplicate_review`` (list of {record_id, distance as a 4-decimal string, decision,
+  reason, decided_by}). A v1 registry would refuse such records as unknown kinds/fields,
+  so a v2 laptop must not talk to it; records without them are byte-identical to v1, so
+  the registry keeps accepting v1 laptops (MIN stays 1).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any
 
 from enrollment.canonical import content_hash
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 MIN_PROTOCOL_VERSION = 1
 VERSION_HEADER = "X-Yikatong-Protocol"
 

@@ -37,7 +37,7 @@ def test_valid_payload_is_normalised():
     assert out["name"] == "王𠈌明"
     assert out["phone"] == "13800138000"
     assert out["schema"] == records.PAYLOAD_SCHEMA
-    assert set(out) == set(records.PAYLOAD_FIELDS)
+    assert set(out) == set(records.PAYLOAD_FIELDS) - set(records.OPTIONAL_FIELDS)
 
 
 def test_validation_is_idempotent():
@@ -121,3 +121,79 @@ def test_errors_never_print_personal_values():
     err = DomainError("x.y", "id_number", id_number="510921196207010314", length=18)
     assert "510921196207010314" not in str(err)
     assert mask_id_number("510921196207010314") == "5109**********0314"
+
+
+# ---- protocol v2: face photo, template and duplicate review -----------------------------------
+
+SHA_A, SHA_B = "a" * 64, "b" * 64
+OTHER_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+
+
+def face_payload(**over):
+    base = payload(
+        attachments=[{"kind": "card_photo", "sha256": SHA_A, "size": 15000, "mime": records.CARD_PHOTO_MIME},
+                     {"kind": "face_template", "sha256": SHA_B, "size": 600, "mime": records.FACE_TEMPLATE_MIME}],
+        face=records.face_info("dlib_face_recognition_resnet_model_v1", "1",
+                               {"image.blurry": 181.25, "pose.yaw": -3.5, "face.count": 1, "eyes.open": True}),
+        duplicate_review=[{"record_id": OTHER_ID, "distance": records.format_distance(0.41234), "decision":
+                           records.DIFFERENT_PERSON, "reason": " 双胞胎兄弟，已核对户口簿 ", "decided_by": "cadre"}],
+    )
+    base.update(over)
+    return base
+
+
+def test_face_and_duplicate_review_are_kept_as_strings():
+    """Card photo and template are attachment kinds; face quality values and distances travel as strings, and
+    the normalised payload validates to itself (no floats anywhere in the canonical form)."""
+    out = records.validate_enrollment(face_payload(), today=TODAY)
+    assert {a["kind"] for a in out["attachments"]} == {"card_photo", "face_template"}
+    assert out["face"]["quality"] == {"eyes.open": "true", "face.count": "1", "image.blurry": "181.2500",
+                                      "pose.yaw": "-3.5000"}
+    assert out["duplicate_review"] == [{"record_id": OTHER_ID, "distance": "0.4123", "decision": "different_person",
+                                        "reason": "双胞胎兄弟，已核对户口簿", "decided_by": "cadre"}]
+    assert records.validate_enrollment(out, today=TODAY) == out
+    canonical_bytes(out)  # raises on a float
+
+
+def test_payload_without_face_fields_hashes_as_before():
+    """A record without the new optional fields has the same normalised form (and hash) as under protocol v1."""
+    out = records.validate_enrollment(payload(), today=TODAY)
+    assert "face" not in out and "duplicate_review" not in out
+    assert "face" not in records.validate_enrollment(payload(face=None, duplicate_review=[]), today=TODAY)
+
+
+@pytest.mark.parametrize(("over", "code"), [
+    ({"face": {"model": "m", "version": "1", "quality": {"pose.yaw": 0.5}}}, records.FACE_INVALID),
+    ({"face": {"model": "", "version": "1"}}, records.FACE_INVALID),
+    ({"face": "dlib"}, records.FACE_INVALID),
+    ({"face": None}, records.FACE_INFO_MISSING),
+    ({"attachments": []}, records.FACE_TEMPLATE_MISSING),
+    ({"duplicate_review": {"record_id": OTHER_ID}}, records.DUPLICATE_REVIEW_INVALID),
+    ({"duplicate_review": [{"record_id": OTHER_ID, "distance": 0.41, "decision": "different_person",
+                            "reason": "x", "decided_by": "cadre"}]}, records.DUPLICATE_REVIEW_INVALID),
+    ({"duplicate_review": [{"record_id": "nope", "distance": "0.4100", "decision": "different_person",
+                            "reason": "x", "decided_by": "cadre"}]}, records.DUPLICATE_REVIEW_INVALID),
+    ({"duplicate_review": [{"record_id": OTHER_ID, "distance": "0.4100", "decision": "maybe",
+                            "reason": "x", "decided_by": "cadre"}]}, records.DUPLICATE_REVIEW_DECISION),
+    ({"duplicate_review": [{"record_id": OTHER_ID, "distance": "0.4100", "decision": "unreviewed",
+                            "reason": "", "decided_by": "cadre"}]}, records.DUPLICATE_REVIEW_DECISION),
+    ({"duplicate_review": [{"record_id": OTHER_ID, "distance": "0.4100", "decision": "different_person",
+                            "reason": "", "decided_by": "bulk_import"}]}, records.DUPLICATE_REVIEW_DECISION),
+    ({"duplicate_review": [{"record_id": OTHER_ID, "distance": "0.4100", "decision": "same_person_other_id",
+                            "reason": "  ", "decided_by": "cadre"}]}, records.DUPLICATE_REVIEW_REASON),
+    ({"duplicate_review": [{"record_id": OTHER_ID, "distance": "0.4100", "decision": "same_person_other_id",
+                            "reason": "长" * 201, "decided_by": "cadre"}]}, records.DUPLICATE_REVIEW_REASON_LONG),
+])
+def test_bad_face_fields_get_their_code(over, code):
+    """Each malformed face / duplicate-review value is refused with its own stable code."""
+    with pytest.raises(ValidationErrors) as info:
+        records.validate_enrollment(face_payload(**over), today=TODAY)
+    assert code in {e.code for e in info.value.errors}
+
+
+def test_bulk_import_records_an_unreviewed_duplicate():
+    """A bulk import leaves the decision to central staff: decision "unreviewed", decided_by "bulk_import"."""
+    entry = {"record_id": OTHER_ID, "distance": "0.3000", "decision": records.UNREVIEWED, "reason": "",
+             "decided_by": "bulk_import"}
+    out = records.validate_enrollment(face_payload(duplicate_review=[entry]), today=TODAY)
+    assert out["duplicate_review"] == [entry]

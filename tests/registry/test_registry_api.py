@@ -305,7 +305,7 @@ def _case_422(s):
 
 
 def _case_426(s):
-    return httpx.get(s.url + protocol.ME, headers={protocol.VERSION_HEADER: "2"})
+    return httpx.get(s.url + protocol.ME, headers={protocol.VERSION_HEADER: str(protocol.PROTOCOL_VERSION + 1)})
 
 
 @pytest.mark.parametrize("case,status,code", [
