@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from enrollment.errors import DomainError, ValidationErrors
-from enrollment.records import ATTACHMENT_KINDS, REGION_UNCONFIRMED, validate_village_code
+from enrollment.records import DOCUMENT_KINDS, REGION_UNCONFIRMED, validate_village_code
 from enrollment.roster_csv import CsvFileError, RowError, read_rows
 
 from .main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, print_json, read_password
@@ -111,7 +111,7 @@ def cmd_enroll(args: Any) -> int:
         raise CliError("csv.not_found", f"no such file: {source}", EXIT_USAGE)
     with _open(args.store) as store:
         village = _village(store, args.village)
-        rows = read_rows(source, village_code=village, encoding=args.encoding, optional_columns=ATTACHMENT_KINDS)
+        rows = read_rows(source, village_code=village, encoding=args.encoding, optional_columns=DOCUMENT_KINDS)
         errors: list[RowError] = []
         prepared = []
         for row in rows:
@@ -123,7 +123,7 @@ def cmd_enroll(args: Any) -> int:
                 errors.append(RowError(row.line, E_DUPLICATE, "id_number"))
                 continue
             attachments = []
-            for kind in ATTACHMENT_KINDS:
+            for kind in DOCUMENT_KINDS:
                 name = (row.extra.get(kind) or "").strip()
                 if not name:
                     continue

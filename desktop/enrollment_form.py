@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from enrollment import id_number as idn
 from enrollment.errors import DomainError, ValidationErrors
-from enrollment.records import ATTACHMENT_KINDS, RELATIONS, SEXES, validate_enrollment
+from enrollment.records import DOCUMENT_KINDS, RELATIONS, SEXES, validate_enrollment
 
 from . import session
 from .errors import describe, field_errors
@@ -182,7 +182,7 @@ class EnrollmentForm(QWidget):
         self.attachment_remove: dict[str, QPushButton] = {}
         names = {"consent_form": self.tr("同意书扫描件"), "id_front": self.tr("身份证正面"),
                  "id_back": self.tr("身份证背面")}
-        for row, kind in enumerate(ATTACHMENT_KINDS):
+        for row, kind in enumerate(DOCUMENT_KINDS):
             status = QLabel(self.tr("未添加"))
             status.setObjectName(f"attachment_{kind}")
             pick = QPushButton(self.tr("选择文件…"))
@@ -199,7 +199,7 @@ class EnrollmentForm(QWidget):
             self.attachment_labels[kind] = status
             self.attachment_buttons[kind] = pick
             self.attachment_remove[kind] = remove
-        att_grid.addWidget(self.error_labels["attachments"], len(ATTACHMENT_KINDS), 0, 1, 4)
+        att_grid.addWidget(self.error_labels["attachments"], len(DOCUMENT_KINDS), 0, 1, 4)
 
         self.save_button = QPushButton(self.tr("保存并加入发送队列"))
         self.save_button.setObjectName("saveButton")

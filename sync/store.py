@@ -35,7 +35,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from enrollment.canonical import canonical_bytes
 from enrollment.errors import DomainError
-from enrollment.records import ATTACHMENT_KINDS, new_record_id, validate_enrollment
+from enrollment.records import ATTACHMENT_KINDS, FACE_TEMPLATE, new_record_id, validate_enrollment
 from enrollment.text import pinyin_keys
 
 from . import protocol
@@ -530,6 +530,25 @@ class Store:
                             "VALUES (?,?,?,?,?)", [record_id, kind, sha, len(data), mime])
             self._back_to_draft(row)
         return sha
+
+    def attachment_bytes(self, record_id: str, kind: str) -> bytes | None:
+        """The bytes of one attachment of a record, or None (no such attachment, or a pulled record whose
+        blob stayed on the registry)."""
+        row = self.db.execute(
+            "SELECT b.data FROM attachments a JOIN blobs b ON b.sha256 = a.sha256"
+            " WHERE a.record_id = ? AND a.kind = ?", [record_id, kind]).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def face_templates(self, exclude_record_id: str | None = None) -> list[tuple[str, str, str, bytes]]:
+        """(record_id, id_number, name, template bytes) of every live record on this laptop with a face
+        template: what a new face is compared with before it is saved (the local duplicate check)."""
+        rows = self.db.execute(
+            "SELECT r.record_id, r.id_number, r.name, b.data FROM records r"
+            " JOIN attachments a ON a.record_id = r.record_id AND a.kind = ?"
+            " JOIN blobs b ON b.sha256 = a.sha256"
+            " WHERE r.deleted = 0 AND r.record_id IS NOT ? ORDER BY r.rowid",
+            [FACE_TEMPLATE, exclude_record_id]).fetchall()
+        return [(rid, idno or "", name or "", bytes(data)) for rid, idno, name, data in rows]
 
     def remove_attachment(self, record_id: str, kind: str) -> None:
         with self.transaction():

@@ -310,3 +310,36 @@ def test_offline_login_uses_the_cached_credential(store):
     assert e.value.code == "auth.offline_unknown_user"
     assert "pw-1" not in (store.path.read_bytes() + store.path.with_name(store.path.name + "-wal").read_bytes()
                           ).decode("latin-1")
+
+
+def _face_fields(p: dict) -> dict:
+    return enrollment_fields(p, face={"model": "dlib_face_recognition_resnet_model_v1", "version": "1",
+                                      "quality": {"pose.yaw": "1.2500"}})
+
+
+def test_face_templates_lists_live_records_with_a_template(store):
+    """face_templates() returns (record id, ID number, name, template bytes) of every live local record with a
+    face template, can leave one record out, and forgets a deleted record; card photos read back by kind."""
+    a, b, c = people(3)
+    rid_a = store.enroll(_face_fields(a), [("card_photo", b"\xff\xd8jpeg-a", "image/jpeg"),
+                                           ("face_template", b"template-a", "application/x-yikatong-face-template")])
+    rid_b = store.enroll(_face_fields(b), [("face_template", b"template-b", "application/x-yikatong-face-template")])
+    store.enroll(enrollment_fields(c))  # no face
+    assert store.face_templates() == [(rid_a, a["id_number"], a["name"], b"template-a"),
+                                      (rid_b, b["id_number"], b["name"], b"template-b")]
+    assert [t[0] for t in store.face_templates(exclude_record_id=rid_a)] == [rid_b]
+    assert store.attachment_bytes(rid_a, "card_photo") == b"\xff\xd8jpeg-a"
+    assert store.attachment_bytes(rid_b, "card_photo") is None
+    payload = store.get_record(rid_a)["payload"]
+    assert payload["face"]["model"] == "dlib_face_recognition_resnet_model_v1"
+    store.delete(rid_b)
+    assert [t[0] for t in store.face_templates()] == [rid_a]
+
+
+def test_face_template_without_face_info_is_not_queued(store):
+    """A template attachment without the payload's face info (model, version) is refused: nothing is stored."""
+    p = person(7)
+    with pytest.raises(ValidationErrors) as info:
+        store.enroll(enrollment_fields(p), [("face_template", b"t", "application/x-yikatong-face-template")])
+    assert "face.info_missing" in {e.code for e in info.value.errors}
+    assert store.list_records() == [] and store.face_templates() == []
