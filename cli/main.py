@@ -32,13 +32,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import app_cmds, field_cmds, registry_cmds
+    from . import app_cmds, capture_cmds, field_cmds, registry_cmds
 
     parser = _Parser(prog="yikatong", description="一卡通 field enrollment and central registry")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     registry_cmds.register(sub)
     field_cmds.register(sub)
     app_cmds.register(sub)
+    capture_cmds.register(sub)
     return parser
 
 
