@@ -7,8 +7,14 @@
     field status --store PATH [--json]
 
 Bulk-enrollment CSV: the roster columns, plus optional ``consent_form``, ``id_front`` and
-``id_back`` columns naming image files (relative to the CSV) to attach. The whole file is
-checked first and applied in one transaction: one bad row and nothing is stored.
+``id_back`` columns naming image files (relative to the CSV) to attach, and an optional ``photo``
+column: a face photo (relative to the CSV) that goes through the same path as the desktop's
+capture dialog (``capture.pipeline.process_photo``: every quality check, the card photo, the face
+template) and the laptop duplicate check (``sync.duplicates``, against this laptop's records and
+the file's earlier rows). A likely duplicate is not asked about: it is recorded on the record as
+``duplicate_review`` with decision "unreviewed" (decided_by "bulk_import") for central review.
+The whole file is checked first and applied in one transaction: one bad row (its photo included,
+reported with its line and every failed check) and nothing is stored.
 """
 
 from __future__ import annotations
@@ -20,7 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from enrollment.errors import DomainError, ValidationErrors
-from enrollment.records import DOCUMENT_KINDS, REGION_UNCONFIRMED, validate_village_code
+from enrollment.records import (
+    CARD_PHOTO,
+    CARD_PHOTO_MIME,
+    DOCUMENT_KINDS,
+    FACE_TEMPLATE,
+    FACE_TEMPLATE_MIME,
+    REGION_UNCONFIRMED,
+    face_info,
+    new_record_id,
+    validate_village_code,
+)
 from enrollment.roster_csv import CsvFileError, RowError, read_rows
 
 from .main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, print_json, read_password
@@ -28,6 +44,8 @@ from .main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, print_json, read_
 E_DUPLICATE = "record.duplicate_id_number"
 E_ATTACHMENT_FILE = "attachment.file_unreadable"
 E_VILLAGE_NOT_ASSIGNED = "village.not_assigned"
+E_PHOTO_FILE = "photo.file_unreadable"
+PHOTO_COLUMN = "photo"
 
 
 def register(sub: Any) -> None:
@@ -47,6 +65,9 @@ def register(sub: Any) -> None:
     p.add_argument("--village", metavar="CODE", help="default: the operator's only village")
     p.add_argument("--confirm-region-warnings", action="store_true",
                    help="record unknown/anachronistic region codes as confirmed instead of refusing the row")
+    p.add_argument("--duplicate-threshold", type=float, default=None, metavar="D",
+                   help="face distance at or under which two photos are a likely duplicate "
+                        "(default: the store's setting, else 0.6)")
     p.set_defaults(handler=cmd_enroll)
 
     p = fsub.add_parser("sync", help="send queued records and attachments, pull the roster, compare digests")
@@ -111,9 +132,12 @@ def cmd_enroll(args: Any) -> int:
         raise CliError("csv.not_found", f"no such file: {source}", EXIT_USAGE)
     with _open(args.store) as store:
         village = _village(store, args.village)
-        rows = read_rows(source, village_code=village, encoding=args.encoding, optional_columns=DOCUMENT_KINDS)
+        rows = read_rows(source, village_code=village, encoding=args.encoding,
+                         optional_columns=(*DOCUMENT_KINDS, PHOTO_COLUMN))
         errors: list[RowError] = []
         prepared = []
+        photos = _PhotoCheck(store, args.duplicate_threshold) if any(
+            (r.extra.get(PHOTO_COLUMN) or "").strip() for r in rows) else None
         for row in rows:
             warnings = list(row.warnings)
             if warnings and not args.confirm_region_warnings:
@@ -134,7 +158,16 @@ def cmd_enroll(args: Any) -> int:
                     errors.append(RowError(row.line, E_ATTACHMENT_FILE, kind))
                     continue
                 attachments.append((kind, data, mimetypes.guess_type(path.name)[0] or "application/octet-stream"))
-            fields = {**row.person, "consent": True, "confirmed_warnings": warnings}
+            fields = {**row.person, "consent": True, "confirmed_warnings": warnings, "record_id": new_record_id()}
+            photo = (row.extra.get(PHOTO_COLUMN) or "").strip()
+            if photo and photos is not None:
+                try:
+                    face_attachments, face_fields = photos.check(source.parent / photo, fields)
+                except _RowPhotoError as e:
+                    errors.extend(RowError(row.line, code, PHOTO_COLUMN, data) for code, data in e.problems)
+                    continue
+                attachments += face_attachments
+                fields.update(face_fields)
             prepared.append((row.line, fields, attachments))
         if errors:
             raise CsvFileError("csv.rows_invalid", errors, count=len(errors))
@@ -149,9 +182,53 @@ def cmd_enroll(args: Any) -> int:
                     raise CsvFileError("csv.rows_invalid", [RowError(line, e.code, e.field, {})], count=1) from None
         counts = store.counts_by_state()
     n_att = sum(len(a) for _l, _f, a in prepared)
-    sys.stdout.write(f"enrolled {len(prepared)} residents of village {village} ({n_att} attachments); "
+    n_dup = sum(1 for _l, f, _a in prepared if f.get("duplicate_review"))
+    dup_note = f"; {n_dup} with a likely duplicate face recorded for central review" if n_dup else ""
+    sys.stdout.write(f"enrolled {len(prepared)} residents of village {village} ({n_att} attachments{dup_note}); "
                      f"queued for sync: {counts['queued']}\n")
     return EXIT_OK
+
+
+class _RowPhotoError(Exception):
+    def __init__(self, problems: list[tuple[str, dict[str, Any]]]) -> None:
+        super().__init__(", ".join(code for code, _d in problems))
+        self.problems = problems
+
+
+class _PhotoCheck:
+    """The capture dialog's path for a CSV row's photo: checks, card photo, template, duplicate check."""
+
+    def __init__(self, store: Any, threshold: float | None) -> None:
+        from capture.faces import FaceEngine
+        from sync.duplicates import LocalFaces
+
+        self.engine = FaceEngine()
+        self.faces = LocalFaces.from_store(store, threshold=threshold)
+
+    def check(self, path: Path, fields: dict[str, Any]) -> tuple[list[tuple[str, bytes, str]], dict[str, Any]]:
+        from capture.errors import E_QUALITY_FAILED, CaptureError
+        from capture.images import load_image
+        from capture.pipeline import process_photo
+
+        if not path.resolve().is_file():
+            raise _RowPhotoError([(E_PHOTO_FILE, {})])
+        try:
+            result = process_photo(load_image(path.resolve()), self.engine)
+        except CaptureError as e:
+            if e.code == E_QUALITY_FAILED:
+                values = e.data.get("values") or {}
+                raise _RowPhotoError([(code, {"value": values[code]} if code in values else {})
+                                      for code in e.data.get("failed") or []]) from None
+            raise _RowPhotoError([(e.code, dict(e.data))]) from None
+        template = result.template
+        matches = self.faces.matches(template)
+        self.faces.add(fields["record_id"], fields["id_number"], fields.get("name") or "", template)
+        quality = {c.code: c.value for c in result.report.checks}
+        out: dict[str, Any] = {"face": face_info(template.model, template.version, quality)}
+        if matches:
+            out["duplicate_review"] = [m.unreviewed() for m in matches]
+        return [(CARD_PHOTO, result.card_photo.jpeg, CARD_PHOTO_MIME),
+                (FACE_TEMPLATE, template.to_bytes(), FACE_TEMPLATE_MIME)], out
 
 
 def cmd_sync(args: Any) -> int:

@@ -72,3 +72,62 @@ def test_sync_without_a_reachable_registry_fails_cleanly(tmp_path):
     done = yikatong("field", "sync", "--store", str(store), "--max-retries", "0")
     assert done.returncode == 1 and done.stderr.startswith("error: sync.network")
     assert json.loads(yikatong("field", "status", "--store", str(store), "--json").stdout)["queued"] == 1
+
+
+# ---- the photo column (issue 3) ----------------------------------------------------------------
+
+def test_enroll_with_photos_attaches_card_photo_and_template_and_records_duplicates(tmp_path):
+    """Rows with a photo get a card photo and a face template through the capture pipeline; a second photo of
+    the same face under another ID number is recorded as an unreviewed duplicate for central review."""
+    from facekit import write_studio_photo
+
+    from capture.faces import FaceTemplate, face_distance
+    from sync.duplicates import find_local_duplicates
+
+    store = logged_in_store(tmp_path / "l.sqlite3")
+    write_studio_photo("obama.jpg", tmp_path / "photos" / "a.jpg")
+    write_studio_photo("obama3.jpg", tmp_path / "photos" / "b.jpg")
+    rows = people(3, start=50)
+    rows[0]["photo"], rows[1]["photo"], rows[2]["photo"] = "photos/a.jpg", "", "photos/b.jpg"
+    csv_path = write_csv(tmp_path / "photos.csv", rows, extra_columns=("photo",))
+    done = yikatong("field", "enroll", "--store", str(store), "--from", str(csv_path))
+    assert done.returncode == 0, done.stderr
+    assert "1 with a likely duplicate face" in done.stdout
+    with Store.open(store) as s:
+        first, plain, second = s.list_records()
+        assert {a["kind"] for a in first["attachments"]} == {"card_photo", "face_template"}
+        assert plain["attachments"] == [] and "face" not in plain["payload"]
+        assert first["payload"]["face"]["model"] == "dlib_face_recognition_resnet_model_v1"
+        assert "duplicate_review" not in first["payload"]
+        review = second["payload"]["duplicate_review"]
+        ta = FaceTemplate.from_bytes(s.attachment_bytes(first["record_id"], "face_template"))
+        tb = FaceTemplate.from_bytes(s.attachment_bytes(second["record_id"], "face_template"))
+        assert review == [{"record_id": first["record_id"], "distance": f"{face_distance(ta, tb):.4f}",
+                           "decision": "unreviewed", "reason": "", "decided_by": "bulk_import"}]
+        jpeg = s.attachment_bytes(first["record_id"], "card_photo")
+        assert jpeg[:2] == b"\xff\xd8"
+        assert [m.record_id for m in find_local_duplicates(s, tb, exclude_record_id=second["record_id"])] == [
+            first["record_id"]]
+
+
+def test_enroll_row_with_a_bad_photo_is_reported_and_nothing_is_applied(tmp_path):
+    """A row whose photo shows no face (dogs.jpg) is reported with its line and face.none; no row is stored."""
+    import shutil
+
+    from facekit import FACES, write_studio_photo
+
+    store = logged_in_store(tmp_path / "l.sqlite3")
+    write_studio_photo("obama.jpg", tmp_path / "a.jpg")
+    shutil.copyfile(FACES / "dogs.jpg", tmp_path / "dogs.jpg")  # a temp copy, next to the CSV
+    rows = people(3, start=50)
+    rows[0]["photo"], rows[1]["photo"], rows[2]["photo"] = "a.jpg", "dogs.jpg", "missing.jpg"
+    csv_path = write_csv(tmp_path / "photos.csv", rows, extra_columns=("photo",))
+    done = yikatong("field", "enroll", "--store", str(store), "--from", str(csv_path))
+    assert done.returncode == 1
+    detail = json.loads(done.stderr.split(": ", 2)[2])
+    found = [(r["line"], r["code"], r["field"]) for r in detail["data"]["rows"]]
+    assert (3, "face.none", "photo") in found
+    assert (4, "photo.file_unreadable", "photo") in found
+    assert all(line != 2 for line, _c, _f in found)
+    with Store.open(store) as s:
+        assert s.list_records() == [] and s.face_templates() == []
