@@ -31,6 +31,7 @@ class ImageHeader:
     channels: int | None = None      # JPEG components / PNG channels when known
     bits: int | None = None          # JPEG sample precision / PNG bit depth when known
     alpha: bool = False
+    data_offset: int = 0             # JPEG: where the frame header is (the scan data follows)
 
 
 def sniff_header(data: bytes) -> ImageHeader:
@@ -74,7 +75,7 @@ def _jpeg_header(data: bytes) -> ImageHeader:
             bits, h, w, comps = struct.unpack(">BHHB", data[i + 4:i + 10])
             if w == 0 or h == 0:
                 raise ValueError("no size")
-            return ImageHeader("jpeg", w, h, comps, bits, False)
+            return ImageHeader("jpeg", w, h, comps, bits, False, i)
         if marker == 0xDA:          # start of scan before a frame header
             break
         i += 2 + length
@@ -127,6 +128,9 @@ def load_image(source: str | Path | bytes, *, max_pixels: int = DEFAULT_MAX_PIXE
     header = sniff_header(data)
     if header.width * header.height > max_pixels:
         raise CaptureError(E_IMAGE_TOO_LARGE, width=header.width, height=header.height, max_pixels=max_pixels)
+    if header.format == "jpeg" and data.rfind(b"\xff\xd9") < header.data_offset:
+        # libjpeg "decodes" a truncated file, filling the rest grey: refuse it instead
+        raise CaptureError(E_IMAGE_UNREADABLE, reason="truncated JPEG (no end-of-image marker)")
     buf = np.frombuffer(data, dtype=np.uint8)
     # IMREAD_COLOR applies the EXIF orientation and turns gray into BGR; alpha needs UNCHANGED.
     flags = cv2.IMREAD_UNCHANGED if header.alpha else cv2.IMREAD_COLOR

@@ -57,7 +57,7 @@ class QualityLimits:
     background_min_white: float = 0.85
     background_white_luma: float = 190.0
     background_white_max_saturation: float = 40.0
-    preview_max_side: int = 320
+    preview_max_side: int = 480
     still_upsample_max_pixels: int = 1_500_000
 
     @classmethod
