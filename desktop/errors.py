@@ -99,6 +99,40 @@ def _messages() -> dict[str, str]:
         "network.timeout": _t("连接登记中心超时，请稍后再试"),
         "network.bad_response": _t("收到的应答不是登记中心发出的（可能是需要网页登录的公共无线网络）"),
         "network.server_error": _t("登记中心暂时无法处理请求，请稍后再试"),
+        # face capture (capture/, the capture dialog): one guidance line at a time
+        "face.none": _t("未检测到人脸"),
+        "face.multiple": _t("画面中只能有一个人"),
+        "face.too_small": _t("靠近一点"),
+        "image.too_dark": _t("光线太暗"),
+        "image.too_bright": _t("光线太亮"),
+        "image.blurry": _t("请保持不动"),
+        "image.low_contrast": _t("光线不均匀，请换个位置"),
+        "pose.yaw": _t("请正对镜头"),
+        "pose.pitch": _t("请正对镜头"),
+        "pose.roll": _t("请正对镜头"),
+        "eyes.closed": _t("请睁开眼睛"),
+        "background.not_plain": _t("请在白色背景前拍摄"),
+        "capture.hold_still": _t("保持不动，正在拍照…"),
+        "quality.failed": _t("照片不合格：{reasons}"),
+        "camera.unavailable": _t("未找到摄像头：请检查摄像头是否连接好，或点击“从文件导入”选择照片"),
+        "source.not_found": _t("找不到视频来源，请点击“从文件导入”选择照片"),
+        "source.unreadable": _t("无法读取视频来源，请点击“从文件导入”选择照片"),
+        "image.empty": _t("所选文件是空的"),
+        "image.unreadable": _t("所选文件不是可识别的图片"),
+        "image.too_large": _t("图片太大，请换一张较小的照片"),
+        "template.invalid": _t("人脸特征数据无效，请重新拍照"),
+        "model.unavailable": _t("缺少人脸识别模型文件，请重新安装本软件"),
+        "card_photo.head_out_of_frame": _t("头部不完整：请让头顶、下巴和两耳都在画面内，可以离镜头远一点"),
+        "card_photo.size_window": _t("无法生成符合文件大小要求的证件照，请换一张照片"),
+        "face.invalid": _t("人脸信息格式不正确，请重新拍照"),
+        "face.template_missing": _t("缺少人脸特征，请重新拍照"),
+        "face.info_missing": _t("缺少人脸特征的模型信息，请重新拍照"),
+        "attachment.duplicate_kind": _t("同一类附件只能有一个"),
+        "duplicate_review.invalid": _t("人脸相似核查记录无效，请重新保存"),
+        "duplicate_review.decision_invalid": _t("人脸相似核查的结论无效，请重新选择"),
+        "duplicate_review.reason_missing": _t("请填写核查说明（为什么判断为同一人或不是同一人）"),
+        "duplicate_review.reason_too_long": _t("核查说明不能超过{max}个字"),
+        "photo.file_unreadable": _t("无法读取照片文件"),
         # the laptop itself
         "store.unavailable": _t("无法打开本机数据文件"),
         "store.closed": _t("本机数据文件已关闭"),
@@ -126,6 +160,13 @@ def message_for(code: str, data: dict[str, Any] | None = None) -> str:
         # the registry may name the accepted range under several keys
         data.setdefault("min_version", data.get("min") or data.get("minimum") or data.get("min_version"))
         data.setdefault("max_version", data.get("max") or data.get("maximum") or data.get("max_version"))
+    if code == "quality.failed" and "reasons" not in data:
+        seen: list[str] = []
+        for failed in data.get("failed") or []:
+            text = _messages().get(str(failed)) or str(failed)
+            if text not in seen:
+                seen.append(text)
+        data["reasons"] = "；".join(seen)
     if code == "attachment.too_large" and "max_mb" not in data and isinstance(data.get("max"), int):
         data["max_mb"] = data["max"] // (1024 * 1024)
     template = _messages().get(code)
@@ -186,6 +227,11 @@ def describe(error: BaseException | str) -> str:
         return _t("发生意外错误（{kind}），请重试；如反复出现请联系管理员").format(kind=type(error).__name__)
     data = getattr(error, "data", None)
     return message_for(code, data if isinstance(data, dict) else None)
+
+
+def guidance_text(code: str | None) -> str:
+    """The one live guidance line of the capture dialog for a quality code (None: every check passes)."""
+    return message_for(code or "capture.hold_still")
 
 
 def show_error(parent, error: BaseException | str, title: str | None = None):
