@@ -11,6 +11,11 @@
 * All writes of one form go through one holder of the record id that is read and written
   only on the store thread, in submission order: the first autosave creates the record and
   every later write, queued behind it, uses its id (no duplicate drafts).
+* 拍照 opens the capture dialog; the accepted card photo and face template are attachments of
+  the record (written through the store thread) and the payload's ``face`` names the template's
+  model and the measured quality. Before the record is queued its face is compared with every
+  record on this laptop (``sync.duplicates``); a likely duplicate opens the side-by-side dialog and
+  the cadre's decision and reason go into ``duplicate_review``.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDialog,
     QFileDialog,
     QFrame,
     QGridLayout,
@@ -38,7 +45,18 @@ from PySide6.QtWidgets import (
 
 from enrollment import id_number as idn
 from enrollment.errors import DomainError, ValidationErrors
-from enrollment.records import DOCUMENT_KINDS, RELATIONS, SEXES, validate_enrollment
+from enrollment.records import (
+    CARD_PHOTO,
+    CARD_PHOTO_MIME,
+    DOCUMENT_KINDS,
+    FACE_KINDS,
+    FACE_TEMPLATE,
+    FACE_TEMPLATE_MIME,
+    RELATIONS,
+    SEXES,
+    face_info,
+    validate_enrollment,
+)
 
 from . import session
 from .errors import describe, field_errors
@@ -46,6 +64,7 @@ from .store_worker import StoreOwner
 from .ui import ERROR_STYLE, error_label, state_name
 
 AUTOSAVE_MS = 300
+THUMB_SIZE = QSize(90, 111)   # the card photo (358 x 441) at a quarter
 # Errors that more typing can still fix: not shown while the field has focus.
 _STILL_TYPING = {"id_number.length", "id_number.empty", "name.empty"}
 _FORM_FIELDS = ("id_number", "name", "sex", "birth_date", "household_id", "relation", "address", "phone",
@@ -70,6 +89,16 @@ class EnrollmentForm(QWidget):
         self._warnings: tuple[str, ...] = ()
         self._saves_in_flight = 0
         self.last_saved_at: dt.datetime | None = None
+        self._face: dict[str, Any] | None = None
+        self._duplicate_review: list[dict[str, Any]] = []
+        self._card_jpeg: bytes | None = None
+        # capture settings: None = the app's camera / shared face engine / the store's threshold
+        self.camera_factory: Any = None
+        self.face_engine: Any = None
+        self.capture_limits: Any = None
+        self.duplicate_threshold: float | None = None
+        self.capture_dialog: Any = None
+        self.duplicate_dialog: Any = None
 
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setSingleShot(True)
@@ -142,7 +171,7 @@ class EnrollmentForm(QWidget):
             "work_place": self.work_place_edit, "consent": self.consent_check,
         }
         self.error_labels: dict[str, QLabel] = {}
-        for name in (*self.widgets, "attachments", "village_code"):
+        for name in (*self.widgets, "attachments", "village_code", "face"):
             lab = error_label()
             lab.setObjectName(f"error_{name}")
             self.error_labels[name] = lab
@@ -201,6 +230,34 @@ class EnrollmentForm(QWidget):
             self.attachment_remove[kind] = remove
         att_grid.addWidget(self.error_labels["attachments"], len(DOCUMENT_KINDS), 0, 1, 4)
 
+        photo_box = QGroupBox(self.tr("证件照"))
+        photo_row = QHBoxLayout(photo_box)
+        self.card_thumb = QLabel()
+        self.card_thumb.setObjectName("cardThumb")
+        self.card_thumb.setFixedSize(THUMB_SIZE)
+        self.card_thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.card_thumb.setStyleSheet("border: 1px solid #bbb; background: #fafafa; color: #888;")
+        self.photo_status = QLabel()
+        self.photo_status.setObjectName("photoStatus")
+        self.photo_status.setWordWrap(True)
+        self.photo_button = QPushButton(self.tr("拍照"))
+        self.photo_button.setObjectName("photoButton")
+        self.photo_button.clicked.connect(self.open_camera)
+        self.photo_remove = QPushButton(self.tr("移除照片"))
+        self.photo_remove.setObjectName("removePhoto")
+        self.photo_remove.clicked.connect(self.remove_photo)
+        photo_buttons = QVBoxLayout()
+        photo_buttons.addWidget(self.photo_status)
+        photo_buttons.addWidget(self.error_labels["face"])
+        photo_buttons.addStretch(1)
+        pb = QHBoxLayout()
+        pb.addWidget(self.photo_button)
+        pb.addWidget(self.photo_remove)
+        pb.addStretch(1)
+        photo_buttons.addLayout(pb)
+        photo_row.addWidget(self.card_thumb)
+        photo_row.addLayout(photo_buttons, 1)
+
         self.save_button = QPushButton(self.tr("保存并加入发送队列"))
         self.save_button.setObjectName("saveButton")
         self.save_button.setStyleSheet("QPushButton { font-weight: bold; padding: 6px 18px; }")
@@ -227,6 +284,7 @@ class EnrollmentForm(QWidget):
         v.addLayout(grid)
         v.addWidget(self.error_labels["village_code"])
         v.addLayout(extra)
+        v.addWidget(photo_box)
         v.addWidget(att_box)
         v.addStretch(1)
         scroll = QScrollArea()
@@ -275,6 +333,10 @@ class EnrollmentForm(QWidget):
         out["attachments"] = [
             {k: a[k] for k in ("kind", "sha256", "size", "mime") if k in a} for a in self._attachments.values()
         ]
+        if self._face is not None:
+            out["face"] = self._face
+        if self._duplicate_review:
+            out["duplicate_review"] = list(self._duplicate_review)
         return out
 
     def _set_fields(self, f: dict[str, Any]) -> None:
@@ -292,6 +354,8 @@ class EnrollmentForm(QWidget):
             self.work_place_edit.setText(str(f.get("work_place") or ""))
             self.consent_check.setChecked(f.get("consent") is True)
             self.region_check.setChecked(bool(f.get("confirmed_warnings")))
+            self._face = f.get("face") if isinstance(f.get("face"), dict) else None
+            self._duplicate_review = [r for r in f.get("duplicate_review") or [] if isinstance(r, dict)]
             if f.get("village_code"):
                 self.village_code = str(f["village_code"])
         finally:
@@ -304,6 +368,7 @@ class EnrollmentForm(QWidget):
         self._state = None
         self._attachments = {}
         self._touched = set()
+        self._card_jpeg = None
         self._set_fields({})
         self._show_attachments()
         self.attention_label.hide()
@@ -337,6 +402,10 @@ class EnrollmentForm(QWidget):
         self._attachments = {a["kind"]: dict(a) for a in atts if isinstance(a, dict)}
         self._set_fields(payload)
         self._show_attachments()
+        if CARD_PHOTO in self._attachments:
+            holder, rid = self._holder, record["record_id"]
+            self.owner.op(lambda store: store.attachment_bytes(rid, CARD_PHOTO)).success(
+                lambda data, h=holder: self._card_loaded(h, data)).failure(self._show_failure).run()
         attention = record.get("attention")
         if attention and self._state == "needs-attention":
             reason = describe_attention(attention)
@@ -358,7 +427,8 @@ class EnrollmentForm(QWidget):
 
     def _set_editable(self, editable: bool) -> None:
         for w in (*self.widgets.values(), self.migrant_check, self.region_check, self.save_button,
-                  *self.attachment_buttons.values(), *self.attachment_remove.values()):
+                  *self.attachment_buttons.values(), *self.attachment_remove.values(), self.photo_button,
+                  self.photo_remove):
             w.setEnabled(editable)
         if not editable:
             self.message_label.setText(self.tr("该记录正在发送，发送结束后才能修改"))
@@ -404,8 +474,11 @@ class EnrollmentForm(QWidget):
                     continue
                 if e.code in _STILL_TYPING and focus is self.widgets.get(key):
                     continue
-                if e.code == "id_number.region_unconfirmed" or key in ("consent", "attachments", "village_code"):
+                if e.code == "id_number.region_unconfirmed" or key in ("consent", "attachments", "village_code",
+                                                                      "face", "duplicate_review"):
                     continue
+            if key == "duplicate_review":
+                key = "face"
             if key not in self.error_labels:
                 key = "village_code"
             text = describe(e)
@@ -520,6 +593,71 @@ class EnrollmentForm(QWidget):
             self.message_label.setStyleSheet(ERROR_STYLE)
             self.message_label.setText(self.tr("请先改正标红的项目，再保存"))
             return
+        if FACE_TEMPLATE in self._attachments and self.record_id:
+            self.check_duplicates()
+            return
+        self._queue()
+
+    def check_duplicates(self) -> None:
+        """Compare this record's face with every record on the laptop (store thread), then ask or queue."""
+        holder = self._holder
+        threshold = self.duplicate_threshold
+
+        def check(store):
+            from sync.duplicates import find_local_duplicates
+
+            rid = holder["rid"]
+            template = store.attachment_bytes(rid, FACE_TEMPLATE)
+            if template is None:
+                return []
+            matches = find_local_duplicates(store, template, exclude_record_id=rid, threshold=threshold)
+            return [(m, store.attachment_bytes(m.record_id, CARD_PHOTO)) for m in matches]
+
+        self.save_button.setEnabled(False)
+        self.message_label.setStyleSheet("color: #555;")
+        self.message_label.setText(self.tr("正在与本机已登记人员比对人脸…"))
+        self.owner.op(check).success(lambda found, h=holder: self._duplicates_found(h, found)).failure(
+            self._queue_failed).run()
+
+    def _duplicates_found(self, holder: dict[str, Any], found: list[tuple[Any, bytes | None]]) -> None:
+        if holder is not self._holder:
+            return
+        current = {m.record_id for m, _photo in found}
+        # decisions about records that no longer match are dropped; the ones still matching are kept
+        self._duplicate_review = [r for r in self._duplicate_review if r.get("record_id") in current]
+        decided = {r["record_id"] for r in self._duplicate_review}
+        pending = [(m, photo) for m, photo in found if m.record_id not in decided]
+        if not pending:
+            self._queue()
+            return
+        self._ask_duplicate(holder, pending)
+
+    def _ask_duplicate(self, holder: dict[str, Any], pending: list[tuple[Any, bytes | None]]) -> None:
+        from .duplicate_dialog import DuplicateFaceDialog
+
+        match, their_photo = pending[0]
+        dlg = DuplicateFaceDialog(match, their_photo, self._card_jpeg, self.name_edit.text().strip(), self)
+        self.duplicate_dialog = dlg
+
+        def finished(code: int) -> None:
+            self.duplicate_dialog = None
+            if holder is not self._holder:
+                return
+            if code != QDialog.DialogCode.Accepted:
+                self.save_button.setEnabled(True)
+                self.message_label.setStyleSheet(ERROR_STYLE)
+                self.message_label.setText(self.tr("未保存：请先核对是否为同一人"))
+                return
+            self._duplicate_review.append(dlg.review())
+            if len(pending) > 1:
+                self._ask_duplicate(holder, pending[1:])
+            else:
+                self._queue()
+
+        dlg.finished.connect(finished)
+        dlg.open()
+
+    def _queue(self) -> None:
         fields = self.fields()
         holder = self._holder
 
@@ -556,6 +694,105 @@ class EnrollmentForm(QWidget):
     def _clear_clicked(self) -> None:
         self.flush()
         self.clear()
+
+    # ---- card photo and face template --------------------------------------------------
+    def open_camera(self) -> None:
+        """Open the capture dialog (window-modal, the event loop keeps running)."""
+        from .capture_dialog import CaptureDialog
+
+        dlg = CaptureDialog(self, source_factory=self.camera_factory, engine=self.face_engine,
+                            limits=self.capture_limits)
+        dlg.photo_accepted.connect(self.use_capture)
+        dlg.finished.connect(lambda _c: setattr(self, "capture_dialog", None))
+        self.capture_dialog = dlg
+        dlg.open()
+
+    def use_capture(self, result: Any) -> None:
+        """Keep an accepted capture: card photo + template as attachments, ``face`` in the payload."""
+        template = result.template
+        self._face = face_info(template.model, template.version, {c.code: c.value for c in result.report.checks})
+        self._duplicate_review = []   # a new face: earlier decisions were about another photo
+        self._card_jpeg = result.card_photo.jpeg
+        self._show_photo()
+        fields = self.fields()
+        holder = self._holder
+        jpeg, tbytes = result.card_photo.jpeg, template.to_bytes()
+
+        def write(store):
+            if not holder.get("rid"):
+                holder["rid"] = store.save_draft(fields, None)
+            rid = holder["rid"]
+            atts = []
+            for kind, data, mime in ((CARD_PHOTO, jpeg, CARD_PHOTO_MIME), (FACE_TEMPLATE, tbytes, FACE_TEMPLATE_MIME)):
+                sha = store.add_attachment(rid, kind, data, mime)
+                atts.append({"kind": kind, "sha256": sha, "size": len(data), "mime": mime})
+            store.save_draft(fields, rid)
+            return rid, atts
+
+        self.photo_status.setText(self.tr("正在保存照片…"))
+        self.owner.op(write).success(lambda res, h=holder: self._photo_saved(h, *res)).failure(
+            self._photo_failed).run()
+
+    def _photo_saved(self, holder: dict[str, Any], rid: str, atts: list[dict[str, Any]]) -> None:
+        if holder is not self._holder:
+            return
+        self._state = "draft"
+        for att in atts:
+            self._attachments[att["kind"]] = att
+        self._show_photo()
+        self._update_header()
+        self.validate()
+        self.draft_saved.emit(rid)
+
+    def _photo_failed(self, error: BaseException) -> None:
+        self._show_photo()
+        self.error_labels["face"].setText(describe(error))
+        self.error_labels["face"].show()
+
+    def _card_loaded(self, holder: dict[str, Any], data: bytes | None) -> None:
+        if holder is self._holder:
+            self._card_jpeg = data
+            self._show_photo()
+
+    def remove_photo(self) -> None:
+        if not self.record_id or not any(k in self._attachments for k in FACE_KINDS):
+            return
+        self._face, self._duplicate_review, self._card_jpeg = None, [], None
+        fields = self.fields()
+        holder = self._holder
+
+        def write(store):
+            for kind in FACE_KINDS:
+                store.remove_attachment(holder["rid"], kind)
+            store.save_draft(fields, holder["rid"])
+
+        for kind in FACE_KINDS:
+            self._attachments.pop(kind, None)
+        self._show_photo()
+        self.owner.op(write).success(lambda _r: self.validate()).failure(self._show_failure).run()
+
+    def _show_photo(self) -> None:
+        self.error_labels["face"].hide()
+        pix = QPixmap()
+        if self._card_jpeg and pix.loadFromData(self._card_jpeg):
+            self.card_thumb.setPixmap(pix.scaled(THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
+                                                 Qt.TransformationMode.SmoothTransformation))
+        else:
+            self.card_thumb.clear()
+            self.card_thumb.setText(self.tr("无照片"))
+        has = CARD_PHOTO in self._attachments or self._card_jpeg is not None
+        if has and CARD_PHOTO in self._attachments:
+            kb = max(1, round(int(self._attachments[CARD_PHOTO].get("size") or 0) / 1024))
+            self.photo_status.setText(self.tr("已拍摄证件照（{kb} KB）和人脸特征").format(kb=kb))
+            self.photo_status.setStyleSheet("color: #1a7f37;")
+        elif has:
+            self.photo_status.setText(self.tr("正在保存照片…"))
+            self.photo_status.setStyleSheet("color: #555;")
+        else:
+            self.photo_status.setText(self.tr("未拍照"))
+            self.photo_status.setStyleSheet("color: #666;")
+        self.photo_button.setText(self.tr("重新拍照") if has else self.tr("拍照"))
+        self.photo_remove.setVisible(has)
 
     # ---- attachments ------------------------------------------------------------------
     def _pick_file(self, kind: str) -> None:
@@ -604,6 +841,7 @@ class EnrollmentForm(QWidget):
         self._show_attachments()
 
     def _show_attachments(self) -> None:
+        self._show_photo()
         self.error_labels["attachments"].hide()
         for kind, label in self.attachment_labels.items():
             att = self._attachments.get(kind)
