@@ -186,7 +186,7 @@ class FrameGrabber(QObject):
 
 class FrameAnalyzer(QObject):
     ready = Signal(object)             # None, or the exception when the models could not load
-    captured = Signal(object, object, str)   # CaptureResult, the source image, how ("auto"/"manual"/"file")
+    captured = Signal(object, object, str)   # CaptureResult, (display QImage, scale), how ("auto"/"manual"/"file")
     capture_failed = Signal(object, str)     # the exception, how
 
     def __init__(self, engine: Any, shared: _Shared, limits: Any = None, spec: Any = None,
@@ -286,7 +286,7 @@ class FrameAnalyzer(QObject):
             if generation != self._shared.generation or self._shared.stop.is_set():
                 return  # a retake or close came first
             self._shared.paused = True
-        self.captured.emit(result, image, how)
+        self.captured.emit(result, bgr_to_qimage(image, 1200), how)  # the display copy is made here, not on the UI
 
 
 def _frame_pixmap(image: QImage, box: tuple[float, float, float, float] | None, ok: bool) -> QPixmap:
@@ -323,7 +323,6 @@ class CaptureDialog(QDialog):
         self._shared = _Shared()
         self._threads: list[QThread] = []
         self._result: Any = None
-        self._result_image: np.ndarray | None = None
         self._last: LiveFrame | None = None
         self.captured_how = ""
         self.guidance_code: str | None = None
@@ -531,9 +530,9 @@ class CaptureDialog(QDialog):
             self.import_file(path)
 
     @Slot(object, object, str)
-    def _on_captured(self, result: Any, image: np.ndarray, how: str) -> None:
-        self._result, self._result_image, self.captured_how = result, image, how
-        qimg, scale = bgr_to_qimage(image, 1200)
+    def _on_captured(self, result: Any, shown: tuple[QImage, float], how: str) -> None:
+        self._result, self.captured_how = result, how
+        qimg, scale = shown
         face = result.report.face
         box = None if face is None else (face.left * scale, face.top * scale, face.right * scale,
                                          face.bottom * scale)
@@ -561,7 +560,7 @@ class CaptureDialog(QDialog):
     @Slot()
     def retake(self) -> None:
         """Back to the live preview; the photo taken is dropped."""
-        self._result = self._result_image = None
+        self._result = None
         self.captured_how = ""
         with self._shared.lock:
             self._shared.generation += 1
