@@ -148,7 +148,7 @@ class OutboxView(QWidget):
 
 
 _FIELD_ORDER = ("name", "id_number", "sex", "birth_date", "household_id", "relation", "address", "phone",
-                "migrant_worker", "work_place", "consent", "attachments", "note")
+                "migrant_worker", "work_place", "consent", "attachments", "face", "duplicate_review", "note")
 
 
 class ConflictDialog(QDialog):
@@ -170,7 +170,7 @@ class ConflictDialog(QDialog):
             "birth_date": self.tr("出生日期"), "household_id": self.tr("户号"), "relation": self.tr("与户主关系"),
             "address": self.tr("住址"), "phone": self.tr("手机号码"), "migrant_worker": self.tr("外出务工"),
             "work_place": self.tr("务工地点"), "consent": self.tr("本人同意"), "attachments": self.tr("附件"),
-            "note": self.tr("备注"),
+            "face": self.tr("人脸"), "duplicate_review": self.tr("相似人脸核查"), "note": self.tr("备注"),
         }
         intro = QLabel(self.tr("{name} 的登记在登记中心已被修改（第{v}版）。请核对两个版本，选择保留哪一个：").format(
             name=mine.get("name") or theirs.get("name") or "", v=conflict.get("server_version")))
@@ -249,9 +249,18 @@ def _show_value(w: QWidget, key: str, value: Any) -> str:
     if isinstance(value, bool):
         return w.tr("是") if value else w.tr("否")
     if key == "attachments":
-        names = {"consent_form": w.tr("同意书"), "id_front": w.tr("身份证正面"), "id_back": w.tr("身份证背面")}
+        names = {"consent_form": w.tr("同意书"), "id_front": w.tr("身份证正面"), "id_back": w.tr("身份证背面"),
+                 "card_photo": w.tr("证件照"), "face_template": w.tr("人脸特征")}
         return "、".join(f"{names.get(a.get('kind'), a.get('kind'))}（{a.get('sha256', '')[:8]}）"
                         for a in (value or []) if isinstance(a, dict)) or "—"
+    if key == "face" and isinstance(value, dict):
+        return w.tr("已拍照（{model} 版本 {version}）").format(model=value.get("model", ""),
+                                                         version=value.get("version", ""))
+    if key == "duplicate_review" and isinstance(value, list):
+        decisions = {"different_person": w.tr("不是同一人"), "same_person_other_id": w.tr("是同一人"),
+                     "unreviewed": w.tr("待中心核查")}
+        return "；".join(f"{decisions.get(r.get('decision'), r.get('decision'))}：{r.get('reason') or '—'}"
+                        for r in value if isinstance(r, dict)) or "—"
     if value in (None, ""):
         return "—"
     return str(value)
