@@ -12,18 +12,18 @@ whose file fits ``max_bytes`` (binary search); below ``min_bytes`` even at ``qua
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from .errors import E_HEAD_OUT_OF_FRAME, E_SIZE_WINDOW, CaptureError
+from .errors import E_HEAD_OUT_OF_FRAME, E_SETTINGS_INVALID, E_SIZE_WINDOW, CaptureError
 from .faces import FaceBox
 from .images import jfif_density, set_jfif_density
 from .quality import head_box
+from .settings_file import read_known_keys
 
 SPEC_FILE = Path(__file__).resolve().parent.parent / "resources" / "capture" / "card_photo_spec.json"
 
@@ -47,14 +47,9 @@ class CardPhotoSpec:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> CardPhotoSpec:
-        data = json.loads(Path(path or SPEC_FILE).read_text(encoding="utf-8"))
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(k for k in data if k not in known and not k.startswith("_"))
-        if unknown:
-            raise ValueError(f"unknown card photo spec keys: {', '.join(unknown)}")
-        spec = cls(**{k: v for k, v in data.items() if k in known})
+        spec = cls(**read_known_keys(cls, path or SPEC_FILE))
         if not (0 < spec.min_bytes <= spec.max_bytes):
-            raise ValueError("card photo spec: need 0 < min_bytes <= max_bytes")
+            raise CaptureError(E_SETTINGS_INVALID, reason="need 0 < min_bytes <= max_bytes")
         return spec
 
     def to_dict(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ E_TEMPLATE_INVALID = "template.invalid"
 E_MODEL_UNAVAILABLE = "model.unavailable"
 E_HEAD_OUT_OF_FRAME = "card_photo.head_out_of_frame"
 E_SIZE_WINDOW = "card_photo.size_window"
+E_SETTINGS_INVALID = "settings.invalid"
 
 
 class CaptureError(DomainError):

@@ -17,9 +17,8 @@ can still be said); checks that need a face or its landmarks are listed in ``ski
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ import cv2
 import numpy as np
 
 from .faces import FaceBox, FaceEngine
+from .settings_file import read_known_keys
 
 QUALITY_FILE = Path(__file__).resolve().parent.parent / "resources" / "capture" / "quality.json"
 
@@ -62,12 +62,7 @@ class QualityLimits:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> QualityLimits:
-        data = json.loads(Path(path or QUALITY_FILE).read_text(encoding="utf-8"))
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(k for k in data if k not in known and not k.startswith("_"))
-        if unknown:
-            raise ValueError(f"unknown quality limits: {', '.join(unknown)}")
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**read_known_keys(cls, path or QUALITY_FILE))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -124,6 +124,7 @@ def _messages() -> dict[str, str]:
         "model.unavailable": _t("缺少人脸识别模型文件，请重新安装本软件"),
         "card_photo.head_out_of_frame": _t("头部不完整：请让头顶、下巴和两耳都在画面内，可以离镜头远一点"),
         "card_photo.size_window": _t("无法生成符合文件大小要求的证件照，请换一张照片"),
+        "settings.invalid": _t("照片检查的配置文件有误，请联系管理员（resources/capture）"),
         "face.invalid": _t("人脸信息格式不正确，请重新拍照"),
         "face.template_missing": _t("缺少人脸特征，请重新拍照"),
         "face.info_missing": _t("缺少人脸特征的模型信息，请重新拍照"),

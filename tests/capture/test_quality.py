@@ -23,8 +23,9 @@ def test_unknown_limit_is_refused(tmp_path):
     """A misspelt limit in a limits file is an error, not silently ignored."""
     path = tmp_path / "q.json"
     path.write_text(json.dumps({"yaw_maxx": 5}))
-    with pytest.raises(ValueError):
+    with pytest.raises(CaptureError) as info:
         QualityLimits.load(path)
+    assert (info.value.code, info.value.data["unknown"]) == ("settings.invalid", ["yaw_maxx"])
 
 
 def test_good_photo_passes_everything_but_the_background(engine, obama):
