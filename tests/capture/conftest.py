@@ -10,14 +10,12 @@ import pytest
 
 from capture.faces import FaceEngine
 from capture.images import load_image
-
-FACES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "faces"
+from tests.facekit import FACES
 
 
 def face_file(name: str) -> Path:
     path = FACES / name
-    if not path.exists():
-        pytest.skip(f"shared face data not present: {path}")
+    assert path.exists(), f"shared face data missing: {path}"
     return path
 
 
