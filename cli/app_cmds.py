@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -70,6 +71,9 @@ def _demo(args) -> int:
     except RuntimeError as exc:
         raise CliError("demo.registry_failed", str(exc)) from exc
     url = reg.url
+    # A SIGTERM (a closed terminal, a test ending the demo) must stop the embedded registry too:
+    # Python's default action would end this process without running the ``finally`` below.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
     print(f"registry: {url}  (log: {reg.log_path})", flush=True)
     print(f"login: cadre / {DEMO_PASSWORD}  ·  central / {DEMO_PASSWORD}", flush=True)
     try:

@@ -33,6 +33,8 @@ def test_demo_serves_the_demo_village_and_restarts(tmp_path):
         finally:
             proc.terminate()
             proc.wait(10)
+        # The embedded registry went with the demo: its address no longer answers.
+        assert yikatong("field", "sync", "--store", store, "--max-retries", "0").returncode == 1
     assert pulled == [53, 0]
     stats = json.loads(yikatong("registry", "stats", "--db", f"sqlite:///{tmp_path / 'demo' / 'registry.sqlite3'}",
                                 "--json").stdout)
