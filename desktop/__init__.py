@@ -3,3 +3,10 @@
 Only this package imports Qt. It reaches the laptop store through one store-owner thread
 (``store_worker``) and the registry only over HTTP through ``sync``.
 """
+
+import os
+
+# One BLAS thread: on a 2-core village laptop the UI, the camera grabber and the face analyser
+# already share both cores, and OpenBLAS's second thread then mostly waits (the descriptor went
+# from ~20 ms to 85-116 ms under load). Must be set before NumPy is first imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
