@@ -1,4 +1,4 @@
-"""``yikatong registry …``: serve, add-operator, import-roster, stats.
+"""``yikatong registry …``: serve, add-operator, import-roster, stats, verify-audit.
 
 Every subcommand takes ``--db URL`` (default: REGISTRY_DATABASE_URL, else the embedded
 SQLite file in the user's data folder) and upgrades that database to the newest migration
@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from .main import EXIT_USAGE, CliError, print_json, read_password
+from .main import EXIT_FAILURE, EXIT_USAGE, CliError, print_json, read_password
 
 DB_HELP = "database URL: sqlite:///PATH or postgresql://USER:PW@HOST/DB " \
           "(default: $REGISTRY_DATABASE_URL, else the embedded SQLite file in your data folder)"
@@ -52,6 +52,11 @@ def register(sub: Any) -> None:
     p.add_argument("--db", help=DB_HELP)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_stats)
+
+    p = rsub.add_parser("verify-audit", help="walk the audit log's hash chain; name the first broken entry")
+    p.add_argument("--db", help=DB_HELP)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_verify_audit)
 
 
 def _engine(args: argparse.Namespace):  # noqa: ANN202
@@ -125,4 +130,20 @@ def cmd_stats(args: argparse.Namespace) -> int:
             f"records {r['live']} live + {r['tombstones']} tombstones; by state {r['by_state']}; "
             f"versions {stats['versions']}; conflicts {stats['conflicts']}\n"
             f"blobs {b['complete']} complete ({b['bytes']} bytes), {b['partial']} partial\n")
+    return 0
+
+
+def cmd_verify_audit(args: argparse.Namespace) -> int:
+    from registry.audit import verify
+
+    ok, bad_seq, checked = verify(_engine(args))
+    if args.json:
+        out: dict[str, Any] = {"ok": ok, "entries_checked": checked, "first_broken_seq": bad_seq}
+        if not ok:
+            out["error"] = {"code": "audit.broken", "message": f"first broken entry seq={bad_seq}"}
+        print_json(out)
+        return 0 if ok else EXIT_FAILURE
+    if not ok:
+        raise CliError("audit.broken", f"first broken entry seq={bad_seq}")
+    sys.stdout.write(f"audit chain intact: {checked} entries\n")
     return 0

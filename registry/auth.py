@@ -21,6 +21,7 @@ from enrollment.errors import DomainError
 from enrollment.records import validate_village_code
 from sync import protocol
 
+from . import audit
 from .db import iso, now_iso, parse_iso, utcnow
 from .errors import ApiError
 from .schema import ROLES, operator_villages, operators, tokens, villages
@@ -93,7 +94,7 @@ def ensure_village(conn: Connection, code: str, name: str | None = None) -> None
 
 
 def add_operator(conn: Connection, *, username: str, password: str, role: str,
-                 village_codes: list[str], display_name: str = "") -> int:
+                 village_codes: list[str], display_name: str = "", actor: str = "cli") -> int:
     if not _USERNAME.match(username or ""):
         raise DomainError(USERNAME_INVALID, "username")
     if role not in ROLES:
@@ -112,6 +113,7 @@ def add_operator(conn: Connection, *, username: str, password: str, role: str,
     for code in codes:
         ensure_village(conn, code)
         conn.execute(insert(operator_villages).values(operator_id=op_id, village_code=code))
+    audit.append(conn, actor, audit.OPERATOR_ADDED, username, {"role": role, "villages": codes})
     return op_id
 
 

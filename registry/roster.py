@@ -15,6 +15,7 @@ from sqlalchemy import Engine, insert, select, update
 from enrollment.records import validate_village_code
 from enrollment.roster_csv import read_rows
 
+from . import audit
 from .auth import ensure_village
 from .db import now_iso
 from .schema import residents
@@ -36,7 +37,7 @@ class ImportResult:
 
 
 def import_roster(engine: Engine, path: str | Path, village_code: str, *, village_name: str | None = None,
-                  encoding: str = "utf-8") -> ImportResult:
+                  encoding: str = "utf-8", actor: str = "cli") -> ImportResult:
     village_code = validate_village_code(village_code)
     rows = read_rows(path, village_code=village_code, encoding=encoding)
     added = updated = unchanged = 0
@@ -63,4 +64,7 @@ def import_roster(engine: Engine, path: str | Path, village_code: str, *, villag
                 conn.execute(update(residents).where(residents.c.id_number == old.id_number)
                              .values(counter=counter, updated_at=now, **values))
                 updated += 1
+        audit.append(conn, actor, audit.ROSTER_IMPORTED, village_code, {
+            "file": Path(path).name, "rows": len(rows), "added": added, "updated": updated,
+            "unchanged": unchanged})
     return ImportResult(village_code, len(rows), added, updated, unchanged)

@@ -165,3 +165,18 @@ server_counter = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("value", BigInteger, nullable=False),
 )
+
+# Append-only, hash-chained (``registry.audit``); triggers from migration 0003 refuse UPDATE
+# and DELETE (and TRUNCATE on PostgreSQL). ``seq`` is assigned by ``audit.append`` as the
+# previous entry's + 1 under a lock, so a gap always means a deleted entry.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(100), nullable=False),
+    Column("data", Text, nullable=False),  # canonical JSON; personal values masked
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)

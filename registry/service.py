@@ -23,6 +23,7 @@ from enrollment.errors import DomainError, ValidationErrors, mask_id_number
 from enrollment.records import RECORD_ID_INVALID, validate_enrollment
 from sync import protocol
 
+from . import audit
 from .auth import Operator
 from .db import now_iso
 from .errors import ApiError
@@ -161,6 +162,9 @@ def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] 
                     record_id=record_id, base_version=base, server_version=current.version,
                     content_hash=chash, payload=_payload_text(payload), deleted=deleted,
                     operator=operator.username, device_id=device_id, received_at=now))
+                audit.append(conn, operator.username, audit.RECORD_CONFLICT, record_id, {
+                    "base_version": base, "server_version": current.version, "content_hash": chash,
+                    "deleted": deleted, "device_id": device_id, "village_code": current.village_code})
             log.info("conflict on record %s (base %d, server %d)", record_id, base, current.version)
             return {**result, "status": protocol.CONFLICT, "version": current.version,
                     "counter": current.counter, "server": _server_view(current),
@@ -197,6 +201,10 @@ def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] 
         conn.execute(insert(record_attachments), [
             {"record_id": record_id, "version": version, "kind": kind, "sha256": sha}
             for kind, sha in sorted({(a["kind"], a["sha256"]) for a in attachments})])
+    audit.append(conn, operator.username, audit.RECORD_DELETED if deleted else audit.RECORD_ACCEPTED,
+                 record_id, {"version": version, "counter": counter, "content_hash": chash,
+                             "village_code": village, "id_number": mask_id_number(id_number),
+                             "device_id": device_id})
     log.info("accepted record %s v%d (%s)%s", record_id, version, mask_id_number(id_number),
              " tombstone" if deleted else "")
     return {**result, "status": protocol.ACCEPTED, "version": version, "counter": counter}
