@@ -1,4 +1,4 @@
-"""``yikatong registry …``: serve, add-operator, import-roster, stats, verify-audit.
+"""``yikatong registry …``: serve, add-operator, import-roster, import-dataset, stats, verify-audit.
 
 Every subcommand takes ``--db URL`` (default: REGISTRY_DATABASE_URL, else the embedded
 SQLite file in the user's data folder) and upgrades that database to the newest migration
@@ -47,6 +47,16 @@ def register(sub: Any) -> None:
     p.add_argument("--village-name", default=None)
     p.add_argument("--encoding", default="utf-8", help="utf-8 (default) or gbk")
     p.set_defaults(handler=cmd_import_roster)
+
+    p = rsub.add_parser("import-dataset", help="replace a department dataset (deaths, allowance, …) from CSV "
+                                               "(all or nothing)")
+    p.add_argument("kind", metavar="KIND", help="deaths, allowance, poverty, business, property, tax, students, "
+                                                "courts, vehicles or reference_photos")
+    p.add_argument("file", metavar="FILE.csv")
+    p.add_argument("--db", help=DB_HELP)
+    p.add_argument("--encoding", default="utf-8", help="utf-8 (default, BOM tolerated) or gbk")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_import_dataset)
 
     p = rsub.add_parser("stats", help="counts of residents, records, blobs, operators")
     p.add_argument("--db", help=DB_HELP)
@@ -113,6 +123,21 @@ def cmd_import_roster(args: argparse.Namespace) -> int:
     result = import_roster(engine, args.file, args.village, village_name=args.village_name,
                            encoding=args.encoding)
     print_json(result.to_dict())
+    return 0
+
+
+def cmd_import_dataset(args: argparse.Namespace) -> int:
+    from registry.datasets import KINDS, import_dataset
+
+    if args.kind not in KINDS:
+        raise CliError("usage.kind_unknown", f"unknown dataset kind {args.kind!r}; one of: {', '.join(KINDS)}",
+                       EXIT_USAGE)
+    engine = _engine(args)
+    result = import_dataset(engine, args.kind, args.file, encoding=args.encoding)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        sys.stdout.write(f"{result.rows} {result.kind} rows imported from {result.file}\n")
     return 0
 
 

@@ -180,3 +180,26 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# Department dataset files (``registry.datasets``): each import of a kind replaces that
+# kind's rows; ``dataset_imports`` keeps the history of files (no personal data).
+dataset_imports = Table(
+    "dataset_imports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("imported_at", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+)
+
+dataset_rows = Table(
+    "dataset_rows", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("id_number", String(18), nullable=False),
+    Column("row", Text, nullable=False),  # canonical JSON of the row's columns, all strings
+    Column("import_id", Integer, ForeignKey("dataset_imports.id"), nullable=False),
+    Index("ix_dataset_rows_kind_id_number", "kind", "id_number"),
+)

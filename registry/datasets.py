@@ -1,0 +1,226 @@
+"""Department dataset files: deaths, allowance, poverty, … rosters the cross-checks compare against.
+
+A file (CSV, UTF-8 with or without BOM, or GBK when asked; XLSX is refused with
+``dataset.format_unsupported`` because openpyxl is not a dependency) has a header row with
+exactly the kind's columns (``KINDS``, as in DESIGN.md). Every row is checked first: each bad
+row is reported with its line and code, and nothing is stored if any row is bad. A good
+file then *replaces* all rows of its kind in one transaction (a department sends its full
+current list), records the import in ``dataset_imports`` and appends one ``dataset.imported``
+audit entry (kind, file name, sha256, row count: no personal data).
+
+Values are kept as the stripped strings of the file (numbers as decimal strings, never
+floats); ``id_number`` is normalised (upper-case X, no spaces) and must pass
+``enrollment.id_number.parse``; its region warnings are not errors here.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert
+
+from enrollment import id_number as idn
+from enrollment.canonical import canonical_bytes
+from enrollment.errors import DomainError
+from enrollment.roster_csv import CsvFileError, RowError
+
+from . import audit
+from .db import now_iso
+from .schema import dataset_imports, dataset_rows
+
+KINDS: dict[str, tuple[str, ...]] = {
+    "deaths": ("id_number", "name", "death_date"),
+    "allowance": ("id_number", "name", "program", "start_date", "end_date"),
+    "poverty": ("id_number", "name", "household_id", "status", "year"),
+    "business": ("id_number", "name", "company_name", "credit_code", "role"),
+    "property": ("id_number", "name", "property_type", "area_m2", "address"),
+    "tax": ("id_number", "name", "year", "annual_income"),
+    "students": ("id_number", "name", "school", "grade", "status"),
+    "courts": ("id_number", "name", "case_type", "start_date", "end_date"),
+    "vehicles": ("id_number", "name", "plate", "vehicle_type", "registered_date"),
+    "reference_photos": ("id_number", "photo"),
+}
+
+ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("allowance", "program"): ("低保", "特困"),
+    ("poverty", "status"): ("建档立卡", "已脱贫"),
+    ("business", "role"): ("法定代表人", "股东"),
+    ("property", "property_type"): ("住宅", "商业", "车库"),
+    ("students", "status"): ("在读", "毕业", "退学"),
+    ("courts", "case_type"): ("服刑", "失信被执行人"),
+}
+DATE_COLUMNS = {"death_date", "start_date", "end_date", "registered_date"}
+OPTIONAL_COLUMNS = {"end_date"}  # empty allowed
+
+KIND_UNKNOWN = "dataset.kind_unknown"
+FORMAT_UNSUPPORTED = "dataset.format_unsupported"
+ENCODING = "dataset.encoding"
+EMPTY = "dataset.empty"
+COLUMNS = "dataset.columns"
+ROWS_INVALID = "dataset.rows_invalid"
+ROW_LENGTH = "dataset.row_length"
+DUPLICATE_ROW = "dataset.duplicate_row"
+VALUE_EMPTY = "dataset.value_empty"
+DATE = "dataset.date"
+ENUM = "dataset.enum"
+NUMBER = "dataset.number"
+YEAR = "dataset.year"
+CREDIT_CODE = "dataset.credit_code"
+PHOTO_MISSING = "dataset.photo_missing"
+
+IMPORTED = "dataset.imported"
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DECIMAL = re.compile(r"^\d+(\.\d+)?$")
+_MONEY = re.compile(r"^\d+(\.\d{1,2})?$")
+_YEAR = re.compile(r"^\d{4}$")
+_CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+
+
+@dataclass
+class DatasetImport:
+    kind: str
+    file: str
+    sha256: str
+    rows: int
+    import_id: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _check_date(value: str) -> str | None:
+    if not _DATE.match(value):
+        return DATE
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return DATE
+    return None
+
+
+def _regex(pattern: re.Pattern[str], code: str) -> Callable[[str], str | None]:
+    return lambda v: None if pattern.match(v) else code
+
+
+_RULES: dict[str, Callable[[str], str | None]] = {
+    "area_m2": _regex(_DECIMAL, NUMBER),
+    "annual_income": _regex(_MONEY, NUMBER),
+    "year": _regex(_YEAR, YEAR),
+    "credit_code": _regex(_CREDIT_CODE, CREDIT_CODE),
+}
+
+
+def _check_row(kind: str, fields: dict[str, str], base: Path) -> tuple[dict[str, str], list[RowError]]:
+    """The row as stored (id_number normalised) and its problems (line filled in by the caller)."""
+    errors: list[RowError] = []
+    out = dict(fields)
+    for col, value in fields.items():
+        if value == "":
+            if col not in OPTIONAL_COLUMNS:
+                errors.append(RowError(0, VALUE_EMPTY if col != "id_number" else idn.EMPTY, col))
+            continue
+        code: str | None = None
+        data: dict[str, Any] = {}
+        if col == "id_number":
+            try:
+                out[col] = idn.parse(value).number
+            except DomainError as e:
+                code, data = e.code, {k: v for k, v in e.data.items() if k != "value"}
+        elif col in DATE_COLUMNS:
+            code = _check_date(value)
+        elif (kind, col) in ENUMS:
+            if value not in ENUMS[(kind, col)]:
+                code, data = ENUM, {"allowed": list(ENUMS[(kind, col)])}
+        elif col in _RULES:
+            code = _RULES[col](value)
+        elif col == "photo":
+            rel = Path(value)
+            if rel.is_absolute() or ".." in rel.parts or not (base / rel).is_file():
+                code = PHOTO_MISSING
+        if code:
+            errors.append(RowError(0, code, col, data))
+    return out, errors
+
+
+def read_dataset(kind: str, path: str | Path, *, encoding: str = "utf-8") -> tuple[bytes, list[dict[str, str]]]:
+    """Check the whole file; return its bytes and the rows to store, or raise CsvFileError listing every problem."""
+    if kind not in KINDS:
+        raise CsvFileError(KIND_UNKNOWN, kind=kind, kinds=list(KINDS))
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        raise CsvFileError(FORMAT_UNSUPPORTED, format=path.suffix.lower().lstrip("."),
+                           hint="save the sheet as CSV (UTF-8 or GBK)")
+    raw = path.read_bytes()
+    enc = "utf-8-sig" if encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig") else encoding
+    try:
+        text = raw.decode(enc)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise CsvFileError(ENCODING, encoding=encoding) from exc
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise CsvFileError(EMPTY) from None
+    expected = KINDS[kind]
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected]
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if missing or extra or dupes:
+        raise CsvFileError(COLUMNS, missing=missing, extra=extra, repeated=dupes, expected=list(expected))
+
+    rows: list[dict[str, str]] = []
+    errors: list[RowError] = []
+    seen: dict[bytes, int] = {}
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            errors.append(RowError(line, ROW_LENGTH, data={"expected": len(header), "got": len(values)}))
+            continue
+        fields = dict(zip(header, (v.strip() for v in values), strict=True))
+        row, row_errors = _check_row(kind, fields, path.parent)
+        if row_errors:
+            for e in row_errors:
+                e.line = line
+            errors.extend(row_errors)
+            continue
+        key = canonical_bytes(row)
+        if key in seen:
+            errors.append(RowError(line, DUPLICATE_ROW, data={"first_line": seen[key]}))
+            continue
+        seen[key] = line
+        rows.append(row)
+    if errors:
+        raise CsvFileError(ROWS_INVALID, errors, count=len(errors))
+    if not rows:
+        raise CsvFileError(EMPTY)
+    return raw, rows
+
+
+def import_dataset(engine: Engine, kind: str, path: str | Path, *, encoding: str = "utf-8",
+                   actor: str = audit.CLI) -> DatasetImport:
+    """Check the file whole, then replace the kind's rows in one transaction."""
+    raw, rows = read_dataset(kind, path, encoding=encoding)
+    sha = hashlib.sha256(raw).hexdigest()
+    name = Path(path).name
+    with engine.begin() as conn:
+        import_id = conn.execute(insert(dataset_imports).values(
+            kind=kind, file_name=name[:255], sha256=sha, rows=len(rows), imported_at=now_iso(), actor=actor,
+        ).returning(dataset_imports.c.id)).scalar_one()
+        conn.execute(delete(dataset_rows).where(dataset_rows.c.kind == kind))
+        values = [{"kind": kind, "id_number": r["id_number"], "row": canonical_bytes(r).decode("utf-8"),
+                   "import_id": import_id} for r in rows]
+        for i in range(0, len(values), 1000):
+            conn.execute(insert(dataset_rows), values[i:i + 1000])
+        audit.append(conn, actor, IMPORTED, kind, {"kind": kind, "file": name, "sha256": sha, "rows": len(rows)})
+    return DatasetImport(kind, name, sha, len(rows), import_id)
