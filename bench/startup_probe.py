@@ -1,4 +1,5 @@
-"""Child process of bench_startup: start the app, log in offline, print READY when the roster shows.
+"""Child process of bench_startup (it measures the desktop app, so like desktop/ it imports Qt;
+bench/ is not domain code): start the app, log in offline, print READY when the roster shows.
 
 Run as ``python -m bench.startup_probe STORE`` (``bare`` as STORE: only an empty Qt window, the
 baseline). The login is submitted the moment the window appears: the benchmark measures the

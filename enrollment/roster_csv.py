@@ -12,6 +12,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,19 +63,42 @@ class ParsedRow:
     extra: dict[str, str]
 
 
-def read_rows(path: str | Path, *, village_code: str, encoding: str = "utf-8",
-              optional_columns: tuple[str, ...] = (), today: dt.date | None = None) -> list[ParsedRow]:
-    """Parse and validate every row; raise CsvFileError listing all bad rows, or return them all."""
-    raw = Path(path).read_bytes()
+def open_table(raw: bytes, encoding: str, *, encoding_code: str = FILE_ENCODING,
+               empty_code: str = FILE_EMPTY) -> tuple[Any, list[str]]:
+    """Decode a CSV file (UTF-8 with or without BOM, or the named encoding) and read its header row.
+
+    Shared by every CSV import (rosters, department datasets); callers name their own codes.
+    """
+    utf8 = encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
     try:
-        text = raw.decode("utf-8-sig" if encoding.lower().replace("-", "") in ("utf8", "utf8sig") else encoding)
+        text = raw.decode("utf-8-sig" if utf8 else encoding)
     except (UnicodeDecodeError, LookupError) as exc:
-        raise CsvFileError(FILE_ENCODING, encoding=encoding) from exc
+        raise CsvFileError(encoding_code, encoding=encoding) from exc
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise CsvFileError(FILE_EMPTY) from None
+        raise CsvFileError(empty_code) from None
+    return reader, header
+
+
+def data_rows(reader: Any, header: list[str], errors: list[RowError], *, row_length_code: str = ROW_LENGTH
+              ) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, fields) for each non-blank row; a row of the wrong width goes to ``errors`` instead."""
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            errors.append(RowError(line, row_length_code, data={"expected": len(header), "got": len(values)}))
+            continue
+        yield line, dict(zip(header, (v.strip() for v in values), strict=True))
+
+
+def read_rows(path: str | Path, *, village_code: str, encoding: str = "utf-8",
+              optional_columns: tuple[str, ...] = (), today: dt.date | None = None) -> list[ParsedRow]:
+    """Parse and validate every row; raise CsvFileError listing all bad rows, or return them all."""
+    reader, header = open_table(Path(path).read_bytes(), encoding)
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise CsvFileError(COLUMNS_MISSING, columns=missing)
@@ -85,14 +109,7 @@ def read_rows(path: str | Path, *, village_code: str, encoding: str = "utf-8",
     rows: list[ParsedRow] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
-    for values in reader:
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(header):
-            errors.append(RowError(line, ROW_LENGTH, data={"expected": len(header), "got": len(values)}))
-            continue
-        fields = dict(zip(header, (v.strip() for v in values), strict=True))
+    for line, fields in data_rows(reader, header, errors):
         try:
             person, warnings = validate_person({**fields, "village_code": village_code}, today=today)
         except ValidationErrors as e:

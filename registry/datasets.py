@@ -15,10 +15,8 @@ floats); ``id_number`` is normalised (upper-case X, no spaces) and must pass
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ from sqlalchemy import Engine, delete, insert
 from enrollment import id_number as idn
 from enrollment.canonical import canonical_bytes
 from enrollment.errors import DomainError
-from enrollment.roster_csv import CsvFileError, RowError
+from enrollment.roster_csv import CsvFileError, RowError, data_rows, open_table
 
 from . import audit
 from .db import now_iso
@@ -160,16 +158,7 @@ def read_dataset(kind: str, path: str | Path, *, encoding: str = "utf-8") -> tup
         raise CsvFileError(FORMAT_UNSUPPORTED, format=path.suffix.lower().lstrip("."),
                            hint="save the sheet as CSV (UTF-8 or GBK)")
     raw = path.read_bytes()
-    enc = "utf-8-sig" if encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig") else encoding
-    try:
-        text = raw.decode(enc)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise CsvFileError(ENCODING, encoding=encoding) from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise CsvFileError(EMPTY) from None
+    reader, header = open_table(raw, encoding, encoding_code=ENCODING, empty_code=EMPTY)
     expected = KINDS[kind]
     missing = [c for c in expected if c not in header]
     extra = [c for c in header if c not in expected]
@@ -180,14 +169,7 @@ def read_dataset(kind: str, path: str | Path, *, encoding: str = "utf-8") -> tup
     rows: list[dict[str, str]] = []
     errors: list[RowError] = []
     seen: dict[bytes, int] = {}
-    for values in reader:
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(header):
-            errors.append(RowError(line, ROW_LENGTH, data={"expected": len(header), "got": len(values)}))
-            continue
-        fields = dict(zip(header, (v.strip() for v in values), strict=True))
+    for line, fields in data_rows(reader, header, errors, row_length_code=ROW_LENGTH):
         row, row_errors = _check_row(kind, fields, path.parent)
         if row_errors:
             for e in row_errors:
