@@ -33,7 +33,19 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 ROLES = ("cadre", "central", "admin")
+
+# The review pipeline (issue 4): received → checked → needs_review | cleared → approved |
+# rejected | returned. "checked" is passed through inside the checks' transaction (and
+# audited); a new version of any record starts again at "received".
 STATE_RECEIVED = "received"
+STATE_CHECKED = "checked"
+STATE_NEEDS_REVIEW = "needs_review"
+STATE_CLEARED = "cleared"
+STATE_APPROVED = "approved"
+STATE_REJECTED = "rejected"
+STATE_RETURNED = "returned"
+REVIEW_STATES = (STATE_RECEIVED, STATE_CHECKED, STATE_NEEDS_REVIEW, STATE_CLEARED, STATE_APPROVED,
+                 STATE_REJECTED, STATE_RETURNED)
 
 operators = Table(
     "operators", metadata,
@@ -96,10 +108,17 @@ records = Table(
     Column("deleted", Boolean, nullable=False, server_default="0"),
     Column("operator", String(64), nullable=False),
     Column("device_id", String(100), nullable=False),
-    Column("state", String(20), nullable=False, server_default=STATE_RECEIVED),
+    Column("state", String(20), nullable=False, server_default=STATE_RECEIVED, index=True),
     Column("counter", BigInteger, nullable=False, index=True),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
+    # Review (migration 0005). state_at: when the current state began (warnings count from it).
+    Column("state_at", String(32), nullable=False, server_default=""),
+    Column("review_reason", Text, nullable=True),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", String(32), nullable=True),
+    Column("checked_version", Integer, nullable=True),  # the version the checks last ran on
+    Column("card_issued_at", String(32), nullable=True),
 )
 
 record_versions = Table(
@@ -202,4 +221,63 @@ dataset_rows = Table(
     Column("row", Text, nullable=False),  # canonical JSON of the row's columns, all strings
     Column("import_id", Integer, ForeignKey("dataset_imports.id"), nullable=False),
     Index("ix_dataset_rows_kind_id_number", "kind", "id_number"),
+)
+
+
+# Review (migration 0005). A finding is one check's result on one version of a record, with
+# its evidence (canonical JSON, full values: only central staff read it). Checking the same
+# version again finds the same key and adds nothing. status: open | resolved (a decision was
+# made on that version) | superseded (a newer version arrived).
+findings = Table(
+    "findings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", String(36), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("rule", String(64), nullable=False, server_default=""),
+    Column("subject", String(100), nullable=False, server_default=""),
+    Column("severity", String(16), nullable=False),
+    Column("score", String(16), nullable=True),
+    Column("evidence", Text, nullable=False),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("created_at", String(32), nullable=False),
+    Column("resolved_at", String(32), nullable=True),
+    Column("resolved_by", String(64), nullable=True),
+    UniqueConstraint("record_id", "version", "kind", "rule", "subject", name="uq_findings_key"),
+    Index("ix_findings_status_kind", "status", "kind"),
+)
+
+# Counts per check or dataset rule: comparisons run, intercepted, flagged (the seed's
+# "comparisons run / intercepted / ineligible"), cumulative over every checked version.
+rule_stats = Table(
+    "rule_stats", metadata,
+    Column("rule_id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("department", String(32), nullable=False, server_default=""),
+    Column("dataset", String(32), nullable=False, server_default=""),
+    Column("compared", BigInteger, nullable=False, server_default="0"),
+    Column("intercepted", BigInteger, nullable=False, server_default="0"),
+    Column("flagged", BigInteger, nullable=False, server_default="0"),
+    Column("updated_at", String(32), nullable=False),
+)
+
+check_runs = Table(
+    "check_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", String(32), nullable=False),
+    Column("finished_at", String(32), nullable=True),
+    Column("actor", String(64), nullable=False),
+    Column("records_checked", Integer, nullable=False, server_default="0"),
+    Column("findings_opened", Integer, nullable=False, server_default="0"),
+    Column("cancelled", Boolean, nullable=False, server_default="0"),
+)
+
+# The population registry's reference photos (dataset kind reference_photos): the photo is a
+# blob (central staff see it beside the enrollment photo), its face template kept here.
+reference_templates = Table(
+    "reference_templates", metadata,
+    Column("id_number", String(18), primary_key=True),
+    Column("photo_sha256", String(64), nullable=False),
+    Column("template", LargeBinary, nullable=False),
+    Column("import_id", Integer, ForeignKey("dataset_imports.id"), nullable=False),
 )

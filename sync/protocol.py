@@ -42,6 +42,19 @@ DIGEST = "/api/sync/digest"
 BLOB_STATUS = "/api/blobs/status"
 BLOB = "/api/blobs/{sha256}"  # PUT ?offset=N&size=TOTAL with a chunk; GET the bytes
 
+# Central review (issue 4; central and admin roles only). Shapes: docs/review-api.md.
+REVIEW_QUEUE = "/api/review/queue"
+REVIEW_RECORD = "/api/review/records/{record_id}"
+REVIEW_DECISION = "/api/review/records/{record_id}/decision"
+REVIEW_CARD_ISSUED = "/api/review/records/{record_id}/card-issued"
+REVIEW_BULK_APPROVE = "/api/review/bulk-approve"
+REVIEW_RUN_CHECKS = "/api/review/run-checks"
+REVIEW_FINDINGS = "/api/review/findings"
+REVIEW_WARNINGS = "/api/review/warnings"
+REVIEW_REPORT_CSV = "/api/review/warnings/report.csv"
+REVIEW_REPORT_PDF = "/api/review/warnings/report.pdf"
+REVIEW_DASHBOARD = "/api/review/dashboard"
+
 # Limits both ends respect
 PUSH_BATCH_MAX = 100
 PULL_LIMIT_MAX = 1000
@@ -79,6 +92,13 @@ E_BLOB_HASH = "blob.hash_mismatch"
 E_BLOB_SIZE = "blob.size_invalid"
 E_BLOB_MISSING = "blob.missing"
 E_INTERNAL = "server.internal"
+E_REVIEW_STATE = "review.state_invalid"
+E_REVIEW_STALE = "review.version_stale"
+E_REVIEW_REASON = "review.reason_required"
+E_REVIEW_REASON_LONG = "review.reason_too_long"
+E_REVIEW_PASSWORD = "review.password_required"
+E_REVIEW_ACTION = "review.action_invalid"
+E_RECORD_UNKNOWN = "record.unknown"
 
 
 def record_hash(payload: dict[str, Any] | None, deleted: bool, record_id: str) -> str:
