@@ -25,13 +25,14 @@ from sync import protocol
 
 from . import audit
 from .auth import Operator
-from .db import now_iso
+from .db import iso, now_iso
 from .errors import ApiError
 from .schema import (
     STATE_RECEIVED,
     blob_chunks,
     blobs,
     conflicts,
+    findings,
     record_attachments,
     record_versions,
     records,
@@ -40,6 +41,11 @@ from .schema import (
 )
 
 log = logging.getLogger("registry.sync")
+
+# findings.status values (registry.schema): a decision resolves, a newer version supersedes.
+FINDING_OPEN = "open"
+FINDING_RESOLVED = "resolved"
+FINDING_SUPERSEDED = "superseded"
 
 # Registry-side refusal codes not (yet) in sync.protocol.
 E_NOT_NORMALIZED = "record.not_normalized"
@@ -130,10 +136,9 @@ def _missing_blobs(conn: Connection, payload: dict[str, Any] | None) -> list[str
 
 
 def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] | None,
-                operator: Operator, device_id: str) -> dict[str, Any]:
+                operator: Operator, device_id: str, now: str) -> dict[str, Any]:
     record_id, base, deleted, chash = item["record_id"], item["base_version"], item["deleted"], item["content_hash"]
     current = conn.execute(select(records).where(records.c.record_id == record_id).with_for_update()).first()
-    now = now_iso()
     result = {"record_id": record_id, "status": None, "version": None, "counter": None,
               "error": None, "server": None}
 
@@ -188,11 +193,16 @@ def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] 
     id_number = payload["id_number"] if payload else current.id_number
     values = dict(village_code=village, id_number=id_number, version=version, content_hash=chash,
                   payload=_payload_text(payload), deleted=deleted, operator=operator.username,
-                  device_id=device_id, state=STATE_RECEIVED, counter=counter, updated_at=now)
+                  device_id=device_id, state=STATE_RECEIVED, counter=counter, updated_at=now,
+                  # A new version is reviewed afresh: the previous decision was about other content.
+                  state_at=now, review_reason=None, decided_by=None, decided_at=None, card_issued_at=None)
     if current is None:
         conn.execute(insert(records).values(record_id=record_id, created_at=now, **values))
     else:
         conn.execute(update(records).where(records.c.record_id == record_id).values(**values))
+        conn.execute(update(findings).where(findings.c.record_id == record_id, findings.c.version < version,
+                                            findings.c.status == FINDING_OPEN)
+                     .values(status=FINDING_SUPERSEDED, resolved_at=now))
     conn.execute(insert(record_versions).values(
         record_id=record_id, version=version, content_hash=chash, payload=values["payload"], deleted=deleted,
         operator=operator.username, device_id=device_id, counter=counter, received_at=now))
@@ -210,8 +220,10 @@ def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] 
     return {**result, "status": protocol.ACCEPTED, "version": version, "counter": counter}
 
 
-def push(engine: Engine, operator: Operator, device_id: str, items: list[dict[str, Any]]
-         ) -> list[dict[str, Any]]:
+def push(engine: Engine, operator: Operator, device_id: str, items: list[dict[str, Any]],
+         *, clock: Any = None) -> list[dict[str, Any]]:
+    """``clock`` (``registry.clock.Clock``) dates the new versions' review state; default: system time."""
+    now = iso(clock.now()) if clock is not None else now_iso()
     checked: list[tuple[dict[str, Any], dict[str, Any] | None, Refused | None]] = []
     for item in items:
         try:
@@ -225,7 +237,7 @@ def push(engine: Engine, operator: Operator, device_id: str, items: list[dict[st
                 for attempt in (1, 2):
                     try:
                         with conn.begin_nested():
-                            results.append(_apply_item(conn, item, payload, operator, device_id))
+                            results.append(_apply_item(conn, item, payload, operator, device_id, now))
                         break
                     except Refused as r:
                         refused = r
@@ -249,10 +261,16 @@ def _resident_change(row: Any) -> dict[str, Any]:
     return {"counter": row.counter, "kind": protocol.KIND_RESIDENT, "key": row.id_number, "data": data}
 
 
+def review_data(row: Any) -> dict[str, Any]:
+    """The review outcome a laptop shows on its record (protocol v3)."""
+    return {"state": row.state, "reason": row.review_reason, "decided_by": row.decided_by,
+            "decided_at": row.decided_at, "card_issued_at": row.card_issued_at}
+
+
 def record_data(row: Any) -> dict[str, Any]:
     return {"record_id": row.record_id, "version": row.version, "content_hash": row.content_hash,
             "deleted": bool(row.deleted), "payload": _payload_obj(row.payload), "state": row.state,
-            "operator": row.operator, "device_id": row.device_id}
+            "operator": row.operator, "device_id": row.device_id, "review": review_data(row)}
 
 
 def pull(engine: Engine, operator: Operator, since: int, limit: int) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def test_pull_pages_with_checkpoints(shared, tmp_path):
     assert kinds.count(protocol.KIND_RESIDENT) == 5 and kinds.count(protocol.KIND_RECORD) == 4
     rec = next(c for c in seen if c["kind"] == protocol.KIND_RECORD)
     assert set(rec["data"]) == {"record_id", "version", "content_hash", "deleted", "payload", "state",
-                                "operator", "device_id"}
+                                "operator", "device_id", "review"}
     assert rec["data"]["state"] == "received" and rec["data"]["operator"] == "cadre_c"
     assert {c["key"] for c in seen if c["kind"] == protocol.KIND_RECORD} == {p["record_id"] for p in ps}
     res = next(c for c in seen if c["kind"] == protocol.KIND_RESIDENT)
