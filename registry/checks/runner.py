@@ -1,0 +1,228 @@
+"""Run the automatic checks on synced records and route them: received → checked →
+needs_review | cleared.
+
+One transaction per batch: the batch's rows are locked (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), every check reads, then findings, per-rule counts,
+states and audit entries are written together. A run that dies leaves every record either
+untouched (still ``received``, picked up by the next run) or fully checked; never findings
+without a state or a state without its findings.
+
+A record's checks see the database as it is in that transaction; the face index is kept in
+memory and updated here, before the batch is searched, so two records of the same batch find
+each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from enrollment.canonical import canonical_bytes
+from enrollment.errors import mask_id_number
+
+from .. import audit
+from ..db import iso
+from ..schema import (
+    STATE_APPROVED,
+    STATE_CHECKED,
+    STATE_CLEARED,
+    STATE_NEEDS_REVIEW,
+    STATE_RECEIVED,
+    check_runs,
+    findings,
+    records,
+    rule_stats,
+    server_counter,
+)
+from . import CheckConfig, CheckContext, CheckRecord, CheckResult, Finding, RuleCount
+
+log = logging.getLogger("registry.checks")
+
+REVIEW_CHECKED = "review.checked"
+REVIEW_REOPENED = "review.reopened"  # an approved record that a later run found something on
+CHECKS_RUN = "checks.run"
+
+# States a re-check of every record (``recheck_all``) looks at: undecided ones, and approved
+# ones — a resident who died after approval must come back to review. Rejected and returned
+# records wait for the cadre's new version.
+RECHECK_STATES = (STATE_RECEIVED, STATE_NEEDS_REVIEW, STATE_CLEARED, STATE_APPROVED)
+
+Check = Callable[[CheckContext, list[CheckRecord]], CheckResult]
+
+
+def default_checks() -> list[Check]:
+    from . import faces, identity, rules
+
+    return [identity.same_id, identity.demographic, faces.face_match, faces.reference_photo,
+            rules.dataset_rules]
+
+
+class Cancelled(Exception):
+    pass
+
+
+def _check_record(row: Any) -> CheckRecord:
+    payload = json.loads(row.payload) if row.payload else {}
+    return CheckRecord(record_id=row.record_id, version=row.version, village_code=row.village_code,
+                       id_number=row.id_number, operator=row.operator, device_id=row.device_id,
+                       payload=payload, deleted=bool(row.deleted))
+
+
+def _lock_batch(conn: Connection, states: Iterable[str], after: str, size: int,
+                record_ids: list[str] | None, recheck: bool) -> list[Any]:
+    q = select(records).where(records.c.state.in_(list(states)), records.c.record_id > after)
+    if record_ids is not None:
+        q = q.where(records.c.record_id.in_(record_ids))
+    if not recheck:
+        # A version already checked is not checked again by the routine run.
+        q = q.where((records.c.checked_version.is_(None)) | (records.c.checked_version != records.c.version))
+    q = q.order_by(records.c.record_id).limit(size)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return conn.execute(q).all()
+
+
+def _store_findings(conn: Connection, rec: CheckRecord, found: list[Finding], now: str) -> int:
+    """Insert the findings not already stored for this version; returns how many were new."""
+    existing = {(r.kind, r.rule, r.subject) for r in conn.execute(
+        select(findings.c.kind, findings.c.rule, findings.c.subject)
+        .where(findings.c.record_id == rec.record_id, findings.c.version == rec.version))}
+    new = 0
+    for f in found:
+        key = (f.kind, f.rule, f.subject)
+        if key in existing:
+            continue
+        existing.add(key)
+        conn.execute(insert(findings).values(
+            record_id=rec.record_id, version=rec.version, kind=f.kind, rule=f.rule, subject=f.subject[:100],
+            severity=f.severity, score=f.score, evidence=canonical_bytes(f.evidence).decode("utf-8"),
+            status="open", created_at=now))
+        new += 1
+    return new
+
+
+def _add_counts(conn: Connection, counts: list[RuleCount], now: str) -> None:
+    merged: dict[str, RuleCount] = {}
+    for c in counts:
+        m = merged.setdefault(c.rule_id, RuleCount(c.rule_id, c.kind, c.department, c.dataset))
+        m.compared += c.compared
+        m.intercepted += c.intercepted
+        m.flagged += c.flagged
+    for c in merged.values():
+        for _attempt in (1, 2):
+            done = conn.execute(update(rule_stats).where(rule_stats.c.rule_id == c.rule_id).values(
+                compared=rule_stats.c.compared + c.compared, intercepted=rule_stats.c.intercepted + c.intercepted,
+                flagged=rule_stats.c.flagged + c.flagged, kind=c.kind, department=c.department,
+                dataset=c.dataset, updated_at=now)).rowcount
+            if done:
+                break
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(rule_stats).values(
+                        rule_id=c.rule_id, kind=c.kind, department=c.department, dataset=c.dataset,
+                        compared=c.compared, intercepted=c.intercepted, flagged=c.flagged, updated_at=now))
+                break
+            except IntegrityError:
+                continue  # inserted meanwhile by another run: add to it
+
+
+def _open_findings(conn: Connection, rec: CheckRecord) -> list[str]:
+    return sorted({k for (k,) in conn.execute(
+        select(findings.c.kind).where(findings.c.record_id == rec.record_id, findings.c.version == rec.version,
+                                      findings.c.status == "open"))})
+
+
+def _next_counter(conn: Connection) -> int:
+    return conn.execute(update(server_counter).where(server_counter.c.id == 1)
+                        .values(value=server_counter.c.value + 1).returning(server_counter.c.value)).scalar_one()
+
+
+def _route(conn: Connection, row: Any, rec: CheckRecord, new_findings: int, now: str, actor: str) -> str:
+    kinds = [] if rec.deleted else _open_findings(conn, rec)
+    if row.state == STATE_APPROVED:
+        # A decision stands unless this run found something new on the approved version.
+        target = STATE_NEEDS_REVIEW if new_findings else STATE_APPROVED
+    else:
+        target = STATE_NEEDS_REVIEW if kinds else STATE_CLEARED
+    values: dict[str, Any] = {"checked_version": rec.version}
+    if target != row.state:
+        values.update(state=target, state_at=now, counter=_next_counter(conn), updated_at=now)
+    conn.execute(update(records).where(records.c.record_id == rec.record_id).values(**values))
+    if row.state == STATE_RECEIVED:
+        audit.append(conn, actor, REVIEW_CHECKED, rec.record_id, {
+            "version": rec.version, "state": STATE_CHECKED, "findings": len(kinds), "kinds": kinds})
+    if target != row.state:
+        audit.append(conn, actor, REVIEW_REOPENED if row.state == STATE_APPROVED else f"review.{target}",
+                     rec.record_id, {"version": rec.version, "from": row.state, "state": target,
+                                     "findings": len(kinds), "kinds": kinds})
+    return target
+
+
+def run_checks(engine: Engine, *, config: CheckConfig, rules: Any, face_index: Any, now: dt.datetime,
+               actor: str = audit.SYSTEM, record_ids: list[str] | None = None, recheck_all: bool = False,
+               batch: int = 200, checks: list[Check] | None = None,
+               progress: Callable[[dict[str, int]], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """Check every ``received`` record not yet checked at its version (or the given ids, or with
+    ``recheck_all`` every record in ``RECHECK_STATES``); returns the run's summary."""
+    checks = checks if checks is not None else default_checks()
+    started = iso(now)
+    with engine.begin() as conn:
+        run_id = conn.execute(insert(check_runs).values(started_at=started, actor=actor)
+                              .returning(check_runs.c.id)).scalar_one()
+    states = RECHECK_STATES if (recheck_all or record_ids is not None) else (STATE_RECEIVED,)
+    summary = {"run_id": run_id, "checked": 0, "needs_review": 0, "cleared": 0, "approved": 0,
+               "findings_opened": 0, "cancelled": False}
+    after = ""
+    today = now.astimezone(dt.timezone(dt.timedelta(hours=8))).date()  # Beijing date for "active on"
+    try:
+        while True:
+            if cancel and cancel():
+                raise Cancelled
+            with engine.begin() as conn:
+                rows = _lock_batch(conn, states, after, batch, record_ids, recheck_all or record_ids is not None)
+                if not rows:
+                    break
+                after = rows[-1].record_id
+                recs = [_check_record(r) for r in rows]
+                live = [r for r in recs if not r.deleted]
+                if face_index is not None:
+                    face_index.upsert_records(conn, recs)
+                ctx = CheckContext(conn=conn, config=config, today=today, face_index=face_index, rules=rules)
+                found: dict[str, list[Finding]] = {}
+                counts: list[RuleCount] = []
+                if live:
+                    for check in checks:
+                        result = check(ctx, live)
+                        for rid, fs in result.findings.items():
+                            found.setdefault(rid, []).extend(fs)
+                        counts.extend(result.counts)
+                stamp = iso(now)
+                for row, rec in zip(rows, recs, strict=True):
+                    new = _store_findings(conn, rec, found.get(rec.record_id, []), stamp)
+                    state = _route(conn, row, rec, new, stamp, actor)
+                    summary["checked"] += 1
+                    summary[state] = summary.get(state, 0) + 1
+                    summary["findings_opened"] += new
+                    if new:
+                        log.info("record %s v%d (%s): %d finding(s)", rec.record_id, rec.version,
+                                 mask_id_number(rec.id_number), new)
+                _add_counts(conn, counts, stamp)
+            if progress:
+                progress(dict(summary))
+    except Cancelled:
+        summary["cancelled"] = True
+    with engine.begin() as conn:
+        conn.execute(update(check_runs).where(check_runs.c.id == run_id).values(
+            finished_at=iso(dt.datetime.now(dt.UTC)), records_checked=summary["checked"],
+            findings_opened=summary["findings_opened"], cancelled=summary["cancelled"]))
+        if summary["checked"]:
+            audit.append(conn, actor, CHECKS_RUN, f"run:{run_id}", {
+                k: v for k, v in summary.items() if k != "run_id"})
+    return summary
