@@ -8,6 +8,8 @@ whose canonical bytes (``enrollment.canonical``) give the content hash sync reli
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import math
 import numbers
 import re
@@ -15,6 +17,8 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+import resources
 
 from . import id_number as idn
 from .canonical import content_hash
@@ -64,6 +68,8 @@ DUPLICATE_REVIEW_INVALID = "duplicate_review.invalid"             # not a list o
 DUPLICATE_REVIEW_DECISION = "duplicate_review.decision_invalid"  # decision/decided_by not allowed (together)
 DUPLICATE_REVIEW_REASON = "duplicate_review.reason_missing"       # a cadre's decision needs a typed reason
 DUPLICATE_REVIEW_REASON_LONG = "duplicate_review.reason_too_long"
+SUBSIDIES_INVALID = "subsidies.invalid"    # not a list of strings
+SUBSIDIES_UNKNOWN = "subsidies.unknown"    # a code not in resources/subsidies/catalogue.json (data: item)
 
 _VILLAGE = re.compile(r"^\d{12}$")
 _HOUSEHOLD = re.compile(r"^[0-9A-Za-z_-]{1,40}$")
@@ -76,10 +82,22 @@ _LABEL = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 PAYLOAD_FIELDS = (
     "schema", "record_id", "village_code", "household_id", "relation", "id_number", "name", "sex",
     "birth_date", "address", "phone", "migrant_worker", "work_place", "consent", "attachments",
-    "confirmed_warnings", "note", "face", "duplicate_review",
+    "confirmed_warnings", "note", "face", "duplicate_review", "subsidies",
 )
 # Present in a normalised payload only when given (a v1 record's canonical bytes stay the same).
-OPTIONAL_FIELDS = ("face", "duplicate_review")
+OPTIONAL_FIELDS = ("face", "duplicate_review", "subsidies")
+SUBSIDIES_MAX = 100
+
+
+@functools.cache
+def subsidy_catalogue() -> tuple[tuple[str, str], ...]:
+    """(code, name) of every subsidy item a resident can apply for, in the catalogue's order (protocol v3)."""
+    text = resources.path("subsidies", "catalogue.json").read_text(encoding="utf-8")
+    return tuple((str(item["code"]), str(item["name"])) for item in json.loads(text)["items"])
+
+
+def subsidy_codes() -> frozenset[str]:
+    return frozenset(code for code, _name in subsidy_catalogue())
 
 
 def new_record_id() -> str:
@@ -235,6 +253,9 @@ def validate_enrollment(payload: dict[str, Any], *, today: dt.date | None = None
     review = None
     if payload.get("duplicate_review") is not None:
         review = _validate_duplicate_review(payload["duplicate_review"], rid, errors)
+    subsidies = None
+    if payload.get("subsidies") is not None:
+        subsidies = _validate_subsidies(payload["subsidies"], errors)
 
     if errors:
         raise ValidationErrors(errors)
@@ -243,6 +264,8 @@ def validate_enrollment(payload: dict[str, Any], *, today: dt.date | None = None
         optional["face"] = face
     if review:
         optional["duplicate_review"] = review
+    if subsidies:
+        optional["subsidies"] = subsidies
     return {
         **optional,
         "schema": PAYLOAD_SCHEMA,
@@ -255,6 +278,19 @@ def validate_enrollment(payload: dict[str, Any], *, today: dt.date | None = None
         "confirmed_warnings": confirmed,
         "note": str(payload.get("note") or "").strip(),
     }
+
+
+def _validate_subsidies(value: Any, errors: list[DomainError]) -> list[str]:
+    """A list of catalogue codes → sorted and distinct; an empty list is left out of the payload."""
+    if not isinstance(value, list) or len(value) > SUBSIDIES_MAX or not all(isinstance(c, str) for c in value):
+        errors.append(DomainError(SUBSIDIES_INVALID, "subsidies"))
+        return []
+    codes = sorted({c.strip() for c in value})
+    known = subsidy_codes()
+    unknown = [c for c in codes if c not in known]
+    for code in unknown:
+        errors.append(DomainError(SUBSIDIES_UNKNOWN, "subsidies", item=code))  # not "code": DomainError's own
+    return [] if unknown else codes
 
 
 def _validate_face(face: Any, errors: list[DomainError]) -> dict[str, Any] | None:

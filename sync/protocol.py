@@ -18,6 +18,18 @@ Versions
   reason, decided_by}). A v1 registry would refuse such records as unknown kinds/fields,
   so a v2 laptop must not talk to it; records without them are byte-identical to v1, so
   the registry keeps accepting v1 laptops (MIN stays 1).
+3 (2026-12): central review (issue 4). Review decisions reach the laptop in pull: a record
+  change's ``data`` gains ``review`` ({state, reason, decided_by, decided_at, card_issued_at};
+  state is the registry's review state, received → checked → needs_review | cleared →
+  approved | rejected | returned), always present from a v3 registry and updated whenever a
+  check or a decision bumps the record's counter (the version may stay the same). The payload
+  gains the optional field ``subsidies``: the subsidy items applied for, a sorted list of
+  distinct codes from ``resources/subsidies/catalogue.json`` (unknown code →
+  ``subsidies.unknown``). A v2 registry would refuse ``subsidies`` as an unknown field and
+  never sends ``review``, so a v3 laptop must not talk to it; records without ``subsidies``
+  are byte-identical to v2 and older laptops ignore ``review``, so MIN stays 1. A returned or
+  rejected record corrected on the laptop is pushed as a new version of the same record id
+  (base_version = the registry's version), never as a new record.
 """
 
 from __future__ import annotations
@@ -28,7 +40,7 @@ from typing import Any
 
 from enrollment.canonical import content_hash
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 MIN_PROTOCOL_VERSION = 1
 VERSION_HEADER = "X-Yikatong-Protocol"
 
@@ -70,6 +82,22 @@ REFUSED = "refused"        # a 4xx for this one record; ``error`` says why
 # Pull change kinds
 KIND_RESIDENT = "resident"
 KIND_RECORD = "record"
+
+# Review states a pulled record's ``review.state`` takes (v3; the registry's records.state)
+REVIEW_RECEIVED = "received"
+REVIEW_CHECKED = "checked"
+REVIEW_NEEDS_REVIEW = "needs_review"
+REVIEW_CLEARED = "cleared"
+REVIEW_APPROVED = "approved"
+REVIEW_REJECTED = "rejected"
+REVIEW_RETURNED = "returned"
+REVIEW_STATES = (REVIEW_RECEIVED, REVIEW_CHECKED, REVIEW_NEEDS_REVIEW, REVIEW_CLEARED, REVIEW_APPROVED,
+                 REVIEW_REJECTED, REVIEW_RETURNED)
+REVIEW_KEYS = ("state", "reason", "decided_by", "decided_at", "card_issued_at")
+# Review actions (POST REVIEW_DECISION)
+ACTION_APPROVE = "approve"
+ACTION_REJECT = "reject"
+ACTION_RETURN = "return"
 
 # Stable API error codes (domain codes such as ``id_number.check_character`` also appear).
 E_VERSION = "protocol.unsupported_version"

@@ -6,7 +6,11 @@ Tables
 ``residents``    the village roster as pulled from the registry, with pinyin search keys.
 ``records``      enrollment records: the outbox with an explicit send state per record
                  (``draft → queued → sending → accepted | needs-attention``), tombstones,
-                 the last version the server accepted, and both versions of a conflict.
+                 the last version the server accepted, both versions of a conflict, and the
+                 registry's review of the record as last pulled (schema version 4: review_state,
+                 review_reason, review_decided_by, review_decided_at, review_card_issued_at),
+                 which is independent of the send state: a returned record is "accepted" here
+                 (the registry holds it) and its review says 已退回 with the reason.
 ``attachments``  (record, kind) → blob SHA-256; ``blobs`` holds the bytes, addressed by SHA-256.
 
 Schema versions live in ``PRAGMA user_version``; :data:`MIGRATIONS` lists one function per
@@ -54,6 +58,10 @@ E_ATTACHMENT_TOO_LARGE = "attachment.too_large"
 E_VILLAGE_REQUIRED = "village_code.required"
 
 _RECORD_FIELDS_KEEP = ("record_id", "schema")
+# protocol.REVIEW_KEYS → the records columns that keep them (schema version 4)
+REVIEW_COLUMNS = ("review_state", "review_reason", "review_decided_by", "review_decided_at", "review_card_issued_at")
+_REVIEW_COLUMN_OF = dict(zip(protocol.REVIEW_KEYS, REVIEW_COLUMNS, strict=True))
+
 _PH = PasswordHasher()
 
 
@@ -73,6 +81,14 @@ def _canonical_text(value: Any) -> str:
 
 def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def _review_of(row: dict) -> dict | None:
+    """The registry's review of a record as last pulled ({state, reason, decided_by, decided_at,
+    card_issued_at}), or None when no v3 registry has said anything about it yet."""
+    if not row.get("review_state"):
+        return None
+    return {key: row.get(column) for key, column in _REVIEW_COLUMN_OF.items()}
 
 
 def _next_prefix(prefix: str) -> str:
@@ -135,7 +151,16 @@ def _m3_village_search(db: sqlite_utils.Database) -> None:
         db["residents"].create_index(["village_code", key])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_pinyin_search, _m3_village_search]
+def _m4_review(db: sqlite_utils.Database) -> None:
+    """Version 4 (protocol v3): the registry's review of each record, as last pulled: state, reason, who
+    decided and when, when the card was issued. NULL until a v3 registry says something about the record."""
+    for column in REVIEW_COLUMNS:
+        db["records"].add_column(column, str)
+    db["records"].create_index(["review_state"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_pinyin_search, _m3_village_search,
+                                                             _m4_review]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -388,17 +413,18 @@ class Store:
         if not rows:
             return rows
         ids = [r["id_number"] for r in rows]
-        states: dict[str, tuple[str, str]] = {}
+        states: dict[str, tuple[str, str, str | None, str | None]] = {}
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
             marks = ",".join("?" * len(chunk))
             for rec in self.db.query(
-                    f"SELECT id_number, state, record_id FROM records WHERE deleted = 0 AND id_number IN ({marks})"
-                    " ORDER BY updated_at", chunk):
-                states[rec["id_number"]] = (rec["state"], rec["record_id"])
+                    "SELECT id_number, state, record_id, review_state, review_reason FROM records"
+                    f" WHERE deleted = 0 AND id_number IN ({marks}) ORDER BY updated_at", chunk):
+                states[rec["id_number"]] = (rec["state"], rec["record_id"], rec["review_state"], rec["review_reason"])
         for r in rows:
-            state, rid = states.get(r["id_number"], (None, None))
+            state, rid, review_state, review_reason = states.get(r["id_number"], (None, None, None, None))
             r["enrollment_state"], r["record_id"] = state, rid
+            r["review_state"], r["review_reason"] = review_state, review_reason
         return rows
 
     def households(self, village_code: str) -> list[dict]:
@@ -617,6 +643,7 @@ class Store:
             "content_hash": row["content_hash"], "base_version": row["base_version"],
             "server_version": row["server_version"], "deleted": bool(row["deleted"]),
             "attention": attention, "conflict": conflict, "attachments": attachments,
+            "review": _review_of(row),
             "created_at": row["created_at"], "updated_at": row["updated_at"],
         }
 
@@ -628,8 +655,16 @@ class Store:
                         "ORDER BY updated_at DESC LIMIT 1", [id_number])
         return None if row is None else self._public(row)
 
-    def list_records(self, state: str | None = None, limit: int | None = None) -> list[dict]:
-        where, params = ("WHERE state = ?", [state]) if state else ("", [])
+    def list_records(self, state: str | None = None, limit: int | None = None, *,
+                     review_state: str | None = None) -> list[dict]:
+        clauses, params = [], []
+        if state:
+            clauses.append("state = ?")
+            params.append(state)
+        if review_state:
+            clauses.append("review_state = ?")
+            params.append(review_state)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT rowid AS seq, * FROM records {where} ORDER BY rowid"
         if limit is not None:
             sql += " LIMIT ?"
@@ -640,6 +675,16 @@ class Store:
         counts = dict.fromkeys(STATES, 0)
         for state, n in self.db.execute("SELECT state, count(*) FROM records GROUP BY state").fetchall():
             counts[state] = n
+        return counts
+
+    def counts_by_review_state(self) -> dict[str, int]:
+        """Live records per registry review state (protocol.REVIEW_STATES, zero included); "none" counts
+        the records no v3 registry has reviewed yet (never sent, or sent before protocol v3)."""
+        counts = dict.fromkeys((*protocol.REVIEW_STATES, "none"), 0)
+        for state, n in self.db.execute(
+                "SELECT coalesce(review_state, 'none'), count(*) FROM records WHERE deleted = 0"
+                " GROUP BY 1").fetchall():
+            counts[state] = counts.get(state, 0) + n
         return counts
 
     def resolve_conflict(self, record_id: str, keep: str) -> None:
@@ -724,7 +769,12 @@ class Store:
             self.db.execute("INSERT INTO records(record_id, state, created_at, updated_at) VALUES (?,?,?,?)",
                             [record_id, ACCEPTED, now, now])
             self._store_server_version(record_id, payload, deleted, version, chash)
+            self._store_review(record_id, rec.get("review"))
             return 1
+        if version >= (row["server_version"] or 0):
+            # The review changes without a new version (a check, a decision, the card issued) and
+            # concerns the registry's record whatever this laptop has pending: always kept.
+            self._store_review(record_id, rec.get("review"))
         if version <= (row["server_version"] or 0):
             return 0
         if row["state"] == ACCEPTED:
@@ -738,6 +788,14 @@ class Store:
             self.db.execute("UPDATE records SET conflict_payload = ?, conflict_version = ?, conflict_deleted = ?"
                             " WHERE record_id = ?", [_json(payload), version, int(deleted), record_id])
         return 0
+
+    def _store_review(self, record_id: str, review: Any) -> None:
+        """Keep a pulled record's ``review`` (protocol v3); a v2 registry sends none and nothing changes."""
+        if not isinstance(review, dict) or not isinstance(review.get("state"), str):
+            return
+        values = [None if review.get(key) is None else str(review[key]) for key in protocol.REVIEW_KEYS]
+        assign = ", ".join(f"{_REVIEW_COLUMN_OF[key]} = ?" for key in protocol.REVIEW_KEYS)
+        self.db.execute(f"UPDATE records SET {assign} WHERE record_id = ?", [*values, record_id])
 
     def records_to_send(self, limit: int, after_seq: int = 0) -> list[dict]:
         """Queued and sending (interrupted earlier) records, in creation order after ``after_seq``."""
@@ -784,6 +842,13 @@ class Store:
         now = _now()
         if status in (protocol.ACCEPTED, protocol.UNCHANGED):
             version = int(result.get("version") or result.get("server_version") or 0)
+            if status == protocol.ACCEPTED and version > (row["server_version"] or 0):
+                # A new version starts the registry's review again (docs/review-api.md §1): the decision
+                # shown so far was about an older version. The next pull brings the registry's own word.
+                self.db.execute(
+                    "UPDATE records SET review_state = ?, review_reason = NULL, review_decided_by = NULL,"
+                    " review_decided_at = NULL, review_card_issued_at = NULL WHERE record_id = ?",
+                    [protocol.REVIEW_RECEIVED, record_id])
             self.db.execute(
                 "UPDATE records SET state = ?, server_version = ?, base_version = ?, server_hash = content_hash,"
                 " attention_code = NULL, attention_message = NULL, attention_data = NULL,"

@@ -197,3 +197,36 @@ def test_bulk_import_records_an_unreviewed_duplicate():
              "decided_by": "bulk_import"}
     out = records.validate_enrollment(face_payload(duplicate_review=[entry]), today=TODAY)
     assert out["duplicate_review"] == [entry]
+
+
+def test_subsidies_are_sorted_distinct_catalogue_codes():
+    """The optional subsidies list is normalised to sorted distinct codes and validates to itself."""
+    out = records.validate_enrollment(payload(subsidies=["tekun", "dibao", "tekun", " farmland"]), today=TODAY)
+    assert out["subsidies"] == ["dibao", "farmland", "tekun"]
+    assert records.validate_enrollment(out, today=TODAY) == out
+    assert {c for c, _n in records.subsidy_catalogue()} >= set(out["subsidies"])
+
+
+def test_payload_without_subsidies_hashes_as_under_v2():
+    """A record with no subsidies (absent, None or empty) keeps the v2 normalised form: no empty list is added."""
+    plain = records.validate_enrollment(payload(), today=TODAY)
+    assert "subsidies" not in plain
+    for empty in (None, []):
+        again = records.validate_enrollment(payload(subsidies=empty), today=TODAY)
+        assert again == plain and content_hash(again) == content_hash(plain)
+
+
+def test_unknown_subsidy_code_is_named():
+    """A code that is not in the catalogue is refused with subsidies.unknown naming that code."""
+    with pytest.raises(ValidationErrors) as info:
+        records.validate_enrollment(payload(subsidies=["dibao", "free_money"]), today=TODAY)
+    found = [e for e in info.value.errors if e.code == records.SUBSIDIES_UNKNOWN]
+    assert [(e.field, e.data) for e in found] == [("subsidies", {"item": "free_money"})]
+
+
+@pytest.mark.parametrize("bad", ["dibao", {"dibao": True}, ["dibao", 3], [None], 7])
+def test_subsidies_not_a_list_of_strings_is_invalid(bad):
+    """Subsidies that are not a list of strings are refused with subsidies.invalid."""
+    with pytest.raises(ValidationErrors) as info:
+        records.validate_enrollment(payload(subsidies=bad), today=TODAY)
+    assert records.SUBSIDIES_INVALID in {e.code for e in info.value.errors}
