@@ -4,7 +4,7 @@
     field enroll --store PATH --from FILE.csv [--encoding gbk] [--village CODE]
                  [--confirm-region-warnings]
     field sync   --store PATH [--json] [--registry URL] [--batch-size N] [--max-retries N]
-    field status --store PATH [--json]
+    field status --store PATH [--json [--review]]
 
 Bulk-enrollment CSV: the roster columns, plus optional ``consent_form``, ``id_front`` and
 ``id_back`` columns naming image files (relative to the CSV) to attach, and an optional ``photo``
@@ -14,7 +14,13 @@ template) and the laptop duplicate check (``sync.duplicates``, against this lapt
 the file's earlier rows). A likely duplicate is not asked about: it is recorded on the record as
 ``duplicate_review`` with decision "unreviewed" (decided_by "bulk_import") for central review.
 The whole file is checked first and applied in one transaction: one bad row (its photo included,
-reported with its line and every failed check) and nothing is stored.
+reported with its line and every failed check) and nothing is stored. An optional ``subsidies``
+column lists the subsidy items applied for as catalogue codes separated by ``;`` (protocol v3,
+``resources/subsidies/catalogue.json``); an unknown code fails the row with ``subsidies.unknown``.
+
+``field status`` shows the records per send state and, after a sync with a v3 registry, per review
+state (received, checked, needs_review, cleared, approved, rejected, returned; "none" = not reviewed
+yet); ``--json`` keeps its earlier shape unless ``--review`` adds the review counts under "review".
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from enrollment.records import (
     REGION_UNCONFIRMED,
     face_info,
     new_record_id,
+    validate_subsidies,
     validate_village_code,
 )
 from enrollment.roster_csv import CsvFileError, RowError, read_rows
@@ -46,6 +53,8 @@ E_ATTACHMENT_FILE = "attachment.file_unreadable"
 E_VILLAGE_NOT_ASSIGNED = "village.not_assigned"
 E_PHOTO_FILE = "photo.file_unreadable"
 PHOTO_COLUMN = "photo"
+SUBSIDIES_COLUMN = "subsidies"
+SUBSIDY_SEPARATORS = (";", "；")   # the full-width one is what a Chinese keyboard types
 
 
 def register(sub: Any) -> None:
@@ -78,9 +87,11 @@ def register(sub: Any) -> None:
     p.add_argument("--max-retries", type=int, default=5, metavar="N")
     p.set_defaults(handler=cmd_sync)
 
-    p = fsub.add_parser("status", help="records per send state")
+    p = fsub.add_parser("status", help="records per send state and per review state")
     p.add_argument("--store", required=True, metavar="PATH")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--review", action="store_true",
+                   help="with --json: add the review counts under \"review\" (the text always shows them)")
     p.set_defaults(handler=cmd_status)
 
 
@@ -133,7 +144,7 @@ def cmd_enroll(args: Any) -> int:
     with _open(args.store) as store:
         village = _village(store, args.village)
         rows = read_rows(source, village_code=village, encoding=args.encoding,
-                         optional_columns=(*DOCUMENT_KINDS, PHOTO_COLUMN))
+                         optional_columns=(*DOCUMENT_KINDS, PHOTO_COLUMN, SUBSIDIES_COLUMN))
         errors: list[RowError] = []
         prepared = []
         photos = _PhotoCheck(store, args.duplicate_threshold) if any(
@@ -159,6 +170,13 @@ def cmd_enroll(args: Any) -> int:
                     continue
                 attachments.append((kind, data, mimetypes.guess_type(path.name)[0] or "application/octet-stream"))
             fields = {**row.person, "consent": True, "confirmed_warnings": warnings, "record_id": new_record_id()}
+            try:
+                subsidies = _subsidies(row.extra.get(SUBSIDIES_COLUMN))
+            except ValidationErrors as e:
+                errors.extend(RowError(row.line, x.code, SUBSIDIES_COLUMN, dict(x.data)) for x in e.errors)
+                continue
+            if subsidies:
+                fields["subsidies"] = subsidies
             photo = (row.extra.get(PHOTO_COLUMN) or "").strip()
             if photo and photos is not None:
                 try:
@@ -187,6 +205,15 @@ def cmd_enroll(args: Any) -> int:
     sys.stdout.write(f"enrolled {len(prepared)} residents of village {village} ({n_att} attachments{dup_note}); "
                      f"queued for sync: {counts['queued']}\n")
     return EXIT_OK
+
+
+def _subsidies(cell: str | None) -> list[str]:
+    """A CSV cell such as ``dibao;farmland`` → the payload's sorted distinct codes; empty → []."""
+    text = cell or ""
+    for sep in SUBSIDY_SEPARATORS[1:]:
+        text = text.replace(sep, SUBSIDY_SEPARATORS[0])
+    codes = [c.strip() for c in text.split(SUBSIDY_SEPARATORS[0]) if c.strip()]
+    return validate_subsidies(codes) if codes else []
 
 
 class _RowPhotoError(Exception):
@@ -273,12 +300,17 @@ def cmd_sync(args: Any) -> int:
 def cmd_status(args: Any) -> int:
     with _open(args.store) as store:
         counts = store.counts_by_state()
+        review = store.counts_by_review_state()
     if args.json:
-        print_json(counts)
+        # The JSON keeps its pre-v3 shape (scripts read it) unless --review asks for the review counts too.
+        print_json({**counts, "review": review} if args.review else counts)
     else:
-        width = max(len(k) for k in counts)
+        width = max(len(k) for k in (*counts, *review))
         for state, n in counts.items():
             sys.stdout.write(f"{state:<{width}}  {n}\n")
+        sys.stdout.write("review (the registry's, as of the last sync):\n")
+        for state, n in review.items():
+            sys.stdout.write(f"  {state:<{width}}  {n}\n")
     return EXIT_OK
 
 

@@ -280,6 +280,15 @@ def validate_enrollment(payload: dict[str, Any], *, today: dt.date | None = None
     }
 
 
+def validate_subsidies(value: Any) -> list[str]:
+    """The payload's ``subsidies`` on its own (bulk import checks each row's column before anything is stored)."""
+    errors: list[DomainError] = []
+    codes = _validate_subsidies(value, errors)
+    if errors:
+        raise ValidationErrors(errors)
+    return codes
+
+
 def _validate_subsidies(value: Any, errors: list[DomainError]) -> list[str]:
     """A list of catalogue codes → sorted and distinct; an empty list is left out of the payload."""
     if not isinstance(value, list) or len(value) > SUBSIDIES_MAX or not all(isinstance(c, str) for c in value):
