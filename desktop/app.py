@@ -23,6 +23,13 @@ from .store_worker import StoreOwner
 from .ui import apply_style
 
 APP_NAME = "一卡通 登记"
+CENTRAL_ROLES = ("central", "admin")   # they open the central workspace (online only), not the field one
+
+
+def describe_error(error: BaseException) -> str:
+    from .errors import describe
+
+    return describe(error)
 
 
 def default_store_path() -> Path:
@@ -50,6 +57,7 @@ class DesktopApp(QObject):
         self.login_window = LoginWindow(self.owner, registry_url)
         self.login_window.logged_in.connect(self._logged_in)
         self.main_window: MainWindow | None = None
+        self.central_window: Any = None   # desktop.central.CentralWindow for central/admin operators
         self.owner.opened.connect(self._store_opened)
 
     def show(self) -> None:
@@ -64,12 +72,39 @@ class DesktopApp(QObject):
             self.login_window.login_button.setEnabled(False)
 
     def _logged_in(self, result: dict[str, Any]) -> None:
+        role = (result.get("operator") or {}).get("role")
+        if role in CENTRAL_ROLES:
+            self._open_central(result)
+            return
         self.main_window = MainWindow(self.owner, result, self.monitor)
         self.monitor.start(result.get("registry_url") or "")
         self.main_window.show()
         self.login_window.hide()
 
+    def _open_central(self, result: dict[str, Any]) -> None:
+        """Central staff review on the registry itself: only online, never from the laptop's cache."""
+        if not result.get("online"):
+            from .errors import describe
+
+            self.login_window.status_label.clear()
+            self.login_window.error_label.setText(describe("central.offline"))
+            return
+        url = result.get("registry_url") or ""
+        # The token was stored by the login; read it on the store thread like every store access.
+        (self.owner.op(lambda store: store.token())
+         .success(lambda token: self._show_central(url, token, result))
+         .failure(lambda e: self.login_window.error_label.setText(describe_error(e))).run())
+
+    def _show_central(self, url: str, token: str | None, result: dict[str, Any]) -> None:
+        from .central import CentralWindow
+
+        self.central_window = CentralWindow(url, token, result.get("operator") or {})
+        self.central_window.show()
+        self.login_window.hide()
+
     def shutdown(self) -> None:
+        if self.central_window is not None:
+            self.central_window.shutdown()
         if self.main_window is not None:
             self.main_window.form.flush()
         self.monitor.stop()

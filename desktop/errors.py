@@ -134,6 +134,15 @@ def _messages() -> dict[str, str]:
         "duplicate_review.reason_missing": _t("请填写核查说明（为什么判断为同一人或不是同一人）"),
         "duplicate_review.reason_too_long": _t("核查说明不能超过{max}个字"),
         "photo.file_unreadable": _t("无法读取照片文件"),
+        # central review (docs/review-api.md; the central workspace)
+        "review.state_invalid": _t("该记录当前的审核状态不允许这样处理（可能已被他人处理），已重新读取"),
+        "review.version_stale": _t("该记录已有新版本，您看到的不是最新内容，已重新读取，请重新核对后再决定"),
+        "review.reason_required": _t("驳回或退回必须填写理由"),
+        "review.reason_too_long": _t("理由太长：最多200个字"),
+        "review.password_required": _t("请再次输入您的登录密码"),
+        "review.action_invalid": _t("无效的审核操作"),
+        "record.unknown": _t("登记中心没有这条记录"),
+        "central.offline": _t("审核工作台需要联网：请确认能连接登记中心后再登录"),
         # the laptop itself
         "store.unavailable": _t("无法打开本机数据文件"),
         "store.closed": _t("本机数据文件已关闭"),

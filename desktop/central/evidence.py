@@ -1,0 +1,148 @@
+"""Findings' evidence in readable Chinese (no Qt widgets: plain text lines for the record view).
+
+The checks store evidence as JSON with stable keys (docs/review-api.md §2); known keys get
+Chinese labels and known values (datasets, columns, subsidies) their names. A key this module
+does not know is still shown, under its own name, so no evidence is ever hidden.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+
+from .labels import column_name, dataset_name, kind_name, severity_name, subsidy_names
+
+_CTX = "central"
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate(_CTX, text)
+
+
+def key_names() -> dict[str, str]:
+    return {
+        "rule": _t("规则"), "rule_id": _t("规则编号"), "rule_name": _t("规则名称"), "name": _t("名称"),
+        "department": _t("部门"), "dataset": _t("比对数据"), "row": _t("匹配的数据行"),
+        "source_row": _t("匹配的数据行"), "matching_row": _t("匹配的数据行"), "subsidy": _t("补贴项目"),
+        "subsidy_item": _t("补贴项目"), "subsidies": _t("补贴项目"), "condition": _t("条件"),
+        "distance": _t("人脸距离"), "threshold": _t("阈值"), "radius": _t("判定距离"),
+        "candidates": _t("相似人脸"), "record_id": _t("记录编号"), "version": _t("版本"),
+        "village_code": _t("村代码"), "village": _t("村代码"), "operator": _t("登记人"),
+        "device_id": _t("登记电脑"), "state": _t("审核状态"), "id_number": _t("身份证号码"),
+        "differing_fields": _t("不同的字段"), "differences": _t("不同的字段"), "fields": _t("字段"),
+        "score": _t("相似度"), "scores": _t("分项得分"), "components": _t("分项得分"),
+        "names": _t("姓名"), "births": _t("出生日期"), "birth_dates": _t("出生日期"), "sexes": _t("性别"),
+        "villages": _t("村代码"), "reference_sha256": _t("户籍照片"), "reference_photo": _t("户籍照片"),
+        "template_sha256": _t("人脸特征"), "sha256": _t("文件校验"), "other": _t("另一条记录"),
+        "this": _t("本记录"), "count": _t("数量"), "severity": _t("处理"), "kind": _t("类型"),
+        "birth_date": _t("出生日期"), "sex": _t("性别"), "pinyin": _t("拼音"), "variant": _t("异体字"),
+        "top_k": _t("候选数"), "reason": _t("理由"),
+    }
+
+
+def _value(key: str, value: Any) -> str:
+    if key == "dataset":
+        return dataset_name(str(value))
+    if key in ("subsidy", "subsidy_item", "subsidies"):
+        names = subsidy_names()
+        if isinstance(value, (list, tuple)):
+            return "、".join(names.get(str(v), str(v)) for v in value)
+        return names.get(str(value), str(value))
+    if key == "severity":
+        return severity_name(str(value))
+    if key == "kind":
+        return kind_name(str(value))
+    if isinstance(value, bool):
+        return _t("是") if value else _t("否")
+    return str(value)
+
+
+def lines(value: Any, indent: int = 0, key: str = "") -> list[str]:
+    """A nested evidence value as indented "名称：值" lines."""
+    pad = "　" * indent
+    names = key_names()
+    out: list[str] = []
+    if isinstance(value, dict):
+        row_like = key in ("row", "source_row", "matching_row")
+        for k, v in value.items():
+            label = column_name(k) if row_like else names.get(k, k)
+            if isinstance(v, (dict, list)) and v and not _flat_list(v):
+                out.append(f"{pad}{label}：")
+                out += lines(v, indent + 1, k)
+            else:
+                out.append(f"{pad}{label}：{_flat(k, v)}")
+    elif isinstance(value, list):
+        for n, v in enumerate(value, 1):
+            if isinstance(v, dict):
+                out.append(f"{pad}{n}.")
+                out += lines(v, indent + 1, key)
+            else:
+                out.append(f"{pad}{n}. {_value(key, v)}")
+    else:
+        out.append(f"{pad}{_value(key, value)}")
+    return out
+
+
+def _flat_list(v: Any) -> bool:
+    return isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v)
+
+
+def _flat(key: str, v: Any) -> str:
+    if isinstance(v, list):
+        if key in ("subsidy", "subsidy_item", "subsidies"):
+            return _value(key, v)
+        return " / ".join(_value(key, x) for x in v) if v else _t("无")
+    if v is None or v == "":
+        return _t("无")
+    return _value(key, v)
+
+
+def headline(finding: dict[str, Any]) -> str:
+    """One line for the findings list: severity, kind, and the number a reviewer weighs."""
+    kind = finding.get("kind")
+    ev = finding.get("evidence") or {}
+    score = finding.get("score")
+    text = f"【{severity_name(finding.get('severity'))}】{kind_name(kind)}"
+    if kind == "face_match" and score:
+        text += _t("：人脸距离 {d}").format(d=score)
+    elif kind == "reference_photo" and (score or ev.get("distance")):
+        text += _t("：距离 {d}").format(d=score or ev.get("distance"))
+    elif kind == "demographic" and score:
+        text += _t("：相似度 {s}").format(s=score)
+    elif kind == "dataset_rule":
+        name = ev.get("rule_name") or ev.get("name") or finding.get("rule") or ""
+        dept = ev.get("department") or ""
+        text += f"：{name}" + (f"（{dept}）" if dept else "")
+    return text
+
+
+def metric(finding: dict[str, Any]) -> str:
+    """The comparison's measure line: face distance, demographic score or the rule."""
+    kind = finding.get("kind")
+    ev = finding.get("evidence") or {}
+    score = finding.get("score")
+    if kind == "face_match":
+        return _t("人脸距离 {d}（小于 {r} 判为同一人，越小越像）").format(
+            d=score or "?", r=ev.get("radius") or ev.get("threshold") or "0.6")
+    if kind == "reference_photo":
+        return _t("与户籍照片的人脸距离 {d}（大于 {t} 判为不符）").format(
+            d=score or ev.get("distance") or "?", t=ev.get("threshold") or "0.6")
+    if kind == "demographic":
+        return _t("姓名/出生/性别/村 综合相似度 {s}（阈值 {t}）").format(s=score or "?", t=ev.get("threshold") or "?")
+    if kind == "same_id":
+        return _t("同一身份证号码已有另一条登记记录")
+    if kind == "dataset_rule":
+        name = ev.get("rule_name") or ev.get("name") or finding.get("rule") or ""
+        return _t("规则：{name}　部门：{dept}　数据：{ds}").format(
+            name=name, dept=ev.get("department") or "?", ds=dataset_name(ev.get("dataset")))
+    return ""
+
+
+def source_row(finding: dict[str, Any]) -> dict[str, Any] | None:
+    """The department dataset row a rule matched, if the evidence carries it."""
+    ev = finding.get("evidence") or {}
+    for key in ("row", "source_row", "matching_row", "source"):
+        if isinstance(ev.get(key), dict):
+            return ev[key]
+    return None

@@ -1,0 +1,167 @@
+"""Chinese names for the review's codes (finding kinds, states, lights, record fields, datasets).
+
+Error wording lives in ``desktop.errors``; these are labels for values, all through tr().
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+
+_CTX = "central"
+
+LIGHT_COLOURS = {"none": "#b8c0c8", "yellow": "#f2b600", "red": "#d32f2f"}
+STATE_COLOURS = {
+    "received": "#555555", "checked": "#555555", "needs_review": "#b26a00", "cleared": "#1d5fb4",
+    "approved": "#1a7f37", "rejected": "#c62828", "returned": "#8e24aa",
+}
+DIFF_BACKGROUND = "#ffe0b2"   # a field that differs between the two records
+INTERCEPT_COLOUR = "#c62828"
+FLAG_COLOUR = "#b26a00"
+
+QUEUE_STATES = ("needs_review", "cleared", "received", "checked", "approved", "rejected", "returned")
+FINDING_KINDS = ("same_id", "demographic", "face_match", "reference_photo", "dataset_rule")
+LIGHTS = ("none", "yellow", "red")
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate(_CTX, text)
+
+
+def state_name(state: str | None) -> str:
+    return {
+        "received": _t("待检查"), "checked": _t("已检查"), "needs_review": _t("待审核"),
+        "cleared": _t("无疑点"), "approved": _t("已批准"), "rejected": _t("已驳回"), "returned": _t("已退回"),
+    }.get(state or "", state or "")
+
+
+def kind_name(kind: str | None) -> str:
+    return {
+        "same_id": _t("身份证号重复"), "demographic": _t("疑似同一人（姓名/出生/性别）"),
+        "face_match": _t("人脸相同、证号不同"), "reference_photo": _t("与户籍照片不符"),
+        "dataset_rule": _t("部门数据比对"),
+    }.get(kind or "", kind or "")
+
+
+def kind_short(kind: str | None) -> str:
+    """Short names for the queue's column."""
+    return {
+        "same_id": _t("证号重复"), "demographic": _t("疑似重复"), "face_match": _t("人脸冒用"),
+        "reference_photo": _t("照片不符"), "dataset_rule": _t("部门比对"),
+    }.get(kind or "", kind or "")
+
+
+def severity_name(severity: str | None) -> str:
+    return {"intercept": _t("拦截"), "flag": _t("提示")}.get(severity or "", _t("—") if not severity else severity)
+
+
+def light_name(light: str | None) -> str:
+    return {"none": _t("正常"), "yellow": _t("黄灯"), "red": _t("红灯")}.get(light or "", light or "")
+
+
+def warning_reason_name(reason: str | None) -> str:
+    return {"unhandled": _t("超时未处理"), "unissued": _t("批准后未发卡")}.get(reason or "", reason or "")
+
+
+def action_name(action: str | None) -> str:
+    return {"approve": _t("批准"), "reject": _t("驳回"), "return": _t("退回")}.get(action or "", action or "")
+
+
+def finding_status_name(status: str | None) -> str:
+    return {"open": _t("待处理"), "resolved": _t("已处理"), "superseded": _t("已被新版本取代")}.get(
+        status or "", status or "")
+
+
+def audit_action_name(action: str | None) -> str:
+    """History entries: the audit actions a record's history shows."""
+    return {
+        "record.pushed": _t("收到新版本"), "record.accepted": _t("收到新版本"), "record.created": _t("新建"),
+        "record.updated": _t("修改"), "record.conflict": _t("版本冲突"), "record.deleted": _t("删除"),
+        "record.tombstoned": _t("删除"), "record.viewed": _t("查看完整记录"),
+        "review.checked": _t("自动检查"), "review.approved": _t("批准"), "review.rejected": _t("驳回"),
+        "review.returned": _t("退回"), "review.card_issued": _t("已发卡"),
+    }.get(action or "", action or "")
+
+
+def field_names() -> dict[str, str]:
+    """Record fields in the order a reviewer compares them."""
+    return {
+        "name": _t("姓名"), "id_number": _t("身份证号码"), "sex": _t("性别"), "birth_date": _t("出生日期"),
+        "village_code": _t("村代码"), "household_id": _t("户号"), "relation": _t("与户主关系"),
+        "address": _t("住址"), "phone": _t("手机号码"), "subsidies": _t("申请补贴"),
+        "consent": _t("本人同意"), "operator": _t("登记人"), "device_id": _t("登记电脑"),
+        "version": _t("版本"), "state": _t("审核状态"), "record_id": _t("记录编号"),
+    }
+
+
+def dataset_name(dataset: str | None) -> str:
+    return {
+        "deaths": _t("死亡人员"), "allowance": _t("低保/特困名单"), "poverty": _t("建档立卡贫困户"),
+        "business": _t("工商登记"), "property": _t("不动产登记"), "tax": _t("个人所得税"),
+        "students": _t("在校学生"), "courts": _t("法院（服刑/失信）"), "vehicles": _t("机动车登记"),
+        "reference_photos": _t("户籍照片"),
+    }.get(dataset or "", dataset or "")
+
+
+def column_name(column: str) -> str:
+    """Columns of a department dataset's source row."""
+    return {
+        "id_number": _t("身份证号码"), "name": _t("姓名"), "death_date": _t("死亡日期"), "program": _t("项目"),
+        "start_date": _t("开始日期"), "end_date": _t("结束日期"), "household_id": _t("户号"),
+        "status": _t("状态"), "year": _t("年度"), "company_name": _t("企业名称"),
+        "credit_code": _t("统一社会信用代码"), "role": _t("身份"), "property_type": _t("房产类型"),
+        "area_m2": _t("面积（平方米）"), "address": _t("地址"), "annual_income": _t("年收入"),
+        "school": _t("学校"), "grade": _t("年级"), "case_type": _t("案件类型"), "plate": _t("号牌"),
+        "vehicle_type": _t("车辆类型"), "registered_date": _t("登记日期"),
+    }.get(column, column)
+
+
+def subsidy_names() -> dict[str, str]:
+    """Subsidy codes → names, from resources/subsidies/catalogue.json (read once)."""
+    global _SUBSIDIES
+    if _SUBSIDIES is None:
+        import json
+
+        import resources
+
+        try:
+            items = json.loads(resources.path("subsidies", "catalogue.json").read_text(encoding="utf-8")
+                               ).get("items") or []
+            _SUBSIDIES = {str(i["code"]): str(i["name"]) for i in items}
+        except (OSError, ValueError, KeyError):
+            _SUBSIDIES = {}
+    return _SUBSIDIES
+
+
+_SUBSIDIES: dict[str, str] | None = None
+
+
+def field_text(key: str, value: Any) -> str:
+    """A record field as a reviewer reads it."""
+    if value is None or value == "":
+        return ""
+    if key == "subsidies" and isinstance(value, (list, tuple)):
+        names = subsidy_names()
+        return "、".join(names.get(str(c), str(c)) for c in value)
+    if key == "consent":
+        return _t("是") if value else _t("否")
+    if key == "state":
+        return state_name(str(value))
+    if isinstance(value, (list, tuple)):
+        return "、".join(map(str, value))
+    return str(value)
+
+
+def dot_icon(light: str | None, size: int = 14) -> QIcon:
+    """A filled coloured dot: the warning light of a record."""
+    pix = QPixmap(size, size)
+    pix.fill(QColor(0, 0, 0, 0))
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(QColor("#666666") if light in (None, "", "none") else QColor(LIGHT_COLOURS[light]).darker(130))
+    p.setBrush(QColor(LIGHT_COLOURS.get(light or "none", LIGHT_COLOURS["none"])))
+    p.drawEllipse(1, 1, size - 2, size - 2)
+    p.end()
+    return QIcon(pix)

@@ -1,0 +1,281 @@
+"""The central workspace window: 审核队列 / 预警 / 统计 tabs, and one closable tab per opened record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QWidget,
+)
+
+from desktop.errors import describe, show_error
+
+from .dashboard_view import DashboardView
+from .dialogs import DecisionDialog
+from .net import CentralOwner
+from .queue_view import QueueView
+from .record_view import RecordView
+from .warnings_view import WarningsView
+
+
+def _write_file(path: str, data: bytes) -> str:
+    Path(path).write_bytes(data)
+    return path
+
+
+class CentralWindow(QMainWindow):
+    """For a central/admin operator logged in online. ``net`` may be given (tests); else it is made here."""
+
+    queue_loaded = Signal(int)
+    warnings_loaded = Signal(int)
+    dashboard_loaded = Signal()
+    report_saved = Signal(str)
+    bulk_done = Signal(object)
+
+    def __init__(self, registry_url: str, token: str | None, operator: dict[str, Any],
+                 net: CentralOwner | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("centralWindow")
+        self.setWindowTitle(self.tr("一卡通 审核工作台"))
+        self.operator = operator or {}
+        self.registry_url = registry_url
+        self.net = net or CentralOwner(registry_url, token)
+        self._own_net = net is None
+        if self._own_net:
+            self.net.start()
+        self.records: dict[str, RecordView] = {}
+        self.bulk_dialog: DecisionDialog | None = None
+        self.file_dialog: QFileDialog | None = None
+
+        self.queue = QueueView()
+        self.warnings = WarningsView()
+        self.dashboard = DashboardView()
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("centralTabs")
+        self.tabs.setTabsClosable(True)
+        self.tabs.addTab(self.queue, self.tr("审核队列"))
+        self.tabs.addTab(self.warnings, self.tr("预警"))
+        self.tabs.addTab(self.dashboard, self.tr("统计"))
+        for i in range(3):   # the three fixed tabs cannot be closed
+            self.tabs.tabBar().setTabButton(i, self.tabs.tabBar().ButtonPosition.RightSide, None)
+        self.tabs.tabCloseRequested.connect(self._close_tab)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.setCentralWidget(self.tabs)
+
+        self.run_checks_button = QPushButton(self.tr("立即比对"))
+        self.run_checks_button.setObjectName("runChecks")
+        self.run_checks_button.setToolTip(self.tr("对新收到的记录立即运行全部自动比对"))
+        self.run_checks_button.clicked.connect(self.run_checks)
+        self.tabs.setCornerWidget(self.run_checks_button, Qt.Corner.TopRightCorner)
+
+        self.busy = QProgressBar()
+        self.busy.setObjectName("busyIndicator")
+        self.busy.setRange(0, 0)   # indeterminate
+        self.busy.setFixedWidth(120)
+        self.busy.setMaximumHeight(14)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        self.operator_label = QLabel(self.tr("审核人：{user}（{role}）　登记中心：{url}").format(
+            user=self.operator.get("display_name") or self.operator.get("username", ""),
+            role=self._role_name(self.operator.get("role")), url=registry_url))
+        self.operator_label.setObjectName("centralOperator")
+        self.statusBar().addPermanentWidget(self.busy)
+        self.statusBar().addPermanentWidget(self.operator_label)
+        self.net.busy_changed.connect(lambda n: self.busy.setVisible(n > 0))
+        self.net.unhandled_error.connect(lambda e: self.statusBar().showMessage(describe(e), 10000))
+        self.net.opened.connect(self._net_opened)
+
+        self.queue.refresh_requested.connect(self.refresh_queue)
+        self.queue.open_record.connect(self.open_record)
+        self.queue.bulk_approve_requested.connect(self.start_bulk_approve)
+        self.warnings.refresh_requested.connect(self.refresh_warnings)
+        self.warnings.export_requested.connect(self.ask_export)
+        self.warnings.open_record.connect(self.open_record)
+        self.dashboard.refresh_requested.connect(self.refresh_dashboard)
+        self.resize(1366, 740)
+        self.refresh_queue()
+        self.refresh_dashboard()
+        self.refresh_warnings()
+
+    def _role_name(self, role: str | None) -> str:
+        return {"central": self.tr("中心审核员"), "admin": self.tr("管理员")}.get(role or "", role or "")
+
+    def _net_opened(self, ok: int, error: Any) -> None:
+        if not ok:
+            self.statusBar().showMessage(describe(error), 15000)
+
+    def _failed(self, what: str):
+        def report(error: BaseException) -> None:
+            self.statusBar().showMessage(self.tr("{what}失败：{reason}").format(what=what, reason=describe(error)), 15000)
+        return report
+
+    # -- queue
+    def refresh_queue(self) -> None:
+        f = self.queue.current_filter()
+        (self.net.op(lambda c: c.queue(f)).success(self._queue_arrived)
+         .failure(self._queue_failed).run())
+
+    def _queue_arrived(self, answer: dict[str, Any]) -> None:
+        self.queue.count_label.setStyleSheet("")
+        self.queue.show_items(answer)
+        self.queue_loaded.emit(len(answer.get("items") or []))
+
+    def _queue_failed(self, error: BaseException) -> None:
+        self.queue.count_label.setStyleSheet("color: #c62828;")
+        self.queue.count_label.setText(describe(error))
+
+    # -- records
+    def open_record(self, record_id: str) -> RecordView:
+        view = self.records.get(record_id)
+        if view is None:
+            view = RecordView(self.net, record_id, self.operator)
+            view.decided.connect(self._record_decided)
+            view.loaded.connect(lambda rid: self._retitle(rid))
+            self.records[record_id] = view
+            self.tabs.addTab(view, self.tr("记录"))
+            view.load()
+        self.tabs.setCurrentWidget(view)
+        return view
+
+    def _retitle(self, record_id: str) -> None:
+        view = self.records.get(record_id)
+        if view is None:
+            return
+        name = ((view.detail.get("record") or {}).get("payload") or {}).get("name") or self.tr("记录")
+        self.tabs.setTabText(self.tabs.indexOf(view), name)
+
+    def _record_decided(self, _record_id: str, state: str) -> None:
+        from .labels import state_name
+
+        self.statusBar().showMessage(self.tr("已保存审核结果：{state}").format(state=state_name(state)), 8000)
+        self.refresh_queue()
+
+    def _close_tab(self, index: int) -> None:
+        view = self.tabs.widget(index)
+        if isinstance(view, RecordView):
+            self.records.pop(view.record_id, None)
+            self.tabs.removeTab(index)
+            view.deleteLater()
+
+    def _tab_changed(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        if widget is self.warnings:
+            self.refresh_warnings()
+        elif widget is self.dashboard:
+            self.refresh_dashboard()
+
+    # -- bulk approval
+    def start_bulk_approve(self, items: list[dict[str, Any]]) -> DecisionDialog:
+        summary = self.tr("批准以下 {n} 条“无疑点”记录：").format(n=len(items))
+        names = "、".join(str(i.get("name") or i.get("id_number_masked") or "") for i in items[:8])
+        if len(items) > 8:
+            names += self.tr(" 等")
+        self.bulk_dialog = DecisionDialog("bulk_approve", summary + "\n" + names, "", self)
+        self.bulk_dialog.submitted.connect(
+            lambda _a, reason, password: self._send_bulk(items, reason, password))
+        self.bulk_dialog.open()
+        return self.bulk_dialog
+
+    def _send_bulk(self, items: list[dict[str, Any]], reason: str, password: str) -> None:
+        chosen = [{"record_id": i["record_id"], "version": i["version"]} for i in items]
+        (self.net.op(lambda c: c.bulk_approve(chosen, password, reason or None))
+         .success(self._bulk_done).failure(self._bulk_failed).run())
+
+    def _bulk_done(self, answer: dict[str, Any]) -> None:
+        if self.bulk_dialog is not None:
+            self.bulk_dialog.accept()
+            self.bulk_dialog = None
+        approved = answer.get("approved") or []
+        skipped = answer.get("skipped") or []
+        text = self.tr("已批准 {n} 条").format(n=len(approved))
+        if skipped:
+            reasons = "；".join(sorted({describe(str(s.get("code") or "")) for s in skipped}))
+            text += self.tr("，跳过 {m} 条：{reasons}").format(m=len(skipped), reasons=reasons)
+        self.statusBar().showMessage(text, 15000)
+        self.bulk_done.emit(answer)
+        self.refresh_queue()
+
+    def _bulk_failed(self, error: BaseException) -> None:
+        if self.bulk_dialog is not None:
+            self.bulk_dialog.show_error(describe(error))
+        else:
+            show_error(self, error)
+
+    # -- warnings and the report
+    def refresh_warnings(self) -> None:
+        (self.net.op(lambda c: c.warnings()).success(self._warnings_arrived)
+         .failure(self._failed(self.tr("读取预警"))).run())
+
+    def _warnings_arrived(self, answer: dict[str, Any]) -> None:
+        self.warnings.show_warnings(answer)
+        self.warnings_loaded.emit(len(answer.get("items") or []))
+
+    def ask_export(self, fmt: str) -> QFileDialog:
+        """A save dialog (window-modal, never blocking the event loop); the chosen path gets the report."""
+        suffix = "pdf" if fmt == "pdf" else "csv"
+        dialog = QFileDialog(self, self.tr("保存督办报告"))
+        dialog.setObjectName("reportSaveDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix(suffix)
+        dialog.setNameFilter(self.tr("PDF 文件 (*.pdf)") if fmt == "pdf" else self.tr("CSV 文件 (*.csv)"))
+        dialog.selectFile(f"督办报告.{suffix}")
+        dialog.fileSelected.connect(lambda path: self.export_report(fmt, path))
+        self.file_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def export_report(self, fmt: str, path: str) -> None:
+        """Fetch the escalation report and write it to ``path`` (both on the network thread)."""
+        if not path:
+            return
+        fetch = (lambda c: c.report_pdf()) if fmt == "pdf" else (lambda c: c.report_csv())
+        (self.net.op(lambda c: _write_file(path, fetch(c)))
+         .success(self._report_saved).failure(lambda e: show_error(self, e)).run())
+
+    def _report_saved(self, path: str) -> None:
+        self.statusBar().showMessage(self.tr("督办报告已保存：{path}").format(path=path), 15000)
+        self.report_saved.emit(path)
+
+    # -- dashboard and checks
+    def refresh_dashboard(self) -> None:
+        (self.net.op(lambda c: c.dashboard()).success(self._dashboard_arrived)
+         .failure(self._failed(self.tr("读取统计"))).run())
+
+    def _dashboard_arrived(self, d: dict[str, Any]) -> None:
+        self.dashboard.show_dashboard(d)
+        self.queue.set_villages(d.get("by_village") or [])
+        self.dashboard_loaded.emit()
+
+    def run_checks(self) -> None:
+        self.run_checks_button.setEnabled(False)
+        self.statusBar().showMessage(self.tr("正在比对…"))
+
+        def done(summary: dict[str, Any]) -> None:
+            self.run_checks_button.setEnabled(True)
+            self.statusBar().showMessage(self.tr("比对完成：检查 {c} 条，待审核 {n} 条，无疑点 {k} 条").format(
+                c=summary.get("checked", 0), n=summary.get("needs_review", 0), k=summary.get("cleared", 0)), 15000)
+            self.refresh_queue()
+
+        def failed(error: BaseException) -> None:
+            self.run_checks_button.setEnabled(True)
+            show_error(self, error)
+
+        self.net.op(lambda c: c.run_checks()).success(done).failure(failed).run()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self._own_net:
+            self.net.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        if self._own_net:
+            self.net.shutdown()
