@@ -16,6 +16,11 @@
   model and the measured quality. Before the record is queued its face is compared with every
   record on this laptop (``sync.duplicates``); a likely duplicate opens the side-by-side dialog and
   the cadre's decision and reason go into ``duplicate_review``.
+* 申请补贴项目: one checkbox per item of ``resources/subsidies/catalogue.json``; the ticked codes are the
+  payload's ``subsidies`` (protocol v3; none ticked → no field, the v2 form of the record).
+* A record the registry returned (已退回) or rejected (已驳回) opens with the decision and its reason at
+  the top; the cadre corrects it and saves, and the correction is queued as a new version of the same
+  record (base version = the registry's version).
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ from enrollment.records import (
 
 from . import session
 from .errors import describe, field_errors
+from .review_labels import APPROVED, REJECTED, RETURNED, review_state_name, subsidy_names
 from .store_worker import StoreOwner
 from .ui import ERROR_STYLE, error_label, state_name
 
@@ -68,7 +74,13 @@ THUMB_SIZE = QSize(90, 111)   # the card photo (358 x 441) at a quarter
 # Errors that more typing can still fix: not shown while the field has focus.
 _STILL_TYPING = {"id_number.length", "id_number.empty", "name.empty"}
 _FORM_FIELDS = ("id_number", "name", "sex", "birth_date", "household_id", "relation", "address", "phone",
-                "migrant_worker", "work_place", "consent")
+                "migrant_worker", "work_place", "consent", "subsidies")
+_REVIEW_STYLES = {
+    RETURNED: "background: #ffe8c2; color: #7a3e00; padding: 6px; border-radius: 4px; font-weight: bold;",
+    REJECTED: "background: #fdecea; color: #c62828; padding: 6px; border-radius: 4px; font-weight: bold;",
+    APPROVED: "background: #e6f4ea; color: #1a7f37; padding: 6px; border-radius: 4px;",
+}
+_REVIEW_STYLE_OTHER = "background: #f0f0f0; color: #444; padding: 6px; border-radius: 4px;"
 
 
 class EnrollmentForm(QWidget):
@@ -118,6 +130,11 @@ class EnrollmentForm(QWidget):
         self.attention_label.setWordWrap(True)
         self.attention_label.setStyleSheet("background: #fdecea; color: #c62828; padding: 6px; border-radius: 4px;")
         self.attention_label.hide()
+        self.review_label = QLabel()
+        self.review_label.setObjectName("formReview")
+        self.review_label.setWordWrap(True)
+        self.review_label.hide()
+        self._review: dict[str, Any] | None = None
 
         self.id_edit = QLineEdit()
         self.id_edit.setObjectName("id_number")
@@ -171,7 +188,7 @@ class EnrollmentForm(QWidget):
             "work_place": self.work_place_edit, "consent": self.consent_check,
         }
         self.error_labels: dict[str, QLabel] = {}
-        for name in (*self.widgets, "attachments", "village_code", "face"):
+        for name in (*self.widgets, "attachments", "village_code", "face", "subsidies"):
             lab = error_label()
             lab.setObjectName(f"error_{name}")
             self.error_labels[name] = lab
@@ -230,6 +247,18 @@ class EnrollmentForm(QWidget):
             self.attachment_remove[kind] = remove
         att_grid.addWidget(self.error_labels["attachments"], len(DOCUMENT_KINDS), 0, 1, 4)
 
+        subsidy_box = QGroupBox(self.tr("申请补贴项目"))
+        subsidy_box.setObjectName("subsidyBox")
+        subsidy_grid = QGridLayout(subsidy_box)
+        self.subsidy_checks: dict[str, QCheckBox] = {}
+        for i, (code, name) in enumerate(subsidy_names().items()):
+            check = QCheckBox(name)
+            check.setObjectName(f"subsidy_{code}")
+            check.clicked.connect(lambda _c: self._user_changed("subsidies", flush=True))
+            subsidy_grid.addWidget(check, i // 2, i % 2)
+            self.subsidy_checks[code] = check
+        subsidy_grid.addWidget(self.error_labels["subsidies"], (len(self.subsidy_checks) + 1) // 2, 0, 1, 2)
+
         photo_box = QGroupBox(self.tr("证件照"))
         photo_row = QHBoxLayout(photo_box)
         self.card_thumb = QLabel()
@@ -280,10 +309,12 @@ class EnrollmentForm(QWidget):
         v = QVBoxLayout(body)
         v.setContentsMargins(8, 4, 8, 4)
         v.addWidget(self.header_label)
+        v.addWidget(self.review_label)
         v.addWidget(self.attention_label)
         v.addLayout(grid)
         v.addWidget(self.error_labels["village_code"])
         v.addLayout(extra)
+        v.addWidget(subsidy_box)
         v.addWidget(photo_box)
         v.addWidget(att_box)
         v.addStretch(1)
@@ -337,6 +368,9 @@ class EnrollmentForm(QWidget):
             out["face"] = self._face
         if self._duplicate_review:
             out["duplicate_review"] = list(self._duplicate_review)
+        subsidies = sorted(code for code, check in self.subsidy_checks.items() if check.isChecked())
+        if subsidies:
+            out["subsidies"] = subsidies
         return out
 
     def _set_fields(self, f: dict[str, Any]) -> None:
@@ -356,6 +390,9 @@ class EnrollmentForm(QWidget):
             self.region_check.setChecked(bool(f.get("confirmed_warnings")))
             self._face = f.get("face") if isinstance(f.get("face"), dict) else None
             self._duplicate_review = [r for r in f.get("duplicate_review") or [] if isinstance(r, dict)]
+            chosen = f.get("subsidies") if isinstance(f.get("subsidies"), list) else []
+            for code, check in self.subsidy_checks.items():
+                check.setChecked(code in chosen)
             if f.get("village_code"):
                 self.village_code = str(f["village_code"])
         finally:
@@ -372,6 +409,7 @@ class EnrollmentForm(QWidget):
         self._set_fields({})
         self._show_attachments()
         self.attention_label.hide()
+        self._show_review(None)
         self.message_label.clear()
         self.autosave_label.clear()
         self._set_editable(True)
@@ -411,22 +449,54 @@ class EnrollmentForm(QWidget):
             reason = describe_attention(attention)
             self.attention_label.setText(self.tr("需处理：{reason}").format(reason=reason))
             self.attention_label.show()
+        self._show_review(record.get("review"))
         self._set_editable(self._state != "sending")
         self._touched = {k for k in _FORM_FIELDS if payload.get(k)}
         self._update_header(payload.get("name"))
         self.validate()
+
+    def _show_review(self, review: dict[str, Any] | None) -> None:
+        """The registry's review of the open record above the fields; a returned one says what to correct."""
+        self._review = review if review and review.get("state") else None
+        if self._review is None:
+            self.review_label.clear()
+            self.review_label.hide()
+            return
+        state = self._review["state"]
+        reason = (self._review.get("reason") or "").strip() or "—"
+        if state == RETURNED:
+            text = self.tr("登记中心已退回此记录，退回原因：{reason}\n请按原因修改后点“保存并加入发送队列”，"
+                           "下次同步作为同一记录的新版本重新提交。").format(reason=reason)
+        elif state == REJECTED:
+            text = self.tr("登记中心已驳回此记录，驳回原因：{reason}").format(reason=reason)
+        elif state == APPROVED:
+            text = (self.tr("登记中心已批准，已发卡") if self._review.get("card_issued_at")
+                    else self.tr("登记中心已批准"))
+        else:
+            text = self.tr("审核状态：{state}").format(state=review_state_name(state))
+        self.review_label.setText(text)
+        self.review_label.setStyleSheet(_REVIEW_STYLES.get(state, _REVIEW_STYLE_OTHER))
+        self.review_label.show()
+
+    def review_text(self) -> str:
+        """What the form shows about the registry's review ("" when nothing)."""
+        return self.review_label.text() if not self.review_label.isHidden() else ""
 
     def _update_header(self, name: str | None = None) -> None:
         name = name or self.name_edit.text().strip()
         if not self.record_id and not name:
             self.header_label.setText(self.tr("新登记"))
         else:
+            state = state_name(self._state) if self.record_id else self.tr("未登记")
+            if self.record_id and self._review:
+                state = self.tr("{state} · {review}").format(state=state,
+                                                             review=review_state_name(self._review["state"]))
             self.header_label.setText(self.tr("{name} · {state}").format(
-                name=name or self.tr("（未填姓名）"), state=state_name(self._state) if self.record_id
-                else self.tr("未登记")))
+                name=name or self.tr("（未填姓名）"), state=state))
 
     def _set_editable(self, editable: bool) -> None:
-        for w in (*self.widgets.values(), self.migrant_check, self.region_check, self.save_button,
+        for w in (*self.widgets.values(), *self.subsidy_checks.values(), self.migrant_check, self.region_check,
+                  self.save_button,
                   *self.attachment_buttons.values(), *self.attachment_remove.values(), self.photo_button,
                   self.photo_remove):
             w.setEnabled(editable)
@@ -475,7 +545,7 @@ class EnrollmentForm(QWidget):
                 if e.code in _STILL_TYPING and focus is self.widgets.get(key):
                     continue
                 if e.code == "id_number.region_unconfirmed" or key in ("consent", "attachments", "village_code",
-                                                                      "face", "duplicate_review"):
+                                                                      "face", "duplicate_review", "subsidies"):
                     continue
             if key == "duplicate_review":
                 key = "face"

@@ -2,6 +2,11 @@
 
 A conflict (the same record changed on the registry since this laptop's base version)
 opens a side-by-side view of both versions with 保留我的 / 采用服务器的.
+
+The 审核结果 column is the registry's review as of the last sync (protocol v3): 待审核 / 需复核 /
+已通过初审 / 已批准 / 已驳回 / 已退回, and a decision's reason in 原因 / 说明. A returned record's row is
+highlighted; double-clicking it opens the form with the reason at the top for correction, and saving
+queues the correction as a new version of the same record.
 """
 
 from __future__ import annotations
@@ -28,10 +33,22 @@ from enrollment.errors import mask_id_number
 
 from .enrollment_form import describe_attention
 from .errors import describe
+from .review_labels import (
+    REJECTED,
+    RETURNED,
+    RETURNED_BACKGROUND,
+    is_returned,
+    review_colour,
+    review_state_name,
+    review_summary,
+    subsidy_names,
+)
 from .store_worker import StoreOwner
 from .ui import STATE_COLOURS, STATES, state_name
 
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
+REVIEW_FILTER = "review:"   # filter entries for a review state: "review:returned"
+COL_NAME, COL_ID, COL_STATE, COL_REASON, COL_REVIEW, COL_TIME = range(6)
 
 
 class OutboxView(QWidget):
@@ -49,6 +66,8 @@ class OutboxView(QWidget):
         self.filter_combo.addItem(self.tr("全部"), None)
         for s in STATES:
             self.filter_combo.addItem(state_name(s), s)
+        for s in (RETURNED, REJECTED):
+            self.filter_combo.addItem(self.tr("审核{state}").format(state=review_state_name(s)), REVIEW_FILTER + s)
         self.filter_combo.currentIndexChanged.connect(self.refresh)
         self.counts_label = QLabel()
         self.counts_label.setObjectName("outboxCounts")
@@ -60,21 +79,23 @@ class OutboxView(QWidget):
         top.addWidget(self.counts_label, 1)
         top.addWidget(refresh)
 
-        self.table = QTableWidget(0, 5)
+        self.table = QTableWidget(0, 6)
         self.table.setObjectName("outboxTable")
         self.table.setHorizontalHeaderLabels([self.tr("姓名"), self.tr("身份证号码"), self.tr("状态"),
-                                              self.tr("原因 / 说明"), self.tr("更新时间")])
+                                              self.tr("原因 / 说明"), self.tr("审核结果"), self.tr("更新时间")])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setWordWrap(True)
         self.table.setAlternatingRowColors(True)
         h = self.table.horizontalHeader()
-        for col in (0, 1, 2, 4):
+        for col in (COL_NAME, COL_ID, COL_STATE, COL_REVIEW, COL_TIME):
             h.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        h.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        h.setSectionResizeMode(COL_REASON, QHeaderView.ResizeMode.Stretch)
         self.table.cellDoubleClicked.connect(self._double_clicked)
-        hint = QLabel(self.tr("双击一行：打开记录；冲突的记录会并排显示两个版本，由您选择保留哪个。"))
+        hint = QLabel(self.tr("双击一行：打开记录；冲突的记录会并排显示两个版本，由您选择保留哪个；"
+                              "被退回的记录（橙色）打开后按退回原因修改、保存，下次同步重新提交。"))
+        hint.setWordWrap(True)
         hint.setStyleSheet("color: #555;")
 
         layout = QVBoxLayout(self)
@@ -84,13 +105,25 @@ class OutboxView(QWidget):
 
     @Slot()
     def refresh(self) -> None:
-        state = self.filter_combo.currentData()
-        (self.owner.op(lambda store: (store.list_records(state), store.counts_by_state()))
+        choice = self.filter_combo.currentData()
+        state, review = None, None
+        if isinstance(choice, str) and choice.startswith(REVIEW_FILTER):
+            review = choice[len(REVIEW_FILTER):]
+        else:
+            state = choice
+        (self.owner.op(lambda store: (store.list_records(state, review_state=review), store.counts_by_state(),
+                                      store.counts_by_review_state()))
          .success(lambda res: self._show(*res)).failure(lambda e: self.counts_label.setText(describe(e))).run())
 
-    def _show(self, records: list[dict[str, Any]], counts: dict[str, int]) -> None:
+    def _show(self, records: list[dict[str, Any]], counts: dict[str, int],
+              review_counts: dict[str, int] | None = None) -> None:
         self.records = records
-        self.counts_label.setText("  ".join(f"{state_name(s)} {counts.get(s, 0)}" for s in STATES))
+        text = "  ".join(f"{state_name(s)} {counts.get(s, 0)}" for s in STATES)
+        review_counts = review_counts or {}
+        decided = [f"{review_state_name(s)} {review_counts[s]}" for s in (RETURNED, REJECTED) if review_counts.get(s)]
+        if decided:
+            text += self.tr("　｜　审核：") + "  ".join(decided)
+        self.counts_label.setText(text)
         self.table.setRowCount(len(records))
         for row, rec in enumerate(records):
             fields = rec.get("fields") or rec.get("payload") or {}
@@ -98,16 +131,26 @@ class OutboxView(QWidget):
             if rec.get("deleted"):
                 name = self.tr("{name}（删除）").format(name=name)
             state = rec.get("state")
+            review = rec.get("review")
             items = [
                 QTableWidgetItem(name),
                 QTableWidgetItem(mask_id_number(rec.get("id_number") or fields.get("id_number"))),
                 QTableWidgetItem(state_name(state)),
                 QTableWidgetItem(self.reason(rec)),
+                QTableWidgetItem(review_state_name((review or {}).get("state"))),
                 QTableWidgetItem(_short_time(rec.get("updated_at"))),
             ]
-            items[2].setForeground(QBrush(QColor(STATE_COLOURS.get(state, "#666666"))))
+            items[COL_STATE].setForeground(QBrush(QColor(STATE_COLOURS.get(state, "#666666"))))
+            if review:
+                items[COL_REVIEW].setForeground(QBrush(QColor(review_colour(review.get("state")))))
+                items[COL_REVIEW].setToolTip(review_summary(review))
+                font = items[COL_REVIEW].font()
+                font.setBold(review.get("state") in (RETURNED, REJECTED))
+                items[COL_REVIEW].setFont(font)
             for col, item in enumerate(items):
                 item.setData(RECORD_ROLE, row)
+                if is_returned(review):
+                    item.setBackground(QBrush(QColor(RETURNED_BACKGROUND)))
                 self.table.setItem(row, col, item)
         self.table.resizeRowsToContents()
 
@@ -117,6 +160,14 @@ class OutboxView(QWidget):
                 v=rec["conflict"].get("server_version"))
         if rec.get("attention"):
             return describe_attention(rec["attention"])
+        review = rec.get("review") or {}
+        decision_reason = (review.get("reason") or "").strip()
+        if review.get("state") == RETURNED:
+            if rec.get("state") == "accepted":
+                return self.tr("退回原因：{reason}（双击打开，修改后保存）").format(reason=decision_reason or "—")
+            return self.tr("已按退回意见修改（退回原因：{reason}）").format(reason=decision_reason or "—")
+        if review.get("state") == REJECTED:
+            return self.tr("驳回原因：{reason}").format(reason=decision_reason or "—")
         return {
             "draft": self.tr("未保存到发送队列"),
             "queued": self.tr("等待同步"),
@@ -148,7 +199,8 @@ class OutboxView(QWidget):
 
 
 _FIELD_ORDER = ("name", "id_number", "sex", "birth_date", "household_id", "relation", "address", "phone",
-                "migrant_worker", "work_place", "consent", "attachments", "face", "duplicate_review", "note")
+                "migrant_worker", "work_place", "consent", "attachments", "face", "duplicate_review", "subsidies",
+                "note")
 
 
 class ConflictDialog(QDialog):
@@ -170,7 +222,8 @@ class ConflictDialog(QDialog):
             "birth_date": self.tr("出生日期"), "household_id": self.tr("户号"), "relation": self.tr("与户主关系"),
             "address": self.tr("住址"), "phone": self.tr("手机号码"), "migrant_worker": self.tr("外出务工"),
             "work_place": self.tr("务工地点"), "consent": self.tr("本人同意"), "attachments": self.tr("附件"),
-            "face": self.tr("人脸"), "duplicate_review": self.tr("相似人脸核查"), "note": self.tr("备注"),
+            "face": self.tr("人脸"), "duplicate_review": self.tr("相似人脸核查"), "subsidies": self.tr("申请补贴项目"),
+            "note": self.tr("备注"),
         }
         intro = QLabel(self.tr("{name} 的登记在登记中心已被修改（第{v}版）。请核对两个版本，选择保留哪一个：").format(
             name=mine.get("name") or theirs.get("name") or "", v=conflict.get("server_version")))
@@ -261,6 +314,9 @@ def _show_value(w: QWidget, key: str, value: Any) -> str:
                      "unreviewed": w.tr("待中心核查")}
         return "；".join(f"{decisions.get(r.get('decision'), r.get('decision'))}：{r.get('reason') or '—'}"
                         for r in value if isinstance(r, dict)) or "—"
+    if key == "subsidies" and isinstance(value, list):
+        names = subsidy_names()
+        return "、".join(names.get(str(c), str(c)) for c in value) or "—"
     if value in (None, ""):
         return "—"
     return str(value)

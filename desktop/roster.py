@@ -3,6 +3,10 @@
 The search box is debounced (150 ms) and the query runs on the store thread
 (``store.search_residents``: name, pinyin initials, full pinyin, ID number); answers that
 arrive after a newer query was sent are dropped, so the tree never flickers back.
+
+The 审核结果 column is the registry's review of the member's record as of the last sync (已退回 with
+its reason, 已批准, …); a returned member's row is highlighted: clicking it opens the record in the
+form with the reason at the top.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from .errors import describe
+from .review_labels import RETURNED, RETURNED_BACKGROUND, review_colour, review_summary
 from .store_worker import StoreOwner
 from .ui import STATE_COLOURS, state_name
 
@@ -67,13 +72,15 @@ class RosterView(QWidget):
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("rosterTree")
-        self.tree.setHeaderLabels([self.tr("姓名"), self.tr("身份证号码"), self.tr("关系"), self.tr("登记状态")])
+        self.tree.setHeaderLabels([self.tr("姓名"), self.tr("身份证号码"), self.tr("关系"), self.tr("登记状态"),
+                                   self.tr("审核结果")])
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemClicked.connect(self._activated)
@@ -145,18 +152,25 @@ class RosterView(QWidget):
             members += len(people)
             head = hh.get("head_name") or (people[0]["name"] if people else "")
             top = QTreeWidgetItem([self.tr("{head}家（户号 {hh}，{n}人）").format(
-                head=head, hh=hh.get("household_id", ""), n=len(people)), "", "", ""])
+                head=head, hh=hh.get("household_id", ""), n=len(people)), "", "", "", ""])
             top.setFirstColumnSpanned(True)
             font = top.font(0)
             font.setBold(True)
             top.setFont(0, font)
             for r in people:
                 state = r.get("enrollment_state")
+                review = {"state": r.get("review_state"), "reason": r.get("review_reason")}
                 item = QTreeWidgetItem([r.get("name", ""), r.get("id_number", ""), r.get("relation", ""),
-                                        state_name(state)])
+                                        state_name(state), review_summary(review)])
                 item.setData(0, RESIDENT_ROLE, len(self._residents))
                 self._residents.append(r)
                 item.setForeground(3, QBrush(QColor(STATE_COLOURS.get(state, "#666666"))))
+                if review["state"]:
+                    item.setForeground(4, QBrush(QColor(review_colour(review["state"]))))
+                    item.setToolTip(4, review_summary(review))
+                if review["state"] == RETURNED:
+                    for col in range(self.tree.columnCount()):
+                        item.setBackground(col, QBrush(QColor(RETURNED_BACKGROUND)))
                 top.addChild(item)
             self.tree.addTopLevelItem(top)
             top.setFirstColumnSpanned(True)

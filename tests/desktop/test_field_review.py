@@ -1,0 +1,125 @@
+"""The registry's review on the field screens (protocol v3), on a real laptop store: outbox, roster, form."""
+
+from __future__ import annotations
+
+from desktop_helpers import VILLAGE, roster_rows, run_op, type_text
+from PySide6.QtCore import Qt
+
+from desktop.enrollment_form import EnrollmentForm
+from desktop.outbox import COL_REASON, COL_REVIEW, COL_STATE, OutboxView
+from desktop.roster import RosterView
+from enrollment import id_number as idn
+from sync import protocol
+
+REASON = "证件照背景不是白色，请重拍后再提交"
+
+
+def _enrolled_and_returned(qtbot, owner) -> tuple[str, dict]:
+    """张三 enrolled, accepted by the registry as version 1, then returned with a reason (as a v3 pull brings it)."""
+    rows = [{**r, "village_code": VILLAGE} for r in roster_rows()]
+    run_op(qtbot, owner, lambda s: s.upsert_residents(rows, 1))
+    zhang = rows[0]
+
+    def setup(store):
+        rid = store.enroll({**zhang, "consent": True,
+                            "confirmed_warnings": list(idn.parse(zhang["id_number"]).warnings)})
+        store.mark_sending([rid])
+        store.mark_result(rid, {"record_id": rid, "status": protocol.ACCEPTED, "version": 1})
+        payload = store.get_record(rid)["payload"]
+        store.apply_pull([{"counter": 2, "kind": protocol.KIND_RECORD, "key": rid, "data": {
+            "record_id": rid, "version": 1, "deleted": False, "payload": payload,
+            "content_hash": protocol.record_hash(payload, False, rid),
+            "review": {"state": "returned", "reason": REASON, "decided_by": "central1",
+                       "decided_at": "2026-12-01T09:30:00+00:00", "card_issued_at": None}}}], 2)
+        return rid
+
+    return run_op(qtbot, owner, setup), zhang
+
+
+def test_outbox_shows_a_returned_record_with_its_reason_and_opens_it_for_correction(qtbot, owner, screens):
+    """The outbox shows 已退回 and the reason on a highlighted row; double-clicking opens the form with the reason at the top, and the correction is queued as version 2 of the same record."""
+    rid, zhang = _enrolled_and_returned(qtbot, owner)
+    outbox = OutboxView(owner)
+    form = EnrollmentForm(owner)
+    outbox.open_record.connect(form.load_record)
+    for w in (outbox, form):
+        qtbot.addWidget(w)
+    outbox.resize(1100, 360)
+    outbox.show()
+    outbox.refresh()
+    qtbot.waitUntil(lambda: len(outbox.records) == 1, timeout=5000)
+    assert outbox.table.item(0, COL_STATE).text() == "已接收"
+    assert outbox.table.item(0, COL_REVIEW).text() == "已退回"
+    assert REASON in outbox.table.item(0, COL_REASON).text()
+    assert outbox.table.item(0, 0).background().color().name() == "#ffe8c2"
+    assert "已退回 1" in outbox.counts_label.text()
+    screens(outbox, "outbox_returned")
+
+    outbox.filter_combo.setCurrentIndex(outbox.filter_combo.findData("review:rejected"))
+    qtbot.waitUntil(lambda: outbox.records == [], timeout=5000)
+    outbox.filter_combo.setCurrentIndex(outbox.filter_combo.findData("review:returned"))
+    qtbot.waitUntil(lambda: len(outbox.records) == 1, timeout=5000)
+
+    form.resize(800, 900)
+    form.show()
+    outbox.table.cellDoubleClicked.emit(0, 0)
+    assert form.record_id == rid
+    assert REASON in form.review_text() and "退回" in form.review_text()
+    assert "已退回" in form.header_label.text()
+    qtbot.wait(50)  # let the layout take in the region-warning line the loaded ID number brought
+    screens(form, "form_returned")
+
+    form.phone_edit.clear()
+    type_text(qtbot, form.phone_edit, "13912345678")
+    with qtbot.waitSignal(form.queued, timeout=5000):
+        qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+    rec = run_op(qtbot, owner, lambda s: s.get_record(rid))
+    assert rec["state"] == "queued" and rec["base_version"] == 1 and rec["payload"]["phone"] == "13912345678"
+    [item] = run_op(qtbot, owner, lambda s: [r["item"] for r in s.records_to_send(10)])
+    assert item["record_id"] == rid and item["base_version"] == 1
+    outbox.refresh()
+    qtbot.waitUntil(lambda: outbox.records and outbox.records[0]["state"] == "queued", timeout=5000)
+    assert "已按退回意见修改" in outbox.table.item(0, COL_REASON).text()
+
+
+def test_roster_marks_the_returned_member(qtbot, owner, screens):
+    """The roster shows 已退回 with the reason beside the member and highlights the row."""
+    _rid, zhang = _enrolled_and_returned(qtbot, owner)
+    view = RosterView(owner)
+    qtbot.addWidget(view)
+    view.resize(900, 480)
+    view.show()
+    with qtbot.waitSignal(view.loaded, timeout=5000):
+        view.set_villages([{"code": VILLAGE, "name": "大石村"}])
+    item = next(view.tree.topLevelItem(i).child(j) for i in range(view.tree.topLevelItemCount())
+                for j in range(view.tree.topLevelItem(i).childCount())
+                if view.tree.topLevelItem(i).child(j).text(1) == zhang["id_number"])
+    assert item.text(4) == f"已退回：{REASON}"
+    assert item.background(0).color().name() == "#ffe8c2"
+    screens(view, "roster_returned")
+
+
+def test_form_subsidy_checkboxes_are_saved_in_the_payload(qtbot, owner, screens):
+    """Ticking 申请补贴项目 boxes saves their codes, sorted, in the payload's subsidies; reopening the record ticks them again."""
+    rows = [{**r, "village_code": VILLAGE} for r in roster_rows()]
+    run_op(qtbot, owner, lambda s: s.upsert_residents(rows, 1))
+    liu = next(r for r in rows if r["name"] == "刘建国")
+    form = EnrollmentForm(owner)
+    qtbot.addWidget(form)
+    form.resize(800, 1000)
+    form.show()
+    form.load_resident(liu)
+    assert set(form.subsidy_checks) >= {"dibao", "farmland"}
+    form.subsidy_checks["farmland"].click()
+    form.subsidy_checks["dibao"].click()
+    form.consent_check.click()
+    if not form.region_box.isHidden():
+        form.region_check.click()
+    screens(form, "form_subsidies")
+    with qtbot.waitSignal(form.queued, timeout=5000) as queued:
+        form.save()
+    rid = queued.args[0]["record_id"]
+    rec = run_op(qtbot, owner, lambda s: s.get_record(rid))
+    assert rec["state"] == "queued" and rec["payload"]["subsidies"] == ["dibao", "farmland"]
+    form.load_record(rec)
+    assert [c for c, box in form.subsidy_checks.items() if box.isChecked()] == ["dibao", "farmland"]
