@@ -1,4 +1,5 @@
-"""``yikatong registry …``: serve, add-operator, import-roster, import-dataset, stats, verify-audit.
+"""``yikatong registry …``: serve, add-operator, import-roster, import-dataset, stats, verify-audit,
+and central review: findings, decide, mark-issued, warnings, dashboard.
 
 Every subcommand takes ``--db URL`` (default: REGISTRY_DATABASE_URL, else the embedded
 SQLite file in the user's data folder) and upgrades that database to the newest migration
@@ -29,6 +30,8 @@ def register(sub: Any) -> None:
                    help="how long a login token stays valid (default 43200 = 12 h)")
     p.add_argument("--max-body", type=int, default=None, metavar="BYTES",
                    help="largest request body accepted (default 16 MiB)")
+    p.add_argument("--warning-limits", default=None, metavar="FILE",
+                   help="warning limits JSON (default: resources/review/warning_limits.json)")
     p.set_defaults(handler=cmd_serve)
 
     p = rsub.add_parser("add-operator", help="create an operator account (password from stdin)")
@@ -63,6 +66,48 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_stats)
 
+    p = rsub.add_parser("findings", help="findings of the automatic checks (open by default), with evidence")
+    p.add_argument("--db", help=DB_HELP)
+    p.add_argument("--kind", default=None, help="only this kind (same_id, demographic, face_match, "
+                                                "reference_photo, dataset_rule)")
+    p.add_argument("--status", default="open", choices=("open", "resolved", "superseded"))
+    p.add_argument("--json", action="store_true", help="print JSON (the only output form; full ID numbers)")
+    p.set_defaults(handler=cmd_findings)
+
+    p = rsub.add_parser("decide", help="approve, reject or return a record's current version "
+                                       "(as a central operator; password from stdin)")
+    p.add_argument("record_id", metavar="RECORD_ID")
+    p.add_argument("action", choices=("approve", "reject", "return"))
+    p.add_argument("--reason", default=None, help="required to reject or return (at most 200 characters)")
+    p.add_argument("--as", dest="username", required=True, metavar="USERNAME",
+                   help="the central or admin operator deciding")
+    p.add_argument("--db", help=DB_HELP)
+    p.add_argument("--json", action="store_true", help="print the record as JSON")
+    p.set_defaults(handler=cmd_decide)
+
+    p = rsub.add_parser("mark-issued", help="record that an approved record's card was handed out "
+                                            "(password from stdin)")
+    p.add_argument("record_id", metavar="RECORD_ID")
+    p.add_argument("--as", dest="username", required=True, metavar="USERNAME")
+    p.add_argument("--db", help=DB_HELP)
+    p.add_argument("--json", action="store_true", help="print the record as JSON")
+    p.set_defaults(handler=cmd_mark_issued)
+
+    p = rsub.add_parser("warnings", help="yellow and red records; --report writes the escalation report (red)")
+    p.add_argument("--db", help=DB_HELP)
+    p.add_argument("--at", default=None, metavar="ISO", help="the moment to compute the lights at "
+                                                              "(default now), e.g. 2026-12-01T08:00:00Z")
+    p.add_argument("--limits", default=None, metavar="FILE", help="warning limits JSON "
+                                                                  "(default: resources/review/warning_limits.json)")
+    p.add_argument("--report", default=None, metavar="OUT.pdf|OUT.csv")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_warnings)
+
+    p = rsub.add_parser("dashboard", help="the central dashboard's numbers")
+    p.add_argument("--db", help=DB_HELP)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_dashboard)
+
     p = rsub.add_parser("verify-audit", help="walk the audit log's hash chain; name the first broken entry")
     p.add_argument("--db", help=DB_HELP)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -93,10 +138,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError("usage.invalid_value", "--token-ttl and --max-body must be positive", EXIT_USAGE)
     if not 0 <= args.port <= 65535:
         raise CliError("usage.invalid_value", "--port must be 0..65535", EXIT_USAGE)
+    _limits(args.warning_limits)  # refuse a bad file before binding the port
     engine = _engine(args)
     try:
         serve(resolve_db_url(args.db), args.host, args.port, engine=engine,
-              settings=Settings(token_ttl=ttl, max_body=max_body))
+              settings=Settings(token_ttl=ttl, max_body=max_body, warning_limits=args.warning_limits))
     except OSError as e:
         raise CliError("server.bind_failed", f"cannot listen on {args.host}:{args.port}: {e.strerror}") from None
     return 0
@@ -171,4 +217,170 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     if not ok:
         raise CliError("audit.broken", f"first broken entry seq={bad_seq}")
     sys.stdout.write(f"audit chain intact: {checked} entries\n")
+    return 0
+
+
+# ------------------------------------------------------------------------------ review
+
+def _limits(path: str | None):  # noqa: ANN202 - registry.warnings.WarningLimits
+    from registry.warnings import LimitsError, WarningLimits
+
+    try:
+        return WarningLimits.load(path)
+    except LimitsError as e:
+        raise CliError(e.code, str(e)) from None
+
+
+def _api_errors(fn):  # noqa: ANN001, ANN202
+    """Run ``fn``; an ``ApiError`` from the review services becomes the CLI's one-line error."""
+    from registry.errors import ApiError
+    from registry.reports import ReportError
+
+    try:
+        return fn()
+    except ApiError as e:
+        raise CliError(e.code, e.message, **e.data) from None
+    except ReportError as e:
+        raise CliError(e.code, e.message) from None
+
+
+def _staff(engine, username: str, *, password: str | None):  # noqa: ANN001, ANN202
+    """The named operator, who must be central or admin; with ``password``, it must be theirs."""
+    from sqlalchemy import select
+
+    from registry.auth import load_operator
+    from registry.review import check_password, require_staff
+    from registry.schema import operators
+
+    with engine.connect() as conn:
+        row = conn.execute(select(operators.c.id, operators.c.disabled)
+                           .where(operators.c.username == username)).first()
+        if row is None:
+            raise CliError("auth.bad_credentials", f"no operator {username!r}")
+        if row.disabled:
+            raise CliError("auth.operator_disabled", f"operator {username!r} is disabled")
+        operator = load_operator(conn, row.id)
+    _api_errors(lambda: require_staff(operator))
+    if password is not None:
+        _api_errors(lambda: check_password(engine, operator, password))
+    return operator
+
+
+def _current_version(engine, record_id: str) -> int:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from registry.schema import records
+
+    with engine.connect() as conn:
+        version = conn.execute(select(records.c.version).where(records.c.record_id == record_id)).scalar()
+    if version is None:
+        raise CliError("record.unknown", f"no record {record_id}")
+    return version
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from registry.review import open_findings
+
+    engine = _engine(args)
+    with engine.connect() as conn:
+        found = open_findings(conn, kind=args.kind, status=args.status)
+    print_json({"findings": found})
+    return 0
+
+
+def _print_record(args: argparse.Namespace, out: dict[str, Any], verb: str) -> None:
+    from enrollment.errors import mask_id_number
+
+    rec = out["record"]
+    if args.json:
+        print_json(out)
+    else:
+        sys.stdout.write(f"record {rec['record_id']} v{rec['version']} ({mask_id_number(rec['id_number'])}) "
+                         f"{verb}: state {rec['state']}\n")
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    from registry.clock import SystemClock
+    from registry.review import decide
+
+    password = read_password()
+    engine = _engine(args)
+    # Every action re-checks the password here: at a terminal, --as alone proves nothing.
+    operator = _staff(engine, args.username, password=password)
+    version = _current_version(engine, args.record_id)
+    out = _api_errors(lambda: decide(engine, operator, args.record_id, args.action, version=version,
+                                     reason=args.reason, password=password, clock=SystemClock()))
+    _print_record(args, out, {"approve": "approved", "reject": "rejected", "return": "returned"}[args.action])
+    return 0
+
+
+def cmd_mark_issued(args: argparse.Namespace) -> int:
+    from registry.clock import SystemClock
+    from registry.review import mark_card_issued
+
+    password = read_password()
+    engine = _engine(args)
+    operator = _staff(engine, args.username, password=password)
+    version = _current_version(engine, args.record_id)
+    out = _api_errors(lambda: mark_card_issued(engine, operator, args.record_id, version=version,
+                                               clock=SystemClock()))
+    _print_record(args, out, "card issued")
+    return 0
+
+
+def cmd_warnings(args: argparse.Namespace) -> int:
+    from registry.clock import SystemClock, parse_moment
+    from registry.db import iso
+    from registry.warnings import red_items, warnings, write_report_csv, write_report_pdf
+
+    limits = _limits(args.limits)
+    try:
+        now = parse_moment(args.at) if args.at else SystemClock().now()
+    except ValueError:
+        raise CliError("usage.invalid_value", "--at is an ISO-8601 moment, e.g. 2026-12-01T08:00:00Z",
+                       EXIT_USAGE) from None
+    report = args.report
+    if report and not report.lower().endswith((".pdf", ".csv")):
+        raise CliError("usage.invalid_value", "--report names a .pdf or .csv file", EXIT_USAGE)
+    engine = _engine(args)
+    with engine.connect() as conn:
+        items = warnings(conn, now, limits)
+    written = None
+    if report:
+        if report.lower().endswith(".pdf"):
+            written = _api_errors(lambda: write_report_pdf(items, report, at=now, limits=limits))
+        else:
+            written = write_report_csv(items, report)
+    if args.json:
+        out: dict[str, Any] = {"at": iso(now), "limits": limits.to_dict(), "items": items}
+        if report:
+            out["report"] = {"path": report, "rows": written}
+        print_json(out)
+    else:
+        red = len(red_items(items))
+        sys.stdout.write(f"at {iso(now)}: {len(items) - red} yellow, {red} red\n")
+        for it in items:
+            sys.stdout.write(f"{it['light']:6} {it['reason']:9} {it['record_id']} {it['id_number_masked']} "
+                             f"{it['village_code']} since {it['since']} ({it['hours_open']} h) {it['operator']}\n")
+        if report:
+            sys.stdout.write(f"escalation report: {written} red item(s) written to {report}\n")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from registry.clock import SystemClock
+    from registry.review import dashboard
+
+    limits = _limits(None)
+    engine = _engine(args)
+    with engine.connect() as conn:
+        out = dashboard(conn, now=SystemClock().now(), limits=limits)
+    if args.json:
+        print_json(out)
+    else:
+        sys.stdout.write(
+            f"residents {out['residents']}, enrolled {out['enrolled']}, approved {out['approved']}, "
+            f"cards issued {out['cards_issued']} (holding rate {out['holding_rate']})\n"
+            f"comparisons {out['checks_run']} in {out['check_runs']} run(s); by state {out['by_state']}; "
+            f"lights {out['by_light']}; median hours to decision {out['median_hours_to_decision']}\n")
     return 0

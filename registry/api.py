@@ -9,9 +9,12 @@ carry no personal data.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import tempfile
 import traceback
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -25,11 +28,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from enrollment.errors import DomainError
 from sync import protocol
 
-from . import service
+from . import review, service
+from . import warnings as warn
 from .auth import Session, authenticate, login
+from .clock import Clock, SystemClock, parse_moment
 from .config import Settings
 from .db import iso, now_iso
 from .errors import ApiError
+from .reports import ReportError
 
 log = logging.getLogger("registry.api")
 
@@ -172,6 +178,29 @@ class DigestRequest(BaseModel):
     count: int = Field(ge=0, le=_INT63_MAX)
 
 
+class DecisionRequest(BaseModel):
+    action: str = Field(max_length=32)
+    version: int = Field(ge=0, le=_INT32_MAX)
+    # Length and presence are checked by registry.review, so they fail with review.* codes.
+    reason: str | None = Field(default=None, max_length=10_000)
+    password: str | None = Field(default=None, max_length=1024)
+
+
+class BulkItem(BaseModel):
+    record_id: str = Field(min_length=1, max_length=64)
+    version: int = Field(ge=0, le=_INT32_MAX)
+
+
+class BulkApproveRequest(BaseModel):
+    items: list[BulkItem] = Field(max_length=review.BULK_MAX)
+    password: str | None = Field(default=None, max_length=1024)
+    reason: str | None = Field(default=None, max_length=10_000)
+
+
+class CardIssuedRequest(BaseModel):
+    version: int = Field(ge=0, le=_INT32_MAX)
+
+
 # ------------------------------------------------------------------------------------ app
 
 def _field_of(loc: tuple) -> str | None:
@@ -189,12 +218,38 @@ def current_session(request: Request) -> Session:
 Auth = Annotated[Session, Depends(current_session)]
 
 
-def create_app(engine: Engine, settings: Settings | None = None) -> Any:
+def staff_session(session: Auth) -> Session:
+    """Central review is for central and admin operators; a cadre gets 403 auth.forbidden."""
+    review.require_staff(session.operator)
+    return session
+
+
+Staff = Annotated[Session, Depends(staff_session)]
+
+
+def _moment(at: str | None, clock: Clock) -> dt.datetime:
+    if at is None:
+        return clock.now()
+    try:
+        return parse_moment(at)
+    except ValueError:
+        raise ApiError(422, protocol.E_INVALID, "at is an ISO-8601 moment, e.g. 2026-12-01T08:00:00Z",
+                       field="at") from None
+
+
+def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | None = None) -> Any:
+    """The ASGI app. Hooks the server may set on ``.app.state`` (``create_app(...).app``):
+    ``run_checks(actor=USERNAME) -> summary`` for POST run-checks, and ``records_received()``,
+    called after a push stored at least one new version (wakes the check worker)."""
     settings = settings or Settings()
     app = FastAPI(title="Yikatong registry", version=str(protocol.PROTOCOL_VERSION),
                   docs_url=None, redoc_url=None,  # their pages load scripts from a CDN
                   description="The central registry's sync API (see sync/protocol.py).")
     app.state.engine = engine
+    app.state.clock = clock = clock or SystemClock()
+    app.state.limits = limits = warn.WarningLimits.load(settings.warning_limits)
+    app.state.run_checks = None
+    app.state.records_received = None
 
     @app.exception_handler(Exception)
     async def _internal(_request: Request, _exc: Exception) -> JSONResponse:
@@ -252,7 +307,10 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Any:
     @app.post(protocol.PUSH, summary="Push a batch of record versions; one result per record")
     def push(body: PushRequest, session: Auth) -> dict[str, Any]:
         results = service.push(engine, session.operator, body.device_id,
-                               [item.model_dump() for item in body.records])
+                               [item.model_dump() for item in body.records], clock=clock)
+        hook = app.state.records_received
+        if hook is not None and any(r["status"] == protocol.ACCEPTED for r in results):
+            hook()
         return {"protocol_version": protocol.PROTOCOL_VERSION, "results": results}
 
     @app.get(protocol.PULL, summary="Changes after a counter, oldest first, restricted to your villages")
@@ -289,4 +347,109 @@ def create_app(engine: Engine, settings: Settings | None = None) -> Any:
                            field="sha256")
         return Response(data, media_type="application/octet-stream")
 
+    _review_routes(app, engine, clock, limits)
     return Guard(app, settings.max_body)
+
+
+def _review_routes(app: FastAPI, engine: Engine, clock: Clock, limits: warn.WarningLimits) -> None:
+    """Central review (docs/review-api.md §3): central and admin operators only."""
+
+    def reading() -> Any:
+        return engine.connect().execution_options(readonly=True)
+
+    @app.get(protocol.REVIEW_QUEUE, summary="The review queue, filtered; oldest version first")
+    def review_queue(
+        _staff: Staff,
+        state: Annotated[list[str] | None, Query(max_length=20)] = None,
+        kind: Annotated[str | None, Query(max_length=32)] = None,
+        village: Annotated[str | None, Query(max_length=12)] = None,
+        light: Annotated[str | None, Query(max_length=8)] = None,
+        age_min: Annotated[int | None, Query(ge=0, le=150)] = None,
+        age_max: Annotated[int | None, Query(ge=0, le=150)] = None,
+        q: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=review.QUEUE_LIMIT_MAX)] = 100,
+        offset: Annotated[int, Query(ge=0, le=_INT32_MAX)] = 0,
+    ) -> dict[str, Any]:
+        filters = review.QueueFilters(states=state or list(review.DEFAULT_QUEUE_STATES), kind=kind,
+                                      village=village, light=light, age_min=age_min, age_max=age_max, q=q,
+                                      limit=limit, offset=offset)
+        now = clock.now()
+        with reading() as conn, conn.begin():
+            out = review.queue(conn, filters, now=now, limits=limits)
+        return {**out, "server_time": iso(now)}
+
+    @app.get(protocol.REVIEW_RECORD, summary="One record in full, with findings, related records and history "
+                                             "(the view is audited)")
+    def review_record(record_id: str, staff: Staff) -> dict[str, Any]:
+        return review.record_detail(engine, staff.operator, record_id, clock=clock, limits=limits)
+
+    @app.post(protocol.REVIEW_DECISION, summary="Approve, reject or return the version you looked at")
+    def review_decision(record_id: str, body: DecisionRequest, staff: Staff) -> dict[str, Any]:
+        return review.decide(engine, staff.operator, record_id, body.action, version=body.version,
+                             reason=body.reason, password=body.password, clock=clock, limits=limits)
+
+    @app.post(protocol.REVIEW_BULK_APPROVE, summary="Approve many cleared records with one password")
+    def review_bulk_approve(body: BulkApproveRequest, staff: Staff) -> dict[str, Any]:
+        return review.bulk_approve(engine, staff.operator, [i.model_dump() for i in body.items],
+                                   password=body.password, reason=body.reason, clock=clock)
+
+    @app.post(protocol.REVIEW_CARD_ISSUED, summary="The approved record's card was handed out")
+    def review_card_issued(record_id: str, body: CardIssuedRequest, staff: Staff) -> dict[str, Any]:
+        return review.mark_card_issued(engine, staff.operator, record_id, version=body.version, clock=clock,
+                                       limits=limits)
+
+    @app.post(protocol.REVIEW_RUN_CHECKS, summary="Run the automatic checks now; the run's summary")
+    def review_run_checks(request: Request, staff: Staff) -> dict[str, Any]:
+        run = getattr(request.app.state, "run_checks", None)
+        if run is None:
+            raise ApiError(503, "review.checks_unavailable", "this registry runs no checks")
+        return run(actor=staff.operator.username)
+
+    @app.get(protocol.REVIEW_FINDINGS, summary="Findings (open by default), with full ID numbers")
+    def review_findings(_staff: Staff, kind: Annotated[str | None, Query(max_length=32)] = None,
+                        status: Annotated[str, Query(pattern="^(open|resolved|superseded)$")] = "open",
+                        ) -> dict[str, Any]:
+        with reading() as conn, conn.begin():
+            return {"findings": review.open_findings(conn, kind=kind, status=status)}
+
+    @app.get(protocol.REVIEW_WARNINGS, summary="Yellow and red records at a moment (default: now)")
+    def review_warnings(_staff: Staff, at: Annotated[str | None, Query(max_length=40)] = None) -> dict[str, Any]:
+        now = _moment(at, clock)
+        with reading() as conn, conn.begin():
+            items = warn.warnings(conn, now, limits)
+        return {"at": iso(now), "limits": limits.to_dict(), "items": items}
+
+    def report(at: str | None, suffix: str) -> tuple[bytes, str]:
+        now = _moment(at, clock)
+        with reading() as conn, conn.begin():
+            items = warn.warnings(conn, now, limits)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"report{suffix}"
+            try:
+                if suffix == ".pdf":
+                    warn.write_report_pdf(items, path, at=now, limits=limits)
+                else:
+                    warn.write_report_csv(items, path)
+            except ReportError as e:
+                raise ApiError(503, e.code, e.message) from None
+            data = path.read_bytes()
+        return data, f"escalation-{now.strftime('%Y%m%dT%H%MZ')}{suffix}"
+
+    @app.get(protocol.REVIEW_REPORT_CSV, summary="The escalation report (red items) as CSV, UTF-8 with BOM")
+    def review_report_csv(_staff: Staff, at: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+        data, name = report(at, ".csv")
+        return Response(data, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @app.get(protocol.REVIEW_REPORT_PDF, summary="The escalation report (red items) as a PDF in Chinese")
+    def review_report_pdf(_staff: Staff, at: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+        data, name = report(at, ".pdf")
+        return Response(data, media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @app.get(protocol.REVIEW_DASHBOARD, summary="The central dashboard's numbers")
+    def review_dashboard(_staff: Staff) -> dict[str, Any]:
+        now = clock.now()
+        with reading() as conn, conn.begin():
+            out = review.dashboard(conn, now=now, limits=limits)
+        return {**out, "server_time": iso(now)}

@@ -33,6 +33,12 @@ RECORD_DELETED = "record.deleted"  # a tombstone accepted
 RECORD_CONFLICT = "record.conflict"
 ROSTER_IMPORTED = "roster.imported"
 OPERATOR_ADDED = "operator.added"
+# Central review (registry.review): every decision, card issue and staff view of a full record.
+REVIEW_APPROVED = "review.approved"
+REVIEW_REJECTED = "review.rejected"
+REVIEW_RETURNED = "review.returned"
+REVIEW_CARD_ISSUED = "review.card_issued"
+RECORD_VIEWED = "record.viewed"
 
 _ID_KEYS = {"id_number"}
 _DROP_KEYS = {"name", "phone", "address", "password", "password_hash", "payload"}

@@ -25,3 +25,4 @@ def resolve_db_url(explicit: str | None = None) -> str:
 class Settings:
     token_ttl: int = DEFAULT_TOKEN_TTL  # seconds a login token stays valid
     max_body: int = DEFAULT_MAX_BODY  # bytes a request body may have
+    warning_limits: str | None = None  # a warning_limits.json to use instead of resources/review's

@@ -1,0 +1,457 @@
+"""Central review: the queue, a record's full view, decisions, card issue, findings, dashboard.
+
+Only central staff (roles central and admin) may use any of it. Every function returns plain
+dicts in the shapes of docs/review-api.md §3 and raises ``ApiError`` with a stable code; the
+API adds HTTP and the CLI prints. A decision names the version the reviewer saw, so nobody
+approves content they did not look at; approve and reject need the reviewer's password
+again. Every decision, card issue and view of a full record is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Connection, Engine, and_, distinct, exists, func, or_, select, update
+
+from enrollment import id_number as idn
+from enrollment.errors import mask_id_number
+from sync import protocol
+
+from . import audit
+from .auth import Operator
+from .db import iso, parse_iso
+from .errors import ApiError
+from .schema import (
+    REVIEW_STATES,
+    STATE_APPROVED,
+    STATE_CLEARED,
+    STATE_NEEDS_REVIEW,
+    STATE_RECEIVED,
+    STATE_REJECTED,
+    STATE_RETURNED,
+    audit_log,
+    check_runs,
+    findings,
+    operators,
+    record_versions,
+    records,
+    reference_templates,
+    residents,
+    rule_stats,
+)
+from .service import FINDING_OPEN, FINDING_RESOLVED, next_counter
+from .warnings import (
+    LIGHTS,
+    NONE,
+    RED,
+    YELLOW,
+    WarningLimits,
+    current_version_join,
+    light_condition,
+    light_of,
+)
+
+APPROVE, REJECT, RETURN = "approve", "reject", "return"
+ACTIONS = (APPROVE, REJECT, RETURN)
+TARGET_STATE = {APPROVE: STATE_APPROVED, REJECT: STATE_REJECTED, RETURN: STATE_RETURNED}
+ALLOWED_FROM = {
+    APPROVE: (STATE_NEEDS_REVIEW, STATE_CLEARED),
+    REJECT: (STATE_NEEDS_REVIEW, STATE_CLEARED, STATE_RECEIVED),
+    RETURN: (STATE_NEEDS_REVIEW, STATE_CLEARED, STATE_RECEIVED),
+}
+AUDIT_ACTION = {APPROVE: audit.REVIEW_APPROVED, REJECT: audit.REVIEW_REJECTED, RETURN: audit.REVIEW_RETURNED}
+NEEDS_PASSWORD = (APPROVE, REJECT)
+REASON_MAX = 200
+BULK_MAX = 500
+QUEUE_LIMIT_MAX = 500
+DEFAULT_QUEUE_STATES = (STATE_NEEDS_REVIEW, STATE_CLEARED, STATE_RECEIVED)
+# Finding kinds whose subject is another record (its id): the detail view shows those records.
+RECORD_SUBJECT_KINDS = ("same_id", "demographic", "face_match")
+
+_verifier = PasswordHasher()  # verify() reads the parameters from the stored hash
+
+
+# ------------------------------------------------------------------------------ guards
+
+def require_staff(operator: Operator) -> None:
+    if operator.role not in ("central", "admin"):
+        raise ApiError(403, protocol.E_FORBIDDEN, "central review is for central staff only")
+
+
+def check_password(engine: Engine, operator: Operator, password: str | None) -> None:
+    """The reviewer's own password, re-entered (approve and reject carry a signature's weight)."""
+    if not password:
+        raise ApiError(422, protocol.E_REVIEW_PASSWORD, "re-enter your password to approve or reject",
+                       field="password")
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        stored = conn.execute(select(operators.c.password_hash)
+                              .where(operators.c.username == operator.username)).scalar()
+    try:
+        ok = stored is not None and _verifier.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        raise ApiError(401, protocol.E_BAD_CREDENTIALS, "wrong password", field="password")
+
+
+def clean_reason(action: str, reason: str | None) -> str | None:
+    if action not in ACTIONS:
+        raise ApiError(422, protocol.E_REVIEW_ACTION, "action must be approve, reject or return", field="action",
+                       allowed=list(ACTIONS))
+    text = (reason or "").strip()
+    if len(text) > REASON_MAX:
+        raise ApiError(422, protocol.E_REVIEW_REASON_LONG, f"a reason has at most {REASON_MAX} characters",
+                       field="reason", max=REASON_MAX)
+    if not text:
+        if action != APPROVE:
+            raise ApiError(422, protocol.E_REVIEW_REASON, "rejecting or returning a record needs a reason",
+                           field="reason")
+        return None
+    return text
+
+
+# ------------------------------------------------------------------------------ shapes
+
+def _payload(row: Any) -> dict[str, Any] | None:
+    return json.loads(row.payload) if row.payload else None
+
+
+def record_view(row: Any, now: dt.datetime, limits: WarningLimits) -> dict[str, Any]:
+    """A record for central staff: full ID number and payload. ``row`` has ``received_at``."""
+    return {"record_id": row.record_id, "version": row.version, "village_code": row.village_code,
+            "id_number": row.id_number, "payload": _payload(row), "deleted": bool(row.deleted),
+            "state": row.state, "state_at": row.state_at, "review_reason": row.review_reason,
+            "decided_by": row.decided_by, "decided_at": row.decided_at, "card_issued_at": row.card_issued_at,
+            "operator": row.operator, "device_id": row.device_id, "received_at": row.received_at,
+            "light": light_of(row, now, limits)}
+
+
+def _record_query():  # noqa: ANN202 - a Select
+    return select(records, record_versions.c.received_at).select_from(current_version_join())
+
+
+def _load(conn: Connection, record_id: str, *, lock: bool = False) -> Any:
+    q = _record_query().where(records.c.record_id == record_id)
+    if lock:
+        q = q.with_for_update(of=records)
+    row = conn.execute(q).first()
+    if row is None:
+        raise ApiError(404, protocol.E_RECORD_UNKNOWN, "no record with that id", field="record_id")
+    return row
+
+
+def finding_view(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "version": row.version, "kind": row.kind, "rule": row.rule, "subject": row.subject,
+            "severity": row.severity, "score": row.score, "status": row.status,
+            "evidence": json.loads(row.evidence), "created_at": row.created_at}
+
+
+# ------------------------------------------------------------------------------ decisions
+
+def _apply_decision(conn: Connection, operator: Operator, row: Any, action: str, reason: str | None,
+                    now: str) -> None:
+    conn.execute(update(records).where(records.c.record_id == row.record_id).values(
+        state=TARGET_STATE[action], state_at=now, review_reason=reason, decided_by=operator.username,
+        decided_at=now, counter=next_counter(conn)))
+    conn.execute(update(findings).where(findings.c.record_id == row.record_id, findings.c.version == row.version,
+                                        findings.c.status == FINDING_OPEN)
+                 .values(status=FINDING_RESOLVED, resolved_by=operator.username, resolved_at=now))
+    audit.append(conn, operator.username, AUDIT_ACTION[action], row.record_id, {
+        "version": row.version, "reason": reason, "from": row.state, "state": TARGET_STATE[action],
+        "village_code": row.village_code})
+
+
+def decide(engine: Engine, operator: Operator, record_id: str, action: str, *, version: int,
+           reason: str | None, password: str | None = None, clock: Any,
+           limits: WarningLimits | None = None) -> dict[str, Any]:
+    """Approve, reject or return the version ``version`` of a record; returns ``{"record": …}``."""
+    require_staff(operator)
+    reason = clean_reason(action, reason)
+    if action in NEEDS_PASSWORD:
+        check_password(engine, operator, password)
+    now = clock.now()
+    with engine.begin() as conn:
+        row = _load(conn, record_id, lock=True)
+        if row.version != version:
+            raise ApiError(409, protocol.E_REVIEW_STALE, "the record has a newer version; look at it first",
+                           field="version", current_version=row.version)
+        if row.state not in ALLOWED_FROM[action]:
+            raise ApiError(409, protocol.E_REVIEW_STATE, f"cannot {action} a record in state {row.state}",
+                           field="action", state=row.state, allowed_from=list(ALLOWED_FROM[action]))
+        _apply_decision(conn, operator, row, action, reason, iso(now))
+        after = _load(conn, record_id)
+    return {"record": record_view(after, now, limits or WarningLimits.load())}
+
+
+def bulk_approve(engine: Engine, operator: Operator, items: list[dict[str, Any]], *, password: str | None,
+                 clock: Any, reason: str | None = None) -> dict[str, Any]:
+    """Approve every listed record that is ``cleared`` at the listed version, in one transaction;
+    the others are skipped with the code a single decision would have given."""
+    require_staff(operator)
+    reason = clean_reason(APPROVE, reason)
+    if len(items) > BULK_MAX:
+        raise ApiError(422, protocol.E_INVALID, f"at most {BULK_MAX} records at once", field="items", max=BULK_MAX)
+    check_password(engine, operator, password)
+    now = iso(clock.now())
+    approved: list[str] = []
+    skipped: list[dict[str, str]] = []
+    seen: set[str] = set()
+    with engine.begin() as conn:
+        for it in items:
+            record_id, version = it["record_id"], it["version"]
+            if record_id in seen:
+                continue
+            seen.add(record_id)
+            row = conn.execute(_record_query().where(records.c.record_id == record_id).with_for_update(of=records)
+                               ).first()
+            if row is None:
+                skipped.append({"record_id": record_id, "code": protocol.E_RECORD_UNKNOWN})
+            elif row.version != version:
+                skipped.append({"record_id": record_id, "code": protocol.E_REVIEW_STALE})
+            elif row.state != STATE_CLEARED:
+                skipped.append({"record_id": record_id, "code": protocol.E_REVIEW_STATE})
+            else:
+                _apply_decision(conn, operator, row, APPROVE, reason, now)
+                approved.append(record_id)
+    return {"approved": approved, "skipped": skipped}
+
+
+def mark_card_issued(engine: Engine, operator: Operator, record_id: str, *, version: int, clock: Any,
+                     limits: WarningLimits | None = None) -> dict[str, Any]:
+    """Record that the approved version's card was handed out (once)."""
+    require_staff(operator)
+    now = clock.now()
+    with engine.begin() as conn:
+        row = _load(conn, record_id, lock=True)
+        if row.version != version:
+            raise ApiError(409, protocol.E_REVIEW_STALE, "the record has a newer version", field="version",
+                           current_version=row.version)
+        if row.state != STATE_APPROVED or row.card_issued_at is not None:
+            raise ApiError(409, protocol.E_REVIEW_STATE, "only an approved record without a card gets one",
+                           field="version", state=row.state, card_issued_at=row.card_issued_at)
+        conn.execute(update(records).where(records.c.record_id == record_id).values(
+            card_issued_at=iso(now), counter=next_counter(conn)))
+        audit.append(conn, operator.username, audit.REVIEW_CARD_ISSUED, record_id, {
+            "version": row.version, "village_code": row.village_code})
+        after = _load(conn, record_id)
+    return {"record": record_view(after, now, limits or WarningLimits.load())}
+
+
+# ------------------------------------------------------------------------------ reading
+
+def history(conn: Connection, record_id: str) -> list[dict[str, Any]]:
+    """Every audit entry about this record, oldest first."""
+    return [{"at": r.at, "actor": r.actor, "action": r.action, "data": json.loads(r.data)}
+            for r in conn.execute(select(audit_log.c.at, audit_log.c.actor, audit_log.c.action, audit_log.c.data)
+                                  .where(audit_log.c.subject == record_id).order_by(audit_log.c.seq))]
+
+
+def versions(conn: Connection, record_id: str) -> list[dict[str, Any]]:
+    return [{"version": r.version, "content_hash": r.content_hash, "operator": r.operator,
+             "device_id": r.device_id, "received_at": r.received_at, "deleted": bool(r.deleted)}
+            for r in conn.execute(select(record_versions).where(record_versions.c.record_id == record_id)
+                                  .order_by(record_versions.c.version))]
+
+
+def record_detail(engine: Engine, operator: Operator, record_id: str, *, clock: Any,
+                  limits: WarningLimits | None = None) -> dict[str, Any]:
+    """Everything staff need to decide on one record; the view itself is audited (``record.viewed``)."""
+    require_staff(operator)
+    limits = limits or WarningLimits.load()
+    now = clock.now()
+    with engine.begin() as conn:
+        row = _load(conn, record_id)
+        found = [finding_view(f) for f in conn.execute(
+            select(findings).where(findings.c.record_id == record_id)
+            .order_by(findings.c.version.desc(), findings.c.id))]
+        subjects = sorted({f["subject"] for f in found if f["kind"] in RECORD_SUBJECT_KINDS and f["subject"]})
+        related = {}
+        if subjects:
+            for r in conn.execute(_record_query().where(records.c.record_id.in_(subjects))):
+                related[r.record_id] = record_view(r, now, limits)
+        ref = conn.execute(select(reference_templates.c.photo_sha256)
+                           .where(reference_templates.c.id_number == row.id_number)).scalar()
+        # Audited before the answer is built from it, in the same transaction: no view unrecorded.
+        audit.append(conn, operator.username, audit.RECORD_VIEWED, record_id, {
+            "version": row.version, "village_code": row.village_code})
+        out = {"record": record_view(row, now, limits), "findings": found, "related": related,
+               "reference_photo": {"sha256": ref} if ref else None,
+               "history": history(conn, record_id), "versions": versions(conn, record_id)}
+    return out
+
+
+def open_findings(conn: Connection, *, kind: str | None = None, status: str = FINDING_OPEN
+                  ) -> list[dict[str, Any]]:
+    """Findings (open by default) with the record's full ID number, oldest first."""
+    q = (select(findings, records.c.id_number)
+         .join(records, records.c.record_id == findings.c.record_id)
+         .where(findings.c.status == status))
+    if kind:
+        q = q.where(findings.c.kind == kind)
+    return [{"record_id": r.record_id, "version": r.version, "id_number": r.id_number, "kind": r.kind,
+             "rule": r.rule, "subject": r.subject, "severity": r.severity, "score": r.score,
+             "status": r.status, "evidence": json.loads(r.evidence), "created_at": r.created_at}
+            for r in conn.execute(q.order_by(findings.c.id))]
+
+
+@dataclass
+class QueueFilters:
+    states: list[str] = field(default_factory=lambda: list(DEFAULT_QUEUE_STATES))
+    kind: str | None = None
+    village: str | None = None
+    light: str | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+    q: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+    def check(self) -> None:
+        bad = [s for s in self.states if s not in REVIEW_STATES]
+        if bad:
+            raise ApiError(422, protocol.E_INVALID, "unknown review state", field="state", allowed=list(REVIEW_STATES))
+        if self.light is not None and self.light not in LIGHTS:
+            raise ApiError(422, protocol.E_INVALID, "light is none, yellow or red", field="light")
+        if not 1 <= self.limit <= QUEUE_LIMIT_MAX or self.offset < 0:
+            raise ApiError(422, protocol.E_INVALID, f"limit is 1..{QUEUE_LIMIT_MAX}, offset 0 or more",
+                           field="limit")
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year - years, day=28)
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def age_on(birth: str | None, today: dt.date) -> int | None:
+    if not birth:
+        return None
+    b = dt.date.fromisoformat(birth)
+    return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+
+
+def queue(conn: Connection, filters: QueueFilters, *, now: dt.datetime, limits: WarningLimits) -> dict[str, Any]:
+    """One page of the review queue, oldest version first, with each record's open findings and light."""
+    filters.check()
+    today = now.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    where = [records.c.state.in_(filters.states)]
+    if filters.village:
+        where.append(records.c.village_code == filters.village)
+    if filters.kind:
+        where.append(exists().where(findings.c.record_id == records.c.record_id,
+                                    findings.c.version == records.c.version,
+                                    findings.c.status == FINDING_OPEN, findings.c.kind == filters.kind))
+    if filters.light:
+        where.append(light_condition(filters.light, now, limits))
+    # The birth date is in the ID number (characters 7–14, YYYYMMDD), which is a column.
+    birth = func.substr(records.c.id_number, 7, 8)
+    if filters.age_min is not None:
+        where.append(birth <= _years_before(today, filters.age_min).strftime("%Y%m%d"))
+    if filters.age_max is not None:
+        where.append(birth > _years_before(today, filters.age_max + 1).strftime("%Y%m%d"))
+    if filters.q and filters.q.strip():
+        text = filters.q.strip()
+        # Canonical JSON writes "name":"…" with no spaces, so a name prefix is a text prefix.
+        where.append(or_(records.c.id_number.like(_like_prefix(text.upper()), escape="\\"),
+                         records.c.payload.like("%" + _like_prefix(f'"name":"{text}'), escape="\\")))
+    base = select(records, record_versions.c.received_at).select_from(current_version_join()).where(and_(*where))
+    total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    rows = conn.execute(base.order_by(record_versions.c.received_at, records.c.record_id)
+                        .limit(filters.limit).offset(filters.offset)).all()
+    by_record: dict[str, list[Any]] = {}
+    if rows:
+        for f in conn.execute(select(findings.c.record_id, findings.c.version, findings.c.kind, findings.c.severity)
+                              .where(findings.c.record_id.in_([r.record_id for r in rows]),
+                                     findings.c.status == FINDING_OPEN)):
+            by_record.setdefault(f.record_id, []).append(f)
+    items = []
+    for r in rows:
+        fs = [f for f in by_record.get(r.record_id, []) if f.version == r.version]
+        sevs = {f.severity for f in fs}
+        p = _payload(r) or {}
+        try:
+            birth_date = p.get("birth_date") or idn.parse(r.id_number).birth_date.isoformat()
+        except Exception:  # noqa: BLE001 - a stored number always parses; a view must not fail on one
+            birth_date = None
+        items.append({
+            "record_id": r.record_id, "version": r.version, "village_code": r.village_code,
+            "id_number_masked": mask_id_number(r.id_number), "name": p.get("name"), "sex": p.get("sex"),
+            "birth_date": birth_date, "age": age_on(birth_date, today), "state": r.state, "state_at": r.state_at,
+            "received_at": r.received_at, "operator": r.operator, "deleted": bool(r.deleted),
+            "finding_kinds": sorted({f.kind for f in fs}), "findings_open": len(fs),
+            "severity": "intercept" if "intercept" in sevs else ("flag" if sevs else None),
+            "light": light_of(r, now, limits), "card_issued_at": r.card_issued_at})
+    return {"items": items, "total": total}
+
+
+def _hours_text(seconds: float) -> str:
+    return f"{seconds / 3600:.2f}"
+
+
+def dashboard(conn: Connection, *, now: dt.datetime, limits: WarningLimits) -> dict[str, Any]:
+    """The numbers on the central dashboard (live records only; a person counts once)."""
+    live = records.c.deleted.is_(False)
+
+    def people(*where: Any) -> int:
+        return conn.execute(select(func.count(distinct(records.c.id_number))).where(live, *where)).scalar_one()
+
+    n_residents = conn.execute(select(func.count()).select_from(residents)).scalar_one()
+    cards = people(records.c.state == STATE_APPROVED, records.c.card_issued_at.is_not(None))
+    by_state = dict.fromkeys(REVIEW_STATES, 0)
+    by_state.update(dict(conn.execute(select(records.c.state, func.count()).where(live)
+                                      .group_by(records.c.state)).all()))
+    by_light = {}
+    for light in (NONE, YELLOW, RED):
+        by_light[light] = conn.execute(select(func.count()).select_from(current_version_join())
+                                       .where(live, light_condition(light, now, limits))).scalar_one()
+    rules = [{"rule_id": r.rule_id, "kind": r.kind, "department": r.department, "dataset": r.dataset,
+              "compared": r.compared, "intercepted": r.intercepted, "flagged": r.flagged}
+             for r in conn.execute(select(rule_stats).order_by(rule_stats.c.rule_id))]
+    departments: dict[str, dict[str, Any]] = {}
+    for r in rules:
+        if r["department"]:
+            d = departments.setdefault(r["department"], {"department": r["department"], "compared": 0,
+                                                         "intercepted": 0, "flagged": 0})
+            for k in ("compared", "intercepted", "flagged"):
+                d[k] += r[k]
+    # Time to decision: from the decided version's arrival to the decision.
+    spans = [(parse_iso(d) - parse_iso(rcv)).total_seconds() for d, rcv in conn.execute(
+        select(records.c.decided_at, record_versions.c.received_at).select_from(current_version_join())
+        .where(records.c.decided_at.is_not(None)))]
+    villages_out: dict[str, dict[str, Any]] = {}
+    for code, n in conn.execute(select(residents.c.village_code, func.count()).group_by(residents.c.village_code)):
+        villages_out[code] = {"village_code": code, "residents": n, "enrolled": 0, "approved": 0}
+    for code, enrolled, approved in conn.execute(
+            select(records.c.village_code, func.count(distinct(records.c.id_number)),
+                   func.count(distinct(records.c.id_number)).filter(records.c.state == STATE_APPROVED))
+            .where(live).group_by(records.c.village_code)):
+        v = villages_out.setdefault(code, {"village_code": code, "residents": 0, "enrolled": 0, "approved": 0})
+        v["enrolled"], v["approved"] = enrolled, approved
+    return {
+        "residents": n_residents,
+        "enrolled": people(),
+        "approved": people(records.c.state == STATE_APPROVED),
+        "cards_issued": cards,
+        "holding_rate": f"{cards / n_residents:.4f}" if n_residents else "0.0000",
+        "checks_run": sum(r["compared"] for r in rules),
+        "check_runs": conn.execute(select(func.count()).select_from(check_runs)
+                                   .where(check_runs.c.finished_at.is_not(None))).scalar_one(),
+        "rules": rules,
+        "departments": sorted(departments.values(), key=lambda d: d["department"]),
+        "by_state": by_state,
+        "by_light": by_light,
+        "median_hours_to_decision": _hours_text(statistics.median(spans)) if spans else None,
+        "decisions": len(spans),
+        "by_village": [villages_out[k] for k in sorted(villages_out)],
+    }

@@ -1,0 +1,89 @@
+"""Helpers for the review tests: operators and records made in-process, routed by the real runner.
+
+``route`` runs ``registry.checks.runner.run_checks`` on chosen records with one stand-in check
+that reports exactly the findings a test asks for, so a test decides which records need review
+without depending on the real checks' data (those have their own tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from regkit import PASSWORD, VILLAGE_A, item, payload
+from sqlalchemy import Engine, select
+
+from enrollment.records import validate_enrollment
+from registry.auth import Operator, add_operator, load_operator
+from registry.checks import FLAG, INTERCEPT, CheckConfig, CheckResult, Finding, RuleCount
+from registry.checks.runner import run_checks
+from registry.schema import operators, records
+from registry.service import push
+
+T0 = dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.UTC)
+
+
+def make_operator(engine: Engine, username: str, role: str, *villages: str) -> Operator:
+    with engine.begin() as conn:
+        existing = conn.execute(select(operators.c.id).where(operators.c.username == username)).scalar()
+        op_id = existing or add_operator(conn, username=username, password=PASSWORD, role=role,
+                                         village_codes=list(villages))
+        return load_operator(conn, op_id)
+
+
+def push_new(engine: Engine, cadre: Operator, i: int, *, clock: Any = None, village: str = VILLAGE_A,
+             **over: Any) -> dict[str, Any]:
+    """Push a new record for resident ``i``; returns its payload."""
+    p = payload(i, village, **over)
+    result = push(engine, cadre, "laptop-1", [item(p)], clock=clock)[0]
+    assert result["status"] == "accepted", result
+    return p
+
+
+def push_edit(engine: Engine, cadre: Operator, p: dict[str, Any], base_version: int, *, clock: Any = None,
+              **over: Any) -> dict[str, Any]:
+    p2 = validate_enrollment({**p, **over})
+    result = push(engine, cadre, "laptop-1", [item(p2, base_version)], clock=clock)[0]
+    assert result["status"] == "accepted", result
+    return p2
+
+
+def stand_in_check(wanted: dict[str, list[Finding]]):  # noqa: ANN201
+    def check(_ctx: Any, batch: list) -> CheckResult:
+        result = CheckResult(counts=[RuleCount("test_rule", "dataset_rule", "民政", "deaths", compared=len(batch))])
+        for rec in batch:
+            for f in wanted.get(rec.record_id, []):
+                result.add(rec.record_id, f)
+                result.counts[0].intercepted += f.severity == INTERCEPT
+                result.counts[0].flagged += f.severity == FLAG
+        return result
+    return check
+
+
+def finding(kind: str = "dataset_rule", severity: str = INTERCEPT, subject: str = "row-1", **evidence: Any
+            ) -> Finding:
+    return Finding(kind=kind, severity=severity, evidence=evidence or {"why": "test"},
+                   rule="test_rule" if kind == "dataset_rule" else "", subject=subject)
+
+
+def route(engine: Engine, wanted: dict[str, list[Finding]], *, now: dt.datetime = T0) -> None:
+    """Check exactly these records with the stand-in check: those with findings go to needs_review,
+    the others to cleared. Retries while another runner (the server's worker) holds them."""
+    ids = sorted(wanted)
+    deadline = time.monotonic() + 30
+    while True:
+        run_checks(engine, config=CheckConfig(), rules=None, face_index=None, now=now, actor="test",
+                   record_ids=ids, checks=[stand_in_check(wanted)])
+        with engine.connect() as conn:
+            rows = conn.execute(select(records.c.record_id, records.c.version, records.c.checked_version)
+                                .where(records.c.record_id.in_(ids))).all()
+        if all(r.checked_version == r.version for r in rows) and len(rows) == len(ids):
+            return
+        assert time.monotonic() < deadline, "records stayed locked by another check run"
+        time.sleep(0.2)
+
+
+def state_of(engine: Engine, record_id: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(records).where(records.c.record_id == record_id)).one()
