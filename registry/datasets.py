@@ -1,9 +1,12 @@
 """Department dataset files: deaths, allowance, poverty, … rosters the cross-checks compare against.
 
-A file (CSV, UTF-8 with or without BOM, or GBK when asked; XLSX is refused with
-``dataset.format_unsupported`` because openpyxl is not a dependency) has a header row with
-exactly the kind's columns (``KINDS``, as in DESIGN.md). Every row is checked first: each bad
-row is reported with its line and code, and nothing is stored if any row is bad. A good
+A file (CSV, UTF-8 with or without BOM, or GBK when asked; or XLSX, its first sheet; the
+old binary .xls is refused with ``dataset.format_unsupported``) has a header row with exactly
+the kind's columns (``KINDS``, as in DESIGN.md). Every row is checked first: each bad row is
+reported with its line (the sheet's row number for XLSX) and code, and nothing is stored if
+any row is bad. XLSX cells become the same strings a CSV would hold: real Excel dates as
+YYYY-MM-DD, numbers as their decimal text (never through a float's repr: 60000.0 is "60000"),
+and an ID number typed as a number (Excel keeps 15 digits) is refused as ``dataset.id_number_numeric``. A good
 file then *replaces* all rows of its kind in one transaction (a department sends its full
 current list), records the import in ``dataset_imports`` and appends one ``dataset.imported``
 audit entry (kind, file name, sha256, row count: no personal data).
@@ -17,9 +20,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import re
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +79,8 @@ NUMBER = "dataset.number"
 YEAR = "dataset.year"
 CREDIT_CODE = "dataset.credit_code"
 PHOTO_MISSING = "dataset.photo_missing"
+UNREADABLE = "dataset.unreadable"            # not a valid XLSX workbook (or no sheet)
+ID_NUMBER_NUMERIC = "dataset.id_number_numeric"  # an ID number stored as a number in a sheet: digits lost
 
 IMPORTED = "dataset.imported"
 
@@ -128,7 +136,9 @@ def _check_row(kind: str, fields: dict[str, str], base: Path) -> tuple[dict[str,
             continue
         code: str | None = None
         data: dict[str, Any] = {}
-        if col == "id_number":
+        if col == "id_number" and value.startswith(_NUMERIC_CELL):
+            code = ID_NUMBER_NUMERIC
+        elif col == "id_number":
             try:
                 out[col] = idn.parse(value).number
             except DomainError as e:
@@ -149,16 +159,90 @@ def _check_row(kind: str, fields: dict[str, str], base: Path) -> tuple[dict[str,
     return out, errors
 
 
+# A numeric cell's text is marked with this prefix until _check_row sees it: only the
+# id_number column cares (an 18-digit number lost its last digits in Excel); elsewhere
+# the mark is dropped.
+_NUMERIC_CELL = "\x00n:"
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as the string a CSV would hold (dates ISO, numbers as exact decimal text)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")  # not a date: refused by the date check with its row
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    if isinstance(value, int):
+        return _NUMERIC_CELL + str(value)
+    if isinstance(value, float):
+        # repr is the shortest text that reads back as the same double: what the cell showed.
+        text = format(Decimal(repr(value)).normalize(), "f")
+        return _NUMERIC_CELL + text
+    return str(value).strip()
+
+
+def _xlsx_table(raw: bytes, errors: list[RowError]) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """The first sheet's header and (sheet row number, fields) of each non-blank row."""
+    from openpyxl import load_workbook  # imported here: only XLSX imports pay for it
+
+    try:
+        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # some writers record a wrong sheet size; read every row
+        values = [list(r) for r in sheet.iter_rows(values_only=True)]
+        book.close()
+    except (zipfile.BadZipFile, KeyError, ValueError, IndexError, OSError, TypeError) as exc:
+        raise CsvFileError(UNREADABLE, format="xlsx") from exc
+    except Exception as exc:  # openpyxl raises its own and lxml/xml errors for damaged parts
+        raise CsvFileError(UNREADABLE, format="xlsx", reason=type(exc).__name__) from exc
+    header_at = next((i for i, v in enumerate(values) if any(_cell_text(c) for c in v)), None)
+    if header_at is None:
+        raise CsvFileError(EMPTY)
+    header = [_plain(_cell_text(c)) for c in values[header_at]]
+    while header and header[-1] == "":
+        header.pop()
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        for index in range(header_at + 1, len(values)):
+            line = index + 1
+            cells = [_cell_text(c) for c in values[index]]
+            if not any(_plain(c) for c in cells):
+                continue
+            extra = [c for c in cells[len(header):] if _plain(c)]
+            if extra:
+                errors.append(RowError(line, ROW_LENGTH, data={"expected": len(header),
+                                                               "got": len(header) + len(extra)}))
+                continue
+            cells += [""] * (len(header) - len(cells))
+            yield line, {h: c if h == "id_number" else _plain(c) for h, c in zip(header, cells, strict=False)}
+    return header, rows()
+
+
+def _plain(text: str) -> str:
+    return text[len(_NUMERIC_CELL):] if text.startswith(_NUMERIC_CELL) else text
+
+
 def read_dataset(kind: str, path: str | Path, *, encoding: str = "utf-8") -> tuple[bytes, list[dict[str, str]]]:
     """Check the whole file; return its bytes and the rows to store, or raise CsvFileError listing every problem."""
     if kind not in KINDS:
         raise CsvFileError(KIND_UNKNOWN, kind=kind, kinds=list(KINDS))
     path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xls"):
-        raise CsvFileError(FORMAT_UNSUPPORTED, format=path.suffix.lower().lstrip("."),
-                           hint="save the sheet as CSV (UTF-8 or GBK)")
+    if path.suffix.lower() == ".xls":
+        raise CsvFileError(FORMAT_UNSUPPORTED, format="xls", hint="save the sheet as XLSX or CSV (UTF-8 or GBK)")
     raw = path.read_bytes()
-    reader, header = open_table(raw, encoding, encoding_code=ENCODING, empty_code=EMPTY)
+    errors: list[RowError] = []
+    if path.suffix.lower() == ".xlsx":
+        header, table = _xlsx_table(raw, errors)
+    else:
+        reader, header = open_table(raw, encoding, encoding_code=ENCODING, empty_code=EMPTY)
+        table = data_rows(reader, header, errors, row_length_code=ROW_LENGTH)
     expected = KINDS[kind]
     missing = [c for c in expected if c not in header]
     extra = [c for c in header if c not in expected]
@@ -167,9 +251,8 @@ def read_dataset(kind: str, path: str | Path, *, encoding: str = "utf-8") -> tup
         raise CsvFileError(COLUMNS, missing=missing, extra=extra, repeated=dupes, expected=list(expected))
 
     rows: list[dict[str, str]] = []
-    errors: list[RowError] = []
     seen: dict[bytes, int] = {}
-    for line, fields in data_rows(reader, header, errors, row_length_code=ROW_LENGTH):
+    for line, fields in table:
         row, row_errors = _check_row(kind, fields, path.parent)
         if row_errors:
             for e in row_errors:

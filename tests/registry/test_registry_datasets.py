@@ -1,4 +1,4 @@
-"""Department dataset files import all or nothing: every bad row is named with its line and code, a good file replaces its kind's rows, and each import is one audit entry."""
+"""Department dataset files (CSV and XLSX) import all or nothing: every bad row is named with its line and code, a good file replaces its kind's rows, and each import is one audit entry."""
 
 from __future__ import annotations
 
@@ -161,8 +161,8 @@ def test_business_bad_role_and_values(registry_db_url, tmp_path):
     assert [(e.line, e.code, e.field) for e in exc.value.rows] == [(3, "dataset.date", "start_date")]
 
 
-def test_reference_photos_must_exist_and_xlsx_unknown_kind_refused(registry_db_url, tmp_path):
-    """Photo paths are relative to the file and must exist; .xlsx is refused as unsupported; an unknown kind is a usage error."""
+def test_reference_photos_must_exist_and_xls_unknown_kind_refused(registry_db_url, tmp_path):
+    """Photo paths are relative to the file and must exist; old binary .xls is refused as unsupported; an unknown kind is a usage error."""
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "a.jpg").write_bytes(b"\xff\xd8jpeg")
     path = write(tmp_path / "refs.csv", "reference_photos",
@@ -171,10 +171,10 @@ def test_reference_photos_must_exist_and_xlsx_unknown_kind_refused(registry_db_u
     with pytest.raises(CsvFileError) as exc:
         import_dataset(engine, "reference_photos", path)
     assert [(e.line, e.code) for e in exc.value.rows] == [(3, "dataset.photo_missing")]
-    xlsx = tmp_path / "deaths.xlsx"
-    xlsx.write_bytes(b"PK\x03\x04")
+    xls = tmp_path / "deaths.xls"
+    xls.write_bytes(b"\xd0\xcf\x11\xe0")
     with pytest.raises(CsvFileError) as exc:
-        import_dataset(engine, "deaths", xlsx)
+        import_dataset(engine, "deaths", xls)
     assert exc.value.code == "dataset.format_unsupported"
     engine.dispose()
     r = cli(registry_db_url, "marriages", str(path))
@@ -202,3 +202,98 @@ def test_imports_are_audited_and_the_chain_verifies(registry_db_url, tmp_path):
     r = yikatong("registry", "verify-audit", "--db", registry_db_url)
     assert r.returncode == 0, r.stderr
     assert "2 entries" in r.stdout
+
+
+def write_xlsx(path: Path, header: list, rows: list[list], *, second_sheet: bool = False) -> Path:
+    """A workbook written by openpyxl: the header row, then the rows (cells keep their Python types)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for r in rows:
+        sheet.append(r)
+    if second_sheet:
+        book.create_sheet("其他").append(["whatever"])
+    book.save(path)
+    return path
+
+
+def test_xlsx_imports_with_real_dates_and_numbers_as_text(registry_db_url, tmp_path):
+    """A good XLSX (first sheet only) imports like a CSV: Excel dates become YYYY-MM-DD, numbers keep their decimal text."""
+    import datetime as dt
+
+    deaths_path = write_xlsx(tmp_path / "deaths.xlsx", list(KINDS["deaths"]), [
+        [id_number(1), "王明学", dt.datetime(2026, 3, 1)], [id_number(2), "李芬", "2026-04-02"]],
+        second_sheet=True)
+    r = cli(registry_db_url, "deaths", str(deaths_path))
+    assert r.returncode == 0, r.stderr
+    assert stored(registry_db_url, "deaths") == [
+        {"id_number": id_number(1), "name": "王明学", "death_date": "2026-03-01"},
+        {"id_number": id_number(2), "name": "李芬", "death_date": "2026-04-02"}]
+    tax = write_xlsx(tmp_path / "tax.xlsx", list(KINDS["tax"]), [
+        [id_number(3), "张三", 2025, 60000.5], [id_number(4), "李四", "2025", 72000], [None, None, None, None],
+        [id_number(5), "王五", 2024, 0.1]])
+    engine = open_database(registry_db_url)
+    import_dataset(engine, "tax", tax)
+    engine.dispose()
+    assert [(x["year"], x["annual_income"]) for x in stored(registry_db_url, "tax")] == [
+        ("2025", "60000.5"), ("2025", "72000"), ("2024", "0.1")]
+
+
+def test_xlsx_wrong_columns_and_bad_rows_reported_with_sheet_rows(registry_db_url, tmp_path):
+    """An XLSX with wrong columns is dataset.columns; bad check characters, numeric ID numbers and duplicates name their sheet row."""
+    engine = open_database(registry_db_url)
+    wrong = write_xlsx(tmp_path / "wrong.xlsx", ["id_number", "name", "died"], [[id_number(1), "王明学", "2026-01-01"]])
+    with pytest.raises(CsvFileError) as exc:
+        import_dataset(engine, "deaths", wrong)
+    assert exc.value.code == "dataset.columns"
+    assert exc.value.data["missing"] == ["death_date"] and exc.value.data["extra"] == ["died"]
+
+    bad = write_xlsx(tmp_path / "bad.xlsx", list(KINDS["deaths"]), [
+        [id_number(1), "王明学", "2026-01-01"],                 # row 2
+        [bad_check(id_number(2)), "张三", "2026-01-01"],        # row 3
+        [None, None, None],                                   # row 4: blank, skipped
+        [int(id_number(3)[:17] + "0"), "李四", "2026-01-01"],   # row 5: ID typed as a number
+        [id_number(1), "王明学", "2026-01-01"],                 # row 6 duplicates row 2
+        [id_number(6), "赵六", dt_time_cell()],                 # row 7: a date with a time of day
+        [id_number(7), "钱七", "2026-01-01", "多余"]])          # row 8: a value beyond the columns
+    with pytest.raises(CsvFileError) as exc:
+        import_dataset(engine, "deaths", bad)
+    engine.dispose()
+    assert exc.value.code == "dataset.rows_invalid"
+    assert [(e.line, e.code) for e in exc.value.rows] == [
+        (3, "id_number.check_character"), (5, "dataset.id_number_numeric"), (6, "dataset.duplicate_row"),
+        (7, "dataset.date"), (8, "dataset.row_length")]
+    assert stored(registry_db_url) == []
+    r = cli(registry_db_url, "deaths", str(bad))
+    assert r.returncode == 1
+    code, detail = error_of(r.stderr)
+    assert code == "dataset.rows_invalid" and detail["data"]["rows"][0]["line"] == 3
+
+
+def dt_time_cell():
+    import datetime as dt
+
+    return dt.datetime(2026, 1, 1, 14, 30)
+
+
+def test_corrupt_xlsx_refused_as_unreadable(registry_db_url, tmp_path):
+    """A file named .xlsx that is not a workbook (or a damaged one) is refused as dataset.unreadable, nothing stored."""
+    engine = open_database(registry_db_url)
+    for i, content in enumerate([b"PK\x03\x04 not really a zip", b"id_number,name,death_date\n", b""]):
+        path = tmp_path / f"corrupt{i}.xlsx"
+        path.write_bytes(content)
+        with pytest.raises(CsvFileError) as exc:
+            import_dataset(engine, "deaths", path)
+        assert exc.value.code == "dataset.unreadable"
+    good = write_xlsx(tmp_path / "good.xlsx", list(KINDS["deaths"]), [[id_number(1), "王明学", "2026-01-01"]])
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(good.read_bytes()[:400])
+    with pytest.raises(CsvFileError) as exc:
+        import_dataset(engine, "deaths", damaged)
+    engine.dispose()
+    assert exc.value.code == "dataset.unreadable"
+    assert stored(registry_db_url) == []
+    r = cli(registry_db_url, "deaths", str(damaged))
+    assert r.returncode == 1 and error_of(r.stderr)[0] == "dataset.unreadable"
