@@ -17,6 +17,7 @@ first row's id and carries every matching row.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 import resources
 from enrollment.errors import DomainError
@@ -232,6 +234,20 @@ class RuleSet:
     def datasets(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r.dataset for r in self.rules))
 
+    def candidates(self, subsidies: tuple[str, ...]) -> tuple[Rule, ...]:
+        """The rules that may apply to a record with these subsidy codes, in file order (cached per code set)."""
+        cache = self._by_subsidies
+        found = cache.get(subsidies)
+        if found is None:
+            wanted = set(subsidies)
+            found = tuple(r for r in self.rules if r.applies_to is None or r.applies_to & wanted)
+            cache[subsidies] = found
+        return found
+
+    @functools.cached_property
+    def _by_subsidies(self) -> dict[tuple[str, ...], tuple[Rule, ...]]:
+        return {}
+
 
 _default_rules: RuleSet | None = None
 
@@ -250,8 +266,18 @@ def fetch_rows(ctx: CheckContext, kind: str, id_numbers: list[str]) -> dict[str,
     out: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
     if not id_numbers:
         return out
+    if ctx.conn.dialect.name == "postgresql":
+        # One array parameter: the same statement text for every batch (psycopg prepares it
+        # once) instead of a thousand expanded placeholders compiled anew each time.
+        wanted = dataset_rows.c.id_number == any_(bindparam("ids", id_numbers, type_=ARRAY(String)))
+    else:
+        # SQLite: the list as one JSON text, unpacked by json_each (still one index probe per
+        # ID number, without binding a placeholder per ID number).
+        listed = select(literal_column("value")).select_from(
+            func.json_each(bindparam("ids", json.dumps(id_numbers), type_=String)))
+        wanted = dataset_rows.c.id_number.in_(listed)
     q = (select(dataset_rows.c.id, dataset_rows.c.id_number, dataset_rows.c.row)
-         .where(dataset_rows.c.kind == kind, dataset_rows.c.id_number.in_(id_numbers))
+         .where(dataset_rows.c.kind == kind, wanted)
          .order_by(dataset_rows.c.id))
     for row_id, number, row in ctx.conn.execute(q):
         out[number].append((row_id, json.loads(row)))
@@ -272,7 +298,7 @@ def dataset_rules(ctx: CheckContext, batch: list[CheckRecord]) -> CheckResult:
     applicable: list[tuple[CheckRecord, Rule, list[str]]] = []
     ids_by_kind: dict[str, set[str]] = defaultdict(set)
     for record in records:
-        for rule in ruleset.rules:
+        for rule in ruleset.candidates(record.subsidies):
             hit = rule.subsidies_hit(record)
             if hit is not None:
                 applicable.append((record, rule, hit))
