@@ -25,6 +25,7 @@ from sync import protocol
 
 from . import audit
 from .auth import Operator
+from .clock import SystemClock
 from .db import iso, parse_iso
 from .errors import ApiError
 from .schema import (
@@ -259,12 +260,12 @@ def versions(conn: Connection, record_id: str) -> list[dict[str, Any]]:
                                   .order_by(record_versions.c.version))]
 
 
-def record_detail(engine: Engine, operator: Operator, record_id: str, *, clock: Any,
+def record_detail(engine: Engine, operator: Operator, record_id: str, *, clock: Any = None,
                   limits: WarningLimits | None = None) -> dict[str, Any]:
     """Everything staff need to decide on one record; the view itself is audited (``record.viewed``)."""
     require_staff(operator)
     limits = limits or WarningLimits.load()
-    now = clock.now()
+    now = (clock or SystemClock()).now()
     with engine.begin() as conn:
         row = _load(conn, record_id)
         found = [finding_view(f) for f in conn.execute(
