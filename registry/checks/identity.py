@@ -19,9 +19,12 @@ Why the candidate search cannot miss a pair (blocking). Every component is 0 exa
 If the weights of all OTHER components sum to less than the threshold, a pair scoring 0 on a
 component cannot reach the threshold (every component is at most 1), so that component is
 *required*, i.e. its key must be equal. ``Scorer.required`` computes this from the weights
-and threshold in exact decimals, and candidates are narrowed only by required keys: the
-village in SQL (indexed ``records.village_code``), the others in Python. If the village is
-not required (other weights), every non-deleted record is a candidate: correct, but a scan.
+and threshold in exact decimals, and candidates are narrowed only by required keys: in SQL
+the village (indexed ``records.village_code``), birth year and sex (read from the payload by
+the database's JSON functions, so Python never parses the candidates' payloads), then the
+name key in Python. With the shipped weights the village is required, so a batch reads only
+its own villages; with weights that do not require it the search scans every record
+(correct, but slow for millions: keep the village required).
 ``tests/registry/test_checks_identity.py`` compares the result with a brute-force scorer.
 """
 
@@ -36,7 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import JSON, cast, func, select
 
 import resources
 from enrollment.errors import DomainError
@@ -242,15 +245,27 @@ def scorer_for(ctx: CheckContext) -> Scorer:
     return _scorers[key]
 
 
+def _payload_text(ctx: CheckContext, field: str) -> Any:
+    """A top-level text field of the stored payload, extracted by the database (no JSON parsing in Python)."""
+    if ctx.conn.dialect.name == "postgresql":
+        return func.json_extract_path_text(cast(records.c.payload, JSON), field)
+    return func.json_extract(records.c.payload, f"$.{field}")
+
+
 def _candidates(ctx: CheckContext, scorer: Scorer, live: list[CheckRecord]) -> list[Person]:
-    if "village" in scorer.required:
-        where = records.c.village_code.in_(sorted({r.village_code for r in live}))
-    else:
-        where = records.c.deleted.is_(False)  # no required indexed key: every record is a candidate
-    people = {row.record_id: Person.of(row.record_id, row.version, row.id_number, row.village_code,
-                                       json.loads(row.payload) if row.payload else {})
-              for row in _current_rows(ctx, where)}
-    return list(people.values())
+    """Current non-deleted records that share every required key with some batch record (a superset of each block)."""
+    name, birth, sex = (_payload_text(ctx, f) for f in ("name", "birth_date", "sex"))
+    q = select(records.c.record_id, records.c.version, records.c.id_number, records.c.village_code,
+               name.label("name"), birth.label("birth_date"), sex.label("sex")).where(records.c.deleted.is_(False))
+    people = [Person.of(r.record_id, r.version, r.id_number, r.village_code, r.payload) for r in live]
+    if "village" in scorer.required:   # indexed: the search stays within the batch's villages
+        q = q.where(records.c.village_code.in_(sorted({p.village_code for p in people})))
+    if "birth_date" in scorer.required:
+        q = q.where(func.substr(birth, 1, 4).in_(sorted({p.birth_date[:4] for p in people})))
+    if "sex" in scorer.required:
+        q = q.where(sex.in_(sorted({p.sex for p in people})))
+    return [Person(row.record_id, row.version, row.id_number, row.name or "", row.birth_date or "",
+                   row.sex or "", row.village_code) for row in ctx.conn.execute(q)]
 
 
 def demographic(ctx: CheckContext, batch: list[CheckRecord], *, scorer: Scorer | None = None) -> CheckResult:

@@ -112,8 +112,9 @@ def brute_force(scorer: Scorer, people: list[Person]) -> set[tuple[str, str, str
     return out
 
 
-@pytest.mark.parametrize("weights", [None, {"name": "0.50", "birth_date": "0.30", "sex": "0.10", "village": "0.10"}],
-                         ids=["village-required", "village-not-required"])
+@pytest.mark.parametrize("weights", [None, {"name": "0.50", "birth_date": "0.30", "sex": "0.10", "village": "0.10"},
+                                     {"name": "0.40", "birth_date": "0.30", "sex": "0.20", "village": "0.10"}],
+                         ids=["village-required", "village-not-required", "sex-required"])
 def test_demographic_equals_brute_force(engine, tmp_path, weights):
     """Over generated look-alikes checked in batches, the blocked search finds exactly the pairs a brute-force comparison finds."""
     path = None
@@ -123,6 +124,7 @@ def test_demographic_equals_brute_force(engine, tmp_path, weights):
                                     "birth_scores": {"exact": "1", "same_year": "0.5"}}), encoding="utf-8")
     scorer = Scorer.load(0.85, path)
     assert ("village" in scorer.required) is (weights is None)
+    assert ("sex" in scorer.required) is (weights is not None and weights["sex"] == "0.20")
     assert "name" in scorer.required and "birth_date" in scorer.required
     records = generated(engine, 240, seed=11)
     live = [r for r in records if not r.deleted]
