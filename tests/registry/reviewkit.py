@@ -87,3 +87,23 @@ def route(engine: Engine, wanted: dict[str, list[Finding]], *, now: dt.datetime 
 def state_of(engine: Engine, record_id: str) -> Any:
     with engine.connect() as conn:
         return conn.execute(select(records).where(records.c.record_id == record_id)).one()
+
+
+def run_real_checks(engine: Engine, ids: list[str], *, now: dt.datetime = T0) -> None:
+    """Run the registry's own checks (identity, faces, dataset rules) until these records are checked
+    (the server's worker may be checking them at the same time)."""
+    from registry.checks.faces import RegistryFaceIndex
+    from registry.checks.rules import RuleSet
+
+    # As the server's worker does: the rules and a face index loaded once, then kept up to date.
+    rules, faces = RuleSet.load(), RegistryFaceIndex.load(engine)
+    deadline = time.monotonic() + 60
+    while True:
+        run_checks(engine, config=CheckConfig.load(), rules=rules, face_index=faces, now=now, actor="test")
+        with engine.connect() as conn:
+            rows = conn.execute(select(records.c.version, records.c.checked_version)
+                                .where(records.c.record_id.in_(ids))).all()
+        if len(rows) == len(ids) and all(r.checked_version == r.version for r in rows):
+            return
+        assert time.monotonic() < deadline, "records stayed unchecked"
+        time.sleep(0.2)

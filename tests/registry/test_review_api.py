@@ -9,8 +9,8 @@ import json
 
 import pytest
 from pypdf import PdfReader
-from regkit import PASSWORD, VILLAGE_A, Api, item, payload
-from reviewkit import finding, route
+from regkit import PASSWORD, VILLAGE_A, VILLAGE_B, Api, item, payload
+from reviewkit import finding, route, run_real_checks
 from sqlalchemy import select
 
 from enrollment.errors import mask_id_number
@@ -249,3 +249,38 @@ def test_run_checks_endpoint_runs_the_checks_or_says_they_are_unavailable(review
     summary = r.json()
     assert {"checked", "needs_review", "cleared", "findings_opened", "run_id"} <= set(summary)
     assert json.dumps(summary)
+
+
+def test_real_checks_send_a_same_id_pair_to_review_with_each_other_as_evidence(review_env):
+    """The same ID enrolled in two villages: both records need review with a same_id finding naming the other."""
+    reg, engine, cadre, staff = review_env
+    r = reg.cli("add-operator", "--username", "cadre_b", "--role", "cadre", "--village", VILLAGE_B,
+                input=PASSWORD + "\n")
+    assert r.returncode == 0, r.stderr
+    cadre_b = Api(reg.url).login("cadre_b", device_id="laptop-2")
+    try:
+        mine = push(cadre, 7)
+        twin = payload(7, VILLAGE_B, name=NAMES[7], address="石桥村1组")
+        assert cadre_b.push_one(item(twin))["status"] == "accepted"
+        clean = push(cadre, 8)
+    finally:
+        cadre_b.close()
+    run_real_checks(engine, [mine["record_id"], twin["record_id"], clean["record_id"]])
+
+    q = staff.get(protocol.REVIEW_QUEUE, params={"kind": "same_id"}).json()
+    assert {i["record_id"] for i in q["items"]} == {mine["record_id"], twin["record_id"]}
+    assert all(i["state"] == "needs_review" for i in q["items"])
+    cleared = staff.get(protocol.REVIEW_QUEUE, params={"state": "cleared"}).json()["items"]
+    assert [i["record_id"] for i in cleared] == [clean["record_id"]]
+    d = staff.get(protocol.REVIEW_RECORD.format(record_id=mine["record_id"])).json()
+    same = [f for f in d["findings"] if f["kind"] == "same_id"]
+    assert [f["subject"] for f in same] == [twin["record_id"]]
+    assert d["related"][twin["record_id"]]["village_code"] == VILLAGE_B
+    # Keep the first enrollment, reject the duplicate; the evidence stays with the resolved findings.
+    ok = decision(staff, mine["record_id"], action="approve", version=1, reason="保留本村登记", password=PASSWORD)
+    assert ok.status_code == 200, ok.text
+    no = decision(staff, twin["record_id"], action="reject", version=1, reason="重复登记", password=PASSWORD)
+    assert no.status_code == 200, no.text
+    assert staff.get(protocol.REVIEW_FINDINGS, params={"kind": "same_id"}).json()["findings"] == []
+    resolved = staff.get(protocol.REVIEW_FINDINGS, params={"kind": "same_id", "status": "resolved"}).json()
+    assert {f["record_id"] for f in resolved["findings"]} == {mine["record_id"], twin["record_id"]}
