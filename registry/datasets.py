@@ -278,6 +278,10 @@ def import_dataset(engine: Engine, kind: str, path: str | Path, *, encoding: str
     raw, rows = read_dataset(kind, path, encoding=encoding)
     sha = hashlib.sha256(raw).hexdigest()
     name = Path(path).name
+    photos = None
+    if kind == "reference_photos":  # faces are found before the transaction (seconds per photo): A1's hook
+        from .checks.faces import prepare_reference_photos, store_reference_photos
+        photos = prepare_reference_photos(rows, Path(path).parent)
     with engine.begin() as conn:
         import_id = conn.execute(insert(dataset_imports).values(
             kind=kind, file_name=name[:255], sha256=sha, rows=len(rows), imported_at=now_iso(), actor=actor,
@@ -287,5 +291,7 @@ def import_dataset(engine: Engine, kind: str, path: str | Path, *, encoding: str
                    "import_id": import_id} for r in rows]
         for i in range(0, len(values), 1000):
             conn.execute(insert(dataset_rows), values[i:i + 1000])
+        if photos is not None:
+            store_reference_photos(conn, photos, import_id)
         audit.append(conn, actor, IMPORTED, kind, {"kind": kind, "file": name, "sha256": sha, "rows": len(rows)})
     return DatasetImport(kind, name, sha, len(rows), import_id)
