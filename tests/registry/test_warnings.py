@@ -17,6 +17,7 @@ from registry import review
 from registry.clock import FixedClock
 from registry.db import iso, open_database
 from registry.schema import record_versions, records
+from registry.service import push
 from registry.warnings import (
     LIGHTS,
     LimitsError,
@@ -28,6 +29,7 @@ from registry.warnings import (
     write_report_csv,
     write_report_pdf,
 )
+from sync.protocol import push_item
 
 
 @pytest.fixture
@@ -99,6 +101,9 @@ def test_sql_and_python_light_rules_agree(env):
         review.decide(engine, staff, rid, "approve", version=1, reason=None, password=PASSWORD, clock=clock)
     review.mark_card_issued(engine, staff, ids[0], version=1, clock=clock)
     review.decide(engine, staff, ids[3], "reject", version=1, reason="不符合", password=PASSWORD, clock=clock)
+    # A tombstone (ids[5] deleted on the laptop) never warns, whatever its state.
+    assert push(engine, cadre, "laptop-1", [push_item(ids[5], 1, None, deleted=True)], clock=clock)[0]["status"] \
+        == "accepted"
     q = select(records, record_versions.c.received_at).select_from(current_version_join())
     for h in range(0, 60, 2):
         moment = T0 + dt.timedelta(hours=h, minutes=17)
@@ -107,6 +112,8 @@ def test_sql_and_python_light_rules_agree(env):
             sql = {light: sorted(r.record_id for r in conn.execute(q.where(light_condition(light, moment, limits))))
                    for light in LIGHTS}
         assert sql == {light: sorted(k for k, v in python.items() if v == light) for light in LIGHTS}, h
+        assert python[ids[5]] == "none"
+    assert python[ids[4]] == "red" and python[ids[1]] == "red"  # the last moment: both clocks ran out
 
 
 def test_report_files_list_the_red_records_masked(env, tmp_path):
