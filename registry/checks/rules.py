@@ -234,18 +234,19 @@ class RuleSet:
     def datasets(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r.dataset for r in self.rules))
 
-    def candidates(self, subsidies: tuple[str, ...]) -> tuple[Rule, ...]:
-        """The rules that may apply to a record with these subsidy codes, in file order (cached per code set)."""
+    def applicable(self, subsidies: tuple[str, ...]) -> tuple[tuple[Rule, list[str]], ...]:
+        """(rule, the record's codes it applies to, ["*"] for every-record rules) for a record with
+        these subsidy codes, in file order; cached per code list (there are few distinct ones)."""
         cache = self._by_subsidies
         found = cache.get(subsidies)
         if found is None:
-            wanted = set(subsidies)
-            found = tuple(r for r in self.rules if r.applies_to is None or r.applies_to & wanted)
+            found = tuple((r, [ALL] if r.applies_to is None else [s for s in subsidies if s in r.applies_to])
+                          for r in self.rules if r.applies_to is None or r.applies_to.intersection(subsidies))
             cache[subsidies] = found
         return found
 
     @functools.cached_property
-    def _by_subsidies(self) -> dict[tuple[str, ...], tuple[Rule, ...]]:
+    def _by_subsidies(self) -> dict[tuple[str, ...], tuple[tuple[Rule, list[str]], ...]]:
         return {}
 
 
@@ -298,11 +299,9 @@ def dataset_rules(ctx: CheckContext, batch: list[CheckRecord]) -> CheckResult:
     applicable: list[tuple[CheckRecord, Rule, list[str]]] = []
     ids_by_kind: dict[str, set[str]] = defaultdict(set)
     for record in records:
-        for rule in ruleset.candidates(record.subsidies):
-            hit = rule.subsidies_hit(record)
-            if hit is not None:
-                applicable.append((record, rule, hit))
-                ids_by_kind[rule.dataset].add(record.id_number)
+        for rule, hit in ruleset.applicable(record.subsidies):
+            applicable.append((record, rule, hit))
+            ids_by_kind[rule.dataset].add(record.id_number)
     rows_by_kind = {kind: fetch_rows(ctx, kind, sorted(ids)) for kind, ids in ids_by_kind.items()}
 
     counts = {r.id: RuleCount(rule_id=r.id, kind=DATASET_RULE, department=r.department, dataset=r.dataset)
@@ -318,7 +317,7 @@ def dataset_rules(ctx: CheckContext, batch: list[CheckRecord]) -> CheckResult:
             continue
         groups = [matching] if rule.count_gte > 1 else [[m] for m in matching]
         for group in groups:
-            evidence = {"rule": rule.describe(), "subsidy": subsidies[0], "subsidies": subsidies,
+            evidence = {"rule": rule.describe(), "subsidy": subsidies[0], "subsidies": list(subsidies),
                         "rows": [_row_evidence(rid, row) for rid, row in group]}
             result.add(record.record_id, Finding(DATASET_RULE, rule.severity, evidence, rule=rule.id,
                                                  subject=str(group[0][0])))
