@@ -75,6 +75,9 @@ class SyncReport:
     local_count: int | None = None
     server_digest: str | None = None
     server_count: int | None = None
+    # protocol v3: records whose registry review changed in this sync's pull, and those newly returned
+    reviews_changed: int = 0
+    returned: int = 0
 
     @property
     def ok(self) -> bool:
@@ -363,7 +366,9 @@ class SyncClient:
             changes = body.get("changes") or []
             last = int(body.get("last_counter", since))
             if changes:
-                self.store.apply_pull(changes, max(last, since))
+                applied = self.store.apply_pull(changes, max(last, since))
+                self.report.reviews_changed += applied.get("reviews", 0)
+                self.report.returned += applied.get("returned", 0)
             self.report.pulled += len(changes)
             self.report.pull_batches += 1
             more = bool(body.get("more")) and bool(changes) and last > since

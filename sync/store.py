@@ -739,9 +739,11 @@ class Store:
 
         Residents are upserted. A record from the server is stored as accepted when this laptop
         has no pending change of it; a pending local edit is kept (its push decides: a stale
-        base becomes a conflict shown to the cadre).
+        base becomes a conflict shown to the cadre). The registry's review of each pulled record is
+        kept either way; ``reviews`` counts the records whose review changed, ``returned`` those that
+        became returned (the cadre has to correct them).
         """
-        stats = {"residents": 0, "records": 0}
+        stats = {"residents": 0, "records": 0, "reviews": 0, "returned": 0}
         with self.transaction():
             residents = []
             for ch in changes:
@@ -750,14 +752,14 @@ class Store:
                     data = ch.get("resident") or ch.get("data") or ch
                     residents.append({**data, "counter": ch.get("counter")})
                 elif kind == protocol.KIND_RECORD:
-                    stats["records"] += self._apply_pulled_record(ch.get("data") or ch.get("record") or ch)
+                    stats["records"] += self._apply_pulled_record(ch.get("data") or ch.get("record") or ch, stats)
             if residents:
                 stats["residents"] = self.upsert_residents(residents)
             self.set_meta("last_counter", int(last_counter))
         self.checkpoint()
         return stats
 
-    def _apply_pulled_record(self, rec: dict) -> int:
+    def _apply_pulled_record(self, rec: dict, stats: dict[str, int]) -> int:
         record_id = rec["record_id"]
         version = int(rec["version"])
         deleted = bool(rec.get("deleted"))
@@ -769,12 +771,12 @@ class Store:
             self.db.execute("INSERT INTO records(record_id, state, created_at, updated_at) VALUES (?,?,?,?)",
                             [record_id, ACCEPTED, now, now])
             self._store_server_version(record_id, payload, deleted, version, chash)
-            self._store_review(record_id, rec.get("review"))
+            self._store_review(record_id, None, rec.get("review"), stats)
             return 1
         if version >= (row["server_version"] or 0):
             # The review changes without a new version (a check, a decision, the card issued) and
             # concerns the registry's record whatever this laptop has pending: always kept.
-            self._store_review(record_id, rec.get("review"))
+            self._store_review(record_id, row, rec.get("review"), stats)
         if version <= (row["server_version"] or 0):
             return 0
         if row["state"] == ACCEPTED:
@@ -789,13 +791,19 @@ class Store:
                             " WHERE record_id = ?", [_json(payload), version, int(deleted), record_id])
         return 0
 
-    def _store_review(self, record_id: str, review: Any) -> None:
+    def _store_review(self, record_id: str, row: dict | None, review: Any, stats: dict[str, int]) -> None:
         """Keep a pulled record's ``review`` (protocol v3); a v2 registry sends none and nothing changes."""
         if not isinstance(review, dict) or not isinstance(review.get("state"), str):
             return
         values = [None if review.get(key) is None else str(review[key]) for key in protocol.REVIEW_KEYS]
+        before = [None if row is None else row.get(column) for column in REVIEW_COLUMNS]
+        if values == before:
+            return
         assign = ", ".join(f"{_REVIEW_COLUMN_OF[key]} = ?" for key in protocol.REVIEW_KEYS)
         self.db.execute(f"UPDATE records SET {assign} WHERE record_id = ?", [*values, record_id])
+        stats["reviews"] += 1
+        if values[0] == protocol.REVIEW_RETURNED and before[0] != protocol.REVIEW_RETURNED:
+            stats["returned"] += 1
 
     def records_to_send(self, limit: int, after_seq: int = 0) -> list[dict]:
         """Queued and sending (interrupted earlier) records, in creation order after ``after_seq``."""

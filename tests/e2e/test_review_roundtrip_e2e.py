@@ -74,6 +74,7 @@ def test_returned_record_is_corrected_and_comes_back_as_version_2_of_the_same_re
             # The laptop's next sync: same versions, new review states with their reasons.
             second = sync(laptop)
             assert second["accepted"] == 0 and second["pulled"] >= 2
+            assert second["reviews_changed"] == 2 and second["returned"] == 1
             rec = laptop.get_record(returned_id)
             assert rec["state"] == "accepted" and rec["server_version"] == 1
             assert rec["review"]["state"] == "returned" and rec["review"]["reason"] == RETURN_REASON

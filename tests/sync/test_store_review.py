@@ -24,7 +24,7 @@ def review(state: str, reason: str | None = None, decided_by: str | None = None,
             "card_issued_at": card_issued_at}
 
 
-def pull_record(store: Store, record: dict, version: int, rev: dict | None, counter: int | None = None) -> None:
+def pull_record(store: Store, record: dict, version: int, rev: dict | None, counter: int | None = None) -> dict:
     """Apply one pulled record change as a v3 registry sends it (``rev`` None: as a v2 registry does)."""
     payload = record["payload"]
     data = {"record_id": record["record_id"], "version": version, "deleted": False, "payload": payload,
@@ -32,8 +32,8 @@ def pull_record(store: Store, record: dict, version: int, rev: dict | None, coun
     if rev is not None:
         data["review"] = rev
     counter = counter if counter is not None else store.last_counter() + 1
-    store.apply_pull([{"counter": counter, "kind": protocol.KIND_RECORD, "key": record["record_id"],
-                       "data": data}], counter)
+    return store.apply_pull([{"counter": counter, "kind": protocol.KIND_RECORD, "key": record["record_id"],
+                              "data": data}], counter)
 
 
 def test_store_at_version_3_upgrades_to_review_columns(tmp_path):
@@ -62,9 +62,13 @@ def test_pull_stores_the_review_when_the_version_is_unchanged(tmp_path):
         rid = store.enroll(enrollment_fields(person(30)))
         accept(store, rid, 1)
         rec = store.get_record(rid)
-        pull_record(store, rec, 1, review("needs_review"))
+        stats = pull_record(store, rec, 1, review("needs_review"))
+        assert stats["reviews"] == 1 and stats["returned"] == 0 and stats["records"] == 0
         assert store.get_record(rid)["review"] == review("needs_review")
-        pull_record(store, rec, 1, review("returned", "照片不清楚，请重拍", "central1", DECIDED_AT))
+        stats = pull_record(store, rec, 1, review("returned", "照片不清楚，请重拍", "central1", DECIDED_AT))
+        assert stats["reviews"] == 1 and stats["returned"] == 1
+        again = pull_record(store, rec, 1, review("returned", "照片不清楚，请重拍", "central1", DECIDED_AT))
+        assert again["reviews"] == 0 and again["returned"] == 0  # nothing new
         rec = store.get_record(rid)
         assert rec["state"] == "accepted" and rec["server_version"] == 1
         assert rec["review"] == review("returned", "照片不清楚，请重拍", "central1", DECIDED_AT)
