@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from capture.dedup import TemplateIndex
+from capture.dedup import TemplateIndex, exact_distances
 from capture.faces import FaceTemplate, face_distance
 
 
@@ -55,3 +56,116 @@ def test_empty_index_and_templates_accepted():
     assert index.nearest(v) == [] and index.likely_duplicates(v, 0.6) == []
     index.add("a", v)
     assert index.nearest(v)[0] == ("a", 0.0)
+
+
+# -- the two-stage search at registry scale: exact, the same as a full scan ------------------------
+
+def _faces_like(n: int, seed: int) -> np.ndarray:
+    """Descriptor-like vectors: a common mean, decaying variance on rotated axes (as bench_face_search)."""
+    rng = np.random.default_rng(seed)
+    axes, _ = np.linalg.qr(rng.normal(size=(128, 128)))
+    spread = np.sqrt(0.38 / np.arange(1, 129) / np.sum(1 / np.arange(1, 129)))
+    mean = rng.normal(size=128)
+    mean *= 1.3 / np.linalg.norm(mean)
+    return (mean + (rng.standard_normal((n, 128)) * spread) @ axes.T).astype(np.float32)
+
+
+def _brute(rows: dict, probe: np.ndarray, radius: float, exclude=()) -> list:
+    """Every key within the radius by computing each distance alone, sorted by (distance, key)."""
+    out = []
+    for key, v in rows.items():
+        if key in exclude:
+            continue
+        d = exact_distances(v[None, :], probe)[0]
+        if d <= np.float32(radius):
+            out.append((key, float(d)))
+    return sorted(out, key=lambda kv: (kv[1], kv[0]))
+
+
+def _planted(rng: np.random.Generator, probe: np.ndarray, distance: float) -> np.ndarray:
+    """A vector at (float32-rounded) ``distance`` from ``probe``."""
+    u = rng.normal(size=128)
+    return (probe + distance * u / np.linalg.norm(u)).astype(np.float32)
+
+
+@pytest.mark.parametrize("fit", [False, True])
+def test_two_stage_search_equals_brute_force_through_adds_replaces_and_removes(fit):
+    """With the filter forced on, radius results (keys and distances) equal brute force on every probe,
+    including vectors planted within a hair of the radius, after adds, replacements and removals."""
+    rng = np.random.default_rng(5)
+    vecs = _faces_like(6000, seed=1)
+    rows = {i: v for i, v in enumerate(vecs)}
+    index = TemplateIndex(fast_from=0)
+    index.add_many(list(rows), vecs)
+    probes = _faces_like(12, seed=2)
+    radius = 0.6
+    for j, p in enumerate(probes):             # near-duplicates, and vectors on both sides of the radius
+        for k, dist in enumerate((0.1, 0.35, radius - 1e-6, radius, radius + 1e-6, 0.59, 0.61)):
+            key = f"p{j}-{k}"
+            rows[key] = _planted(rng, p, dist)
+            index.add(key, rows[key])
+    if fit:
+        index.fit_rotation()
+
+    def agree(exclude=()):
+        for p in probes:
+            got = sorted(index.likely_duplicates(p, radius, exclude=exclude), key=lambda kv: (kv[1], str(kv[0])))
+            want = sorted(_brute(rows, p, radius, exclude), key=lambda kv: (kv[1], str(kv[0])))
+            assert got == want
+            assert any(str(k).startswith("p") for k, _ in got)
+
+    agree()
+    for key in list(rows)[::7]:                      # removals (every 7th, planted ones too)
+        index.remove(key)
+        del rows[key]
+    for key in list(rows)[:300:3]:                    # replacements: new vectors under old keys
+        rows[key] = _planted(rng, probes[0], float(rng.uniform(0.2, 0.9)))
+        index.add(key, rows[key])
+    fresh = _faces_like(500, seed=3)                   # more adds (the arrays grow)
+    index.add_many([f"n{i}" for i in range(500)], fresh)
+    rows.update({f"n{i}": v for i, v in enumerate(fresh)})
+    assert len(index) == len(rows)
+    agree()
+    agree(exclude=[k for k, _ in _brute(rows, probes[0], radius)[:3]])
+
+
+@pytest.mark.parametrize("fit", [False, True])
+def test_two_stage_nearest_equals_brute_force(fit):
+    """The k nearest from the filtered search are the full scan's k nearest, with their distances."""
+    vecs = _faces_like(5000, seed=4)
+    index = TemplateIndex(((i, v) for i, v in enumerate(vecs)), fast_from=0)
+    full = TemplateIndex(((i, v) for i, v in enumerate(vecs)), fast_from=10**9)
+    if fit:
+        index.fit_rotation()
+    for p in _faces_like(10, seed=6):
+        for k in (1, 5, 40):
+            assert index.nearest(p, k) == full.nearest(p, k)
+            d = full.distances(p)
+            order = np.lexsort((np.arange(len(d)), d))[:k]
+            assert index.nearest(p, k) == [(int(i), float(d[i])) for i in order]
+        near = full.nearest(p, 3)
+        assert index.nearest(p, 2, exclude=[near[0][0]]) == full.nearest(p, 3)[1:]
+        result = index.search(p, 0.6, k=5)
+        assert result.within == full.likely_duplicates(p, 0.6) and result.nearest == full.nearest(p, 5)
+
+
+def test_exact_distances_of_a_subset_are_bit_identical():
+    """A row's distance is the same float32 value whether computed alone, in a subset or in the full scan."""
+    vecs = _faces_like(3000, seed=8)
+    probe = _faces_like(1, seed=9)[0]
+    full = exact_distances(vecs, probe)
+    pick = np.array([5, 17, 2999, 1024])
+    assert np.array_equal(exact_distances(vecs[pick], probe), full[pick])
+    assert all(exact_distances(vecs[i:i + 1], probe)[0] == full[i] for i in pick)
+
+
+def test_bad_vectors_are_refused():
+    """A vector of the wrong size or with NaN is refused before it reaches the index."""
+    index = TemplateIndex()
+    with pytest.raises(ValueError):
+        index.add("a", np.zeros(127, np.float32))
+    with pytest.raises(ValueError):
+        index.add("a", np.full(128, np.nan, np.float32))
+    with pytest.raises(ValueError):
+        index.add_many(["a", "b"], np.zeros((1, 128), np.float32))
+    assert len(index) == 0
