@@ -123,3 +123,78 @@ def test_form_subsidy_checkboxes_are_saved_in_the_payload(qtbot, owner, screens)
     assert rec["state"] == "queued" and rec["payload"]["subsidies"] == ["dibao", "farmland"]
     form.load_record(rec)
     assert [c for c, box in form.subsidy_checks.items() if box.isChecked()] == ["dibao", "farmland"]
+
+
+def test_app_shows_a_central_return_after_sync_and_sends_the_correction(qtbot, field_registry, tmp_path, screens):
+    """The whole app on a real registry: after a central operator returns the cadre's record, the next 同步 shows
+    已退回 with the reason in the outbox; the cadre corrects it in the form and the next 同步 sends version 2."""
+    from desktop_helpers import PASSWORD
+
+    from desktop.app import DesktopApp
+    from sync.http import RegistryHttp
+
+    done = field_registry.cli("add-operator", "--username", "central1", "--role", "central",
+                              input="central-pass-1\n")
+    assert done.returncode == 0, done.stderr
+    app = DesktopApp(tmp_path / "laptop.sqlite3", field_registry.url, online_interval_ms=200)
+    try:
+        qtbot.addWidget(app.login_window)
+        app.show()
+        qtbot.waitUntil(lambda: app.owner.is_open, timeout=10_000)
+        app.login_window.username_edit.setText("cadre1")
+        app.login_window.password_edit.setText(PASSWORD)
+        qtbot.mouseClick(app.login_window.login_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: app.main_window is not None, timeout=20_000)
+        win = app.main_window
+        qtbot.addWidget(win)
+        win.resize(1366, 740)
+        qtbot.waitUntil(lambda: not win.sync_panel.running and len(win.roster.shown_residents()) == 7,
+                        timeout=30_000)
+        liu = next({k: r[k] for k in roster_rows()[0]} | {"village_code": VILLAGE}
+                   for r in win.roster.shown_residents() if r["name"] == "刘建国")
+        rid = run_op(qtbot, app.owner, lambda s: s.enroll({
+            **liu, "consent": True, "subsidies": ["farmland"],
+            "confirmed_warnings": list(idn.parse(liu["id_number"]).warnings)}))
+
+        def sync_now():
+            with qtbot.waitSignal(win.sync_panel.finished, timeout=60_000):
+                qtbot.mouseClick(win.sync_panel.sync_button, Qt.MouseButton.LeftButton)
+            assert win.sync_panel.report.ok, win.sync_panel.report.to_dict()
+            return win.sync_panel.report
+
+        assert sync_now().accepted == 1
+        with RegistryHttp(field_registry.url) as http:
+            token = http.request("POST", protocol.LOGIN, json={"username": "central1", "password": "central-pass-1",
+                                                               "device_id": "central-desk"})["token"]
+        with RegistryHttp(field_registry.url, token) as central:
+            path = protocol.REVIEW_DECISION.format(record_id=rid)
+            central.request("POST", path, json={"action": "return", "version": 1, "reason": REASON})
+
+        assert sync_now().returned == 1
+        win.tabs.setCurrentWidget(win.outbox)
+        qtbot.waitUntil(lambda: len(win.outbox.records) == 1
+                        and (win.outbox.records[0].get("review") or {}).get("state") == "returned", timeout=10_000)
+        assert win.outbox.table.item(0, COL_REVIEW).text() == "已退回"
+        assert REASON in win.outbox.table.item(0, COL_REASON).text()
+        screens(win, "app_outbox_returned")
+
+        win.outbox.table.cellDoubleClicked.emit(0, 0)
+        assert win.tabs.currentIndex() == 0 and win.form.record_id == rid
+        assert REASON in win.form.review_text()
+        win.form.address_edit.clear()
+        type_text(qtbot, win.form.address_edit, "四川省遂宁市船山区大石村3组12号")
+        with qtbot.waitSignal(win.form.queued, timeout=10_000):
+            qtbot.mouseClick(win.form.save_button, Qt.MouseButton.LeftButton)
+
+        assert sync_now().accepted == 1
+        rec = run_op(qtbot, app.owner, lambda s: s.get_record(rid))
+        assert rec["server_version"] == 2 and rec["review"]["state"] in ("received", "needs_review", "cleared")
+        assert rec["payload"]["subsidies"] == ["farmland"]
+        with RegistryHttp(field_registry.url, token) as central:
+            detail = central.request("GET", protocol.REVIEW_RECORD.format(record_id=rid))
+        assert detail["record"]["version"] == 2 and [v["version"] for v in detail["versions"]] == [1, 2]
+        win.tabs.setCurrentWidget(win.outbox)
+        qtbot.waitUntil(lambda: win.outbox.table.rowCount() == 1
+                        and win.outbox.table.item(0, COL_REVIEW).text() != "已退回", timeout=10_000)
+    finally:
+        app.shutdown()
