@@ -280,7 +280,8 @@ def cmd_sync(args: Any) -> int:
         sys.stdout.write(
             f"accepted {report.accepted}, unchanged {report.unchanged}, conflicts {report.conflicts}, "
             f"refused {report.refused}; blobs {report.blobs_sent} ({report.bytes_sent} bytes); "
-            f"pulled {report.pulled}; digest {'matches' if report.digest_match else 'DOES NOT MATCH'}"
+            f"pulled {report.pulled} (review changed on {report.reviews_changed}, newly returned "
+            f"{report.returned}); digest {'matches' if report.digest_match else 'DOES NOT MATCH'}"
             f" ({report.local_count} records); left to send {report.left_to_send}; "
             f"needs attention {counts['needs-attention']}\n")
     if report.error:
