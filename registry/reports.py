@@ -70,8 +70,8 @@ def write_csv(items: list[dict[str, Any]], path: str | Path) -> int:
     return len(items)
 
 
-def find_font() -> str:
-    for candidate in FONT_CANDIDATES:
+def find_font(candidates: tuple[str, ...] = FONT_CANDIDATES) -> str:
+    for candidate in candidates:
         if Path(candidate).is_file():
             return candidate
     raise ReportError(FONT_MISSING, "no TrueType CJK font for the PDF report: install the Debian package "

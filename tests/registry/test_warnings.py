@@ -16,6 +16,7 @@ from enrollment.errors import mask_id_number
 from registry import review
 from registry.clock import FixedClock
 from registry.db import iso, open_database
+from registry.reports import ReportError, find_font
 from registry.schema import record_versions, records
 from registry.service import push
 from registry.warnings import (
@@ -141,3 +142,11 @@ def test_report_files_list_the_red_records_masked(env, tmp_path):
                      "2026-12-01 08:00", "受理 10 小时内处理"):
         assert expected in text, expected
     assert mask_id_number(yellow["id_number"]) not in text and red["id_number"] not in text
+
+
+def test_a_missing_cjk_font_is_a_clear_error():
+    """Without the TrueType CJK font the PDF report fails with report.font_missing naming the package."""
+    with pytest.raises(ReportError) as e:
+        find_font(("/nonexistent/wqy-zenhei.ttc",))
+    assert e.value.code == "report.font_missing" and "fonts-wqy-zenhei" in e.value.message
+    assert find_font().endswith(".ttc")  # installed by scripts/_setup.sh
