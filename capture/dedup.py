@@ -5,20 +5,28 @@ holds millions (3.4 M x 128 float32 = 1.7 GB): a full scan reads every byte per 
 by memory bandwidth (~115 ms on a 2-core machine). The index therefore answers in two stages and
 stays exact:
 
-1. A *filter* reads a narrow matrix of ``FILTER_COLUMNS`` float32 per template (a quarter of the
-   bytes): the first ``head`` coordinates of the template in a rotated, centred frame, the norm of
-   the remaining ``tail`` coordinates, and the squared norm. By Cauchy–Schwarz
-   ``p·y <= p_h·y_h + |p_t||y_t|``, so ``|p|^2 + |y|^2 - 2(p_h·y_h + |p_t||y_t|)`` is a lower bound
-   of the squared distance; every template whose lower bound exceeds the radius (plus a slack far
-   larger than float32 rounding) cannot be a hit and is skipped. One matrix-vector product computes
-   that bound for all templates at once (the probe's row is ``[2 p_h, 2|p_t|, 1]``).
+1. A *filter* gives a lower bound of every template's distance and skips the templates whose bound
+   exceeds the radius. With y the template and p the probe, both centred and rotated, split into a
+   head of HEAD coordinates and the tail after it: by Cauchy–Schwarz ``p·y <= p_h·y_h + |p_t||y_t|``,
+   so ``|p|^2 + |y|^2 - 2(p_h·y_h + |p_t||y_t|)`` is at most the squared distance. Level 0 stores
+   ``[y_h, |y_t|, -|y|^2]`` (32 float32, a quarter of a template's bytes) for every template, so one
+   matrix-vector product with ``[2 p_h, 2|p_t|, 1]`` bounds them all. Level j (only read for the
+   templates that passed the levels before, and only when there are many) stores the next HEAD
+   coordinates and the tail norms around them, replacing one Cauchy–Schwarz term by an exact
+   product and a smaller one. A slack far larger than float32 rounding is added to every bound,
+   so rounding never skips a true hit.
 2. The survivors' distances are computed exactly from the stored vectors, with the same formula
-   as a full scan (``distances``), so the results are identical to brute force, bit for bit.
+   as a full scan (``exact_distances``, row by row), so the results are identical to brute force,
+   bit for bit.
+
+``search_many`` answers many probes with one pass over level 0 (a matrix product): the check
+runner searches a batch of records that way.
 
 Any orthogonal rotation and any centre preserve distances, so they are free to choose: centring
 on the templates' mean and rotating onto their principal axes (``fit_rotation``, run only when
-asked) puts most of the variance of real face descriptors into the head and makes the bound
-tight. Without it (identity, no centring) the search is just as exact, only the filter lets more
+asked) gives the head as much of the variance as any HEAD coordinates can hold. dlib's descriptors
+share a large common mean (norm ~1.3 of ~1.4 on the shared photos), so centring alone shrinks the
+norms in the bound several-fold; the rotation helps as far as their variance is uneven. Without it (identity, no centring) the search is just as exact, only the filter lets more
 through. Small indexes (below ``fast_from`` templates) skip the filter: a full scan is cheaper.
 
 Keys are whatever the caller uses (record ids). Adds, replacements and removals are incremental
@@ -34,10 +42,14 @@ import numpy as np
 
 from .faces import DESCRIPTOR_DIM, FaceTemplate
 
-FILTER_COLUMNS = 32          # 30 head coordinates + tail norm + squared norm: 128-byte rows
-HEAD_DIMS = FILTER_COLUMNS - 2
+FILTER_COLUMNS = 32          # per level: 30 coordinates + two norms = 128-byte rows
+HEAD = FILTER_COLUMNS - 2
+MAX_LEVELS = -(-DESCRIPTOR_DIM // HEAD)   # 5 levels cover all 128 coordinates
+FILTER_LEVELS = 2            # level 0 for every template, level 1 for those that pass it
+REFINE_FROM = 2_000          # fewer survivors than this go straight to exact distances
 FAST_FROM = 20_000           # below this many templates a full scan beats the filter
 _SCAN_CHUNK = 65_536         # rows per block of a full scan (bounds its temporary memory)
+_BATCH_ROWS = 16_384         # rows per block of search_many's matrix product (stays in cache)
 # Slack on the squared-distance bound, relative to the magnitudes involved. float32 rounding in
 # the rotation, the norms and the 32-term product is ~1e-6 of those magnitudes; 1e-4 is far above
 # it and lets through only templates within a hair of the radius, which stage 2 then measures.
@@ -58,7 +70,16 @@ def exact_distances(rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
     """Euclidean distances, float32: THE formula of this module (each row on its own, so a subset
     of rows gets exactly the values the full scan gets)."""
     diff = rows - vector
-    return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    np.multiply(diff, diff, out=diff)
+    return np.sqrt(diff.sum(axis=1))
+
+
+@dataclass(frozen=True)
+class _Probe:
+    q: np.ndarray
+    weights: list[np.ndarray]   # one row per filter level (module docstring)
+    pp: float                   # |p|^2 of the rotated, centred probe
+    slack: float                # added to every bound: far above float32 rounding
 
 
 @dataclass(frozen=True)
@@ -69,17 +90,18 @@ class SearchResult:
 
 class TemplateIndex:
     def __init__(self, items: Iterable[tuple[Hashable, np.ndarray | FaceTemplate]] = (), *,
-                 fast_from: int = FAST_FROM, capacity: int = 64, filter_columns: int = FILTER_COLUMNS) -> None:
-        if not 3 <= filter_columns <= DESCRIPTOR_DIM + 1:
-            raise ValueError("filter_columns: 3..129")
+                 fast_from: int = FAST_FROM, capacity: int = 64, filter_levels: int = FILTER_LEVELS,
+                 refine_from: int = REFINE_FROM) -> None:
+        if not 1 <= filter_levels <= MAX_LEVELS:
+            raise ValueError(f"filter_levels: 1..{MAX_LEVELS}")
         self.fast_from = fast_from
-        self._cols = filter_columns
-        self._head = filter_columns - 2
+        self.refine_from = refine_from
         self._keys: list[Hashable] = []
         self._pos: dict[Hashable, int] = {}
         capacity = max(1, capacity)
         self._m = np.empty((capacity, DESCRIPTOR_DIM), dtype=np.float32)   # the templates as given
-        self._f = np.empty((capacity, self._cols), dtype=np.float32)   # the filter's rows
+        # The filter's levels (module docstring), each a narrow matrix of FILTER_COLUMNS float32.
+        self._levels = [np.empty((capacity, FILTER_COLUMNS), dtype=np.float32) for _ in range(filter_levels)]
         self._center = np.zeros(DESCRIPTOR_DIM, dtype=np.float32)
         self._basis = np.eye(DESCRIPTOR_DIM, dtype=np.float32)             # columns: the rotated axes
         self._max_sq = 0.0   # the largest |y|^2 ever added (not lowered on removal: only looser)
@@ -99,39 +121,57 @@ class TemplateIndex:
         return self._m[self._pos[key]].copy()
 
     # -- storage -----------------------------------------------------------------------------
-    def _filter_rows(self, vectors: np.ndarray) -> np.ndarray:
+    def _filter_rows(self, vectors: np.ndarray) -> list[np.ndarray]:
+        """Each level's rows for ``vectors``. With y the rotated, centred vector, t_j = |y[HEAD*j:]|:
+        level 0 = [y[:HEAD], t_1, -|y|^2]; level j = [y[HEAD*j:HEAD*(j+1)], t_(j+1), t_j]."""
         y = (vectors - self._center) @ self._basis
-        rows = np.empty((len(vectors), self._cols), dtype=np.float32)
-        rows[:, :self._head] = y[:, :self._head]
-        tail_sq = np.einsum("ij,ij->i", y[:, self._head:], y[:, self._head:])
-        rows[:, self._head] = np.sqrt(tail_sq)
-        rows[:, self._head + 1] = -(np.einsum("ij,ij->i", y[:, :self._head], y[:, :self._head]) + tail_sq)
-        if len(rows):
-            self._max_sq = max(self._max_sq, float(-rows[:, self._head + 1].min()))
-        return rows
+        sq = np.square(y)
+        # tails[:, j] = |y[HEAD*j:]|^2, summed from the end so each is one pass
+        tails = np.zeros((len(y), MAX_LEVELS + 1), dtype=np.float32)
+        for j in range(MAX_LEVELS - 1, -1, -1):
+            tails[:, j] = tails[:, j + 1] + sq[:, HEAD * j:HEAD * (j + 1)].sum(axis=1)
+        norms = np.sqrt(tails)
+        out = []
+        for j in range(len(self._levels)):
+            rows = np.zeros((len(y), FILTER_COLUMNS), dtype=np.float32)
+            block = y[:, HEAD * j:HEAD * (j + 1)]
+            rows[:, :block.shape[1]] = block
+            rows[:, HEAD] = norms[:, j + 1]
+            rows[:, HEAD + 1] = -tails[:, 0] if j == 0 else norms[:, j]
+            out.append(rows)
+        if len(y):
+            self._max_sq = max(self._max_sq, float(tails[:, 0].max()))
+        return out
+
+    def _put(self, at: int | slice, vectors: np.ndarray) -> None:
+        self._m[at] = vectors
+        for level, rows in zip(self._levels, self._filter_rows(np.atleast_2d(vectors)), strict=True):
+            level[at] = rows[0] if isinstance(at, int) else rows
 
     def reserve(self, capacity: int) -> None:
         """Make room for ``capacity`` templates at once (a bulk load without repeated doubling)."""
         if capacity <= self._m.shape[0]:
             return
         n = len(self._keys)
-        for name, cols in (("_m", DESCRIPTOR_DIM), ("_f", self._cols)):
-            grown = np.empty((capacity, cols), dtype=np.float32)
-            grown[:n] = getattr(self, name)[:n]
-            setattr(self, name, grown)
+
+        def grown(a: np.ndarray) -> np.ndarray:
+            out = np.empty((capacity, a.shape[1]), dtype=np.float32)
+            out[:n] = a[:n]
+            return out
+
+        self._m = grown(self._m)
+        self._levels = [grown(level) for level in self._levels]
 
     def add(self, key: Hashable, vector: np.ndarray | FaceTemplate) -> None:
         """Add or replace ``key``'s template."""
         v = _vec(vector)
-        row = self._filter_rows(v[None, :])[0]
         if key in self._pos:
-            i = self._pos[key]
-            self._m[i], self._f[i] = v, row
+            self._put(self._pos[key], v)
             return
         n = len(self._keys)
         if n == self._m.shape[0]:
             self.reserve(n * 2)
-        self._m[n], self._f[n] = v, row
+        self._put(n, v)
         self._pos[key] = n
         self._keys.append(key)
 
@@ -158,8 +198,7 @@ class TemplateIndex:
         block = vectors[fresh] if extra != len(keys) else vectors
         for start in range(0, extra, _SCAN_CHUNK):
             part = block[start:start + _SCAN_CHUNK]
-            self._m[n + start:n + start + len(part)] = part
-            self._f[n + start:n + start + len(part)] = self._filter_rows(part)
+            self._put(slice(n + start, n + start + len(part)), part)
         for offset, j in enumerate(fresh):
             self._pos[keys[j]] = n + offset
             self._keys.append(keys[j])
@@ -170,7 +209,8 @@ class TemplateIndex:
         if i != last:
             moved = self._keys[last]
             self._m[i] = self._m[last]
-            self._f[i] = self._f[last]
+            for level in self._levels:
+                level[i] = level[last]
             self._keys[i] = moved
             self._pos[moved] = i
         self._keys.pop()
@@ -196,7 +236,7 @@ class TemplateIndex:
         self._max_sq = 0.0
         for start in range(0, n, _SCAN_CHUNK):
             stop = min(n, start + _SCAN_CHUNK)
-            self._f[start:stop] = self._filter_rows(self._m[start:stop])
+            self._put(slice(start, stop), self._m[start:stop].copy())
 
     # -- queries -----------------------------------------------------------------------------
     def distances(self, vector: np.ndarray | FaceTemplate) -> np.ndarray:
@@ -209,17 +249,40 @@ class TemplateIndex:
             out[start:stop] = exact_distances(self._m[start:stop], q)
         return out
 
-    def _bound(self, q: np.ndarray) -> tuple[np.ndarray, float, float]:
-        """(g, |p|^2, slack) with ``|p|^2 - g <= squared distance`` for every template."""
+    def _probe(self, q: np.ndarray) -> _Probe:
         p = (q - self._center) @ self._basis
-        tail = float(np.sqrt(np.dot(p[self._head:], p[self._head:])))
-        w = np.empty(self._cols, dtype=np.float32)
-        w[:self._head] = 2 * p[:self._head]
-        w[self._head] = 2 * tail
-        w[self._head + 1] = 1.0
-        pp = float(np.dot(p.astype(np.float64), p.astype(np.float64)))
-        g = self._f[:len(self._keys)] @ w
-        return g, pp, _SLACK * (pp + self._max_sq) + 1e-6
+        sq = np.square(p.astype(np.float64))
+        tails = np.sqrt(np.cumsum(sq[::-1])[::-1])          # tails[i] = |p[i:]|
+        weights = []
+        for j in range(len(self._levels)):
+            w = np.zeros(FILTER_COLUMNS, dtype=np.float32)
+            block = p[HEAD * j:HEAD * (j + 1)]
+            w[:len(block)] = 2 * block
+            w[HEAD] = 2 * tails[HEAD * (j + 1)] if HEAD * (j + 1) < DESCRIPTOR_DIM else 0.0
+            w[HEAD + 1] = 1.0 if j == 0 else -2 * tails[HEAD * j]
+            weights.append(w)
+        pp = float(sq.sum())
+        return _Probe(q, weights, pp, _SLACK * (pp + self._max_sq) + 1e-6)
+
+    def _bound(self, probe: _Probe) -> np.ndarray:
+        """g with ``|p|^2 - g <= squared distance`` for every template (level 0 of the filter)."""
+        return self._levels[0][:len(self._keys)] @ probe.weights[0]
+
+    def _survivors(self, probe: _Probe, g: np.ndarray, limit: float) -> np.ndarray:
+        """Positions whose lower bound ``|p|^2 - g`` is <= ``limit`` (a squared distance) at every
+        level; the later levels are read only for the few that pass the first."""
+        floor = probe.pp - limit - probe.slack
+        cand = np.flatnonzero(g >= floor)
+        return self._refine(probe, cand, g[cand], floor)
+
+    def _refine(self, probe: _Probe, cand: np.ndarray, g_cand: np.ndarray, floor: float) -> np.ndarray:
+        for j in range(1, len(self._levels)):
+            if len(cand) < self.refine_from:
+                break
+            g_cand = g_cand + np.take(self._levels[j], cand, axis=0) @ probe.weights[j]
+            keep = g_cand >= floor
+            cand, g_cand = cand[keep], g_cand[keep]
+        return cand
 
     def _without(self, idx: np.ndarray, exclude: Collection[Hashable]) -> np.ndarray:
         if exclude:
@@ -238,7 +301,7 @@ class TemplateIndex:
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Positions ``idx`` without the excluded keys, with exact distances, nearest first."""
         idx = self._without(idx, exclude)
-        return self._sorted(idx, exact_distances(self._m[idx], q))
+        return self._sorted(idx, exact_distances(np.take(self._m, idx, axis=0), q))
 
     def _pairs(self, idx: np.ndarray, d: np.ndarray) -> list[tuple[Hashable, float]]:
         return [(self._keys[i], float(x)) for i, x in zip(idx.tolist(), d.tolist(), strict=True)]
@@ -255,12 +318,13 @@ class TemplateIndex:
             within = int(np.searchsorted(d, np.float32(radius), side="right")) if radius >= 0 else 0
             return SearchResult(self._pairs(idx[:within], d[:within]), self._pairs(idx[:k], d[:k]))
 
-        g, pp, slack = self._bound(q)
+        probe = self._probe(q)
+        g = self._bound(probe)
         within_idx = np.empty(0, dtype=np.intp)
         within_d = np.empty(0, dtype=np.float32)
         if radius >= 0:
-            cand = self._without(np.flatnonzero(g >= pp - float(radius) ** 2 - slack), exclude)
-            d = exact_distances(self._m[cand], q)
+            cand = self._without(self._survivors(probe, g, float(radius) ** 2), exclude)
+            d = exact_distances(np.take(self._m, cand, axis=0), q)
             keep = d <= np.float32(radius)
             within_idx, within_d = self._sorted(cand[keep], d[keep])
         if k <= 0:
@@ -268,23 +332,66 @@ class TemplateIndex:
         elif len(within_idx) >= k:       # the k nearest are all within the radius
             near_idx, near_d = within_idx[:k], within_d[:k]
         else:
-            near_idx, near_d = self._nearest(g, pp, slack, q, k, exclude)
+            near_idx, near_d = self._nearest(probe, g, k, exclude)
         return SearchResult(self._pairs(within_idx, within_d), self._pairs(near_idx, near_d))
 
-    def _nearest(self, g: np.ndarray, pp: float, slack: float, q: np.ndarray, k: int,
-                 exclude: Collection[Hashable]) -> tuple[np.ndarray, np.ndarray]:
+    def _nearest(self, probe: _Probe, g: np.ndarray, k: int, exclude: Collection[Hashable]
+                 ) -> tuple[np.ndarray, np.ndarray]:
         # The k + |exclude| smallest lower bounds give k real templates; the k-th of their exact
         # distances, D, bounds the answer: only templates whose lower bound is <= D^2 can beat it.
         n = len(g)
         want = min(n, k + len(exclude))
         first = np.argpartition(-g, want - 1)[:want] if want < n else np.arange(n)
-        idx, d = self._ranked(first, q, exclude)
+        idx, d = self._ranked(first, probe.q, exclude)
         if len(d) == 0:
             return idx, d
         worst = float(d[min(k, len(d)) - 1])
-        cand = np.flatnonzero(g >= pp - worst * worst - slack)
-        idx, d = self._ranked(cand, q, exclude)
+        idx, d = self._ranked(self._survivors(probe, g, worst * worst), probe.q, exclude)
         return idx[:k], d[:k]
+
+    def search_many(self, vectors: Sequence[np.ndarray | FaceTemplate], radius: float, *,
+                    exclude: Sequence[Collection[Hashable]] | None = None) -> list[list[tuple[Hashable, float]]]:
+        """``likely_duplicates`` for many probes at once: the first filter level is read once for
+        all of them (a matrix product instead of one matrix-vector product per probe), the same
+        results. ``exclude[i]`` leaves keys out of probe i's answer."""
+        qs = [_vec(v) for v in vectors]
+        exclude = exclude if exclude is not None else [()] * len(qs)
+        if len(exclude) != len(qs):
+            raise ValueError("one exclude collection per probe")
+        n = len(self._keys)
+        if n == 0 or radius < 0:
+            return [[] for _ in qs]
+        if n < self.fast_from or len(qs) == 1:
+            return [self.search(q, radius, exclude=ex).within for q, ex in zip(qs, exclude, strict=True)]
+        probes = [self._probe(q) for q in qs]
+        weights = np.stack([p.weights[0] for p in probes], axis=1)
+        limit = float(radius) ** 2
+        floors = np.array([p.pp - limit - p.slack for p in probes], dtype=np.float32)
+        found: list[list[np.ndarray]] = [[] for _ in qs]
+        values: list[list[np.ndarray]] = [[] for _ in qs]
+        level0 = self._levels[0]
+        for start in range(0, n, _BATCH_ROWS):
+            stop = min(n, start + _BATCH_ROWS)
+            g = level0[start:stop] @ weights
+            rows, cols = np.nonzero(g >= floors)
+            if len(rows) == 0:
+                continue
+            order = np.argsort(cols, kind="stable")          # rows stay ascending within a probe
+            rows, cols = rows[order], cols[order]
+            g_hit = g[rows, cols]
+            bounds = np.searchsorted(cols, np.arange(len(qs) + 1))
+            for i in np.flatnonzero(np.diff(bounds)):
+                found[i].append(rows[bounds[i]:bounds[i + 1]] + start)
+                values[i].append(g_hit[bounds[i]:bounds[i + 1]])
+        out = []
+        for i, probe in enumerate(probes):
+            cand = np.concatenate(found[i]) if found[i] else np.empty(0, dtype=np.intp)
+            g_cand = np.concatenate(values[i]) if values[i] else np.empty(0, dtype=np.float32)
+            cand = self._without(self._refine(probe, cand, g_cand, float(floors[i])), exclude[i])
+            d = exact_distances(np.take(self._m, cand, axis=0), probe.q)
+            keep = d <= np.float32(radius)
+            out.append(self._pairs(*self._sorted(cand[keep], d[keep])))
+        return out
 
     def nearest(self, vector: np.ndarray | FaceTemplate, k: int = 5, *,
                 exclude: Collection[Hashable] = ()) -> list[tuple[Hashable, float]]:

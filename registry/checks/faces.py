@@ -213,6 +213,17 @@ class RegistryFaceIndex:
         (ties by record id)."""
         return self.query(vector, radius, exclude_record=exclude_record)[0]
 
+    def search_many(self, vectors: Sequence[np.ndarray | FaceTemplate], radius: float, *,
+                    exclude_records: Sequence[str | None] | None = None) -> list[list[tuple[str, str, float]]]:
+        """``search`` for many probes in one pass over the index (the same results)."""
+        excludes = [(r,) if r is not None else () for r in (exclude_records or [None] * len(vectors))]
+        with self._lock:
+            found = self._index.search_many(vectors, radius, exclude=excludes)
+            out = [[(str(rid), self._id_numbers[rid], d) for rid, d in hits] for hits in found]
+        for hits in out:
+            hits.sort(key=lambda t: (t[2], t[0]))
+        return out
+
     def nearest(self, vector: np.ndarray | FaceTemplate, k: int, *, exclude_record: str | None = None
                 ) -> list[tuple[str, str, float]]:
         """The ``k`` nearest (record_id, id_number, distance), nearest first (ties by record id)."""
@@ -260,16 +271,16 @@ def face_match(ctx: CheckContext, batch: list[CheckRecord]) -> CheckResult:
     index = _index_of(ctx)
     templates = record_templates(ctx.conn, batch)
     radius, top_k = ctx.config.face_radius, ctx.config.face_top_k
+    probing = [rec for rec in batch if rec.record_id in templates]
+    count.compared = len(probing)
+    hits = index.search_many([templates[r.record_id] for r in probing], radius,
+                             exclude_records=[r.record_id for r in probing])
     searched: list[tuple[CheckRecord, list[tuple[str, str, float]], list[tuple[str, str, float]]]] = []
-    for rec in batch:
-        template = templates.get(rec.record_id)
-        if template is None:
-            continue
-        count.compared += 1
-        within, near = index.query(template, radius, k=top_k, exclude_record=rec.record_id)
+    for rec, within in zip(probing, hits, strict=True):
         others = [hit for hit in within if hit[1] != rec.id_number]
         if others:
             count.intercepted += 1
+            near = index.nearest(templates[rec.record_id], top_k, exclude_record=rec.record_id)
             searched.append((rec, others, near))
     if not searched:
         return result

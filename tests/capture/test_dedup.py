@@ -71,15 +71,12 @@ def _faces_like(n: int, seed: int) -> np.ndarray:
 
 
 def _brute(rows: dict, probe: np.ndarray, radius: float, exclude=()) -> list:
-    """Every key within the radius by computing each distance alone, sorted by (distance, key)."""
-    out = []
-    for key, v in rows.items():
-        if key in exclude:
-            continue
-        d = exact_distances(v[None, :], probe)[0]
-        if d <= np.float32(radius):
-            out.append((key, float(d)))
-    return sorted(out, key=lambda kv: (kv[1], kv[0]))
+    """Every key within the radius from a full scan of every row (each row's distance is the value it
+    gets alone: test_exact_distances_of_a_subset_are_bit_identical), sorted by (distance, key)."""
+    keys = [k for k in rows if k not in exclude]
+    d = exact_distances(np.stack([rows[k] for k in keys]), probe)
+    out = [(k, float(x)) for k, x in zip(keys, d, strict=True) if x <= np.float32(radius)]
+    return sorted(out, key=lambda kv: (kv[1], str(kv[0])))
 
 
 def _planted(rng: np.random.Generator, probe: np.ndarray, distance: float) -> np.ndarray:
@@ -88,14 +85,18 @@ def _planted(rng: np.random.Generator, probe: np.ndarray, distance: float) -> np
     return (probe + distance * u / np.linalg.norm(u)).astype(np.float32)
 
 
-@pytest.mark.parametrize("fit", [False, True])
-def test_two_stage_search_equals_brute_force_through_adds_replaces_and_removes(fit):
-    """With the filter forced on, radius results (keys and distances) equal brute force on every probe,
+SHAPES = [dict(fit=False, levels=1), dict(fit=True, levels=1), dict(fit=True, levels=2),
+          dict(fit=False, levels=5)]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"fit={s['fit']}-levels={s['levels']}")
+def test_two_stage_search_equals_brute_force_through_adds_replaces_and_removes(shape):
+    """With the filter forced on, radius results (keys and distances, one probe or many at once) equal brute force on every probe,
     including vectors planted within a hair of the radius, after adds, replacements and removals."""
     rng = np.random.default_rng(5)
     vecs = _faces_like(6000, seed=1)
     rows = {i: v for i, v in enumerate(vecs)}
-    index = TemplateIndex(fast_from=0)
+    index = TemplateIndex(fast_from=0, filter_levels=shape["levels"], refine_from=0)
     index.add_many(list(rows), vecs)
     probes = _faces_like(12, seed=2)
     radius = 0.6
@@ -104,12 +105,15 @@ def test_two_stage_search_equals_brute_force_through_adds_replaces_and_removes(f
             key = f"p{j}-{k}"
             rows[key] = _planted(rng, p, dist)
             index.add(key, rows[key])
-    if fit:
+    if shape["fit"]:
         index.fit_rotation()
 
     def agree(exclude=()):
-        for p in probes:
-            got = sorted(index.likely_duplicates(p, radius, exclude=exclude), key=lambda kv: (kv[1], str(kv[0])))
+        together = index.search_many(probes, radius, exclude=[exclude] * len(probes))
+        for p, batch in zip(probes, together, strict=True):
+            alone = index.likely_duplicates(p, radius, exclude=exclude)
+            assert batch == alone
+            got = sorted(alone, key=lambda kv: (kv[1], str(kv[0])))
             want = sorted(_brute(rows, p, radius, exclude), key=lambda kv: (kv[1], str(kv[0])))
             assert got == want
             assert any(str(k).startswith("p") for k, _ in got)
@@ -129,11 +133,13 @@ def test_two_stage_search_equals_brute_force_through_adds_replaces_and_removes(f
     agree(exclude=[k for k, _ in _brute(rows, probes[0], radius)[:3]])
 
 
-@pytest.mark.parametrize("fit", [False, True])
-def test_two_stage_nearest_equals_brute_force(fit):
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"fit={s['fit']}-levels={s['levels']}")
+def test_two_stage_nearest_equals_brute_force(shape):
     """The k nearest from the filtered search are the full scan's k nearest, with their distances."""
     vecs = _faces_like(5000, seed=4)
-    index = TemplateIndex(((i, v) for i, v in enumerate(vecs)), fast_from=0)
+    index = TemplateIndex(((i, v) for i, v in enumerate(vecs)), fast_from=0, filter_levels=shape["levels"],
+                          refine_from=0)
+    fit = shape["fit"]
     full = TemplateIndex(((i, v) for i, v in enumerate(vecs)), fast_from=10**9)
     if fit:
         index.fit_rotation()

@@ -79,12 +79,14 @@ def run(engine: Engine, check, batch, index: RegistryFaceIndex | None = None, **
         return check(ctx, batch)
 
 
-def test_one_face_under_two_id_numbers_is_intercepted(engine):
-    """Two different obama photos under two ID numbers: each record gets a FACE_MATCH naming the other."""
+@pytest.mark.parametrize("filtered", [False, True], ids=["full-scan", "two-stage"])
+def test_one_face_under_two_id_numbers_is_intercepted(engine, filtered):
+    """Two different obama photos under two ID numbers: each record gets a FACE_MATCH naming the other
+    (the same with the small index's full scan and with the registry-scale two-stage search)."""
     a = enroll(engine, 1, "obama.jpg")
     b = enroll(engine, 2, "obama2.jpg")
     c = enroll(engine, 3, "biden.jpg")
-    index = RegistryFaceIndex.load(engine)
+    index = RegistryFaceIndex(fast_from=0) if filtered else RegistryFaceIndex.load(engine)
     result = run(engine, face_match, [a, b, c], index)
     assert set(result.findings) == {a.record_id, b.record_id}
     fa, = result.findings[a.record_id]
