@@ -163,7 +163,7 @@ class SyncPanel(QWidget):
             digest = self.tr("未核对")
         else:
             digest = self.tr("一致") if r.get("digest_match") else self.tr("不一致")
-        text = self.tr("新接收 {accepted} 条，无变化 {unchanged} 条，冲突 {conflicts} 条，被退回 {refused} 条；"
+        text = self.tr("新接收 {accepted} 条，无变化 {unchanged} 条，冲突 {conflicts} 条，被拒收 {refused} 条；"
                        "上传附件 {blobs} 个；下载 {pulled} 条；核对：{digest}").format(
             accepted=r.get("accepted", 0), unchanged=r.get("unchanged", 0), conflicts=r.get("conflicts", 0),
             refused=r.get("refused", 0), blobs=r.get("blobs_sent", 0), pulled=r.get("pulled", 0), digest=digest)
@@ -175,7 +175,9 @@ class SyncPanel(QWidget):
         if r.get("digest_match") is False:
             text += "。" + message_for("sync.digest_mismatch")
         if r.get("conflicts") or r.get("refused"):
-            text += "。" + self.tr("请到“发送队列”处理冲突和被退回的记录")
+            text += "。" + self.tr("请到“发送队列”处理冲突和被拒收的记录")
+        if r.get("returned"):
+            text += "。" + self.tr("审核退回 {n} 条，请到“发送队列”修改后重新提交").format(n=r["returned"])
         return text
 
 
