@@ -3,7 +3,7 @@
 Synthetic data straight into a registry database (migrated as usual): N records whose payloads
 carry subsidy items, and 7 department datasets (deaths, allowance, business, property, tax,
 courts, vehicles) of M rows each, ~70 % of them about enrolled residents. Timed: reading every
-record in pages of ``--batch`` (keyset on record_id), building ``CheckRecord``s from the rows,
+record in pages of ``--batch`` (keyset on the push counter), building ``CheckRecord``s from the rows,
 and running ``registry.checks.rules.dataset_rules`` on each page, as the check runner does.
 
 Baseline ``naive_per_record_queries`` (same run): for a sample of records, one
@@ -187,13 +187,15 @@ def cross_check_all(engine, rules: RuleSet, batch: int) -> dict:
     totals = {"records": 0, "compared": 0, "intercepted": 0, "flagged": 0, "findings": 0}
     with engine.connect().execution_options(readonly=True) as conn:
         ctx = CheckContext(conn=conn, config=CheckConfig(), today=TODAY, rules=rules)
-        last = ""
+        last = 0
         while True:
-            rows = conn.execute(select(*_COLS).where(records.c.record_id > last)
-                                .order_by(records.c.record_id).limit(batch)).all()
+            # Pages in push order (records.counter, indexed and unique): the order in which the
+            # runner meets received records, and the table's own order on disk.
+            rows = conn.execute(select(*_COLS, records.c.counter).where(records.c.counter > last)
+                                .order_by(records.c.counter).limit(batch)).all()
             if not rows:
                 break
-            last = rows[-1].record_id
+            last = rows[-1].counter
             checked = _check_records(rows)
             result = dataset_rules(ctx, checked)
             totals["records"] += len(checked)
@@ -207,11 +209,11 @@ def cross_check_all(engine, rules: RuleSet, batch: int) -> dict:
 
 
 def naive_sample(engine, rules: RuleSet, sample: int) -> tuple[float, dict, dict]:
-    """One query per record and applicable rule over the first ``sample`` records (by record_id)."""
+    """One query per record and applicable rule over the first ``sample`` records (push order)."""
     totals = {"records": 0, "compared": 0, "intercepted": 0, "flagged": 0, "findings": 0}
     today = TODAY.isoformat()
     with engine.connect().execution_options(readonly=True) as conn:
-        rows = conn.execute(select(*_COLS).order_by(records.c.record_id).limit(sample)).all()
+        rows = conn.execute(select(*_COLS).order_by(records.c.counter).limit(sample)).all()
         checked = _check_records(rows)
         t0 = time.perf_counter()
         for rec in _check_records(rows):
