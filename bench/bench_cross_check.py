@@ -30,6 +30,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
+from bench.synthetic import GIVEN, SURNAMES
 from registry.checks import CheckConfig, CheckContext, CheckRecord
 from registry.checks.rules import RuleSet, dataset_rules
 from registry.db import normalize_url, open_database
@@ -61,7 +62,7 @@ def record_rows(n: int, rnd: random.Random):
         village = f"5109031022{i % 50:02d}"
         rid = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
         payload = {"schema": 1, "record_id": rid, "village_code": village, "household_id": f"{village}{i // 4:05d}",
-                   "relation": "户主", "id_number": number, "name": "王明学", "sex": "男" if int(number[16]) % 2 else "女",
+                   "relation": "户主", "id_number": number, "name": rnd.choice(SURNAMES) + rnd.choice(GIVEN), "sex": "男" if int(number[16]) % 2 else "女",
                    "birth_date": f"{number[6:10]}-{number[10:12]}-{number[12:14]}", "address": "大石村1组",
                    "phone": "", "consent": True, "attachments": [], "subsidies": subsidies}
         yield {"record_id": rid, "village_code": village, "id_number": number, "version": 1,

@@ -282,18 +282,27 @@ def demographic(ctx: CheckContext, batch: list[CheckRecord], *, scorer: Scorer |
     deleted_in_batch = {r.record_id for r in batch if r.deleted}
     pool = {p.record_id: p for p in _candidates(ctx, scorer, live) if p.record_id not in deleted_in_batch}
     pool.update(in_batch)  # batch members as the batch sees them
+    # Blocks by the cheap required keys, each split by name key on first use (pinyin is the
+    # costly part): a record is compared only with people sharing every required key.
     blocks: dict[tuple[str, ...], list[Person]] = defaultdict(list)
-    for p in pool.values():
-        blocks[scorer.block_key(p)].append(p)
+    for rid in sorted(pool):
+        blocks[scorer.block_key(pool[rid])].append(pool[rid])
     need_name = "name" in scorer.required
+    by_name: dict[tuple[str, ...], dict[str, list[Person]]] = {}
     for r in live:
         me = in_batch[r.record_id]
-        my_key = name_key(me.name) if need_name else ""
+        key = scorer.block_key(me)
+        block = blocks.get(key, [])
+        if need_name:
+            if key not in by_name:
+                split: dict[str, list[Person]] = defaultdict(list)
+                for p in block:
+                    split[name_key(p.name)].append(p)
+                by_name[key] = split
+            block = by_name[key].get(name_key(me.name), [])
         hit = False
-        for other in sorted(blocks.get(scorer.block_key(me), ()), key=lambda p: p.record_id):
+        for other in block:
             if other.record_id == me.record_id or other.id_number == me.id_number:
-                continue
-            if need_name and name_key(other.name) != my_key:
                 continue
             parts = scorer.components(me, other)
             total = scorer.score(parts)
