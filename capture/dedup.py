@@ -45,7 +45,7 @@ from .faces import DESCRIPTOR_DIM, FaceTemplate
 FILTER_COLUMNS = 32          # per level: 30 coordinates + two norms = 128-byte rows
 HEAD = FILTER_COLUMNS - 2
 MAX_LEVELS = -(-DESCRIPTOR_DIM // HEAD)   # 5 levels cover all 128 coordinates
-FILTER_LEVELS = 2            # level 0 for every template, level 1 for those that pass it
+FILTER_LEVELS = 3            # level 0 for every template, levels 1-2 for those that pass it
 REFINE_FROM = 2_000          # fewer survivors than this go straight to exact distances
 FAST_FROM = 20_000           # below this many templates a full scan beats the filter
 _SCAN_CHUNK = 65_536         # rows per block of a full scan (bounds its temporary memory)
@@ -100,8 +100,12 @@ class TemplateIndex:
         self._pos: dict[Hashable, int] = {}
         capacity = max(1, capacity)
         self._m = np.empty((capacity, DESCRIPTOR_DIM), dtype=np.float32)   # the templates as given
-        # The filter's levels (module docstring), each a narrow matrix of FILTER_COLUMNS float32.
-        self._levels = [np.empty((capacity, FILTER_COLUMNS), dtype=np.float32) for _ in range(filter_levels)]
+        # The filter's levels (module docstring), FILTER_COLUMNS float32 per template. Level 0 is
+        # stored transposed (one row per column): scanning it whole is then a long-row matrix-vector
+        # product, ~4x faster in OpenBLAS than the same bytes as 32-float rows. The other levels are
+        # only gathered for survivors, so they keep a template's values together (one cache line pair).
+        self._level0 = np.empty((FILTER_COLUMNS, capacity), dtype=np.float32)
+        self._levels = [np.empty((capacity, FILTER_COLUMNS), dtype=np.float32) for _ in range(filter_levels - 1)]
         self._center = np.zeros(DESCRIPTOR_DIM, dtype=np.float32)
         self._basis = np.eye(DESCRIPTOR_DIM, dtype=np.float32)             # columns: the rotated axes
         self._max_sq = 0.0   # the largest |y|^2 ever added (not lowered on removal: only looser)
@@ -132,7 +136,7 @@ class TemplateIndex:
             tails[:, j] = tails[:, j + 1] + sq[:, HEAD * j:HEAD * (j + 1)].sum(axis=1)
         norms = np.sqrt(tails)
         out = []
-        for j in range(len(self._levels)):
+        for j in range(1 + len(self._levels)):
             rows = np.zeros((len(y), FILTER_COLUMNS), dtype=np.float32)
             block = y[:, HEAD * j:HEAD * (j + 1)]
             rows[:, :block.shape[1]] = block
@@ -145,7 +149,9 @@ class TemplateIndex:
 
     def _put(self, at: int | slice, vectors: np.ndarray) -> None:
         self._m[at] = vectors
-        for level, rows in zip(self._levels, self._filter_rows(np.atleast_2d(vectors)), strict=True):
+        first, *rest = self._filter_rows(np.atleast_2d(vectors))
+        self._level0[:, at] = first[0] if isinstance(at, int) else first.T
+        for level, rows in zip(self._levels, rest, strict=True):
             level[at] = rows[0] if isinstance(at, int) else rows
 
     def reserve(self, capacity: int) -> None:
@@ -161,6 +167,9 @@ class TemplateIndex:
 
         self._m = grown(self._m)
         self._levels = [grown(level) for level in self._levels]
+        level0 = np.empty((FILTER_COLUMNS, capacity), dtype=np.float32)
+        level0[:, :n] = self._level0[:, :n]
+        self._level0 = level0
 
     def add(self, key: Hashable, vector: np.ndarray | FaceTemplate) -> None:
         """Add or replace ``key``'s template."""
@@ -209,6 +218,7 @@ class TemplateIndex:
         if i != last:
             moved = self._keys[last]
             self._m[i] = self._m[last]
+            self._level0[:, i] = self._level0[:, last]
             for level in self._levels:
                 level[i] = level[last]
             self._keys[i] = moved
@@ -254,7 +264,7 @@ class TemplateIndex:
         sq = np.square(p.astype(np.float64))
         tails = np.sqrt(np.cumsum(sq[::-1])[::-1])          # tails[i] = |p[i:]|
         weights = []
-        for j in range(len(self._levels)):
+        for j in range(1 + len(self._levels)):
             w = np.zeros(FILTER_COLUMNS, dtype=np.float32)
             block = p[HEAD * j:HEAD * (j + 1)]
             w[:len(block)] = 2 * block
@@ -266,7 +276,7 @@ class TemplateIndex:
 
     def _bound(self, probe: _Probe) -> np.ndarray:
         """g with ``|p|^2 - g <= squared distance`` for every template (level 0 of the filter)."""
-        return self._levels[0][:len(self._keys)] @ probe.weights[0]
+        return probe.weights[0] @ self._level0[:, :len(self._keys)]
 
     def _survivors(self, probe: _Probe, g: np.ndarray, limit: float) -> np.ndarray:
         """Positions whose lower bound ``|p|^2 - g`` is <= ``limit`` (a squared distance) at every
@@ -276,10 +286,10 @@ class TemplateIndex:
         return self._refine(probe, cand, g[cand], floor)
 
     def _refine(self, probe: _Probe, cand: np.ndarray, g_cand: np.ndarray, floor: float) -> np.ndarray:
-        for j in range(1, len(self._levels)):
+        for level, weights in zip(self._levels, probe.weights[1:], strict=True):
             if len(cand) < self.refine_from:
                 break
-            g_cand = g_cand + np.take(self._levels[j], cand, axis=0) @ probe.weights[j]
+            g_cand = g_cand + np.take(level, cand, axis=0) @ weights
             keep = g_cand >= floor
             cand, g_cand = cand[keep], g_cand[keep]
         return cand
@@ -369,10 +379,9 @@ class TemplateIndex:
         floors = np.array([p.pp - limit - p.slack for p in probes], dtype=np.float32)
         found: list[list[np.ndarray]] = [[] for _ in qs]
         values: list[list[np.ndarray]] = [[] for _ in qs]
-        level0 = self._levels[0]
         for start in range(0, n, _BATCH_ROWS):
             stop = min(n, start + _BATCH_ROWS)
-            g = level0[start:stop] @ weights
+            g = self._level0[:, start:stop].T @ weights
             rows, cols = np.nonzero(g >= floors)
             if len(rows) == 0:
                 continue
