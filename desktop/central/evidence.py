@@ -37,7 +37,9 @@ def key_names() -> dict[str, str]:
         "template_sha256": _t("人脸特征"), "sha256": _t("文件校验"), "other": _t("另一条记录"),
         "this": _t("本记录"), "count": _t("数量"), "severity": _t("处理"), "kind": _t("类型"),
         "birth_date": _t("出生日期"), "sex": _t("性别"), "pinyin": _t("拼音"), "variant": _t("异体字"),
-        "top_k": _t("候选数"), "reason": _t("理由"),
+        "top_k": _t("候选数"), "reason": _t("理由"), "rows": _t("匹配的数据行"), "row_id": _t("数据行编号"),
+        "id": _t("编号"), "weights": _t("权重"), "record": _t("本记录"), "matches": _t("相同人脸数"),
+        "same_id_number": _t("证号相同"), "reference_photo_sha256": _t("户籍照片"),
     }
 
 
@@ -98,6 +100,75 @@ def _flat(key: str, v: Any) -> str:
     return _value(key, v)
 
 
+def _rule(ev: dict[str, Any]) -> dict[str, Any]:
+    rule = ev.get("rule")
+    if isinstance(rule, dict):
+        return rule
+    return {"id": rule or ev.get("rule_id") or "", "name": ev.get("rule_name") or ev.get("name") or "",
+            "department": ev.get("department") or "", "dataset": ev.get("dataset") or ""}
+
+
+def _subsidy(code: Any) -> str:
+    if code in (None, "", "*"):
+        return _t("全部待遇（不论申请哪项补贴）")
+    return subsidy_names().get(str(code), str(code))
+
+
+def readable(finding: dict[str, Any]) -> list[str]:
+    """The evidence of one finding as lines a reviewer reads, per kind; unknown shapes generically."""
+    from .labels import payload_key_name, state_name
+
+    kind = finding.get("kind")
+    ev = finding.get("evidence") or {}
+    out: list[str] = []
+    if kind == "dataset_rule":
+        rule = _rule(ev)
+        out.append(_t("规则：{name}（{id}）").format(name=rule.get("name") or "", id=rule.get("id") or ""))
+        out.append(_t("部门：{dept}").format(dept=rule.get("department") or _t("未注明")))
+        out.append(_t("比对数据：{ds}").format(ds=dataset_name(rule.get("dataset"))))
+        out.append(_t("补贴项目：{s}").format(s=_subsidy(ev.get("subsidy"))))
+        for n, row in enumerate(ev.get("rows") or ([ev["row"]] if isinstance(ev.get("row"), dict) else []), 1):
+            out.append(_t("匹配的数据行 {n}：").format(n=n))
+            for col, value in row.items():
+                label = _t("数据行编号") if col == "row_id" else column_name(col)
+                out.append(f"　{label}：{value}")
+        return out
+    if kind == "same_id":
+        other = ev.get("other") or {}
+        out.append(_t("同一身份证号码的另一条记录："))
+        out.append(_t("　村代码：{v}").format(v=other.get("village_code") or ""))
+        out.append(_t("　登记人：{v}　登记电脑：{d}").format(v=other.get("operator") or "", d=other.get("device_id") or ""))
+        out.append(_t("　审核状态：{s}　第{n}版").format(s=state_name(other.get("state")), n=other.get("version") or "?"))
+        out.append(_t("　记录编号：{r}").format(r=other.get("record_id") or ""))
+        diff = [payload_key_name(k) for k in ev.get("differing_fields") or [] if k != "record_id"]
+        out.append(_t("不同的字段：{f}").format(f="、".join(diff) if diff else _t("无（内容相同）")))
+        return out
+    if kind == "demographic":
+        parts = ev.get("components") or {}
+        names = {"name": _t("姓名"), "birth_date": _t("出生日期"), "sex": _t("性别"), "village": _t("村")}
+        out.append(_t("综合相似度：{s}（阈值 {t}）").format(s=finding.get("score") or "?", t=ev.get("threshold") or "?"))
+        out.append(_t("分项得分：") + "　".join(f"{names.get(k, k)} {v}" for k, v in parts.items()))
+        for key, title in (("record", _t("本记录")), ("other", _t("相似记录"))):
+            person = ev.get(key) or {}
+            out.append(_t("{title}：{name}　{sex}　{birth}　村 {village}　{id}").format(
+                title=title, name=person.get("name") or "", sex=person.get("sex") or "",
+                birth=person.get("birth_date") or "", village=person.get("village_code") or "",
+                id=person.get("id_number") or ""))
+        return out
+    if kind == "face_match":
+        out.append(_t("判定距离：小于 {r} 视为同一人（越小越像）").format(r=ev.get("radius") or "?"))
+        for n, c in enumerate(ev.get("candidates") or [], 1):
+            same = _t("（证号相同）") if c.get("same_id_number") else ""
+            out.append(_t("{n}. 距离 {d}　{id}{same}　村 {v}").format(
+                n=n, d=c.get("distance") or "?", id=c.get("id_number") or "", same=same, v=c.get("village_code") or ""))
+        return out
+    if kind == "reference_photo":
+        out.append(_t("与户籍照片的人脸距离：{d}（大于 {t} 判为不是同一人）").format(
+            d=ev.get("distance") or finding.get("score") or "?", t=ev.get("threshold") or "?"))
+        return out
+    return lines(ev)
+
+
 def headline(finding: dict[str, Any]) -> str:
     """One line for the findings list: severity, kind, and the number a reviewer weighs."""
     kind = finding.get("kind")
@@ -111,8 +182,9 @@ def headline(finding: dict[str, Any]) -> str:
     elif kind == "demographic" and score:
         text += _t("：相似度 {s}").format(s=score)
     elif kind == "dataset_rule":
-        name = ev.get("rule_name") or ev.get("name") or finding.get("rule") or ""
-        dept = ev.get("department") or ""
+        rule = _rule(ev)
+        name = rule.get("name") or finding.get("rule") or ""
+        dept = rule.get("department") or ""
         text += f"：{name}" + (f"（{dept}）" if dept else "")
     return text
 
@@ -133,16 +205,25 @@ def metric(finding: dict[str, Any]) -> str:
     if kind == "same_id":
         return _t("同一身份证号码已有另一条登记记录")
     if kind == "dataset_rule":
-        name = ev.get("rule_name") or ev.get("name") or finding.get("rule") or ""
+        rule = _rule(ev)
         return _t("规则：{name}　部门：{dept}　数据：{ds}").format(
-            name=name, dept=ev.get("department") or "?", ds=dataset_name(ev.get("dataset")))
+            name=rule.get("name") or finding.get("rule") or "", dept=rule.get("department") or "?",
+            ds=dataset_name(rule.get("dataset")))
     return ""
 
 
 def source_row(finding: dict[str, Any]) -> dict[str, Any] | None:
     """The department dataset row a rule matched, if the evidence carries it."""
     ev = finding.get("evidence") or {}
+    rows = ev.get("rows")
+    if isinstance(rows, list) and rows and isinstance(rows[0], dict):
+        return {k: v for k, v in rows[0].items() if k != "row_id"}
     for key in ("row", "source_row", "matching_row", "source"):
         if isinstance(ev.get(key), dict):
             return ev[key]
     return None
+
+
+def rule_of(finding: dict[str, Any]) -> dict[str, Any]:
+    """A dataset rule finding's rule: {id, name, department, dataset}."""
+    return _rule(finding.get("evidence") or {})

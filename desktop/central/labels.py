@@ -82,6 +82,8 @@ def audit_action_name(action: str | None) -> str:
         "record.tombstoned": _t("删除"), "record.viewed": _t("查看完整记录"),
         "review.checked": _t("自动检查"), "review.approved": _t("批准"), "review.rejected": _t("驳回"),
         "review.returned": _t("退回"), "review.card_issued": _t("已发卡"),
+        "review.needs_review": _t("转入待审核"), "review.cleared": _t("无疑点"),
+        "review.reopened": _t("批准后发现疑点，重新待审核"),
     }.get(action or "", action or "")
 
 
@@ -94,6 +96,14 @@ def field_names() -> dict[str, str]:
         "consent": _t("本人同意"), "operator": _t("登记人"), "device_id": _t("登记电脑"),
         "version": _t("版本"), "state": _t("审核状态"), "record_id": _t("记录编号"),
     }
+
+
+def payload_key_name(key: str) -> str:
+    """Any payload key (evidence lists differing ones), including those the comparison table leaves out."""
+    return field_names().get(key) or {
+        "attachments": _t("附件（证件照等）"), "face": _t("人脸信息"), "duplicate_review": _t("人脸相似核查"),
+        "confirmed_warnings": _t("已核实的提示"), "schema": _t("数据格式"),
+    }.get(key, key)
 
 
 def dataset_name(dataset: str | None) -> str:

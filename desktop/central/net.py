@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from desktop.store_worker import Op, StoreOwner
 
@@ -37,6 +37,10 @@ class CentralOwner(StoreOwner):
         super().__init__(opener or _connect(registry_url, token), parent)
         self._thread.setObjectName("central-net")
         self.registry_url = registry_url
+        # Explicitly queued: this runs on the UI thread, after StoreOwner's own handler (connected
+        # first) has popped the finished op. (Overriding ``_on_done`` instead made PySide6 call it
+        # directly on the network thread.)
+        self._worker.done.connect(self._count_done, Qt.ConnectionType.QueuedConnection)
 
     def _run(self, op: Op) -> int:
         rid = super()._run(op)
@@ -44,6 +48,5 @@ class CentralOwner(StoreOwner):
         return rid
 
     @Slot(int, int, object)
-    def _on_done(self, rid: int, ok: int, result: object) -> None:
-        super()._on_done(rid, ok, result)
+    def _count_done(self, _rid: int, _ok: int, _result: object) -> None:
         self.busy_changed.emit(self.pending())

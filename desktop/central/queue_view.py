@@ -66,7 +66,7 @@ class QueueModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        if not index.isValid() or index.row() >= len(self.items):
             return None
         item = self.items[index.row()]
         col = self.COLUMNS[index.column()]

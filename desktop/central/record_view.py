@@ -204,6 +204,8 @@ class RecordView(QWidget):
         # -- history
         self.versions_table = self._table([self.tr("版本"), self.tr("收到时间"), self.tr("登记人"), self.tr("登记电脑"),
                                            self.tr("内容校验"), self.tr("删除")], "versionsTable")
+        self.versions_table.horizontalHeader().setStretchLastSection(False)
+        self.versions_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.history_table = self._table([self.tr("时间"), self.tr("操作人"), self.tr("操作"), self.tr("说明")],
                                          "historyTable")
         hist = QWidget()
@@ -338,7 +340,7 @@ class RecordView(QWidget):
         if row < 0 or row >= len(self.findings):
             return
         finding = self.findings[row]
-        self.evidence_view.setPlainText("\n".join(ev.lines(finding.get("evidence") or {})))
+        self.evidence_view.setPlainText("\n".join(ev.readable(finding)))
         related = None
         if finding.get("kind") in RELATED_KINDS:
             related = (self.detail.get("related") or {}).get(str(finding.get("subject") or ""))
@@ -362,12 +364,13 @@ class RecordView(QWidget):
         elif kind == "reference_photo":
             self._set_header(self.tr("户籍照片"))
             ref = self.detail.get("reference_photo") or {}
-            sha = ref.get("sha256") or ((finding or {}).get("evidence") or {}).get("reference_sha256")
+            found = (finding or {}).get("evidence") or {}
+            sha = ref.get("sha256") or found.get("reference_photo_sha256") or found.get("reference_sha256")
             self.other_photo.caption.setText(self.tr("户籍照片（人口信息系统）"))
             self._load_photo(self.other_photo, sha, self.tr("没有户籍照片"))
         elif kind == "dataset_rule":
             row = ev.source_row(finding or {}) or {}
-            dataset = ((finding or {}).get("evidence") or {}).get("dataset")
+            dataset = ev.rule_of(finding or {}).get("dataset")
             self._set_header(self.tr("部门数据：{ds}").format(ds=dataset_name(dataset)))
             other = {k: "" for k in keys}
             for col, value in row.items():
@@ -440,7 +443,7 @@ class RecordView(QWidget):
         for r, v in enumerate(versions):
             cells = [str(v.get("version", "")), str(v.get("received_at") or "")[:19].replace("T", " "),
                      str(v.get("operator") or ""), str(v.get("device_id") or ""),
-                     str(v.get("content_hash") or "")[:12], self.tr("是") if v.get("deleted") else ""]
+                     str(v.get("content_hash") or ""), self.tr("是") if v.get("deleted") else ""]
             for c, text in enumerate(cells):
                 self.versions_table.setItem(r, c, QTableWidgetItem(text))
         history = detail.get("history") or []

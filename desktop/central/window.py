@@ -54,6 +54,8 @@ class CentralWindow(QMainWindow):
             self.net.start()
         self.records: dict[str, RecordView] = {}
         self.bulk_dialog: DecisionDialog | None = None
+        # The moment warnings are computed for (ISO): None = the registry's clock; set for drills and tests.
+        self.warnings_at: str | None = None
         self.file_dialog: QFileDialog | None = None
 
         self.queue = QueueView()
@@ -212,7 +214,8 @@ class CentralWindow(QMainWindow):
 
     # -- warnings and the report
     def refresh_warnings(self) -> None:
-        (self.net.op(lambda c: c.warnings()).success(self._warnings_arrived)
+        at = self.warnings_at
+        (self.net.op(lambda c: c.warnings(at)).success(self._warnings_arrived)
          .failure(self._failed(self.tr("读取预警"))).run())
 
     def _warnings_arrived(self, answer: dict[str, Any]) -> None:
@@ -237,7 +240,8 @@ class CentralWindow(QMainWindow):
         """Fetch the escalation report and write it to ``path`` (both on the network thread)."""
         if not path:
             return
-        fetch = (lambda c: c.report_pdf()) if fmt == "pdf" else (lambda c: c.report_csv())
+        at = self.warnings_at
+        fetch = (lambda c: c.report_pdf(at)) if fmt == "pdf" else (lambda c: c.report_csv(at))
         (self.net.op(lambda c: _write_file(path, fetch(c)))
          .success(self._report_saved).failure(lambda e: show_error(self, e)).run())
 

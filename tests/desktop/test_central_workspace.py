@@ -1,0 +1,311 @@
+"""The central workspace against a real registry process: a central operator logs in online, works the
+review queue, compares records side by side, decides, bulk-approves, and reads warnings and the dashboard."""
+
+from __future__ import annotations
+
+import pytest
+from central_helpers import CENTRAL_PASSWORD, setup_central
+from PySide6.QtCore import QItemSelectionModel, Qt
+
+from desktop.app import DesktopApp
+from desktop.central import CentralWindow
+from desktop.central.record_view import RecordView
+from sync import protocol
+
+
+@pytest.fixture
+def central(registry, tmp_path):
+    return setup_central(registry, tmp_path)
+
+
+@pytest.fixture
+def start_app(qtbot):
+    apps: list[DesktopApp] = []
+
+    def start(store_path, url) -> DesktopApp:
+        app = DesktopApp(store_path, url, online_interval_ms=500)
+        apps.append(app)
+        qtbot.addWidget(app.login_window)
+        app.show()
+        qtbot.waitUntil(lambda: app.owner.is_open, timeout=10_000)
+        return app
+
+    yield start
+    for app in apps:
+        app.shutdown()
+        if app.central_window is not None:
+            app.central_window.close()
+
+
+def _login(qtbot, app: DesktopApp, user: str, password: str) -> None:
+    w = app.login_window
+    w.username_edit.setText(user)
+    w.password_edit.setText(password)
+    qtbot.mouseClick(w.login_button, Qt.MouseButton.LeftButton)
+
+
+def _workspace(qtbot, app: DesktopApp) -> CentralWindow:
+    qtbot.waitUntil(lambda: app.central_window is not None, timeout=20_000)
+    win = app.central_window
+    qtbot.addWidget(win)
+    win.resize(1366, 740)
+    qtbot.waitUntil(lambda: win.queue.model.rowCount() == 5 and not win.busy.isVisible(), timeout=20_000)
+    return win
+
+
+def _rows(win: CentralWindow) -> dict[str, dict]:
+    return {i["record_id"]: i for i in win.queue.model.items}
+
+
+def _wait_queue(qtbot, win: CentralWindow, n: int) -> None:
+    qtbot.waitUntil(lambda: win.net.pending() == 0 and win.queue.model.rowCount() == n, timeout=15_000)
+
+
+def test_central_login_opens_the_workspace_and_the_queue_filters(qtbot, central, tmp_path, screens, start_app):
+    """A central operator's online login opens the central workspace (not the field one); the queue shows
+    every pending record with its state, findings and light, and each filter narrows it at the registry."""
+    app = start_app(tmp_path / "laptop.sqlite3", central.url)
+    _login(qtbot, app, "central1", CENTRAL_PASSWORD)
+    win = _workspace(qtbot, app)
+    assert app.main_window is None and not app.login_window.isVisible()
+    assert "周审核" in win.operator_label.text()
+    rows = _rows(win)
+    ids = central.ids
+    assert rows[ids["dup_a"]]["state"] == "needs_review" and rows[ids["dup_a"]]["finding_kinds"] == ["same_id"]
+    assert rows[ids["dead"]]["finding_kinds"] == ["dataset_rule"] and rows[ids["dead"]]["severity"] == "intercept"
+    assert rows[ids["clean1"]]["state"] == "cleared"
+    model = win.queue.model
+    row_dead = model.items.index(rows[ids["dead"]])
+    assert model.data(model.index(row_dead, model.COLUMNS.index("state"))) == "待审核"
+    assert model.data(model.index(row_dead, model.COLUMNS.index("finding_kinds"))) == "部门比对"
+    assert model.data(model.index(row_dead, model.COLUMNS.index("severity"))) == "拦截"
+    assert model.data(model.index(row_dead, 0)) == "正常"
+    assert model.data(model.index(row_dead, 0), Qt.ItemDataRole.DecorationRole) is not None
+    assert win.queue.count_label.text() == "共 5 条"
+    screens(win, "central_queue")
+
+    q = win.queue
+    q.kind_combo.setCurrentIndex(q.kind_combo.findData("same_id"))
+    _wait_queue(qtbot, win, 2)
+    assert set(_rows(win)) == {ids["dup_a"], ids["dup_b"]}
+    q.village_combo.setCurrentIndex(q.village_combo.findData(central.payloads["dup_b"]["village_code"]))
+    _wait_queue(qtbot, win, 1)
+    assert set(_rows(win)) == {ids["dup_b"]}
+    q.kind_combo.setCurrentIndex(0)
+    q.village_combo.setCurrentIndex(0)
+    q.state_combo.setCurrentIndex(q.state_combo.findData(["cleared"]))
+    _wait_queue(qtbot, win, 2)
+    assert set(_rows(win)) == {ids["clean1"], ids["clean2"]}
+    q.state_combo.setCurrentIndex(0)
+    _wait_queue(qtbot, win, 5)
+    q.light_combo.setCurrentIndex(q.light_combo.findData("red"))
+    _wait_queue(qtbot, win, 0)
+    q.light_combo.setCurrentIndex(0)
+    _wait_queue(qtbot, win, 5)
+    # the resident's age band, from the birth date
+    age = _rows(win)[ids["dead"]]["age"]
+    band = next(i for i in range(1, q.age_combo.count())
+                if q.age_combo.itemData(i)[0] <= age and (q.age_combo.itemData(i)[1] is None
+                                                          or age <= q.age_combo.itemData(i)[1]))
+    q.age_combo.setCurrentIndex(band)
+    qtbot.waitUntil(lambda: win.net.pending() == 0 and ids["dead"] in _rows(win), timeout=15_000)
+    lo, hi = q.age_combo.itemData(band)
+    assert all(lo <= r["age"] and (hi is None or r["age"] <= hi) for r in win.queue.model.items)
+    q.age_combo.setCurrentIndex(0)
+    _wait_queue(qtbot, win, 5)
+    q.search_edit.setText("李秀")
+    _wait_queue(qtbot, win, 1)
+    assert set(_rows(win)) == {ids["dead"]}
+    screens(win, "central_queue_search")
+
+
+def test_a_cadre_login_still_opens_the_field_workspace(qtbot, central, tmp_path, start_app):
+    """A cadre's login is routed to the field workspace as before; the central one is not opened."""
+    from central_helpers import CADRE_PASSWORD
+
+    app = start_app(tmp_path / "laptop.sqlite3", central.url)
+    _login(qtbot, app, "cadre_a", CADRE_PASSWORD)
+    qtbot.waitUntil(lambda: app.main_window is not None, timeout=20_000)
+    qtbot.addWidget(app.main_window)
+    assert app.central_window is None
+    qtbot.waitUntil(lambda: not app.main_window.sync_panel.running, timeout=30_000)
+
+
+def _window(qtbot, central) -> CentralWindow:
+    from sync.http import RegistryHttp
+
+    api = central.api()
+    token = api.token
+    api.close()
+    with RegistryHttp(central.url, token) as http:
+        me = http.request("GET", protocol.ME)["operator"]
+    win = CentralWindow(central.url, token, me)
+    qtbot.addWidget(win)
+    win.resize(1366, 740)
+    win.show()
+    qtbot.waitUntil(lambda: win.queue.model.rowCount() == 5 and win.net.pending() == 0, timeout=20_000)
+    return win
+
+
+def _open(qtbot, win: CentralWindow, record_id: str) -> RecordView:
+    row = next(i for i, item in enumerate(win.queue.model.items) if item["record_id"] == record_id)
+    index = win.queue.model.index(row, 4)
+    win.queue.table.scrollTo(index)
+    rect = win.queue.table.visualRect(index)
+    # as a person does it: the first click selects the row, the second press is the double-click
+    qtbot.mouseClick(win.queue.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(win.queue.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: record_id in win.records and bool(win.records[record_id].detail), timeout=15_000)
+    view = win.records[record_id]
+    assert win.tabs.currentWidget() is view
+    return view
+
+
+def test_side_by_side_shows_both_records_and_highlights_the_differences(qtbot, central, screens):
+    """Opening a record with a same-ID finding shows it next to the other village's record: both card
+    photos fetched from the registry, every field in two columns, the differing ones highlighted."""
+    win = _window(qtbot, central)
+    try:
+        view = _open(qtbot, win, central.ids["dup_a"])
+        qtbot.waitUntil(lambda: view.own_photo.loaded and view.other_photo.loaded and win.net.pending() == 0,
+                        timeout=15_000)
+        assert view.own_photo.picture.pixmap().toImage() != view.other_photo.picture.pixmap().toImage()
+        assert "身份证号重复" in view.findings_list.item(0).text()
+        table = view.compare_table
+        cells = {table.item(r, 0).text(): (table.item(r, 1).text(), table.item(r, 2).text())
+                 for r in range(table.rowCount())}
+        dup_a, dup_b = central.payloads["dup_a"], central.payloads["dup_b"]
+        assert cells["身份证号码"] == (dup_a["id_number"], dup_b["id_number"])
+        assert cells["住址"] == (dup_a["address"], "小河村3组")
+        assert cells["村代码"] == (dup_a["village_code"], dup_b["village_code"])
+        assert cells["登记人"] == ("cadre_a", "cadre_b")
+        assert {"address", "village_code", "operator"} <= set(view.differing)
+        assert "name" not in view.differing and "id_number" not in view.differing
+        highlighted = {table.item(r, 0).text() for r in range(table.rowCount())
+                       if table.item(r, 1).background().color().name() == "#ffe0b2"}
+        assert {"住址", "村代码"} <= highlighted and "姓名" not in highlighted
+        screens(win, "central_comparison")
+
+        dead = _open(qtbot, win, central.ids["dead"])
+        qtbot.waitUntil(lambda: win.net.pending() == 0, timeout=15_000)
+        evidence = dead.evidence_view.toPlainText()
+        assert "已故人员" in evidence and "公安局" in evidence and "死亡人员" in evidence
+        assert "死亡日期：2025-03-02" in evidence and "规则：已故人员（死亡登记）停发一切待遇（deceased）" in evidence
+        assert "已故人员" in dead.metric_label.text()
+        headers = dead.compare_table.horizontalHeaderItem(2).text()
+        assert headers == "部门数据：死亡人员"
+        screens(win, "central_comparison_rule")
+    finally:
+        win.close()
+
+
+def test_reject_with_reason_and_password_reaches_the_registry(qtbot, central, screens):
+    """驳回 asks for a reason and the password again; a wrong password is refused in the dialog, the right
+    one rejects the version shown, the registry has the state and reason, and the history lists it."""
+    win = _window(qtbot, central)
+    try:
+        rid = central.ids["dead"]
+        view = _open(qtbot, win, rid)
+        assert view.approve_button.isEnabled() and view.reject_button.isEnabled()
+        qtbot.mouseClick(view.reject_button, Qt.MouseButton.LeftButton)
+        dialog = view.dialog
+        assert dialog is not None and dialog.isVisible()
+        assert not dialog.ok_button.isEnabled()            # no reason yet
+        dialog.reason_edit.setPlainText("死亡登记显示本人已于2025年3月去世")
+        dialog.password_edit.setText("wrong-password")
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.error_label.text() != "", timeout=15_000)
+        assert dialog.error_label.text() == "用户名或密码错误"
+        screens(dialog, "central_decision_dialog")
+        api = central.api()
+        body = api.get(protocol.REVIEW_RECORD.format(record_id=rid)).json()
+        assert body["record"]["state"] == "needs_review"
+
+        dialog.password_edit.setText(CENTRAL_PASSWORD)
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: view.dialog is None and not dialog.isVisible(), timeout=15_000)
+        qtbot.waitUntil(lambda: (view.detail.get("record") or {}).get("state") == "rejected"
+                        and win.net.pending() == 0, timeout=15_000)
+        body = api.get(protocol.REVIEW_RECORD.format(record_id=rid)).json()
+        api.close()
+        assert body["record"]["state"] == "rejected"
+        assert body["record"]["review_reason"] == "死亡登记显示本人已于2025年3月去世"
+        assert body["record"]["decided_by"] == "central1"
+        assert "已驳回" in view.header.text() and "死亡登记显示" in view.status_label.text()
+        assert not view.approve_button.isEnabled() and not view.reject_button.isEnabled()
+        view.tabs.setCurrentIndex(1)
+        actions = [view.history_table.item(r, 2).text() for r in range(view.history_table.rowCount())]
+        assert "驳回" in actions and "查看完整记录" in actions
+        screens(win, "central_history")
+        # the queue no longer lists it by default
+        qtbot.waitUntil(lambda: rid not in _rows(win) and win.net.pending() == 0, timeout=15_000)
+    finally:
+        win.close()
+
+
+def test_bulk_approval_of_cleared_records(qtbot, central, screens):
+    """Selecting rows and 批量批准 approves the cleared ones among them with one password; the others are
+    not sent, and the registry has them approved."""
+    win = _window(qtbot, central)
+    try:
+        q = win.queue
+        q.table.selectAll()
+        assert q.bulk_button.isEnabled() and q.bulk_button.text() == "批量批准（2）"
+        qtbot.mouseClick(q.bulk_button, Qt.MouseButton.LeftButton)
+        dialog = win.bulk_dialog
+        assert dialog is not None and "2 条" in dialog.findChild(type(q.count_label), "decisionSummary").text()
+        dialog.password_edit.setText(CENTRAL_PASSWORD)
+        screens(dialog, "central_bulk_dialog")
+        with qtbot.waitSignal(win.bulk_done, timeout=15_000) as done:
+            qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        assert sorted(done.args[0]["approved"]) == sorted([central.ids["clean1"], central.ids["clean2"]])
+        assert done.args[0]["skipped"] == []
+        _wait_queue(qtbot, win, 3)
+        assert "已批准 2 条" in win.statusBar().currentMessage()
+        api = central.api()
+        approved = api.get(protocol.REVIEW_QUEUE, params={"state": "approved"}).json()["items"]
+        api.close()
+        assert sorted(i["record_id"] for i in approved) == sorted([central.ids["clean1"], central.ids["clean2"]])
+        # a needs-review row alone does not enable bulk approval
+        q.table.clearSelection()
+        q.table.selectionModel().select(q.model.index(0, 0), QItemSelectionModel.SelectionFlag.Select
+                                        | QItemSelectionModel.SelectionFlag.Rows)
+        assert not q.bulk_button.isEnabled()
+    finally:
+        win.close()
+
+
+def test_warnings_report_and_dashboard(qtbot, central, tmp_path, screens):
+    """The dashboard shows the registry's numbers with its charts; the warnings list shows red and yellow
+    records at a later moment, and the escalation report is saved as CSV and PDF."""
+    win = _window(qtbot, central)
+    try:
+        api = central.api()
+        numbers = api.get(protocol.REVIEW_DASHBOARD).json()
+        win.tabs.setCurrentWidget(win.dashboard)
+        qtbot.waitUntil(lambda: win.net.pending() == 0 and bool(win.dashboard.data), timeout=15_000)
+        tiles = win.dashboard.tiles
+        assert tiles["residents"].value.text() == str(numbers["residents"]) == "10"
+        assert tiles["enrolled"].value.text() == str(numbers["enrolled"])
+        assert tiles["checks_run"].value.text() == str(numbers["checks_run"])
+        assert len(win.dashboard.villages_chart.rows) == 2
+        assert any("已故人员" in label for label, _ in win.dashboard.rules_chart.rows)
+        assert win.dashboard.departments_chart.rows
+        screens(win, "central_dashboard")
+
+        # four days later nothing has been decided: the unhandled records are yellow, later red
+        win.warnings_at = "2030-01-01T00:00:00Z"
+        win.tabs.setCurrentWidget(win.warnings)
+        qtbot.waitUntil(lambda: win.net.pending() == 0 and win.warnings.table.rowCount() > 0, timeout=15_000)
+        lights = {i["light"] for i in win.warnings.items}
+        assert lights == {"red"} and win.warnings.table.item(0, 0).text() == "红灯"
+        screens(win, "central_warnings")
+        for fmt in ("csv", "pdf"):
+            target = tmp_path / f"督办报告.{fmt}"
+            with qtbot.waitSignal(win.report_saved, timeout=30_000):
+                win.export_report(fmt, str(target))
+            data = target.read_bytes()
+            assert data.startswith(b"%PDF") if fmt == "pdf" else central.payloads["dead"]["village_code"].encode() in data
+        api.close()
+    finally:
+        win.close()
