@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .labels import LIGHT_COLOURS, dataset_name, kind_name, light_name
+from .labels import LIGHT_COLOURS, kind_name, light_name
 
 INTERCEPT = "#d32f2f"
 FLAG = "#f2a600"
@@ -94,7 +94,7 @@ class BarChart(QWidget):
             p.drawText(QRectF(10, top, w - 20, 30), Qt.AlignmentFlag.AlignCenter, self.empty_text)
             p.end()
             return
-        label_w = min(max(fm.horizontalAdvance(label) for label, _ in self.rows) + 12, int(w * 0.42))
+        label_w = min(max(fm.horizontalAdvance(label) for label, _ in self.rows) + 12, int(w * 0.5))
         biggest = max((v for _, vals in self.rows for v in vals), default=0) or 1
         value_w = fm.horizontalAdvance(str(int(biggest))) + 10
         bar_x = 10 + label_w
@@ -203,14 +203,20 @@ class DashboardView(QWidget):
             else:
                 text = "—" if value is None else str(value)
             tile.value.setText(text)
-        rules = [r for r in d.get("rules") or [] if r.get("intercepted") or r.get("flagged")]
+        rules = sorted((r for r in d.get("rules") or [] if r.get("intercepted") or r.get("flagged")),
+                       key=lambda r: (-(r.get("intercepted") or 0), -(r.get("flagged") or 0)))
         self.rules_chart.set_data(
             [(_rule_label(r), [r.get("intercepted") or 0, r.get("flagged") or 0]) for r in rules],
             [(self.tr("拦截"), INTERCEPT), (self.tr("提示"), FLAG)])
+        # departments whose datasets compared nothing yet would only be rows of zeros
+        departments = sorted((x for x in d.get("departments") or []
+                              if x.get("compared") or x.get("intercepted") or x.get("flagged")),
+                             key=lambda x: (-(x.get("intercepted") or 0), -(x.get("flagged") or 0),
+                                            -(x.get("compared") or 0)))
         self.departments_chart.set_data(
             [(str(x.get("department") or self.tr("（未注明）")),
               [x.get("compared") or 0, x.get("intercepted") or 0, x.get("flagged") or 0])
-             for x in d.get("departments") or []],
+             for x in departments],
             [(self.tr("比对"), GREY), (self.tr("拦截"), INTERCEPT), (self.tr("提示"), FLAG)])
         lights = d.get("by_light") or {}
         # one bar per light in its own colour
@@ -235,9 +241,7 @@ def _rule_label(r: dict[str, Any]) -> str:
     kind = str(r.get("kind") or "")
     if kind and kind != "dataset_rule" and (not rule_id or rule_id == kind):
         return kind_name(kind)
-    name = r.get("name") or r.get("rule_name") or rule_names().get(rule_id) or rule_id
-    ds = r.get("dataset")
-    return f"{name}（{dataset_name(ds)}）" if ds else str(name)
+    return str(r.get("name") or r.get("rule_name") or rule_names().get(rule_id) or rule_id)
 
 
 _RULE_NAMES: dict[str, str] | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from central_helpers import CENTRAL_PASSWORD, setup_central
 from PySide6.QtCore import QItemSelectionModel, Qt
+from regkit import Api
 
 from desktop.app import DesktopApp
 from desktop.central import CentralWindow
@@ -307,5 +308,44 @@ def test_warnings_report_and_dashboard(qtbot, central, tmp_path, screens):
             data = target.read_bytes()
             assert data.startswith(b"%PDF") if fmt == "pdf" else central.payloads["dead"]["village_code"].encode() in data
         api.close()
+    finally:
+        win.close()
+
+
+def test_a_decision_on_an_outdated_version_is_refused_and_the_new_version_shown(qtbot, central, screens):
+    """When the cadre sends a new version while the reviewer looks at the old one, 批准 is refused by the
+    registry (review.version_stale), the reviewer is told in Chinese, and the record view reloads."""
+    from central_helpers import CADRE_PASSWORD
+    from PySide6.QtWidgets import QMessageBox
+    from regkit import item
+
+    from enrollment.records import validate_enrollment
+
+    win = _window(qtbot, central)
+    try:
+        rid = central.ids["dup_b"]
+        view = _open(qtbot, win, rid)
+        assert "第1版" in view.header.text()
+        cadre = Api(central.url).login("cadre_b", CADRE_PASSWORD, device_id="laptop-b")
+        edited = validate_enrollment({**central.payloads["dup_b"], "address": "小河村4组"})
+        assert cadre.push_one(item(edited, base_version=1))["status"] == "accepted"
+        cadre.close()
+
+        qtbot.mouseClick(view.reject_button, Qt.MouseButton.LeftButton)
+        dialog = view.dialog
+        dialog.reason_edit.setPlainText("重复登记")
+        dialog.password_edit.setText(CENTRAL_PASSWORD)
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: view.findChild(QMessageBox, "errorBox") is not None, timeout=15_000)
+        box = view.findChild(QMessageBox, "errorBox")
+        assert box.text() == "该记录已有新版本，您看到的不是最新内容，已重新读取，请重新核对后再决定"
+        assert view.dialog is None
+        qtbot.waitUntil(lambda: "第2版" in view.header.text() and win.net.pending() == 0, timeout=15_000)
+        screens(win, "central_version_stale")
+        box.close()
+        api = central.api()
+        body = api.get(protocol.REVIEW_RECORD.format(record_id=rid)).json()
+        api.close()
+        assert body["record"]["version"] == 2 and body["record"]["state"] != "rejected"
     finally:
         win.close()
