@@ -66,6 +66,14 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_stats)
 
+    p = rsub.add_parser("run-checks", help="run the automatic checks (same ID, demographics, 1:N face, reference "
+                                           "photo, department datasets) on records not yet checked")
+    p.add_argument("--db", help=DB_HELP)
+    p.add_argument("--all", action="store_true",
+                   help="re-check every undecided and approved record (after importing a dataset)")
+    p.add_argument("--json", action="store_true", help="print the run's summary as JSON")
+    p.set_defaults(handler=cmd_run_checks)
+
     p = rsub.add_parser("findings", help="findings of the automatic checks (open by default), with evidence")
     p.add_argument("--db", help=DB_HELP)
     p.add_argument("--kind", default=None, help="only this kind (same_id, demographic, face_match, "
@@ -383,4 +391,26 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             f"cards issued {out['cards_issued']} (holding rate {out['holding_rate']})\n"
             f"comparisons {out['checks_run']} in {out['check_runs']} run(s); by state {out['by_state']}; "
             f"lights {out['by_light']}; median hours to decision {out['median_hours_to_decision']}\n")
+    return 0
+
+
+def cmd_run_checks(args: argparse.Namespace) -> int:
+    from registry import audit
+    from registry.checks.background import CheckWorker
+    from registry.clock import SystemClock
+
+    engine = _engine(args)
+    worker = CheckWorker(engine, clock=SystemClock())
+
+    def progress(summary: dict[str, Any]) -> None:
+        sys.stderr.write(f"checked {summary['checked']} record(s), {summary['findings_opened']} new finding(s)\r")
+        sys.stderr.flush()
+
+    summary = worker.run_now(audit.CLI, recheck_all=args.all, progress=progress)
+    sys.stderr.write("\n")
+    if args.json:
+        print_json(summary)
+    else:
+        sys.stdout.write(f"checked {summary['checked']} record(s): {summary.get('needs_review', 0)} need review, "
+                         f"{summary.get('cleared', 0)} cleared, {summary['findings_opened']} new finding(s)\n")
     return 0

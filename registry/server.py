@@ -2,7 +2,8 @@
 
 Once uvicorn accepts connections, exactly one line goes to stdout, flushed:
 ``YIKATONG_REGISTRY_READY http://HOST:PORT``. One worker; all state is in the database,
-written in transactions, so a SIGKILL at any moment leaves it consistent.
+written in transactions, so a SIGKILL at any moment leaves it consistent. A thread runs the
+automatic checks on what arrives (``registry.checks.background``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import uvicorn
 from sqlalchemy import Engine
 
 from .api import create_app
+from .checks.background import CheckWorker
+from .clock import SystemClock
 from .config import Settings
 from .db import open_database
 
@@ -40,7 +43,13 @@ def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, *, settings: S
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     engine = engine or open_database(db_url)
-    app = create_app(engine, settings or Settings())
+    clock = SystemClock()
+    app = create_app(engine, settings or Settings(), clock=clock)
+    # The check worker: woken after each push that stored a new version, and on its own every
+    # few seconds (records left over from a previous run, or pushed through another process).
+    worker = CheckWorker(engine, clock=clock).start()
+    app.app.state.run_checks = worker.run_now
+    app.app.state.records_received = worker.wake
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -58,5 +67,6 @@ def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, *, settings: S
     try:
         server.run(sockets=[sock])
     finally:
+        worker.stop()
         sock.close()
         engine.dispose()

@@ -45,12 +45,12 @@ class CheckWorker:
             self._face_index = RegistryFaceIndex.load(self.engine)
 
     def run_now(self, actor: str = audit.SYSTEM, *, recheck_all: bool = False,
-                record_ids: list[str] | None = None) -> dict[str, Any]:
+                record_ids: list[str] | None = None, progress: Any = None) -> dict[str, Any]:
         with self._lock:
             self._ready()
             return run_checks(self.engine, config=self.config, rules=self._rules, face_index=self._face_index,
                               now=self.clock.now(), actor=actor, recheck_all=recheck_all, record_ids=record_ids,
-                              batch=50)
+                              batch=50, progress=progress)
 
     def wake(self) -> None:
         self._wake.set()

@@ -63,6 +63,18 @@ def default_checks() -> list[Check]:
             rules.dataset_rules]
 
 
+# Checks whose findings name another record. When a new record finds an older one, the older one
+# is checked again with these, so the pair shows up on both sides even if the older record was
+# already cleared (or approved: one face under two ID numbers puts both in front of a person).
+PAIR_KINDS = ("same_id", "demographic", "face_match")
+RELATED_STATES = (STATE_NEEDS_REVIEW, STATE_CLEARED, STATE_APPROVED)
+
+
+def pair_checks(checks: list[Check]) -> list[Check]:
+    names = {"same_id", "demographic", "face_match"}
+    return [c for c in checks if getattr(c, "__name__", "") in names]
+
+
 class Cancelled(Exception):
     pass
 
@@ -164,6 +176,29 @@ def _route(conn: Connection, row: Any, rec: CheckRecord, new_findings: int, now:
     return target
 
 
+def _recheck_related(conn: Connection, ctx: CheckContext, ids: list[str], checks: list[Check], stamp: str,
+                     actor: str, summary: dict[str, Any]) -> int:
+    """Check already-checked records that a new record pointed at, with the pair checks only."""
+    q = select(records).where(records.c.record_id.in_(ids), records.c.state.in_(RELATED_STATES),
+                              records.c.deleted.is_(False), records.c.checked_version == records.c.version)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    rows = conn.execute(q.order_by(records.c.record_id)).all()
+    if not rows or not checks:
+        return 0
+    recs = [_check_record(r) for r in rows]
+    found: dict[str, list[Finding]] = {}
+    for check in checks:
+        for rid, fs in check(ctx, recs).findings.items():
+            found.setdefault(rid, []).extend(fs)
+    for row, rec in zip(rows, recs, strict=True):
+        new = _store_findings(conn, rec, found.get(rec.record_id, []), stamp)
+        if new:
+            _route(conn, row, rec, new, stamp, actor)
+            summary["findings_opened"] += new
+    return len(rows)
+
+
 def run_checks(engine: Engine, *, config: CheckConfig, rules: Any, face_index: Any, now: dt.datetime,
                actor: str = audit.SYSTEM, record_ids: list[str] | None = None, recheck_all: bool = False,
                batch: int = 200, checks: list[Check] | None = None,
@@ -213,6 +248,11 @@ def run_checks(engine: Engine, *, config: CheckConfig, rules: Any, face_index: A
                     if new:
                         log.info("record %s v%d (%s): %d finding(s)", rec.record_id, rec.version,
                                  mask_id_number(rec.id_number), new)
+                related = sorted({f.subject for fs in found.values() for f in fs if f.kind in PAIR_KINDS}
+                                 - {r.record_id for r in recs})
+                if related:
+                    summary["related_rechecked"] = summary.get("related_rechecked", 0) + _recheck_related(
+                        conn, ctx, related, pair_checks(checks), stamp, actor, summary)
                 _add_counts(conn, counts, stamp)
             if progress:
                 progress(dict(summary))
