@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import regkit  # noqa: E402
 from regkit import VILLAGE_A, VILLAGE_B, Api, item, payload, resident, sha256, write_roster  # noqa: E402
+
+from sync import protocol  # noqa: E402
 
 CENTRAL_PASSWORD = "central-pass-1"
 CADRE_PASSWORD = regkit.PASSWORD
@@ -116,6 +119,16 @@ def setup_central(registry, tmp_path: Path) -> CentralSetup:
     cadre_a.close()
     cadre_b.close()
     run_real_checks(registry, list(s.ids.values()))
+    # The registry's own check worker may hold some of them in a run of its own: wait until all are routed.
+    api = s.api()
+    deadline = time.monotonic() + 30
+    while True:
+        states = {i["record_id"]: i["state"] for i in api.get(protocol.REVIEW_QUEUE).json()["items"]}
+        if len(states) == 5 and not {"received", "checked"} & set(states.values()):
+            break
+        assert time.monotonic() < deadline, states
+        time.sleep(0.2)
+    api.close()
     return s
 
 

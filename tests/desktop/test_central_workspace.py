@@ -349,3 +349,21 @@ def test_a_decision_on_an_outdated_version_is_refused_and_the_new_version_shown(
         assert body["record"]["version"] == 2 and body["record"]["state"] != "rejected"
     finally:
         win.close()
+
+
+def test_central_staff_cannot_work_offline(qtbot, central, tmp_path, start_app):
+    """A central operator who logged in online before gets, with the registry unreachable, a clear
+    message instead of any workspace: review works on the registry itself."""
+    store = tmp_path / "laptop.sqlite3"
+    app = start_app(store, central.url)
+    _login(qtbot, app, "central1", CENTRAL_PASSWORD)
+    win = _workspace(qtbot, app)
+    win.close()
+    app.shutdown()
+    central.registry.stop()
+
+    app2 = start_app(store, central.url)
+    _login(qtbot, app2, "central1", CENTRAL_PASSWORD)
+    qtbot.waitUntil(lambda: app2.login_window.error_label.text() != "", timeout=20_000)
+    assert app2.login_window.error_label.text() == "审核工作台需要联网：请确认能连接登记中心后再登录"
+    assert app2.central_window is None and app2.main_window is None
