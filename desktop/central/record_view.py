@@ -365,7 +365,8 @@ class RecordView(QWidget):
             self._set_header(self.tr("户籍照片"))
             ref = self.detail.get("reference_photo") or {}
             found = (finding or {}).get("evidence") or {}
-            sha = ref.get("sha256") or found.get("reference_photo_sha256") or found.get("reference_sha256")
+            sha = (ref.get("sha256") or found.get("reference_photo_sha256") or found.get("reference_sha256")
+                   or (finding or {}).get("subject"))
             self.other_photo.caption.setText(self.tr("户籍照片（人口信息系统）"))
             self._load_photo(self.other_photo, sha, self.tr("没有户籍照片"))
         elif kind == "dataset_rule":
