@@ -8,6 +8,11 @@ What the records are (ids in ``CentralSetup.ids``):
                        (a same_id finding on each, about the other), different photos and addresses
 ``dead``               a resident in the deaths dataset (dataset_rule ``deceased``, intercept)
 ``clean1`` ``clean2``  nothing found: cleared
+
+With ``faces=True`` also (through the capture pipeline, real templates, the real face_match check):
+
+``face_a`` / ``face_b``  two different photos of one man (obama.jpg, obama3.jpg) under two ID numbers in two
+                         villages: a face_match finding (intercept) on each, about the other
 """
 
 from __future__ import annotations
@@ -78,7 +83,27 @@ class CentralSetup:
         return Api(self.url).login(username, password)
 
 
-def setup_central(registry, tmp_path: Path) -> CentralSetup:
+def face_attachments(api: Api, photo: str) -> tuple[list[dict], dict]:
+    """Card photo + face template of a shared photo, made by the capture pipeline, uploaded; and the face info."""
+    from facekit import engine, studio_photo
+
+    from capture.pipeline import process_photo
+    from enrollment.records import face_info
+
+    result = process_photo(studio_photo(photo), engine())
+    template = result.template
+    card = upload(api, result.card_photo.jpeg)
+    raw = template.to_bytes()
+    tsha = sha256(raw)
+    r = api.put_chunk(tsha, 0, len(raw), raw)
+    assert r.status_code == 200, r.text
+    quality = {c.code: c.value for c in result.report.checks}
+    return ([card, {"kind": "face_template", "sha256": tsha, "size": len(raw),
+                    "mime": "application/x-yikatong-face-template"}],
+            face_info(template.model, template.version, quality))
+
+
+def setup_central(registry, tmp_path: Path, *, faces: bool = False) -> CentralSetup:
     s = CentralSetup(registry)
     # rosters for both villages (the dashboard counts them), one of them with a deceased resident
     write_roster(tmp_path / "a.csv", [resident(i, VILLAGE_A) for i in range(1, 7)])
@@ -111,6 +136,11 @@ def setup_central(registry, tmp_path: Path) -> CentralSetup:
         # the same ID number as dup_a, enrolled again in village B with another address and photo
         "dup_b": (cadre_b, payload(1, VILLAGE_B, attachments=[photo_b], name="王明学", address="小河村3组")),
     }
+    if faces:
+        atts_a, face_a = face_attachments(cadre_a, "obama.jpg")
+        atts_b, face_b = face_attachments(cadre_b, "obama3.jpg")
+        wanted["face_a"] = (cadre_a, payload(5, VILLAGE_A, attachments=atts_a, face=face_a, name="赵国强"))
+        wanted["face_b"] = (cadre_b, payload(13, VILLAGE_B, attachments=atts_b, face=face_b, name="孙志远"))
     for key, (api, p) in wanted.items():
         result = api.push_one(item(p))
         assert result["status"] == "accepted", result
@@ -118,13 +148,13 @@ def setup_central(registry, tmp_path: Path) -> CentralSetup:
         s.payloads[key] = p
     cadre_a.close()
     cadre_b.close()
-    run_real_checks(registry, list(s.ids.values()))
+    run_real_checks(registry, list(s.ids.values()), faces=faces)
     # The registry's own check worker may hold some of them in a run of its own: wait until all are routed.
     api = s.api()
     deadline = time.monotonic() + 30
     while True:
         states = {i["record_id"]: i["state"] for i in api.get(protocol.REVIEW_QUEUE).json()["items"]}
-        if len(states) == 5 and not {"received", "checked"} & set(states.values()):
+        if len(states) == len(s.ids) and not {"received", "checked"} & set(states.values()):
             break
         assert time.monotonic() < deadline, states
         time.sleep(0.2)
@@ -132,16 +162,22 @@ def setup_central(registry, tmp_path: Path) -> CentralSetup:
     return s
 
 
-def run_real_checks(registry, record_ids: list[str]) -> dict:
-    """The real runner with the real same_id and dataset-rule checks, on the registry's database."""
+def run_real_checks(registry, record_ids: list[str], *, faces: bool = False) -> dict:
+    """The real runner with the real same_id, dataset-rule (and face) checks, on the registry's database."""
     from registry.checks import CheckConfig, identity, rules
     from registry.checks.runner import run_checks
     from registry.db import open_database
 
     engine = open_database(registry.db_url)
     try:
-        return run_checks(engine, config=CheckConfig.load(), rules=rules.RuleSet.load(), face_index=None,
-                          now=dt.datetime.now(dt.UTC), actor="test", record_ids=record_ids,
-                          checks=[identity.same_id, rules.dataset_rules])
+        checks = [identity.same_id, rules.dataset_rules]
+        index = None
+        if faces:
+            from registry.checks import faces as face_checks
+
+            index = face_checks.RegistryFaceIndex.load(engine)
+            checks.append(face_checks.face_match)
+        return run_checks(engine, config=CheckConfig.load(), rules=rules.RuleSet.load(), face_index=index,
+                          now=dt.datetime.now(dt.UTC), actor="test", record_ids=record_ids, checks=checks)
     finally:
         engine.dispose()

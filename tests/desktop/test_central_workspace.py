@@ -132,7 +132,7 @@ def test_a_cadre_login_still_opens_the_field_workspace(qtbot, central, tmp_path,
     qtbot.waitUntil(lambda: not app.main_window.sync_panel.running, timeout=30_000)
 
 
-def _window(qtbot, central) -> CentralWindow:
+def _window(qtbot, central, rows: int = 5) -> CentralWindow:
     from sync.http import RegistryHttp
 
     api = central.api()
@@ -144,7 +144,7 @@ def _window(qtbot, central) -> CentralWindow:
     qtbot.addWidget(win)
     win.resize(1366, 740)
     win.show()
-    qtbot.waitUntil(lambda: win.queue.model.rowCount() == 5 and win.net.pending() == 0, timeout=20_000)
+    qtbot.waitUntil(lambda: win.queue.model.rowCount() == rows and win.net.pending() == 0, timeout=20_000)
     return win
 
 
@@ -367,3 +367,31 @@ def test_central_staff_cannot_work_offline(qtbot, central, tmp_path, start_app):
     qtbot.waitUntil(lambda: app2.login_window.error_label.text() != "", timeout=20_000)
     assert app2.login_window.error_label.text() == "审核工作台需要联网：请确认能连接登记中心后再登录"
     assert app2.central_window is None and app2.main_window is None
+
+
+def test_face_match_comparison_shows_both_faces_and_the_distance(qtbot, registry, tmp_path, screens):
+    """One man's face enrolled under two ID numbers (two different photos, real templates): the queue's
+    face filter finds both records, and the comparison shows both card photos with the face distance."""
+    central = setup_central(registry, tmp_path, faces=True)
+    win = _window(qtbot, central, rows=7)
+    try:
+        q = win.queue
+        q.kind_combo.setCurrentIndex(q.kind_combo.findData("face_match"))
+        _wait_queue(qtbot, win, 2)
+        assert set(_rows(win)) == {central.ids["face_a"], central.ids["face_b"]}
+        assert all(r["severity"] == "intercept" for r in win.queue.model.items)
+        view = _open(qtbot, win, central.ids["face_a"])
+        qtbot.waitUntil(lambda: view.own_photo.loaded and view.other_photo.loaded and win.net.pending() == 0,
+                        timeout=15_000)
+        face = next(f for f in view.findings if f["kind"] == "face_match")
+        view.findings_list.setCurrentRow(view.findings.index(face))
+        assert view.metric_label.text().startswith(f"人脸距离 {face['score']}")
+        assert float(face["score"]) < 0.6
+        assert central.payloads["face_b"]["id_number"] in view.evidence_view.toPlainText()
+        cells = {view.compare_table.item(r, 0).text(): view.compare_table.item(r, 2).text()
+                 for r in range(view.compare_table.rowCount())}
+        assert cells["姓名"] == "孙志远"
+        assert {"name", "id_number"} <= set(view.differing)
+        screens(win, "central_comparison_face")
+    finally:
+        win.close()
