@@ -25,7 +25,7 @@ from sqlalchemy import Connection, and_, false, or_, select
 import resources
 from enrollment.errors import mask_id_number
 
-from .db import iso, parse_iso
+from .db import iso
 from .schema import (
     STATE_APPROVED,
     STATE_CHECKED,
@@ -82,6 +82,11 @@ class WarningLimits:
         return self.unhandled_yellow_hours if reason == UNHANDLED else self.unissued_yellow_hours
 
 
+def _moment(text: str) -> dt.datetime:
+    """A stored ISO time (``…Z``); fromisoformat is ~10x faster than strptime, which counts on long lists."""
+    return dt.datetime.fromisoformat(text)
+
+
 def _hours(h: float) -> dt.timedelta:
     return dt.timedelta(hours=h)
 
@@ -103,7 +108,7 @@ def light_of(record_row: Any, now: dt.datetime, limits: WarningLimits) -> str:
     reason, since = reason_and_since(record_row)
     if reason is None:
         return NONE
-    yellow_at = parse_iso(since) + _hours(limits.yellow_hours(reason))
+    yellow_at = _moment(since) + _hours(limits.yellow_hours(reason))
     if now < yellow_at:
         return NONE
     return RED if now >= yellow_at + _hours(limits.red_after_hours) else YELLOW
@@ -149,12 +154,12 @@ def warning_item(row: Any, now: dt.datetime, limits: WarningLimits) -> dict[str,
     reason, since = reason_and_since(row)
     if reason is None:
         return None
-    start = parse_iso(since)
+    start = _moment(since)
     yellow_at = start + _hours(limits.yellow_hours(reason))
     red_at = yellow_at + _hours(limits.red_after_hours)
-    light = light_of(row, now, limits)
-    if light == NONE:
+    if now < yellow_at:
         return None
+    light = RED if now >= red_at else YELLOW
     return {
         "record_id": row.record_id, "version": row.version, "village_code": row.village_code,
         "village_name": getattr(row, "village_name", None) or "",
