@@ -7,11 +7,11 @@ stays exact:
 
 1. A *filter* gives a lower bound of every template's distance and skips the templates whose bound
    exceeds the radius. With y the template and p the probe, both centred and rotated, split into a
-   head of HEAD coordinates and the tail after it: by Cauchy–Schwarz ``p·y <= p_h·y_h + |p_t||y_t|``,
+   head of HEAD0 coordinates and the tail after it: by Cauchy–Schwarz ``p·y <= p_h·y_h + |p_t||y_t|``,
    so ``|p|^2 + |y|^2 - 2(p_h·y_h + |p_t||y_t|)`` is at most the squared distance. Level 0 stores
-   ``[y_h, |y_t|, -|y|^2]`` (32 float32, a quarter of a template's bytes) for every template, so one
-   matrix-vector product with ``[2 p_h, 2|p_t|, 1]`` bounds them all. Level j (only read for the
-   templates that passed the levels before, and only when there are many) stores the next HEAD
+   ``[y_h, |y_t|, -|y|^2]`` (HEAD0 + 2 = 64 float32, half a template's bytes) for every template, so
+   one matrix-vector product with ``[2 p_h, 2|p_t|, 1]`` bounds them all. Level j (only read for the
+   templates that passed the levels before, and only when there are many) stores the next 30
    coordinates and the tail norms around them, replacing one Cauchy–Schwarz term by an exact
    product and a smaller one. A slack far larger than float32 rounding is added to every bound,
    so rounding never skips a true hit.
@@ -24,7 +24,7 @@ runner searches a batch of records that way.
 
 Any orthogonal rotation and any centre preserve distances, so they are free to choose: centring
 on the templates' mean and rotating onto their principal axes (``fit_rotation``, run only when
-asked) gives the head as much of the variance as any HEAD coordinates can hold. dlib's descriptors
+asked) gives the head as much of the variance as any HEAD0 coordinates can hold. dlib's descriptors
 share a large common mean (norm ~1.3 of ~1.4 on the shared photos), so centring alone shrinks the
 norms in the bound several-fold; the rotation helps as far as their variance is uneven. Without it (identity, no centring) the search is just as exact, only the filter lets more
 through. Small indexes (below ``fast_from`` templates) skip the filter: a full scan is cheaper.
@@ -42,10 +42,12 @@ import numpy as np
 
 from .faces import DESCRIPTOR_DIM, FaceTemplate
 
-FILTER_COLUMNS = 32          # per level: 30 coordinates + two norms = 128-byte rows
+FILTER_COLUMNS = 32          # per refinement level: 30 coordinates + two norms = 128-byte rows
 HEAD = FILTER_COLUMNS - 2
-MAX_LEVELS = -(-DESCRIPTOR_DIM // HEAD)   # 5 levels cover all 128 coordinates
-FILTER_LEVELS = 3            # level 0 for every template, levels 1-2 for those that pass it
+# Coordinates in level 0, read for every template: 62 (256-byte rows) rather than 30 halves the
+# survivors on descriptor-like data, which pays for the wider scan (bench/bench_face_search.py).
+HEAD0 = 62
+FILTER_LEVELS = 3            # level 0 for every template, levels 1-2 (coordinates 62-121) for its survivors
 REFINE_FROM = 2_000          # fewer survivors than this go straight to exact distances
 FAST_FROM = 20_000           # below this many templates a full scan beats the filter
 _SCAN_CHUNK = 65_536         # rows per block of a full scan (bounds its temporary memory)
@@ -91,20 +93,27 @@ class SearchResult:
 class TemplateIndex:
     def __init__(self, items: Iterable[tuple[Hashable, np.ndarray | FaceTemplate]] = (), *,
                  fast_from: int = FAST_FROM, capacity: int = 64, filter_levels: int = FILTER_LEVELS,
-                 refine_from: int = REFINE_FROM) -> None:
-        if not 1 <= filter_levels <= MAX_LEVELS:
-            raise ValueError(f"filter_levels: 1..{MAX_LEVELS}")
+                 refine_from: int = REFINE_FROM, head0: int = HEAD0) -> None:
+        if not 1 <= head0 < DESCRIPTOR_DIM:
+            raise ValueError(f"head0: 1..{DESCRIPTOR_DIM - 1}")
+        # Level j covers coordinates edges[j]:edges[j+1] (level 0 the first head0, then HEAD each).
+        self._edges = [0, head0]
+        while len(self._edges) <= filter_levels and self._edges[-1] < DESCRIPTOR_DIM:
+            self._edges.append(min(DESCRIPTOR_DIM, self._edges[-1] + HEAD))
+        if not 1 <= filter_levels <= len(self._edges) - 1:
+            raise ValueError(f"filter_levels: 1..{len(self._edges) - 1} with head0={head0}")
+        self._edges = self._edges[:filter_levels + 1]
         self.fast_from = fast_from
         self.refine_from = refine_from
         self._keys: list[Hashable] = []
         self._pos: dict[Hashable, int] = {}
         capacity = max(1, capacity)
         self._m = np.empty((capacity, DESCRIPTOR_DIM), dtype=np.float32)   # the templates as given
-        # The filter's levels (module docstring), FILTER_COLUMNS float32 per template. Level 0 is
-        # stored transposed (one row per column): scanning it whole is then a long-row matrix-vector
-        # product, ~4x faster in OpenBLAS than the same bytes as 32-float rows. The other levels are
+        # The filter's levels (module docstring). Level 0 (head0 + 2 float32 per template) is stored
+        # transposed (one row per column): scanning it whole is then a long-row matrix-vector
+        # product, 2-4x faster in OpenBLAS than the same bytes as short rows. The other levels are
         # only gathered for survivors, so they keep a template's values together (one cache line pair).
-        self._level0 = np.empty((FILTER_COLUMNS, capacity), dtype=np.float32)
+        self._level0 = np.empty((head0 + 2, capacity), dtype=np.float32)
         self._levels = [np.empty((capacity, FILTER_COLUMNS), dtype=np.float32) for _ in range(filter_levels - 1)]
         self._center = np.zeros(DESCRIPTOR_DIM, dtype=np.float32)
         self._basis = np.eye(DESCRIPTOR_DIM, dtype=np.float32)             # columns: the rotated axes
@@ -126,25 +135,22 @@ class TemplateIndex:
 
     # -- storage -----------------------------------------------------------------------------
     def _filter_rows(self, vectors: np.ndarray) -> list[np.ndarray]:
-        """Each level's rows for ``vectors``. With y the rotated, centred vector, t_j = |y[HEAD*j:]|:
-        level 0 = [y[:HEAD], t_1, -|y|^2]; level j = [y[HEAD*j:HEAD*(j+1)], t_(j+1), t_j]."""
+        """Each level's rows for ``vectors``. With y the rotated, centred vector, e the level edges and
+        t(i) = |y[i:]|: level 0 = [y[:e1], t(e1), -|y|^2]; level j = [y[ej:ej+1], t(ej+1), t(ej)]."""
         y = (vectors - self._center) @ self._basis
-        sq = np.square(y)
-        # tails[:, j] = |y[HEAD*j:]|^2, summed from the end so each is one pass
-        tails = np.zeros((len(y), MAX_LEVELS + 1), dtype=np.float32)
-        for j in range(MAX_LEVELS - 1, -1, -1):
-            tails[:, j] = tails[:, j + 1] + sq[:, HEAD * j:HEAD * (j + 1)].sum(axis=1)
-        norms = np.sqrt(tails)
+        suffix = np.zeros((len(y), DESCRIPTOR_DIM + 1), dtype=np.float32)   # suffix[:, i] = |y[i:]|^2
+        suffix[:, :DESCRIPTOR_DIM] = np.cumsum(np.square(y)[:, ::-1], axis=1)[:, ::-1]
         out = []
-        for j in range(1 + len(self._levels)):
-            rows = np.zeros((len(y), FILTER_COLUMNS), dtype=np.float32)
-            block = y[:, HEAD * j:HEAD * (j + 1)]
-            rows[:, :block.shape[1]] = block
-            rows[:, HEAD] = norms[:, j + 1]
-            rows[:, HEAD + 1] = -tails[:, 0] if j == 0 else norms[:, j]
+        for j in range(len(self._edges) - 1):
+            lo, hi = self._edges[j], self._edges[j + 1]
+            width = hi - lo if j == 0 else HEAD
+            rows = np.zeros((len(y), width + 2), dtype=np.float32)
+            rows[:, :hi - lo] = y[:, lo:hi]
+            rows[:, width] = np.sqrt(suffix[:, hi])
+            rows[:, width + 1] = -suffix[:, 0] if j == 0 else np.sqrt(suffix[:, lo])
             out.append(rows)
         if len(y):
-            self._max_sq = max(self._max_sq, float(tails[:, 0].max()))
+            self._max_sq = max(self._max_sq, float(suffix[:, 0].max()))
         return out
 
     def _put(self, at: int | slice, vectors: np.ndarray) -> None:
@@ -167,7 +173,7 @@ class TemplateIndex:
 
         self._m = grown(self._m)
         self._levels = [grown(level) for level in self._levels]
-        level0 = np.empty((FILTER_COLUMNS, capacity), dtype=np.float32)
+        level0 = np.empty((self._level0.shape[0], capacity), dtype=np.float32)
         level0[:, :n] = self._level0[:, :n]
         self._level0 = level0
 
@@ -262,14 +268,15 @@ class TemplateIndex:
     def _probe(self, q: np.ndarray) -> _Probe:
         p = (q - self._center) @ self._basis
         sq = np.square(p.astype(np.float64))
-        tails = np.sqrt(np.cumsum(sq[::-1])[::-1])          # tails[i] = |p[i:]|
+        tails = np.append(np.sqrt(np.cumsum(sq[::-1])[::-1]), 0.0)   # tails[i] = |p[i:]|
         weights = []
-        for j in range(1 + len(self._levels)):
-            w = np.zeros(FILTER_COLUMNS, dtype=np.float32)
-            block = p[HEAD * j:HEAD * (j + 1)]
-            w[:len(block)] = 2 * block
-            w[HEAD] = 2 * tails[HEAD * (j + 1)] if HEAD * (j + 1) < DESCRIPTOR_DIM else 0.0
-            w[HEAD + 1] = 1.0 if j == 0 else -2 * tails[HEAD * j]
+        for j in range(len(self._edges) - 1):
+            lo, hi = self._edges[j], self._edges[j + 1]
+            width = hi - lo if j == 0 else HEAD
+            w = np.zeros(width + 2, dtype=np.float32)
+            w[:hi - lo] = 2 * p[lo:hi]
+            w[width] = 2 * tails[hi]
+            w[width + 1] = 1.0 if j == 0 else -2 * tails[lo]
             weights.append(w)
         pp = float(sq.sum())
         return _Probe(q, weights, pp, _SLACK * (pp + self._max_sq) + 1e-6)

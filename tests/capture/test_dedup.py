@@ -85,18 +85,18 @@ def _planted(rng: np.random.Generator, probe: np.ndarray, distance: float) -> np
     return (probe + distance * u / np.linalg.norm(u)).astype(np.float32)
 
 
-SHAPES = [dict(fit=False, levels=1), dict(fit=True, levels=1), dict(fit=True, levels=2),
-          dict(fit=False, levels=5)]
+SHAPES = [dict(fit=False, levels=1, head0=62), dict(fit=True, levels=1, head0=30),
+          dict(fit=True, levels=3, head0=62), dict(fit=False, levels=5, head0=30)]
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"fit={s['fit']}-levels={s['levels']}")
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"fit={s['fit']}-levels={s['levels']}-head0={s['head0']}")
 def test_two_stage_search_equals_brute_force_through_adds_replaces_and_removes(shape):
     """With the filter forced on, radius results (keys and distances, one probe or many at once) equal brute force on every probe,
     including vectors planted within a hair of the radius, after adds, replacements and removals."""
     rng = np.random.default_rng(5)
     vecs = _faces_like(6000, seed=1)
     rows = {i: v for i, v in enumerate(vecs)}
-    index = TemplateIndex(fast_from=0, filter_levels=shape["levels"], refine_from=0)
+    index = TemplateIndex(fast_from=0, filter_levels=shape["levels"], head0=shape["head0"], refine_from=0)
     index.add_many(list(rows), vecs)
     probes = _faces_like(12, seed=2)
     radius = 0.6
@@ -133,12 +133,12 @@ def test_two_stage_search_equals_brute_force_through_adds_replaces_and_removes(s
     agree(exclude=[k for k, _ in _brute(rows, probes[0], radius)[:3]])
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"fit={s['fit']}-levels={s['levels']}")
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"fit={s['fit']}-levels={s['levels']}-head0={s['head0']}")
 def test_two_stage_nearest_equals_brute_force(shape):
     """The k nearest from the filtered search are the full scan's k nearest, with their distances."""
     vecs = _faces_like(5000, seed=4)
     index = TemplateIndex(((i, v) for i, v in enumerate(vecs)), fast_from=0, filter_levels=shape["levels"],
-                          refine_from=0)
+                          head0=shape["head0"], refine_from=0)
     fit = shape["fit"]
     full = TemplateIndex(((i, v) for i, v in enumerate(vecs)), fast_from=10**9)
     if fit:
