@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -233,6 +234,11 @@ class RecordView(QWidget):
         self.reject_button.setStyleSheet("QPushButton:enabled { color: #c62828; font-weight: bold; }")
         self.return_button = QPushButton(self.tr("退回修改"))
         self.return_button.setObjectName("returnButton")
+        self.issued_button = QPushButton(self.tr("已发卡"))
+        self.issued_button.setObjectName("cardIssuedButton")
+        self.issued_button.setToolTip(self.tr("记录已批准、社会保障卡已交到本人手中时点击"))
+        self.issued_button.clicked.connect(self.confirm_card_issued)
+        self.issued_box: QMessageBox | None = None
         self.reload_button = QPushButton(self.tr("刷新"))
         self.reload_button.setObjectName("recordReload")
         self.approve_button.clicked.connect(lambda: self.start_decision("approve"))
@@ -241,7 +247,7 @@ class RecordView(QWidget):
         self.reload_button.clicked.connect(self.load)
         bar = QHBoxLayout()
         bar.addWidget(self.reason_edit, 1)
-        for b in (self.approve_button, self.reject_button, self.return_button, self.reload_button):
+        for b in (self.approve_button, self.reject_button, self.return_button, self.issued_button, self.reload_button):
             bar.addWidget(b)
 
         v = QVBoxLayout(self)
@@ -334,6 +340,8 @@ class RecordView(QWidget):
         self.approve_button.setEnabled(state in APPROVABLE and not deleted)
         self.reject_button.setEnabled(state in REJECTABLE)
         self.return_button.setEnabled(state in REJECTABLE and not deleted)
+        self.issued_button.setVisible(state == "approved")
+        self.issued_button.setEnabled(state == "approved" and not (rec or {}).get("card_issued_at"))
 
     # -- findings and comparison
     def _finding_selected(self, row: int) -> None:
@@ -468,6 +476,27 @@ class RecordView(QWidget):
             for c, text in enumerate(cells):
                 self.history_table.setItem(r, c, QTableWidgetItem(text))
         self.history_table.resizeRowsToContents()
+
+    # -- card issued
+    def confirm_card_issued(self) -> QMessageBox:
+        rec = self.detail.get("record") or {}
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("确认发卡"),
+                          self.tr("确认 {name}（{id}）的社会保障卡已交到本人手中？").format(
+                              name=(rec.get("payload") or {}).get("name") or "", id=rec.get("id_number") or ""),
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("cardIssuedBox")
+        box.button(QMessageBox.StandardButton.Yes).setText(self.tr("已发卡"))
+        box.button(QMessageBox.StandardButton.Cancel).setText(self.tr("取消"))
+        box.accepted.connect(self._send_card_issued)
+        self.issued_box = box
+        box.open()
+        return box
+
+    def _send_card_issued(self) -> None:
+        rec = self.detail.get("record") or {}
+        rid, version = self.record_id, int(rec.get("version") or 0)
+        (self.net.op(lambda c: c.card_issued(rid, version)).success(self._decision_done)
+         .failure(lambda e: (show_error(self, e), self.load())).run())
 
     # -- decisions
     def start_decision(self, action: str) -> None:

@@ -267,6 +267,21 @@ def test_bulk_approval_of_cleared_records(qtbot, central, screens):
         approved = api.get(protocol.REVIEW_QUEUE, params={"state": "approved"}).json()["items"]
         api.close()
         assert sorted(i["record_id"] for i in approved) == sorted([central.ids["clean1"], central.ids["clean2"]])
+        # the card handed out: 已发卡 on the approved record, confirmed, reaches the registry
+        view = win.open_record(central.ids["clean1"])
+        qtbot.waitUntil(lambda: bool(view.detail) and win.net.pending() == 0, timeout=15_000)
+        assert view.issued_button.isVisible() and view.issued_button.isEnabled()
+        qtbot.mouseClick(view.issued_button, Qt.MouseButton.LeftButton)
+        box = view.issued_box
+        qtbot.mouseClick(box.button(box.StandardButton.Yes), Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: bool((view.detail.get("record") or {}).get("card_issued_at"))
+                        and win.net.pending() == 0, timeout=15_000)
+        assert not view.issued_button.isEnabled() and "已发卡" in view.status_label.text()
+        api = central.api()
+        record = api.get(protocol.REVIEW_RECORD.format(record_id=central.ids["clean1"])).json()["record"]
+        api.close()
+        assert record["state"] == "approved" and record["card_issued_at"]
+        win.tabs.setCurrentWidget(win.queue)
         # a needs-review row alone does not enable bulk approval
         q.table.clearSelection()
         q.table.selectionModel().select(q.model.index(0, 0), QItemSelectionModel.SelectionFlag.Select
@@ -301,6 +316,13 @@ def test_warnings_report_and_dashboard(qtbot, central, tmp_path, screens):
         lights = {i["light"] for i in win.warnings.items}
         assert lights == {"red"} and win.warnings.table.item(0, 0).text() == "红灯"
         screens(win, "central_warnings")
+        # through the save dialog, as a person does it
+        target = tmp_path / "chosen.csv"
+        dialog = win.ask_export("csv")
+        dialog.selectFile(str(target))
+        with qtbot.waitSignal(win.report_saved, timeout=30_000):
+            dialog.accept()
+        assert target.read_bytes().startswith(b"\xef\xbb\xbf")
         for fmt in ("csv", "pdf"):
             target = tmp_path / f"督办报告.{fmt}"
             with qtbot.waitSignal(win.report_saved, timeout=30_000):
