@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from enrollment.canonical import canonical_bytes
@@ -45,7 +45,7 @@ from . import CheckConfig, CheckContext, CheckRecord, CheckResult, Finding, Rule
 log = logging.getLogger("registry.checks")
 
 REVIEW_CHECKED = "review.checked"
-REVIEW_REOPENED = "review.reopened"  # an approved record that a later run found something on
+REVIEW_REOPENED = "review.reopened"  # a checked or approved record that a later check found something on
 CHECKS_RUN = "checks.run"
 
 # States a re-check of every record (``recheck_all``) looks at: undecided ones, and approved
@@ -100,23 +100,47 @@ def _lock_batch(conn: Connection, states: Iterable[str], after: str, size: int,
     return conn.execute(q).all()
 
 
-def _store_findings(conn: Connection, rec: CheckRecord, found: list[Finding], now: str) -> int:
-    """Insert the findings not already stored for this version; returns how many were new."""
-    existing = {(r.kind, r.rule, r.subject) for r in conn.execute(
-        select(findings.c.kind, findings.c.rule, findings.c.subject)
-        .where(findings.c.record_id == rec.record_id, findings.c.version == rec.version))}
-    new = 0
-    for f in found:
-        key = (f.kind, f.rule, f.subject)
-        if key in existing:
-            continue
-        existing.add(key)
-        conn.execute(insert(findings).values(
-            record_id=rec.record_id, version=rec.version, kind=f.kind, rule=f.rule, subject=f.subject[:100],
-            severity=f.severity, score=f.score, evidence=canonical_bytes(f.evidence).decode("utf-8"),
-            status="open", created_at=now))
-        new += 1
-    return new
+def _existing_findings(conn: Connection, recs: list[CheckRecord]) -> dict[str, dict[tuple, str]]:
+    """The findings already stored for these versions: record_id -> {(kind, rule, subject): status}."""
+    out: dict[str, dict[tuple, str]] = {r.record_id: {} for r in recs}
+    versions = {r.record_id: r.version for r in recs}
+    for row in conn.execute(select(findings.c.record_id, findings.c.version, findings.c.kind, findings.c.rule,
+                                   findings.c.subject, findings.c.status)
+                            .where(findings.c.record_id.in_(list(versions)))):
+        if versions[row.record_id] == row.version:
+            out[row.record_id][(row.kind, row.rule, row.subject)] = (row.status, row.kind)
+    return out
+
+
+def _store_findings(conn: Connection, recs: list[CheckRecord], found: dict[str, list[Finding]], now: str
+                    ) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """Insert the findings not already stored for each version. Returns per record how many were new
+    and the kinds of its open findings (stored before or now)."""
+    existing = _existing_findings(conn, recs)
+    new: dict[str, int] = {}
+    kinds: dict[str, list[str]] = {}
+    values = []
+    for rec in recs:
+        known = existing[rec.record_id]
+        open_kinds = {kind for status, kind in known.values() if status == "open"}
+        count = 0
+        for f in found.get(rec.record_id, []):
+            subject = f.subject[:100]
+            key = (f.kind, f.rule, subject)
+            if key in known:
+                continue
+            known[key] = ("open", f.kind)
+            open_kinds.add(f.kind)
+            values.append({"record_id": rec.record_id, "version": rec.version, "kind": f.kind, "rule": f.rule,
+                           "subject": subject, "severity": f.severity, "score": f.score,
+                           "evidence": canonical_bytes(f.evidence).decode("utf-8"), "status": "open",
+                           "created_at": now})
+            count += 1
+        new[rec.record_id] = count
+        kinds[rec.record_id] = sorted(open_kinds)
+    if values:
+        conn.execute(insert(findings), values)
+    return new, kinds
 
 
 def _add_counts(conn: Connection, counts: list[RuleCount], now: str) -> None:
@@ -144,36 +168,56 @@ def _add_counts(conn: Connection, counts: list[RuleCount], now: str) -> None:
                 continue  # inserted meanwhile by another run: add to it
 
 
-def _open_findings(conn: Connection, rec: CheckRecord) -> list[str]:
-    return sorted({k for (k,) in conn.execute(
-        select(findings.c.kind).where(findings.c.record_id == rec.record_id, findings.c.version == rec.version,
-                                      findings.c.status == "open"))})
+def _take_counters(conn: Connection, n: int) -> list[int]:
+    """``n`` consecutive pull counters in one statement (the last one handed out comes back)."""
+    last = conn.execute(update(server_counter).where(server_counter.c.id == 1)
+                        .values(value=server_counter.c.value + n).returning(server_counter.c.value)).scalar_one()
+    return list(range(last - n + 1, last + 1))
 
 
-def _next_counter(conn: Connection) -> int:
-    return conn.execute(update(server_counter).where(server_counter.c.id == 1)
-                        .values(value=server_counter.c.value + 1).returning(server_counter.c.value)).scalar_one()
+_SET_ROUTED = (update(records).where(records.c.record_id == bindparam("rid"))
+               .values(checked_version=bindparam("cv"), state=bindparam("st"), state_at=bindparam("sa"),
+                       counter=bindparam("ctr"), updated_at=bindparam("ua")))
+_SET_CHECKED = (update(records).where(records.c.record_id == bindparam("rid"))
+                .values(checked_version=bindparam("cv")))
 
 
-def _route(conn: Connection, row: Any, rec: CheckRecord, new_findings: int, now: str, actor: str) -> str:
-    kinds = [] if rec.deleted else _open_findings(conn, rec)
-    if row.state == STATE_APPROVED:
-        # A decision stands unless this run found something new on the approved version.
-        target = STATE_NEEDS_REVIEW if new_findings else STATE_APPROVED
-    else:
-        target = STATE_NEEDS_REVIEW if kinds else STATE_CLEARED
-    values: dict[str, Any] = {"checked_version": rec.version}
-    if target != row.state:
-        values.update(state=target, state_at=now, counter=_next_counter(conn), updated_at=now)
-    conn.execute(update(records).where(records.c.record_id == rec.record_id).values(**values))
-    if row.state == STATE_RECEIVED:
-        audit.append(conn, actor, REVIEW_CHECKED, rec.record_id, {
-            "version": rec.version, "state": STATE_CHECKED, "findings": len(kinds), "kinds": kinds})
-    if target != row.state:
-        audit.append(conn, actor, REVIEW_REOPENED if row.state == STATE_APPROVED else f"review.{target}",
-                     rec.record_id, {"version": rec.version, "from": row.state, "state": target,
-                                     "findings": len(kinds), "kinds": kinds})
-    return target
+def _route(conn: Connection, routed: list[tuple[Any, CheckRecord, int, list[str]]], now: str, actor: str
+           ) -> list[str]:
+    """Set each record's state from its findings; one audit entry per record checked or reopened.
+    ``routed``: (row, record, new findings, open kinds). Returns the new states in order."""
+    targets = []
+    for row, rec, new_findings, open_kinds in routed:
+        kinds = [] if rec.deleted else open_kinds
+        if row.state == STATE_APPROVED:
+            # A decision stands unless this check found something new on the approved version.
+            targets.append(STATE_NEEDS_REVIEW if new_findings else STATE_APPROVED)
+        else:
+            targets.append(STATE_NEEDS_REVIEW if kinds else STATE_CLEARED)
+    moving = [i for i, (item, target) in enumerate(zip(routed, targets, strict=True)) if item[0].state != target]
+    counters = iter(_take_counters(conn, len(moving)) if moving else [])
+    changed, unchanged, entries = [], [], []
+    for (row, rec, _new, open_kinds), target in zip(routed, targets, strict=True):
+        kinds = [] if rec.deleted else open_kinds
+        if target != row.state:
+            changed.append({"rid": rec.record_id, "cv": rec.version, "st": target, "sa": now,
+                            "ctr": next(counters), "ua": now})
+        else:
+            unchanged.append({"rid": rec.record_id, "cv": rec.version})
+        if row.state == STATE_RECEIVED:
+            # One entry for received → checked → needs_review | cleared.
+            entries.append((actor, REVIEW_CHECKED, rec.record_id, {
+                "version": rec.version, "via": STATE_CHECKED, "state": target, "findings": len(kinds),
+                "kinds": kinds}))
+        elif target != row.state:
+            entries.append((actor, REVIEW_REOPENED, rec.record_id, {
+                "version": rec.version, "from": row.state, "state": target, "findings": len(kinds), "kinds": kinds}))
+    if changed:
+        conn.execute(_SET_ROUTED, changed)
+    if unchanged:
+        conn.execute(_SET_CHECKED, unchanged)
+    audit.append_many(conn, entries)
+    return targets
 
 
 def _recheck_related(conn: Connection, ctx: CheckContext, ids: list[str], checks: list[Check], stamp: str,
@@ -191,11 +235,11 @@ def _recheck_related(conn: Connection, ctx: CheckContext, ids: list[str], checks
     for check in checks:
         for rid, fs in check(ctx, recs).findings.items():
             found.setdefault(rid, []).extend(fs)
-    for row, rec in zip(rows, recs, strict=True):
-        new = _store_findings(conn, rec, found.get(rec.record_id, []), stamp)
-        if new:
-            _route(conn, row, rec, new, stamp, actor)
-            summary["findings_opened"] += new
+    new, kinds = _store_findings(conn, recs, found, stamp)
+    routed = [(row, rec, new[rec.record_id], kinds[rec.record_id])
+              for row, rec in zip(rows, recs, strict=True) if new[rec.record_id]]
+    _route(conn, routed, stamp, actor)
+    summary["findings_opened"] += sum(new.values())
     return len(rows)
 
 
@@ -239,15 +283,16 @@ def run_checks(engine: Engine, *, config: CheckConfig, rules: Any, face_index: A
                             found.setdefault(rid, []).extend(fs)
                         counts.extend(result.counts)
                 stamp = iso(now)
-                for row, rec in zip(rows, recs, strict=True):
-                    new = _store_findings(conn, rec, found.get(rec.record_id, []), stamp)
-                    state = _route(conn, row, rec, new, stamp, actor)
+                new, kinds = _store_findings(conn, recs, found, stamp)
+                routed = _route(conn, [(row, rec, new[rec.record_id], kinds[rec.record_id])
+                                       for row, rec in zip(rows, recs, strict=True)], stamp, actor)
+                for rec, state in zip(recs, routed, strict=True):
                     summary["checked"] += 1
                     summary[state] = summary.get(state, 0) + 1
-                    summary["findings_opened"] += new
-                    if new:
+                    summary["findings_opened"] += new[rec.record_id]
+                    if new[rec.record_id]:
                         log.info("record %s v%d (%s): %d finding(s)", rec.record_id, rec.version,
-                                 mask_id_number(rec.id_number), new)
+                                 mask_id_number(rec.id_number), new[rec.record_id])
                 related = sorted({f.subject for fs in found.values() for f in fs if f.kind in PAIR_KINDS}
                                  - {r.record_id for r in recs})
                 if related:
