@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import tempfile
 import traceback
 from pathlib import Path
@@ -45,6 +46,27 @@ _DRAIN_MAX = 64 * 1024 * 1024
 # Numbers from clients stay inside what the database columns hold (else a 500, not a 422).
 _INT32_MAX = 2**31 - 1
 _INT63_MAX = 2**63 - 1
+
+
+# Query parameters that may carry personal data (the queue's name/ID prefix search); their
+# values never reach the access log.
+_PERSONAL_QUERY = re.compile(r"([?&]q=)[^&\s]*")
+
+
+class ScrubQueryFilter(logging.Filter):
+    """Masks personal query values in uvicorn's access log lines (args: client, method, path, …)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "q=" in args[2]:
+            record.args = (*args[:2], _PERSONAL_QUERY.sub(r"\1***", args[2]), *args[3:])
+        return True
+
+
+def _scrub_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, ScrubQueryFilter) for f in access.filters):
+        access.addFilter(ScrubQueryFilter())
 
 
 def _json_error(status: int, code: str, message: str, field: str | None = None, **data: Any) -> JSONResponse:
@@ -242,6 +264,7 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
     ``run_checks(actor=USERNAME) -> summary`` for POST run-checks, and ``records_received()``,
     called after a push stored at least one new version (wakes the check worker)."""
     settings = settings or Settings()
+    _scrub_access_log()
     app = FastAPI(title="Yikatong registry", version=str(protocol.PROTOCOL_VERSION),
                   docs_url=None, redoc_url=None,  # their pages load scripts from a CDN
                   description="The central registry's sync API (see sync/protocol.py).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from urllib.parse import quote
 
 import pytest
 from pypdf import PdfReader
@@ -284,3 +285,16 @@ def test_real_checks_send_a_same_id_pair_to_review_with_each_other_as_evidence(r
     assert staff.get(protocol.REVIEW_FINDINGS, params={"kind": "same_id"}).json()["findings"] == []
     resolved = staff.get(protocol.REVIEW_FINDINGS, params={"kind": "same_id", "status": "resolved"}).json()
     assert {f["record_id"] for f in resolved["findings"]} == {mine["record_id"], twin["record_id"]}
+
+
+def test_the_queue_search_text_stays_out_of_the_registry_log(review_env):
+    """A name or ID-number search in the queue is masked in the access log (personal data never in logs)."""
+    reg, _engine, cadre, staff = review_env
+    p = push(cadre, 9)
+    for text in (p["name"][:2], p["id_number"][:10]):
+        r = staff.get(protocol.REVIEW_QUEUE, params={"q": text, "state": ["received", "cleared"]})
+        assert r.status_code == 200 and r.json()["total"] == 1, r.text
+    log = reg.log_path.read_text(encoding="utf-8", errors="replace")
+    assert "q=***" in log
+    encoded = quote(p["name"][:2])
+    assert p["id_number"][:10] not in log and encoded not in log and p["name"][:2] not in log
