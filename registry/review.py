@@ -26,7 +26,7 @@ from sync import protocol
 from . import audit
 from .auth import Operator
 from .clock import SystemClock
-from .db import iso, parse_iso
+from .db import iso
 from .errors import ApiError
 from .schema import (
     REVIEW_STATES,
@@ -428,7 +428,8 @@ def dashboard(conn: Connection, *, now: dt.datetime, limits: WarningLimits) -> d
             for k in ("compared", "intercepted", "flagged"):
                 d[k] += r[k]
     # Time to decision: from the decided version's arrival to the decision.
-    spans = [(parse_iso(d) - parse_iso(rcv)).total_seconds() for d, rcv in conn.execute(
+    moment = dt.datetime.fromisoformat  # stored "…Z" times; ~10x faster than strptime on long lists
+    spans = [(moment(d) - moment(rcv)).total_seconds() for d, rcv in conn.execute(
         select(records.c.decided_at, record_versions.c.received_at).select_from(current_version_join())
         .where(records.c.decided_at.is_not(None)))]
     villages_out: dict[str, dict[str, Any]] = {}
