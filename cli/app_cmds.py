@@ -47,17 +47,36 @@ def _cli(*argv: str, stdin: str | None = None) -> None:
         raise CliError("demo.setup_failed", done.stderr.strip().splitlines()[-1] if done.stderr else argv[1])
 
 
+DEMO_DATASETS = ("deaths", "business", "vehicles", "courts")
+
+
 def seed_demo_registry(db_url: str) -> None:
-    """Operators and the demo roster; safe to run again (a second run changes nothing)."""
+    """Operators, the demo roster and department datasets; safe to run again (a second run changes nothing)."""
     roster = resource_path("demo", f"roster_{DEMO_VILLAGE}.csv")
     _cli("registry", "import-roster", str(roster), "--village", DEMO_VILLAGE,
          "--village-name", DEMO_VILLAGE_NAME, "--db", db_url)
-    for username, role, extra in (("cadre", "cadre", ["--village", DEMO_VILLAGE]), ("central", "central", [])):
+    for kind in DEMO_DATASETS:
+        _cli("registry", "import-dataset", kind, str(resource_path("demo", "datasets", f"{kind}.csv")), "--db", db_url)
+    for username, role, extra in (("cadre", "cadre", ["--village", DEMO_VILLAGE]),
+                                  ("cadre2", "cadre", ["--village", DEMO_VILLAGE]), ("central", "central", [])):
         done = subprocess.run(
             [sys.executable, "-m", "cli.main", "registry", "add-operator", "--username", username,
              "--role", role, "--db", db_url, *extra], input=DEMO_PASSWORD + "\n", text=True, capture_output=True)
         if done.returncode != 0 and "operator.username_taken" not in done.stderr:
             raise CliError("demo.setup_failed", done.stderr.strip())
+
+
+def seed_demo_enrollments(url: str, data_dir: Path) -> None:
+    """Once per demo folder: a second cadre's laptop enrolls ten residents and syncs, so the central
+    workspace has a queue (the registry's checks find a deceased resident, a company owner, a car
+    owner and a dishonest debtor among them)."""
+    store = data_dir / "second-laptop.sqlite3"
+    if store.exists():
+        return
+    _cli("field", "login", "--store", str(store), "--registry", url, "--username", "cadre2", stdin=DEMO_PASSWORD + "\n")
+    _cli("field", "enroll", "--store", str(store), "--from",
+         str(resource_path("demo", f"enrollments_{DEMO_VILLAGE}.csv")), "--confirm-region-warnings")
+    _cli("field", "sync", "--store", str(store))
 
 
 def _demo(args) -> int:
@@ -71,6 +90,11 @@ def _demo(args) -> int:
     except RuntimeError as exc:
         raise CliError("demo.registry_failed", str(exc)) from exc
     url = reg.url
+    try:
+        seed_demo_enrollments(url, data_dir)
+    except CliError:
+        reg.stop()
+        raise
     # A SIGTERM (a closed terminal, a test ending the demo) must stop the embedded registry too:
     # Python's default action would end this process without running the ``finally`` below.
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
