@@ -223,3 +223,24 @@ def test_card_photo_attachment_is_not_a_template(engine):
     index = RegistryFaceIndex.load(engine)
     assert len(index) == 0
     assert run(engine, face_match, [rec], index).counts[0].compared == 0
+
+
+def test_runner_routes_a_face_enrolled_twice_to_review(engine):
+    """Through the check runner, two obama photos under two ID numbers land in needs_review with FACE_MATCH; biden is cleared."""
+    import datetime as dt
+
+    from registry.checks.runner import run_checks
+    from registry.schema import findings, records
+
+    a = enroll(engine, 1, "obama.jpg")
+    b = enroll(engine, 2, "obama2.jpg")
+    c = enroll(engine, 3, "biden.jpg")
+    index = RegistryFaceIndex.load(engine)
+    summary = run_checks(engine, config=CheckConfig(), rules=None, face_index=index,
+                         now=dt.datetime(2026, 11, 27, 8, tzinfo=dt.UTC), checks=[face_match, reference_photo])
+    assert summary["checked"] == 3
+    with engine.connect() as conn:
+        states = dict(conn.execute(select(records.c.record_id, records.c.state)).all())
+        stored = conn.execute(select(findings.c.record_id, findings.c.kind, findings.c.subject)).all()
+    assert states == {a.record_id: "needs_review", b.record_id: "needs_review", c.record_id: "cleared"}
+    assert sorted(stored) == sorted([(a.record_id, FACE_MATCH, b.record_id), (b.record_id, FACE_MATCH, a.record_id)])
