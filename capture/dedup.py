@@ -376,7 +376,7 @@ class TemplateIndex:
         if len(exclude) != len(qs):
             raise ValueError("one exclude collection per probe")
         n = len(self._keys)
-        if n == 0 or radius < 0:
+        if n == 0 or radius < 0 or not qs:
             return [[] for _ in qs]
         if n < self.fast_from or len(qs) == 1:
             return [self.search(q, radius, exclude=ex).within for q, ex in zip(qs, exclude, strict=True)]

@@ -175,3 +175,12 @@ def test_bad_vectors_are_refused():
     with pytest.raises(ValueError):
         index.add_many(["a", "b"], np.zeros((1, 128), np.float32))
     assert len(index) == 0
+
+
+def test_search_many_with_no_probe_or_one_probe():
+    """search_many answers an empty batch with nothing and a one-probe batch like likely_duplicates."""
+    vecs = _faces_like(300, seed=12)
+    index = TemplateIndex(((i, v) for i, v in enumerate(vecs)), fast_from=0)
+    assert index.search_many([], 0.6) == []
+    assert index.search_many([vecs[7]], 0.6) == [index.likely_duplicates(vecs[7], 0.6)]
+    assert index.search_many([vecs[7], vecs[8]], -1.0) == [[], []]
