@@ -176,8 +176,9 @@ def _copy(engine, table, rows) -> None:
 
 
 def _check_records(rows) -> list[CheckRecord]:
-    return [CheckRecord(r.record_id, r.version, r.village_code, r.id_number, r.operator, r.device_id,
-                        json.loads(r.payload) if r.payload else {}, r.deleted) for r in rows]
+    loads = json.loads
+    return [CheckRecord(rid, version, village, number, operator, device, loads(payload) if payload else {}, deleted)
+            for rid, version, village, number, operator, device, payload, deleted, *_ in rows]
 
 
 _COLS = (records.c.record_id, records.c.version, records.c.village_code, records.c.id_number, records.c.operator,

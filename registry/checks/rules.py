@@ -262,25 +262,33 @@ def _rules_of(ctx: CheckContext) -> RuleSet:
     return _default_rules
 
 
+def _rows_query(postgres: bool) -> Any:
+    """The dataset query with two parameters (kind, ids): the same statement for every batch."""
+    if postgres:
+        # One array parameter (psycopg prepares the statement once) instead of a thousand
+        # expanded placeholders compiled anew each time.
+        wanted = dataset_rows.c.id_number == any_(bindparam("ids", type_=ARRAY(String)))
+    else:
+        # SQLite: the list as one JSON text unpacked by json_each (still one index probe per
+        # ID number, without a placeholder per ID number).
+        wanted = dataset_rows.c.id_number.in_(
+            select(literal_column("value")).select_from(func.json_each(bindparam("ids", type_=String))))
+    return (select(dataset_rows.c.id, dataset_rows.c.id_number, dataset_rows.c.row)
+            .where(dataset_rows.c.kind == bindparam("kind"), wanted)
+            .order_by(dataset_rows.c.id))
+
+
+_ROWS_QUERY = {True: _rows_query(True), False: _rows_query(False)}
+
+
 def fetch_rows(ctx: CheckContext, kind: str, id_numbers: list[str]) -> dict[str, list[tuple[int, dict[str, str]]]]:
     """One query: the kind's rows for these ID numbers, grouped by ID number, in row-id order."""
     out: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
     if not id_numbers:
         return out
-    if ctx.conn.dialect.name == "postgresql":
-        # One array parameter: the same statement text for every batch (psycopg prepares it
-        # once) instead of a thousand expanded placeholders compiled anew each time.
-        wanted = dataset_rows.c.id_number == any_(bindparam("ids", id_numbers, type_=ARRAY(String)))
-    else:
-        # SQLite: the list as one JSON text, unpacked by json_each (still one index probe per
-        # ID number, without binding a placeholder per ID number).
-        listed = select(literal_column("value")).select_from(
-            func.json_each(bindparam("ids", json.dumps(id_numbers), type_=String)))
-        wanted = dataset_rows.c.id_number.in_(listed)
-    q = (select(dataset_rows.c.id, dataset_rows.c.id_number, dataset_rows.c.row)
-         .where(dataset_rows.c.kind == kind, wanted)
-         .order_by(dataset_rows.c.id))
-    for row_id, number, row in ctx.conn.execute(q):
+    postgres = ctx.conn.dialect.name == "postgresql"
+    ids = id_numbers if postgres else json.dumps(id_numbers)
+    for row_id, number, row in ctx.conn.execute(_ROWS_QUERY[postgres], {"kind": kind, "ids": ids}):
         out[number].append((row_id, json.loads(row)))
     return out
 
