@@ -40,7 +40,7 @@ from ..schema import (
     rule_stats,
     server_counter,
 )
-from . import CheckConfig, CheckContext, CheckRecord, CheckResult, Finding, RuleCount
+from . import FLAG, INTERCEPT, CheckConfig, CheckContext, CheckRecord, CheckResult, Finding, RuleCount
 
 log = logging.getLogger("registry.checks")
 
@@ -112,8 +112,8 @@ def _existing_findings(conn: Connection, recs: list[CheckRecord]) -> dict[str, d
     return out
 
 
-def _store_findings(conn: Connection, recs: list[CheckRecord], found: dict[str, list[Finding]], now: str
-                    ) -> tuple[dict[str, int], dict[str, list[str]]]:
+def _store_findings(conn: Connection, recs: list[CheckRecord], found: dict[str, list[Finding]], now: str,
+                    opened: list[dict[str, Any]] | None = None) -> tuple[dict[str, int], dict[str, list[str]]]:
     """Insert the findings not already stored for each version. Returns per record how many were new
     and the kinds of its open findings (stored before or now)."""
     existing = _existing_findings(conn, recs)
@@ -140,16 +140,26 @@ def _store_findings(conn: Connection, recs: list[CheckRecord], found: dict[str, 
         kinds[rec.record_id] = sorted(open_kinds)
     if values:
         conn.execute(insert(findings), values)
+    if opened is not None:
+        opened.extend(values)
     return new, kinds
 
 
-def _add_counts(conn: Connection, counts: list[RuleCount], now: str) -> None:
+def _add_counts(conn: Connection, counts: list[RuleCount], opened: list[dict[str, Any]], now: str) -> None:
+    """Comparisons as the checks counted them; interceptions and flags as the findings this run
+    opened (a record version counts once per rule, however often it is checked again)."""
     merged: dict[str, RuleCount] = {}
     for c in counts:
         m = merged.setdefault(c.rule_id, RuleCount(c.rule_id, c.kind, c.department, c.dataset))
         m.compared += c.compared
-        m.intercepted += c.intercepted
-        m.flagged += c.flagged
+    hits: dict[str, dict[str, set[str]]] = {}
+    for f in opened:
+        hits.setdefault(f["rule"] or f["kind"], {}).setdefault(f["severity"], set()).add(f["record_id"])
+    for rule_id, by_severity in hits.items():
+        m = merged.setdefault(rule_id, RuleCount(rule_id, next(f["kind"] for f in opened
+                                                              if (f["rule"] or f["kind"]) == rule_id)))
+        m.intercepted += len(by_severity.get(INTERCEPT, set()))
+        m.flagged += len(by_severity.get(FLAG, set()) - by_severity.get(INTERCEPT, set()))
     for c in merged.values():
         for _attempt in (1, 2):
             done = conn.execute(update(rule_stats).where(rule_stats.c.rule_id == c.rule_id).values(
@@ -221,7 +231,7 @@ def _route(conn: Connection, routed: list[tuple[Any, CheckRecord, int, list[str]
 
 
 def _recheck_related(conn: Connection, ctx: CheckContext, ids: list[str], checks: list[Check], stamp: str,
-                     actor: str, summary: dict[str, Any]) -> int:
+                     actor: str, summary: dict[str, Any], opened: list[dict[str, Any]]) -> int:
     """Check already-checked records that a new record pointed at, with the pair checks only."""
     q = select(records).where(records.c.record_id.in_(ids), records.c.state.in_(RELATED_STATES),
                               records.c.deleted.is_(False), records.c.checked_version == records.c.version)
@@ -235,7 +245,7 @@ def _recheck_related(conn: Connection, ctx: CheckContext, ids: list[str], checks
     for check in checks:
         for rid, fs in check(ctx, recs).findings.items():
             found.setdefault(rid, []).extend(fs)
-    new, kinds = _store_findings(conn, recs, found, stamp)
+    new, kinds = _store_findings(conn, recs, found, stamp, opened)
     routed = [(row, rec, new[rec.record_id], kinds[rec.record_id])
               for row, rec in zip(rows, recs, strict=True) if new[rec.record_id]]
     _route(conn, routed, stamp, actor)
@@ -283,7 +293,8 @@ def run_checks(engine: Engine, *, config: CheckConfig, rules: Any, face_index: A
                             found.setdefault(rid, []).extend(fs)
                         counts.extend(result.counts)
                 stamp = iso(now)
-                new, kinds = _store_findings(conn, recs, found, stamp)
+                opened: list[dict[str, Any]] = []
+                new, kinds = _store_findings(conn, recs, found, stamp, opened)
                 routed = _route(conn, [(row, rec, new[rec.record_id], kinds[rec.record_id])
                                        for row, rec in zip(rows, recs, strict=True)], stamp, actor)
                 for rec, state in zip(recs, routed, strict=True):
@@ -297,8 +308,8 @@ def run_checks(engine: Engine, *, config: CheckConfig, rules: Any, face_index: A
                                  - {r.record_id for r in recs})
                 if related:
                     summary["related_rechecked"] = summary.get("related_rechecked", 0) + _recheck_related(
-                        conn, ctx, related, pair_checks(checks), stamp, actor, summary)
-                _add_counts(conn, counts, stamp)
+                        conn, ctx, related, pair_checks(checks), stamp, actor, summary, opened)
+                _add_counts(conn, counts, opened, stamp)
             if progress:
                 progress(dict(summary))
     except Cancelled:
