@@ -58,7 +58,7 @@ def test_deceased_intercepted_without_subsidies_and_clean_record_has_no_findings
     [f] = result.findings[dead.record_id]
     assert (f.kind, f.severity, f.rule, f.subject) == (DATASET_RULE, INTERCEPT, "deceased", str(row_id))
     assert f.evidence["rule"] == {"id": "deceased", "name": "已故人员（死亡登记）停发一切待遇",
-                                  "department": "公安局", "dataset": "deaths"}
+                                  "department": "民政局", "dataset": "deaths"}
     assert f.evidence["subsidy"] == "*"
     assert f.evidence["rows"] == [{"row_id": str(row_id), "id_number": dead.id_number, "name": "王明学",
                                    "death_date": "2026-03-01"}]
