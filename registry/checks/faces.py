@@ -165,7 +165,7 @@ class RegistryFaceIndex:
                 keys.clear()
                 vectors.clear()
 
-        for record_id, id_number, data in conn.execution_options(yield_per=10_000).execute(q):
+        for record_id, id_number, data in conn.execute(q.execution_options(yield_per=10_000)):
             if current is None or current[0] != record_id:
                 finish()
                 current, parts = (record_id, id_number), []

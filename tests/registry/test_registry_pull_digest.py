@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from regkit import item, payload, resident, write_roster
 
 from sync import protocol
@@ -25,6 +27,12 @@ def test_pull_pages_with_checkpoints(shared, tmp_path):
     """Pulling with a small limit walks every change once, in counter order, each page resuming from the last checkpoint."""
     ps = _setup_village(shared, tmp_path, VILLAGE_C, "cadre_c", residents=5, records=4)
     api = shared.login("cadre_c")
+    # The registry's check worker moves each new record on (received → cleared) with a new counter;
+    # let it finish first so the pages below see a settled village.
+    deadline = time.monotonic() + 60
+    while any(c["data"]["state"] == "received" for c in api.pull_all()[0] if c["kind"] == protocol.KIND_RECORD):
+        assert time.monotonic() < deadline, "the check worker did not route the records"
+        time.sleep(0.2)
     since, pages, seen = 0, 0, []
     while True:
         body = api.get(protocol.PULL, params={"since": since, "limit": 3}).json()
@@ -45,7 +53,7 @@ def test_pull_pages_with_checkpoints(shared, tmp_path):
     rec = next(c for c in seen if c["kind"] == protocol.KIND_RECORD)
     assert set(rec["data"]) == {"record_id", "version", "content_hash", "deleted", "payload", "state",
                                 "operator", "device_id", "review"}
-    assert rec["data"]["state"] == "received" and rec["data"]["operator"] == "cadre_c"
+    assert rec["data"]["state"] == "cleared" and rec["data"]["operator"] == "cadre_c"
     assert {c["key"] for c in seen if c["kind"] == protocol.KIND_RECORD} == {p["record_id"] for p in ps}
     res = next(c for c in seen if c["kind"] == protocol.KIND_RESIDENT)
     assert res["key"] == res["data"]["id_number"] and res["data"]["village_code"] == VILLAGE_C
