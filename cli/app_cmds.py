@@ -66,7 +66,7 @@ def seed_demo_registry(db_url: str) -> None:
             raise CliError("demo.setup_failed", done.stderr.strip())
 
 
-def seed_demo_enrollments(url: str, data_dir: Path) -> None:
+def seed_demo_enrollments(url: str, db_url: str, data_dir: Path) -> None:
     """Once per demo folder: a second cadre's laptop enrolls ten residents and syncs, so the central
     workspace has a queue (the registry's checks find a deceased resident, a company owner, a car
     owner and a dishonest debtor among them)."""
@@ -77,6 +77,8 @@ def seed_demo_enrollments(url: str, data_dir: Path) -> None:
     _cli("field", "enroll", "--store", str(store), "--from",
          str(resource_path("demo", f"enrollments_{DEMO_VILLAGE}.csv")), "--confirm-region-warnings")
     _cli("field", "sync", "--store", str(store))
+    # Routed before the demo says it is ready, so the first login already sees the queue.
+    _cli("registry", "run-checks", "--db", db_url)
 
 
 def _demo(args) -> int:
@@ -91,7 +93,7 @@ def _demo(args) -> int:
         raise CliError("demo.registry_failed", str(exc)) from exc
     url = reg.url
     try:
-        seed_demo_enrollments(url, data_dir)
+        seed_demo_enrollments(url, db_url, data_dir)
     except CliError:
         reg.stop()
         raise

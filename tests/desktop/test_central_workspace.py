@@ -190,7 +190,7 @@ def test_side_by_side_shows_both_records_and_highlights_the_differences(qtbot, c
         dead = _open(qtbot, win, central.ids["dead"])
         qtbot.waitUntil(lambda: win.net.pending() == 0, timeout=15_000)
         evidence = dead.evidence_view.toPlainText()
-        assert "已故人员" in evidence and "公安局" in evidence and "死亡人员" in evidence
+        assert "已故人员" in evidence and "民政局" in evidence and "死亡人员" in evidence
         assert "死亡日期：2025-03-02" in evidence and "规则：已故人员（死亡登记）停发一切待遇（deceased）" in evidence
         assert "已故人员" in dead.metric_label.text()
         headers = dead.compare_table.horizontalHeaderItem(2).text()

@@ -53,7 +53,8 @@ def test_login_online_caches_credential_and_rejects_bad_password(field_registry,
 
 
 def test_push_pull_digest_then_second_sync_sends_nothing(field_registry, laptop):
-    """A first sync sends blobs and records, pulls the roster and the digests agree; a second sync sends nothing."""
+    """A first sync sends blobs and records, pulls the roster and the digests agree; once the registry has
+    checked the records, a sync sends nothing and pulls nothing."""
     enroll(laptop, 0, 6, attachments=True)
     steps = []
     report = SyncClient(laptop).run(steps.append)
@@ -65,6 +66,12 @@ def test_push_pull_digest_then_second_sync_sends_nothing(field_registry, laptop)
     s = stats(field_registry)
     assert s["records"]["total"] == 6 and s["blobs"]["complete"] == 3
 
+    # The registry's checks route what arrived (received → cleared, a new pull counter each); once they
+    # have, the next sync sends nothing and only brings those review states home.
+    assert field_registry.cli("run-checks").returncode == 0
+    settle = SyncClient(laptop).run()
+    assert settle.ok and settle.push_batches == 0 and settle.blobs_sent == 0 and settle.accepted == 0
+    assert {laptop.get_record(r["record_id"])["review"]["state"] for r in laptop.list_records()} == {"cleared"}
     again = SyncClient(laptop).run()
     assert again.ok and again.push_batches == 0 and again.blobs_sent == 0 and again.bytes_sent == 0
     assert again.accepted == again.unchanged == again.pulled == 0
