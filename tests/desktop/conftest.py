@@ -58,3 +58,26 @@ def owner(qtbot, tmp_path):
         o.start()
     yield o
     o.shutdown()
+
+
+@pytest.fixture
+def start_app(qtbot):
+    """Start DesktopApp instances (field or central, by who logs in); every one is shut down (threads
+    joined, a central workspace closed) at the end of the test."""
+    from desktop.app import DesktopApp
+
+    apps: list = []
+
+    def start(store_path, url, online_interval_ms: int = 200):  # noqa: ANN202
+        app = DesktopApp(store_path, url, online_interval_ms=online_interval_ms)
+        apps.append(app)
+        qtbot.addWidget(app.login_window)
+        app.show()
+        qtbot.waitUntil(lambda: app.owner.is_open, timeout=10_000)
+        return app
+
+    yield start
+    for app in apps:
+        app.shutdown()
+        if app.central_window is not None:
+            app.central_window.close()

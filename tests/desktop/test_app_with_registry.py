@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from desktop_helpers import PASSWORD, VILLAGE, run_op
 from PySide6.QtCore import Qt
 
@@ -17,24 +16,6 @@ def _login(qtbot, app: DesktopApp, password: str = PASSWORD, user: str = "cadre1
     w.username_edit.setText(user)
     w.password_edit.setText(password)
     qtbot.mouseClick(w.login_button, Qt.MouseButton.LeftButton)
-
-
-@pytest.fixture
-def start_app(qtbot):
-    """Start DesktopApp instances; every one is shut down (threads joined) at the end of the test."""
-    apps: list[DesktopApp] = []
-
-    def start(store_path, url) -> DesktopApp:
-        app = DesktopApp(store_path, url, online_interval_ms=200)
-        apps.append(app)
-        qtbot.addWidget(app.login_window)
-        app.show()
-        qtbot.waitUntil(lambda: app.owner.is_open, timeout=10_000)
-        return app
-
-    yield start
-    for app in apps:
-        app.shutdown()
 
 
 def _logged_in(qtbot, app: DesktopApp, members: int = 7):

@@ -19,25 +19,6 @@ def central(registry, tmp_path):
     return setup_central(registry, tmp_path)
 
 
-@pytest.fixture
-def start_app(qtbot):
-    apps: list[DesktopApp] = []
-
-    def start(store_path, url) -> DesktopApp:
-        app = DesktopApp(store_path, url, online_interval_ms=500)
-        apps.append(app)
-        qtbot.addWidget(app.login_window)
-        app.show()
-        qtbot.waitUntil(lambda: app.owner.is_open, timeout=10_000)
-        return app
-
-    yield start
-    for app in apps:
-        app.shutdown()
-        if app.central_window is not None:
-            app.central_window.close()
-
-
 def _login(qtbot, app: DesktopApp, user: str, password: str) -> None:
     w = app.login_window
     w.username_edit.setText(user)
@@ -65,7 +46,7 @@ def _wait_queue(qtbot, win: CentralWindow, n: int) -> None:
 def test_central_login_opens_the_workspace_and_the_queue_filters(qtbot, central, tmp_path, screens, start_app):
     """A central operator's online login opens the central workspace (not the field one); the queue shows
     every pending record with its state, findings and light, and each filter narrows it at the registry."""
-    app = start_app(tmp_path / "laptop.sqlite3", central.url)
+    app = start_app(tmp_path / "laptop.sqlite3", central.url, 500)
     _login(qtbot, app, "central1", CENTRAL_PASSWORD)
     win = _workspace(qtbot, app)
     assert app.main_window is None and not app.login_window.isVisible()
@@ -124,7 +105,7 @@ def test_a_cadre_login_still_opens_the_field_workspace(qtbot, central, tmp_path,
     """A cadre's login is routed to the field workspace as before; the central one is not opened."""
     from central_helpers import CADRE_PASSWORD
 
-    app = start_app(tmp_path / "laptop.sqlite3", central.url)
+    app = start_app(tmp_path / "laptop.sqlite3", central.url, 500)
     _login(qtbot, app, "cadre_a", CADRE_PASSWORD)
     qtbot.waitUntil(lambda: app.main_window is not None, timeout=20_000)
     qtbot.addWidget(app.main_window)
@@ -377,14 +358,14 @@ def test_central_staff_cannot_work_offline(qtbot, central, tmp_path, start_app):
     """A central operator who logged in online before gets, with the registry unreachable, a clear
     message instead of any workspace: review works on the registry itself."""
     store = tmp_path / "laptop.sqlite3"
-    app = start_app(store, central.url)
+    app = start_app(store, central.url, 500)
     _login(qtbot, app, "central1", CENTRAL_PASSWORD)
     win = _workspace(qtbot, app)
     win.close()
     app.shutdown()
     central.registry.stop()
 
-    app2 = start_app(store, central.url)
+    app2 = start_app(store, central.url, 500)
     _login(qtbot, app2, "central1", CENTRAL_PASSWORD)
     qtbot.waitUntil(lambda: app2.login_window.error_label.text() != "", timeout=20_000)
     assert app2.login_window.error_label.text() == "审核工作台需要联网：请确认能连接登记中心后再登录"
