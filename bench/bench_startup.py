@@ -38,7 +38,7 @@ def prepare(path: Path) -> None:
 def timed(arg: str) -> float:
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "bench.startup_probe", arg], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "desktop.startup_probe", arg], stdout=subprocess.PIPE,
                             text=True, env=env)
     for line in proc.stdout:
         if line.startswith("READY"):

@@ -1,7 +1,7 @@
-"""Child process of bench_startup (it measures the desktop app, so like desktop/ it imports Qt;
-bench/ is not domain code): start the app, log in offline, print READY when the roster shows.
+"""The child process ``bench/bench_startup.py`` times (it lives in desktop/ because it drives Qt):
+start the app, log in offline, print READY when the roster shows.
 
-Run as ``python -m bench.startup_probe STORE`` (``bare`` as STORE: only an empty Qt window, the
+Run as ``python -m desktop.startup_probe STORE`` (``bare`` as STORE: only an empty Qt window, the
 baseline). The login is submitted the moment the window appears: the benchmark measures the
 app, not typing.
 """
