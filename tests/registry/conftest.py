@@ -13,6 +13,7 @@ operators, for the tests that need no fresh server (they use their own villages/
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import pytest
 from regkit import PASSWORD, SHARED_MAX_BODY, VILLAGE_A, VILLAGE_B, Api
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 
 from tests.conftest import RegistryProcess
 
@@ -63,8 +65,17 @@ class _PgDatabases:
 
     def drop(self, url: str) -> None:
         name = make_url(url).database
-        with self.engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # An autovacuum worker on the fresh database belongs to the superuser, and WITH (FORCE) may not
+        # end it (unless the role has pg_signal_backend, which scripts/test grants): wait and retry.
+        for attempt in range(20):
+            try:
+                with self.engine.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                return
+            except ProgrammingError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.5)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
