@@ -10,6 +10,8 @@ failing. Every command upgrades the database to the newest migration first.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
@@ -49,6 +51,21 @@ def make_engine(url: str) -> Engine:
     raise ValueError(f"unsupported database URL scheme: {parsed.get_backend_name()}")
 
 
+def _set_wal(cur) -> None:  # noqa: ANN001 - a sqlite3 cursor
+    """Switch a new database file to WAL. The switch needs an exclusive lock and SQLite answers
+    "database is locked" at once, without its busy handler, while another process (a second command
+    opening the same new file) holds a lock: wait for it as the busy timeout would."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_events(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001
@@ -57,7 +74,7 @@ def _sqlite_events(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cur.execute("PRAGMA journal_mode = WAL")
+        _set_wal(cur)
         cur.execute("PRAGMA synchronous = FULL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
