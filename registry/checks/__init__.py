@@ -14,7 +14,6 @@ checking a version twice finds the same finding keys (the unique key of ``findin
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ INTERCEPT = "intercept"
 FLAG = "flag"
 
 CONFIG_PATH = ("review", "checks.json")
+CONFIG_INVALID = "checks.config_invalid"  # unreadable, or a key that is no threshold (a misspelling)
 
 
 @dataclass(frozen=True)
@@ -106,10 +106,9 @@ class CheckConfig:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> CheckConfig:
-        p = Path(path) if path else resources.path(*CONFIG_PATH)
-        data = json.loads(p.read_text(encoding="utf-8"))
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        return cls(**known)
+        from capture.settings_file import read_known_keys
+
+        return cls(**read_known_keys(cls, path or resources.path(*CONFIG_PATH), code=CONFIG_INVALID))
 
 
 @dataclass

@@ -90,3 +90,17 @@ def test_routing_moves_the_pull_counter_and_keeps_the_audit_chain(engine):
     assert counters == [before + 1, before + 2, before + 3]
     assert sorted(s for _a, s in entries) == sorted(r.record_id for r in recs)
     assert audit.verify(engine)[0] is True
+
+
+def test_check_thresholds_file_with_a_misspelt_key_is_refused(tmp_path):
+    """A thresholds file with a key that is no threshold is refused with checks.config_invalid, not ignored."""
+    from enrollment.errors import DomainError
+
+    bad = tmp_path / "checks.json"
+    bad.write_text('{"_comment": "x", "face_radius": 0.5, "face_radus": 0.4}', encoding="utf-8")
+    with pytest.raises(DomainError) as e:
+        CheckConfig.load(bad)
+    assert e.value.code == "checks.config_invalid" and e.value.data["unknown"] == ["face_radus"]
+    good = tmp_path / "good.json"
+    good.write_text('{"face_radius": 0.5}', encoding="utf-8")
+    assert CheckConfig.load(good).face_radius == 0.5
