@@ -11,7 +11,8 @@ the shared photos. If the model file cannot be read that way, dlib's evaluation 
 
 The model files are located WITHOUT importing ``face_recognition_models`` (its ``__init__``
 imports ``pkg_resources``, which current setuptools no longer ships). They load lazily, once,
-under a lock; call ``FaceEngine.load()`` from a worker thread to keep a UI responsive.
+under a lock; call ``FaceEngine.load()`` from a worker thread to keep a UI responsive. dlib itself
+comes from ``capture.native``, which makes its first use safe on any thread (a QThread included).
 
 The 68-point model (iBUG 300-W training data) excludes commercial use; ``FaceEngine(use_68=False)``
 runs without it, and the quality checks that need it (eyes, pose) are then skipped.
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import native
 from .errors import E_MODEL_UNAVAILABLE, E_TEMPLATE_INVALID, CaptureError
 
 MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
@@ -113,8 +115,7 @@ class FaceEngine:
         with self._lock:
             if self._loaded:
                 return self
-            import dlib
-
+            dlib = native.dlib()    # imported safely for every thread (capture/native.py)
             folder = self._dir or models_dir()
             paths = {k: folder / f for k, f in _FILES.items()}
             needed = ["sp5", "net"] + (["sp68"] if self.use_68 else [])
@@ -155,8 +156,7 @@ class FaceEngine:
 
     # -- landmarks -------------------------------------------------------------------------
     def _shape(self, predictor, image: np.ndarray, box: FaceBox):
-        import dlib
-
+        dlib = native.dlib()
         return predictor(np.ascontiguousarray(image), dlib.rectangle(box.left, box.top, box.right, box.bottom))
 
     @staticmethod
@@ -181,8 +181,7 @@ class FaceEngine:
     def chip(self, image: np.ndarray, box: FaceBox) -> np.ndarray:
         """The aligned 150 x 150 RGB chip the descriptor is computed on."""
         self.load()
-        import dlib
-
+        dlib = native.dlib()
         shape = self._shape(self._sp5, image, box)
         chip = dlib.get_face_chip(np.ascontiguousarray(image), shape, size=150, padding=0.25)
         return np.ascontiguousarray(chip[:, :, ::-1])       # BGR -> RGB, as the network was trained

@@ -85,24 +85,22 @@ def _demo(args) -> int:
     data_dir = args.data_dir or user_data_dir() / "demo"
     data_dir.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{data_dir / 'registry.sqlite3'}"
+    # A SIGTERM (a closed terminal, a test ending the demo) must stop the embedded registry too:
+    # Python's default action would end this process without running the ``finally`` below. While
+    # the app runs, desktop.termination takes over (Qt's idle event loop would delay this handler).
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
     seed_demo_registry(db_url)
+    # --exit-with-parent: if this process dies anyway (SIGKILL, a crash), the registry follows.
     reg = RegistryProcess(db_url, data_dir, port=args.port)
     try:
-        reg.start()
-    except RuntimeError as exc:
-        raise CliError("demo.registry_failed", str(exc)) from exc
-    url = reg.url
-    try:
+        try:
+            reg.start()
+        except RuntimeError as exc:
+            raise CliError("demo.registry_failed", str(exc)) from exc
+        url = reg.url
         seed_demo_enrollments(url, db_url, data_dir)
-    except CliError:
-        reg.stop()
-        raise
-    # A SIGTERM (a closed terminal, a test ending the demo) must stop the embedded registry too:
-    # Python's default action would end this process without running the ``finally`` below.
-    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
-    print(f"registry: {url}  (log: {reg.log_path})", flush=True)
-    print(f"login: cadre / {DEMO_PASSWORD}  ·  central / {DEMO_PASSWORD}", flush=True)
-    try:
+        print(f"registry: {url}  (log: {reg.log_path})", flush=True)
+        print(f"login: cadre / {DEMO_PASSWORD}  ·  central / {DEMO_PASSWORD}", flush=True)
         if args.no_app:
             reg.proc.wait()
             return 0

@@ -32,6 +32,8 @@ def register(sub: Any) -> None:
                    help="largest request body accepted (default 16 MiB)")
     p.add_argument("--warning-limits", default=None, metavar="FILE",
                    help="warning limits JSON (default: resources/review/warning_limits.json)")
+    p.add_argument("--exit-with-parent", type=int, default=None, metavar="PID",
+                   help="shut down when process PID ends (an embedded registry never outlives its app)")
     p.set_defaults(handler=cmd_serve)
 
     p = rsub.add_parser("add-operator", help="create an operator account (password from stdin)")
@@ -149,7 +151,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _limits(args.warning_limits)  # refuse a bad file before binding the port
     engine = _engine(args)
     try:
-        serve(resolve_db_url(args.db), args.host, args.port, engine=engine,
+        serve(resolve_db_url(args.db), args.host, args.port, engine=engine, parent_pid=args.exit_with_parent,
               settings=Settings(token_ttl=ttl, max_body=max_body, warning_limits=args.warning_limits))
     except OSError as e:
         raise CliError("server.bind_failed", f"cannot listen on {args.host}:{args.port}: {e.strerror}") from None

@@ -3,10 +3,15 @@
 Creates the QApplication (一卡通 登记), starts the store-owner thread (the one thread that
 opens and writes the laptop store), shows the login window and, after login, the main
 window with the online/offline monitor running.
+
+Before any window: the crash guard (a fatal error leaves a report that the next start points the
+cadre to), dlib's first use on the main thread (``capture.native``: a first use on a QThread
+crashed the app), and SIGTERM/SIGINT handling that works while the event loop is idle.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,11 +21,15 @@ from PySide6.QtWidgets import QApplication
 
 from resources import user_data_dir
 
+from .crash_report import CrashGuard, install_excepthook
 from .login import LoginWindow
 from .main_window import MainWindow
 from .online import OnlineMonitor
 from .store_worker import StoreOwner
+from .termination import SignalQuitter
 from .ui import apply_style
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "一卡通 登记"
 CENTRAL_ROLES = ("central", "admin")   # they open the central workspace (online only), not the field one
@@ -48,7 +57,8 @@ class DesktopApp(QObject):
     """The windows and threads of one running app (tests drive it without ``exec``)."""
 
     def __init__(self, store_path: str | Path, registry_url: str | None = None, *,
-                 online_interval_ms: int = 5000, parent: QObject | None = None) -> None:
+                 online_interval_ms: int = 5000, crash_report: Path | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         path = Path(store_path)
         self.owner = StoreOwner(lambda: _open_store(path))
@@ -56,6 +66,8 @@ class DesktopApp(QObject):
         self.monitor = OnlineMonitor(online_interval_ms)
         self.login_window = LoginWindow(self.owner, registry_url)
         self.login_window.logged_in.connect(self._logged_in)
+        if crash_report is not None:
+            self.login_window.show_crash_report(crash_report)
         self.main_window: MainWindow | None = None
         self.central_window: Any = None   # desktop.central.CentralWindow for central/admin operators
         self.owner.opened.connect(self._store_opened)
@@ -106,6 +118,9 @@ class DesktopApp(QObject):
         if self.central_window is not None:
             self.central_window.shutdown()
         if self.main_window is not None:
+            if self.main_window.form.capture_dialog is not None:
+                # its camera and analyser threads must end before Qt tears the dialog down
+                self.main_window.form.capture_dialog.stop()
             self.main_window.form.flush()
         self.monitor.stop()
         self.owner.shutdown()
@@ -119,20 +134,46 @@ def _install_translations(app: QApplication) -> None:
         app.installTranslator(translator)
 
 
+def _init_native_on_main_thread() -> None:
+    from capture.native import init_native
+
+    try:
+        init_native()
+    except Exception:  # noqa: BLE001 - the capture dialog says so when a photo is taken
+        log.exception("face engine unavailable")
+
+
 def main(argv: list[str] | None = None, *, store_path: str | Path | None = None,
          registry_url: str | None = None) -> int:
+    store = Path(store_path or default_store_path())
+    store.parent.mkdir(parents=True, exist_ok=True)
+    guard = CrashGuard(store.parent / "crash")
+    previous_crash = guard.begin()
+    install_excepthook()
+    _init_native_on_main_thread()
     app = QApplication.instance() or QApplication(list(argv) if argv is not None else sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
     app.setOrganizationName("yikatong")
     _install_translations(app)
     apply_style(app)
-    desktop = DesktopApp(store_path or default_store_path(), registry_url)
+    desktop = DesktopApp(store, registry_url, crash_report=previous_crash)
+    quitter = SignalQuitter(app)
     desktop.show()
+    clean = False
     try:
-        return int(app.exec())
+        code = int(app.exec())
+        clean = True
     finally:
-        desktop.shutdown()
+        try:
+            desktop.shutdown()
+        finally:
+            quitter.uninstall()
+            if clean:
+                guard.end()
+            else:                # the marker stays: the next start writes a report with this log
+                log.error("the app stopped on an unexpected error", exc_info=True)
+    return code
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ password open the app offline. Errors are shown in the window, in Chinese.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -64,6 +67,19 @@ class LoginWindow(QWidget):
         self.status_label.setObjectName("loginStatus")
         self.status_label.setStyleSheet("color: #555;")
 
+        self.crash_label = QLabel()
+        self.crash_label.setObjectName("crashNotice")
+        self.crash_label.setWordWrap(True)
+        self.crash_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.crash_label.setStyleSheet("background: #fff4e5; color: #663c00; border: 1px solid #f0c36d;"
+                                       " padding: 8px;")
+        self.crash_folder_button = QPushButton(self.tr("打开报告所在文件夹"))
+        self.crash_folder_button.setObjectName("crashFolderButton")
+        self.crash_folder_button.clicked.connect(self._open_crash_folder)
+        self.crash_report: Path | None = None
+        self.crash_label.hide()
+        self.crash_folder_button.hide()
+
         self.login_button = QPushButton(self.tr("登录"))
         self.login_button.setObjectName("loginButton")
         self.login_button.setDefault(True)
@@ -77,6 +93,8 @@ class LoginWindow(QWidget):
         layout.setContentsMargins(28, 24, 28, 24)
         layout.setSpacing(12)
         layout.addWidget(title)
+        layout.addWidget(self.crash_label)
+        layout.addWidget(self.crash_folder_button, 0, Qt.AlignmentFlag.AlignRight)
         layout.addWidget(hint)
         layout.addLayout(form)
         layout.addWidget(self.error_label)
@@ -87,6 +105,22 @@ class LoginWindow(QWidget):
         if not registry_url:
             # the address last used on this laptop, read on the store thread
             self.owner.op(lambda store: store.registry_url()).success(self._fill_url).failure(lambda e: None).run()
+
+    def show_crash_report(self, report: Path) -> None:
+        """The previous session ended unexpectedly: say where its report is, for support."""
+        self.crash_report = Path(report)
+        self.crash_label.setText(self.tr(
+            "上次程序意外退出，已生成错误报告（不含居民个人信息）：\n{path}\n"
+            "联系技术支持时，请把这个文件发给他们。已保存的登记和草稿仍在本机。").format(path=str(report)))
+        self.crash_label.show()
+        self.crash_folder_button.show()
+        hint = self.sizeHint()
+        self.resize(max(self.width(), 640), max(self.height(), hint.height()))
+
+    @Slot()
+    def _open_crash_folder(self) -> None:
+        if self.crash_report is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.crash_report.parent)))
 
     @Slot(object)
     def _fill_url(self, url: object) -> None:

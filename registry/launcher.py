@@ -36,6 +36,7 @@ class RegistryProcess:
     port: int = 0
     proc: subprocess.Popen | None = None
     url: str = ""
+    exit_with_parent: bool = True     # the registry shuts down when this process ends (registry/parent_watch.py)
 
     @property
     def log_path(self) -> Path:
@@ -44,9 +45,10 @@ class RegistryProcess:
     def start(self, timeout: float = 60) -> RegistryProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
+        watch = ["--exit-with-parent", str(os.getpid())] if self.exit_with_parent else []
         self.proc = subprocess.Popen(
             cli_command("registry", "serve", "--db", self.db_url, "--host", self.host,
-                        "--port", str(self.port), *self.extra_args),
+                        "--port", str(self.port), *watch, *self.extra_args),
             cwd=_project_root(), stdout=subprocess.PIPE, stderr=log, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )

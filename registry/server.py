@@ -15,11 +15,14 @@ import sys
 import uvicorn
 from sqlalchemy import Engine
 
+from capture.native import init_native
+
 from .api import create_app
 from .checks.background import CheckWorker
 from .clock import SystemClock
 from .config import Settings
 from .db import open_database
+from .parent_watch import watch_parent
 
 READY_PREFIX = "YIKATONG_REGISTRY_READY"
 
@@ -37,11 +40,14 @@ class _Server(uvicorn.Server):
 
 
 def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, *, settings: Settings | None = None,
-          engine: Engine | None = None) -> None:
-    """Serve until SIGTERM/SIGINT; ``engine`` (already migrated) may be given instead of opening ``db_url``."""
+          engine: Engine | None = None, parent_pid: int | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (or until ``parent_pid`` is gone); ``engine`` (already migrated) may be
+    given instead of opening ``db_url``."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # dlib's first use on this (main) thread, before request and worker threads exist (capture/native.py).
+    init_native()
     engine = engine or open_database(db_url)
     clock = SystemClock()
     app = create_app(engine, settings or Settings(), clock=clock)
@@ -64,6 +70,8 @@ def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, *, settings: S
     config = uvicorn.Config(app, workers=1, log_config=None, access_log=True, server_header=False,
                             proxy_headers=False, timeout_graceful_shutdown=5)
     server = _Server(config, f"http://{shown}:{bound_port}")
+    if parent_pid is not None:
+        watch_parent(parent_pid, lambda: setattr(server, "should_exit", True))
     try:
         server.run(sockets=[sock])
     finally:
