@@ -39,9 +39,8 @@ _dlib: ModuleType | None = None
 
 
 def _import_and_touch() -> ModuleType:
-    import numpy as np
-
     import dlib
+    import numpy as np
 
     # One array through dlib: the once-only NumPy API initialisation happens here and now.
     dlib.get_frontal_face_detector()(np.zeros((8, 8), dtype=np.uint8), 0)
