@@ -143,8 +143,32 @@ def _init_native_on_main_thread() -> None:
         log.exception("face engine unavailable")
 
 
-def main(argv: list[str] | None = None, *, store_path: str | Path | None = None,
-         registry_url: str | None = None) -> int:
+class AppRun:
+    """One start of the app as ``yikatong app`` makes it: ``start()`` builds it, ``exec()`` runs it to the end."""
+
+    def __init__(self, app: QApplication, desktop: DesktopApp, guard: CrashGuard, quitter: SignalQuitter) -> None:
+        self.app, self.desktop, self.guard, self.quitter = app, desktop, guard, quitter
+
+    def exec(self) -> int:
+        clean = False
+        try:
+            code = int(self.app.exec())
+            clean = True
+        finally:
+            try:
+                self.desktop.shutdown()
+            finally:
+                self.quitter.uninstall()
+                if clean:
+                    self.guard.end()
+                else:            # the marker stays: the next start writes a report with this log
+                    log.error("the app stopped on an unexpected error", exc_info=True)
+        return code
+
+
+def start(argv: list[str] | None = None, *, store_path: str | Path | None = None,
+          registry_url: str | None = None) -> AppRun:
+    """Everything a start does before the event loop runs; the login window is shown."""
     store = Path(store_path or default_store_path())
     store.parent.mkdir(parents=True, exist_ok=True)
     guard = CrashGuard(store.parent / "crash")
@@ -160,20 +184,12 @@ def main(argv: list[str] | None = None, *, store_path: str | Path | None = None,
     desktop = DesktopApp(store, registry_url, crash_report=previous_crash)
     quitter = SignalQuitter(app)
     desktop.show()
-    clean = False
-    try:
-        code = int(app.exec())
-        clean = True
-    finally:
-        try:
-            desktop.shutdown()
-        finally:
-            quitter.uninstall()
-            if clean:
-                guard.end()
-            else:                # the marker stays: the next start writes a report with this log
-                log.error("the app stopped on an unexpected error", exc_info=True)
-    return code
+    return AppRun(app, desktop, guard, quitter)
+
+
+def main(argv: list[str] | None = None, *, store_path: str | Path | None = None,
+         registry_url: str | None = None) -> int:
+    return start(argv, store_path=store_path, registry_url=registry_url).exec()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The child process ``bench/bench_startup.py`` times (it lives in desktop/ because it drives Qt):
-start the app, log in offline, print READY when the roster shows.
+start the app exactly as ``yikatong app`` does, log in offline, print READY when the roster shows.
 
 Run as ``python -m desktop.startup_probe STORE`` (``bare`` as STORE: only an empty Qt window, the
 baseline). The login is submitted the moment the window appears: the benchmark measures the
@@ -28,29 +28,25 @@ def bare() -> None:
 
 
 def full(store_path: str) -> None:
-    from PySide6.QtWidgets import QApplication
+    """The real start (``desktop.app.start``: crash guard, dlib on the main thread, signal handling),
+    then the login a cadre would type."""
+    from desktop.app import start
 
-    from desktop.app import DesktopApp
-    from desktop.ui import apply_style
-
-    app = QApplication([])
-    apply_style(app)
-    desktop = DesktopApp(store_path, "http://127.0.0.1:9")  # nothing listens there: offline login
+    run = start(store_path=store_path, registry_url="http://127.0.0.1:9")  # nothing listens there: offline
+    desktop = run.desktop
 
     def logged_in(_result):
         def loaded(n):
             if n:
                 print(f"READY {n}", flush=True)
-                app.quit()
+                run.app.quit()
         desktop.main_window.roster.loaded.connect(loaded)
 
     desktop.login_window.logged_in.connect(logged_in)
-    desktop.show()
     desktop.login_window.username_edit.setText("bench")
     desktop.login_window.password_edit.setText("bench-password-1")
     desktop.login_window.submit()
-    app.exec()
-    desktop.shutdown()
+    run.exec()
 
 
 if __name__ == "__main__":
