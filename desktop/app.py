@@ -5,8 +5,9 @@ opens and writes the laptop store), shows the login window and, after login, the
 window with the online/offline monitor running.
 
 Before any window: the crash guard (a fatal error leaves a report that the next start points the
-cadre to), dlib's first use on the main thread (``capture.native``: a first use on a QThread
-crashed the app), and SIGTERM/SIGINT handling that works while the event loop is idle.
+cadre to) and SIGTERM/SIGINT handling that works while the event loop is idle. dlib is first
+used on the UI thread when the capture dialog opens (``capture.native``: a first use on a QThread
+crashed the app), not here: the start stays fast.
 """
 
 from __future__ import annotations
@@ -134,15 +135,6 @@ def _install_translations(app: QApplication) -> None:
         app.installTranslator(translator)
 
 
-def _init_native_on_main_thread() -> None:
-    from capture.native import init_native
-
-    try:
-        init_native()
-    except Exception:  # noqa: BLE001 - the capture dialog says so when a photo is taken
-        log.exception("face engine unavailable")
-
-
 class AppRun:
     """One start of the app as ``yikatong app`` makes it: ``start()`` builds it, ``exec()`` runs it to the end."""
 
@@ -174,7 +166,6 @@ def start(argv: list[str] | None = None, *, store_path: str | Path | None = None
     guard = CrashGuard(store.parent / "crash")
     previous_crash = guard.begin()
     install_excepthook()
-    _init_native_on_main_thread()
     app = QApplication.instance() or QApplication(list(argv) if argv is not None else sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)

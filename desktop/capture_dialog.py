@@ -68,6 +68,18 @@ def shared_engine() -> Any:
         return _ENGINE
 
 
+def _native_on_this_thread() -> None:
+    """dlib's first use on the UI thread, before the analyser thread exists. A first use inside a
+    QThread slot crashed the app (SIGSEGV; the cause is in capture/native.py, which also makes a
+    first use on any thread safe): this keeps the one-time cost (~20 ms) off the analyser too."""
+    from capture.native import dlib
+
+    try:
+        dlib()
+    except Exception:  # noqa: BLE001 - the analyser's model load reports it in the dialog
+        log.exception("dlib unavailable")
+
+
 def default_camera() -> Any:
     """The camera the app uses: $YIKATONG_CAMERA (a webcam index, a video file or a folder), else webcam 0."""
     import os
@@ -314,6 +326,7 @@ class CaptureDialog(QDialog):
         self.setObjectName("captureDialog")
         self.setWindowTitle(self.tr("拍摄证件照"))
         self._factory = source_factory or default_camera
+        _native_on_this_thread()
         self._engine = engine if engine is not None else shared_engine()
         if limits is None:
             from capture.quality import QualityLimits

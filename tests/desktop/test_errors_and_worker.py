@@ -38,7 +38,12 @@ def test_ops_run_in_order_off_the_ui_thread_and_steps_let_other_ops_through(qtbo
     with qtbot.waitSignal(owner.opened, timeout=5000):
         owner.start()
 
+    op_queued = threading.Event()
+
     def job(store):
+        # The first unit waits until the UI has queued the autosave below, so the test does not depend
+        # on the two threads' timing (under load the whole job once ran before the autosave was queued).
+        op_queued.wait(5)
         for i in range(3):
             threads.add(threading.get_ident())
             log.append(f"step{i}")
@@ -49,6 +54,7 @@ def test_ops_run_in_order_off_the_ui_thread_and_steps_let_other_ops_through(qtbo
     seen_progress = []
     owner.steps(job).progress(seen_progress.append).success(lambda r: results.setdefault("job", r)).run()
     owner.op(lambda s: log.append("autosave") or "saved").success(lambda r: results.setdefault("op", r)).run()
+    op_queued.set()
     owner.op(lambda s: 1 / 0).failure(lambda e: results.setdefault("err", e)).run()
     qtbot.waitUntil(lambda: len(results) == 3 and owner.pending() == 0, timeout=5000)
     assert results["job"] == "job-done" and results["op"] == "saved"
