@@ -189,10 +189,13 @@ def cmd_enroll(args: Any) -> int:
             prepared.append((row.line, fields, attachments))
         if errors:
             raise CsvFileError("csv.rows_invalid", errors, count=len(errors))
+        from sync import enrollment_ops
+
         with store.transaction():  # one transaction: the whole file or nothing
             for line, fields, attachments in prepared:
                 try:
-                    store.enroll(fields, attachments)
+                    # the desktop form's own steps: draft, attach, queue
+                    enrollment_ops.enroll(store, fields, attachments)
                 except ValidationErrors as e:
                     rows_err = [RowError(line, x.code, x.field, {}) for x in e.errors]
                     raise CsvFileError("csv.rows_invalid", rows_err, count=len(rows_err)) from None

@@ -8,9 +8,11 @@
   code shows a checkbox the cadre ticks after checking the card.
 * Every change is autosaved as a draft through the store thread (debounced), and at once
   when a field loses focus, so killing the app loses at most the field being typed.
-* All writes of one form go through one holder of the record id that is read and written
-  only on the store thread, in submission order: the first autosave creates the record and
-  every later write, queued behind it, uses its id (no duplicate drafts).
+* Every write is a named operation of ``sync.enrollment_ops`` run on the store thread; its frozen
+  result (record id, state, attachments) is applied here on the GUI thread. The record id is
+  chosen here when a new record starts and every operation carries it, so the first one to run
+  creates the record and the later ones, queued behind it in submission order, reuse it (no
+  duplicate drafts); ``record_id`` becomes set only once a result says the store holds the record.
 * 拍照 opens the capture dialog; the accepted card photo and face template are attachments of
   the record (written through the store thread) and the payload's ``face`` names the template's
   model and the measured quality. Before the record is queued its face is compared with every
@@ -52,18 +54,17 @@ from enrollment import id_number as idn
 from enrollment.errors import DomainError, ValidationErrors
 from enrollment.records import (
     CARD_PHOTO,
-    CARD_PHOTO_MIME,
     DOCUMENT_KINDS,
     FACE_KINDS,
     FACE_TEMPLATE,
-    FACE_TEMPLATE_MIME,
     RELATIONS,
     SEXES,
     face_info,
+    new_record_id,
     validate_enrollment,
 )
+from sync import enrollment_ops
 
-from . import session
 from .errors import describe, field_errors
 from .review_labels import APPROVED, REJECTED, RETURNED, review_state_name, subsidy_names
 from .store_worker import StoreOwner
@@ -92,7 +93,12 @@ class EnrollmentForm(QWidget):
         super().__init__(parent)
         self.owner = owner
         self.village_code = ""
-        self._holder: dict[str, Any] = {}
+        # _target_id: the record this form writes (a plain value every op carries); _record_id: set
+        # from op results once the store holds it; _editing: a token per record opened, so a result
+        # about an earlier record is dropped.
+        self._target_id = new_record_id()
+        self._record_id: str | None = None
+        self._editing = object()
         self._state: str | None = None
         self._attachments: dict[str, dict[str, Any]] = {}
         self._touched: set[str] = set()
@@ -343,7 +349,10 @@ class EnrollmentForm(QWidget):
     # ---- reading and filling ----------------------------------------------------------
     @property
     def record_id(self) -> str | None:
-        return self._holder.get("rid")
+        return self._record_id
+
+    def _start(self, target_id: str, existing_id: str | None) -> None:
+        self._target_id, self._record_id, self._editing = target_id, existing_id, object()
 
     def fields(self) -> dict[str, Any]:
         out = {
@@ -401,7 +410,7 @@ class EnrollmentForm(QWidget):
     def clear(self) -> None:
         """An empty form for a new record (the previous one stays in the store as it is)."""
         self._autosave_timer.stop()
-        self._holder = {}
+        self._start(new_record_id(), None)
         self._state = None
         self._attachments = {}
         self._touched = set()
@@ -434,16 +443,16 @@ class EnrollmentForm(QWidget):
     def load_record(self, record: dict[str, Any]) -> None:
         self.clear()
         payload = record.get("fields") or record.get("payload") or {}
-        self._holder = {"rid": record["record_id"]}
+        self._start(record["record_id"], record["record_id"])
         self._state = record.get("state")
         atts = record.get("attachments") or payload.get("attachments") or []
         self._attachments = {a["kind"]: dict(a) for a in atts if isinstance(a, dict)}
         self._set_fields(payload)
         self._show_attachments()
         if CARD_PHOTO in self._attachments:
-            holder, rid = self._holder, record["record_id"]
+            editing, rid = self._editing, record["record_id"]
             self.owner.op(lambda store: store.attachment_bytes(rid, CARD_PHOTO)).success(
-                lambda data, h=holder: self._card_loaded(h, data)).failure(self._show_failure).run()
+                lambda data, e=editing: self._card_loaded(e, data)).failure(self._show_failure).run()
         attention = record.get("attention")
         if attention and self._state == "needs-attention":
             reason = describe_attention(attention)
@@ -623,26 +632,20 @@ class EnrollmentForm(QWidget):
     def autosave(self) -> None:
         if self._is_blank() or self._state == "sending":
             return
-        fields = self.fields()
-        holder = self._holder
-
-        def write(store):
-            # an accepted record edited here becomes a draft whose base is the server's version
-            holder["rid"] = store.save_draft(fields, holder.get("rid"))
-            return holder["rid"]
-
+        fields, rid, editing = self.fields(), self._target_id, self._editing
         self._saves_in_flight += 1
-        self.owner.op(write).success(lambda rid, h=holder: self._saved(h, rid)).failure(self._save_failed).run()
+        self.owner.op(lambda store: enrollment_ops.autosave(store, rid, fields)).success(
+            lambda saved, e=editing: self._saved(e, saved)).failure(self._save_failed).run()
 
-    def _saved(self, holder: dict[str, Any], rid: str) -> None:
+    def _saved(self, editing: object, saved: enrollment_ops.Saved) -> None:
         self._saves_in_flight -= 1
-        if holder is not self._holder:
+        if editing is not self._editing:
             return  # the form moved on to another record meanwhile
-        self._state = "draft"
+        self._record_id, self._state = saved.record_id, saved.state
         self.last_saved_at = dt.datetime.now()
         self.autosave_label.setText(self.tr("草稿已自动保存 {time}").format(time=self.last_saved_at.strftime("%H:%M:%S")))
         self._update_header()
-        self.draft_saved.emit(rid)
+        self.draft_saved.emit(saved.record_id)
 
     def _save_failed(self, error: BaseException) -> None:
         self._saves_in_flight -= 1
@@ -670,28 +673,17 @@ class EnrollmentForm(QWidget):
 
     def check_duplicates(self) -> None:
         """Compare this record's face with every record on the laptop (store thread), then ask or queue."""
-        holder = self._holder
-        threshold = self.duplicate_threshold
-
-        def check(store):
-            from sync.duplicates import find_local_duplicates
-
-            rid = holder["rid"]
-            template = store.attachment_bytes(rid, FACE_TEMPLATE)
-            if template is None:
-                return []
-            matches = find_local_duplicates(store, template, exclude_record_id=rid, threshold=threshold)
-            return [(m, store.attachment_bytes(m.record_id, CARD_PHOTO)) for m in matches]
-
+        rid, editing, threshold = self._target_id, self._editing, self.duplicate_threshold
         self.save_button.setEnabled(False)
         self.message_label.setStyleSheet("color: #555;")
         self.message_label.setText(self.tr("正在与本机已登记人员比对人脸…"))
-        self.owner.op(check).success(lambda found, h=holder: self._duplicates_found(h, found)).failure(
-            self._queue_failed).run()
+        self.owner.op(lambda store: enrollment_ops.find_duplicates(store, rid, threshold)).success(
+            lambda check, e=editing: self._duplicates_found(e, check)).failure(self._queue_failed).run()
 
-    def _duplicates_found(self, holder: dict[str, Any], found: list[tuple[Any, bytes | None]]) -> None:
-        if holder is not self._holder:
+    def _duplicates_found(self, editing: object, check: enrollment_ops.DuplicateCheck) -> None:
+        if editing is not self._editing:
             return
+        found = [(c.match, c.card_photo) for c in check.candidates]
         current = {m.record_id for m, _photo in found}
         # decisions about records that no longer match are dropped; the ones still matching are kept
         self._duplicate_review = [r for r in self._duplicate_review if r.get("record_id") in current]
@@ -700,9 +692,9 @@ class EnrollmentForm(QWidget):
         if not pending:
             self._queue()
             return
-        self._ask_duplicate(holder, pending)
+        self._ask_duplicate(editing, pending)
 
-    def _ask_duplicate(self, holder: dict[str, Any], pending: list[tuple[Any, bytes | None]]) -> None:
+    def _ask_duplicate(self, editing: object, pending: list[tuple[Any, bytes | None]]) -> None:
         from .duplicate_dialog import DuplicateFaceDialog
 
         match, their_photo = pending[0]
@@ -711,7 +703,7 @@ class EnrollmentForm(QWidget):
 
         def finished(code: int) -> None:
             self.duplicate_dialog = None
-            if holder is not self._holder:
+            if editing is not self._editing:
                 return
             if code != QDialog.DialogCode.Accepted:
                 self.save_button.setEnabled(True)
@@ -720,7 +712,7 @@ class EnrollmentForm(QWidget):
                 return
             self._duplicate_review.append(dlg.review())
             if len(pending) > 1:
-                self._ask_duplicate(holder, pending[1:])
+                self._ask_duplicate(editing, pending[1:])
             else:
                 self._queue()
 
@@ -728,19 +720,14 @@ class EnrollmentForm(QWidget):
         dlg.open()
 
     def _queue(self) -> None:
-        fields = self.fields()
-        holder = self._holder
-
-        def write(store):
-            rid = holder["rid"] = store.save_draft(fields, holder.get("rid"))
-            store.queue(rid)
-            return store.get_record(rid)
-
+        fields, rid = self.fields(), self._target_id
         self.save_button.setEnabled(False)
-        self.owner.op(write).success(self._queued).failure(self._queue_failed).run()
+        self.owner.op(lambda store: enrollment_ops.save_and_queue(store, rid, fields)).success(
+            self._queued).failure(self._queue_failed).run()
 
-    def _queued(self, record: dict[str, Any]) -> None:
+    def _queued(self, queued: enrollment_ops.Queued) -> None:
         self.save_button.setEnabled(True)
+        record = dict(queued.record)
         name = record.get("name") or (record.get("fields") or {}).get("name") or ""
         self.clear()
         self.message_label.setStyleSheet("color: #1a7f37;")
@@ -784,43 +771,30 @@ class EnrollmentForm(QWidget):
         self._duplicate_review = []   # a new face: earlier decisions were about another photo
         self._card_jpeg = result.card_photo.jpeg
         self._show_photo()
-        fields = self.fields()
-        holder = self._holder
+        fields, rid, editing = self.fields(), self._target_id, self._editing
         jpeg, tbytes = result.card_photo.jpeg, template.to_bytes()
-
-        def write(store):
-            if not holder.get("rid"):
-                holder["rid"] = store.save_draft(fields, None)
-            rid = holder["rid"]
-            atts = []
-            for kind, data, mime in ((CARD_PHOTO, jpeg, CARD_PHOTO_MIME), (FACE_TEMPLATE, tbytes, FACE_TEMPLATE_MIME)):
-                sha = store.add_attachment(rid, kind, data, mime)
-                atts.append({"kind": kind, "sha256": sha, "size": len(data), "mime": mime})
-            store.save_draft(fields, rid)
-            return rid, atts
-
         self.photo_status.setText(self.tr("正在保存照片…"))
-        self.owner.op(write).success(lambda res, h=holder: self._photo_saved(h, *res)).failure(
-            self._photo_failed).run()
+        self.owner.op(lambda store: enrollment_ops.attach_capture(store, rid, fields, jpeg, tbytes)).success(
+            lambda saved, e=editing: self._photo_saved(e, saved)).failure(self._photo_failed).run()
 
-    def _photo_saved(self, holder: dict[str, Any], rid: str, atts: list[dict[str, Any]]) -> None:
-        if holder is not self._holder:
+    def _photo_saved(self, editing: object, saved: enrollment_ops.Saved) -> None:
+        if editing is not self._editing:
             return
-        self._state = "draft"
-        for att in atts:
-            self._attachments[att["kind"]] = att
+        self._record_id, self._state = saved.record_id, saved.state
+        for att in saved.attachments:
+            self._attachments[att.kind] = att.as_dict()
         self._show_photo()
         self._update_header()
         self.validate()
-        self.draft_saved.emit(rid)
+        self.draft_saved.emit(saved.record_id)
 
     def _photo_failed(self, error: BaseException) -> None:
         self._show_photo()
         self.error_labels["face"].setText(describe(error))
         self.error_labels["face"].show()
 
-    def _card_loaded(self, holder: dict[str, Any], data: bytes | None) -> None:
-        if holder is self._holder:
+    def _card_loaded(self, editing: object, data: bytes | None) -> None:
+        if editing is self._editing:
             self._card_jpeg = data
             self._show_photo()
 
@@ -828,18 +802,12 @@ class EnrollmentForm(QWidget):
         if not self.record_id or not any(k in self._attachments for k in FACE_KINDS):
             return
         self._face, self._duplicate_review, self._card_jpeg = None, [], None
-        fields = self.fields()
-        holder = self._holder
-
-        def write(store):
-            for kind in FACE_KINDS:
-                store.remove_attachment(holder["rid"], kind)
-            store.save_draft(fields, holder["rid"])
-
+        fields, rid = self.fields(), self._record_id
         for kind in FACE_KINDS:
             self._attachments.pop(kind, None)
         self._show_photo()
-        self.owner.op(write).success(lambda _r: self.validate()).failure(self._show_failure).run()
+        self.owner.op(lambda store: enrollment_ops.remove_photo(store, rid, fields)).success(
+            lambda _saved: self.validate()).failure(self._show_failure).run()
 
     def _show_photo(self) -> None:
         self.error_labels["face"].hide()
@@ -873,26 +841,21 @@ class EnrollmentForm(QWidget):
 
     def attach_file(self, kind: str, path: str) -> None:
         """Read the file on the store thread and attach it (creating the draft first if needed)."""
-        fields = self.fields()
-        holder = self._holder
-
-        def write(store):
-            if not holder.get("rid"):
-                holder["rid"] = store.save_draft(fields, None)
-            return holder["rid"], session.load_attachment(store, holder["rid"], kind, path)
-
+        fields, rid, editing = self.fields(), self._target_id, self._editing
         self.attachment_labels[kind].setText(self.tr("正在读取…"))
-        self.owner.op(write).success(lambda res, h=holder: self._attached(h, *res)).failure(
-            lambda e, k=kind: self._attach_failed(k, e)).run()
+        self.owner.op(lambda store: enrollment_ops.attach_file(store, rid, fields, kind, path)).success(
+            lambda saved, e=editing: self._attached(e, saved)).failure(
+            lambda err, k=kind: self._attach_failed(k, err)).run()
 
-    def _attached(self, holder: dict[str, Any], rid: str, att: dict[str, Any]) -> None:
-        if holder is not self._holder:
+    def _attached(self, editing: object, saved: enrollment_ops.Saved) -> None:
+        if editing is not self._editing:
             return
-        self._state = self._state or "draft"
-        self._attachments[att["kind"]] = att
+        self._record_id, self._state = saved.record_id, saved.state
+        for att in saved.attachments:
+            self._attachments[att.kind] = att.as_dict()
         self._show_attachments()
         self._update_header()
-        self.draft_saved.emit(rid)
+        self.draft_saved.emit(saved.record_id)
 
     def _attach_failed(self, kind: str, error: BaseException) -> None:
         self._show_attachments()
@@ -902,9 +865,9 @@ class EnrollmentForm(QWidget):
     def remove_attachment(self, kind: str) -> None:
         if kind not in self._attachments or not self.record_id:
             return
-        holder = self._holder
-        self.owner.op(lambda store: store.remove_attachment(holder["rid"], kind)).success(
-            lambda _r, k=kind: self._removed(k)).failure(self._show_failure).run()
+        rid = self._record_id
+        self.owner.op(lambda store: enrollment_ops.remove_file(store, rid, kind)).success(
+            lambda _saved, k=kind: self._removed(k)).failure(self._show_failure).run()
 
     def _removed(self, kind: str) -> None:
         self._attachments.pop(kind, None)

@@ -533,13 +533,11 @@ class Store:
         return payload
 
     def enroll(self, fields: dict, attachments: Iterable[tuple[str, bytes, str]] = ()) -> str:
-        """Validate, store, attach and queue in one transaction; nothing is kept if anything fails."""
-        with self.transaction():
-            record_id = self.save_draft(fields, fields.get("record_id"))
-            for kind, data, mime in attachments:
-                self.add_attachment(record_id, kind, data, mime)
-            self.queue(record_id)
-        return record_id
+        """Validate, store, attach and queue in one transaction; nothing is kept if anything fails.
+        Kept for the tests and fixtures that build outboxes; the steps are ``enrollment_ops``'."""
+        from . import enrollment_ops
+
+        return enrollment_ops.enroll(self, fields, attachments).record_id
 
     def add_attachment(self, record_id: str, kind: str, data: bytes, mime: str) -> str:
         if kind not in ATTACHMENT_KINDS:
@@ -649,6 +647,10 @@ class Store:
 
     def get_record(self, record_id: str) -> dict:
         return self._public(self._row(record_id))
+
+    def get_record_or_none(self, record_id: str) -> dict | None:
+        row = self._one("SELECT rowid AS seq, * FROM records WHERE record_id = ?", [record_id])
+        return None if row is None else self._public(row)
 
     def record_for_id_number(self, id_number: str) -> dict | None:
         row = self._one("SELECT rowid AS seq, * FROM records WHERE id_number = ? AND deleted = 0 "

@@ -1,0 +1,188 @@
+"""Every write an enrollment makes to the laptop store, as one named function each (no Qt).
+
+The desktop form runs them on its store thread (``owner.op(lambda store: autosave(store, ...))``)
+and applies the frozen result on the GUI thread; ``yikatong field enroll`` calls the same
+functions (``enroll`` composes autosave, attach and queue). Each takes the store and plain values
+and returns an immutable result, so nothing the store thread writes is ever read by the GUI.
+
+The record id travels as a plain value: the form chooses it (``new_record_id``) when a new record
+starts, and every operation carries it. ``Store.save_draft`` creates a missing record under the id
+it is given, so whichever operation of a new record runs first creates it and the later ones —
+queued behind it, the store thread runs them in submission order — find it: no shared holder,
+no duplicate drafts.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from enrollment.errors import DomainError
+from enrollment.records import CARD_PHOTO, CARD_PHOTO_MIME, FACE_KINDS, FACE_TEMPLATE, FACE_TEMPLATE_MIME
+
+from . import protocol
+
+E_ATTACHMENT_UNREADABLE = "attachment.unreadable"
+E_ATTACHMENT_TOO_LARGE = "attachment.too_large"
+ATTACHMENT_MAX = protocol.BLOB_MAX
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str
+    sha256: str
+    size: int
+    mime: str
+    file_name: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "sha256": self.sha256, "size": self.size, "mime": self.mime}
+        if self.file_name is not None:
+            out["file_name"] = self.file_name
+        return out
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A write that left the record in the store: its id, send state, and the attachments it added."""
+
+    record_id: str
+    state: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Queued:
+    """The record after validation put it in the outbox (``record``: ``Store.get_record``'s dict)."""
+
+    record_id: str
+    state: str
+    record: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    """A record on this laptop whose face is likely the same person's, with its card photo if here."""
+
+    match: Any              # sync.duplicates.LocalMatch
+    card_photo: bytes | None
+
+
+@dataclass(frozen=True)
+class DuplicateCheck:
+    record_id: str
+    candidates: tuple[DuplicateCandidate, ...]
+
+
+def _state(store: Any, record_id: str) -> str:
+    return store.get_record(record_id)["state"]
+
+
+def _ensure_draft(store: Any, record_id: str, fields: dict[str, Any]) -> None:
+    """An attachment needs its record: an attach before the first autosave creates the draft."""
+    if store.get_record_or_none(record_id) is None:
+        store.save_draft(fields, record_id)
+
+
+def autosave(store: Any, record_id: str, fields: dict[str, Any]) -> Saved:
+    """Store whatever is typed (no validation); an accepted record edited becomes a draft on the server's
+    version."""
+    rid = store.save_draft(fields, record_id)
+    return Saved(rid, _state(store, rid))
+
+
+def attach(store: Any, record_id: str, kind: str, data: bytes, mime: str, file_name: str | None = None
+           ) -> Attachment:
+    """One attachment's bytes into the store (the record must exist)."""
+    sha = store.add_attachment(record_id, kind, data, mime)
+    return Attachment(kind, sha, len(data), mime, file_name)
+
+
+def attach_capture(store: Any, record_id: str, fields: dict[str, Any], card_jpeg: bytes,
+                   template: bytes) -> Saved:
+    """The capture dialog's card photo and face template, and the fields naming them (``face``)."""
+    with store.transaction():
+        _ensure_draft(store, record_id, fields)
+        added = (attach(store, record_id, CARD_PHOTO, card_jpeg, CARD_PHOTO_MIME),
+                 attach(store, record_id, FACE_TEMPLATE, template, FACE_TEMPLATE_MIME))
+        store.save_draft(fields, record_id)
+        return Saved(record_id, _state(store, record_id), added)
+
+
+def remove_photo(store: Any, record_id: str, fields: dict[str, Any]) -> Saved:
+    """Drop the card photo and face template, and the fields that named them."""
+    with store.transaction():
+        for kind in FACE_KINDS:
+            store.remove_attachment(record_id, kind)
+        store.save_draft(fields, record_id)
+        return Saved(record_id, _state(store, record_id))
+
+
+def read_attachment_file(path: str | Path) -> tuple[bytes, str, str]:
+    """(bytes, mime, file name) of a file the cadre picked; refused when unreadable or too large."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as e:
+        raise DomainError(E_ATTACHMENT_UNREADABLE, "attachments") from e
+    if size > ATTACHMENT_MAX:
+        raise DomainError(E_ATTACHMENT_TOO_LARGE, "attachments", max_mb=ATTACHMENT_MAX // (1024 * 1024))
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise DomainError(E_ATTACHMENT_UNREADABLE, "attachments") from e
+    return data, mimetypes.guess_type(p.name)[0] or "application/octet-stream", p.name
+
+
+def attach_file(store: Any, record_id: str, fields: dict[str, Any], kind: str, path: str | Path) -> Saved:
+    """A scanned document from disk (read here, on the store thread, never on the GUI's)."""
+    data, mime, name = read_attachment_file(path)
+    with store.transaction():
+        _ensure_draft(store, record_id, fields)
+        added = attach(store, record_id, kind, data, mime, name)
+        return Saved(record_id, _state(store, record_id), (added,))
+
+
+def remove_file(store: Any, record_id: str, kind: str) -> Saved:
+    with store.transaction():
+        store.remove_attachment(record_id, kind)
+        return Saved(record_id, _state(store, record_id))
+
+
+def find_duplicates(store: Any, record_id: str, threshold: float | None = None) -> DuplicateCheck:
+    """Compare the record's face template with every other record on this laptop (nearest first); the
+    cadre's decisions go into the fields' ``duplicate_review`` before ``save_and_queue``."""
+    from .duplicates import find_local_duplicates
+
+    template = store.attachment_bytes(record_id, FACE_TEMPLATE)
+    if template is None:
+        return DuplicateCheck(record_id, ())
+    matches = find_local_duplicates(store, template, exclude_record_id=record_id, threshold=threshold)
+    return DuplicateCheck(record_id, tuple(
+        DuplicateCandidate(m, store.attachment_bytes(m.record_id, CARD_PHOTO)) for m in matches))
+
+
+def queue(store: Any, record_id: str) -> Queued:
+    """Validate the stored draft and put it in the outbox; ``ValidationErrors`` lists every problem."""
+    store.queue(record_id)
+    record = store.get_record(record_id)
+    return Queued(record_id, record["state"], record)
+
+
+def save_and_queue(store: Any, record_id: str, fields: dict[str, Any]) -> Queued:
+    """The form's 保存: the fields as they are now, then validation and the outbox. Two transactions on
+    purpose: when validation refuses, the fields typed are still kept as the draft."""
+    autosave(store, record_id, fields)
+    return queue(store, record_id)
+
+
+def enroll(store: Any, fields: dict[str, Any], attachments: Iterable[tuple[str, bytes, str]] = ()) -> Queued:
+    """Draft, attach and queue in one transaction (bulk CSV): nothing is kept if anything fails."""
+    with store.transaction():
+        saved = autosave(store, fields.get("record_id"), fields)
+        for kind, data, mime in attachments:
+            attach(store, saved.record_id, kind, data, mime)
+        return queue(store, saved.record_id)
