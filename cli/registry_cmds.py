@@ -12,6 +12,8 @@ import argparse
 import sys
 from typing import Any
 
+from enrollment import error_codes
+
 from .main import EXIT_FAILURE, EXIT_USAGE, CliError, print_json, read_password
 
 DB_HELP = "database URL: sqlite:///PATH or postgresql://USER:PW@HOST/DB " \
@@ -266,9 +268,9 @@ def _staff(engine, username: str, *, password: str | None):  # noqa: ANN001, ANN
         row = conn.execute(select(operators.c.id, operators.c.disabled)
                            .where(operators.c.username == username)).first()
         if row is None:
-            raise CliError("auth.bad_credentials", f"no operator {username!r}")
+            raise CliError(error_codes.BAD_CREDENTIALS, f"no operator {username!r}")
         if row.disabled:
-            raise CliError("auth.operator_disabled", f"operator {username!r} is disabled")
+            raise CliError(error_codes.OPERATOR_DISABLED, f"operator {username!r} is disabled")
         operator = load_operator(conn, row.id)
     _api_errors(lambda: require_staff(operator))
     if password is not None:
@@ -284,7 +286,7 @@ def _current_version(engine, record_id: str) -> int:  # noqa: ANN001
     with engine.connect() as conn:
         version = conn.execute(select(records.c.version).where(records.c.record_id == record_id)).scalar()
     if version is None:
-        raise CliError("record.unknown", f"no record {record_id}")
+        raise CliError(error_codes.RECORD_UNKNOWN, f"no record {record_id}")
     return version
 
 

@@ -2,9 +2,10 @@
 
 The domain, the store, the sync client and the registry all raise or answer a stable
 code (``id_number.check_character``, ``auth.bad_credentials`` ...) plus data; nothing
-below this module words an error. ``describe(error)`` accepts a code string, a
-``DomainError``/``ValidationErrors``, the sync client's ``ApiError``/``TransportError``
-or any other exception, and returns one sentence. An unknown code gets a generic
+below this module words an error. ``describe(error)`` accepts a code string, any error of
+the one tree (``enrollment.errors``: a refusal such as ``DomainError``/``ValidationErrors`` or
+the sync client's ``ApiError``; an ``Unavailable`` such as ``TransportError``, worded by its
+``kind``) or any other exception, and returns one sentence. An unknown code gets a generic
 sentence that names the code, so a cadre can read it out on the phone.
 """
 
@@ -14,6 +15,9 @@ import string
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication
+
+from enrollment import error_codes
+from enrollment.errors import Unavailable, YikatongError
 
 _CTX = "errors"
 
@@ -66,6 +70,7 @@ def _messages() -> dict[str, str]:
         "auth.password_empty": _t("请填写密码"),
         "auth.username_empty": _t("请填写用户名"),
         "auth.registry_url_invalid": _t("登记中心地址无效，应以 http:// 或 https:// 开头"),
+        "auth.operator_disabled": _t("此账号已被停用，请联系管理员"),
         "village.not_assigned": _t("您的账号未分配到该村，不能为该村登记"),
         # records and sync
         "record.conflict": _t("该记录已在登记中心被修改（版本冲突），请选择保留哪个版本"),
@@ -75,6 +80,7 @@ def _messages() -> dict[str, str]:
         "record.not_editable": _t("该记录当前状态下不能修改"),
         "record.sending": _t("该记录正在发送，请等同步结束后再修改"),
         "record.no_conflict": _t("该记录没有需要处理的冲突"),
+        "record.not_normalized": _t("登记中心拒收：记录内容未按规范整理（例如多余的空格），请打开该记录重新保存后再同步"),
         "attachment.kind_invalid": _t("附件类型无效"),
         "village_code.required": _t("请选择登记的村"),
         "protocol.unsupported_version": _t("本软件版本与登记中心不兼容，请升级软件（登记中心要求协议版本 {min_version}–{max_version}）"),
@@ -87,18 +93,19 @@ def _messages() -> dict[str, str]:
         "blob.hash_mismatch": _t("附件上传后校验不一致，将在下次同步时重传"),
         "blob.size_invalid": _t("附件大小无效"),
         "blob.missing": _t("登记中心缺少该记录的附件，将在下次同步时补传"),
-        "server.internal": _t("登记中心内部出错，请稍后再同步"),
+        "server.internal": _t("登记中心出错（内部错误），请稍后再试；本机已保存的登记不会丢失"),
         "sync.digest_mismatch": _t("同步核对不一致：本机与登记中心的已接收记录不相同，请联系管理员"),
         "sync.cancelled": _t("同步已取消，未完成的记录将在下次同步时继续发送"),
         "sync.busy": _t("正在同步，请等待本次同步结束"),
         "sync.network": _t("同步中断：连接不上登记中心，未发送的记录将在下次同步时继续发送"),
+        "sync.server_error": _t("登记中心出错，同步未完成：请稍后再同步；未发送的记录已保存在本机，下次同步时继续发送"),
         "sync.not_configured": _t("尚未设置登记中心地址：请先联网登录一次"),
         "sync.refused": _t("登记中心拒绝了本次同步请求"),
         # transport (sync.http.TransportError and friends)
         "network.unreachable": _t("无法连接登记中心：请检查网络或登记中心地址"),
         "network.timeout": _t("连接登记中心超时，请稍后再试"),
         "network.bad_response": _t("收到的应答不是登记中心发出的（可能是需要网页登录的公共无线网络）"),
-        "network.server_error": _t("登记中心暂时无法处理请求，请稍后再试"),
+        "network.server_error": _t("登记中心出错，请稍后再试；本机已保存的登记不会丢失"),
         # face capture (capture/, the capture dialog): one guidance line at a time
         "face.none": _t("未检测到人脸"),
         "face.multiple": _t("画面中只能有一个人"),
@@ -158,9 +165,39 @@ def _messages() -> dict[str, str]:
         "dataset.photo_id_repeated": _t("同一身份证号只能有一张参考照片"),
         "subsidies.unknown": _t("未知的补贴项目代码：{item}"),
         "subsidies.invalid": _t("补贴项目格式不正确"),
+        # roster and dataset files (enrollment.roster_csv, the registry's dataset import)
+        "csv.encoding": _t("文件编码无法识别：请另存为 UTF-8 或 GBK 编码的 CSV 文件"),
+        "csv.empty": _t("文件是空的，没有任何数据行"),
+        "csv.columns_missing": _t("文件缺少必需的列：{columns}"),
+        "csv.columns_extra": _t("文件中有无法识别的列：{columns}"),
+        "csv.row_length": _t("某一行的列数不对（应为{expected}列，实际{got}列）"),
+        "csv.duplicate_id_number": _t("同一身份证号在文件中出现了两次（第一次在第{first_line}行）"),
+        "csv.rows_invalid": _t("文件中有{count}行数据不正确，请逐行核对"),
+        "dataset.kind_unknown": _t("未知的比对数据类型：{kind}"),
+        "dataset.format_unsupported": _t("不支持的文件格式：请把表格另存为 XLSX 或 CSV（UTF-8 或 GBK）"),
+        "dataset.encoding": _t("比对数据文件编码无法识别：请另存为 UTF-8 或 GBK 编码"),
+        "dataset.empty": _t("比对数据文件是空的"),
+        "dataset.columns": _t("比对数据文件的列不对：缺少 {missing}；多出 {extra}"),
+        "dataset.rows_invalid": _t("比对数据中有{count}行不正确，请逐行核对"),
+        "dataset.row_length": _t("比对数据某一行的列数不对（应为{expected}列，实际{got}列）"),
+        "dataset.duplicate_row": _t("比对数据中有重复的行（第一次在第{first_line}行）"),
+        "dataset.value_empty": _t("比对数据中有必填的格子是空的"),
+        "dataset.date": _t("日期格式应为 年-月-日，例如 2020-05-01"),
+        "dataset.enum": _t("填写的值不在允许的范围内：{allowed}"),
+        "dataset.number": _t("应填写数字"),
+        "dataset.year": _t("年份应为4位数字"),
+        "dataset.credit_code": _t("统一社会信用代码应为18位（数字和大写字母）"),
+        "dataset.photo_missing": _t("缺少参考照片文件"),
+        # operator accounts (the registry's administration)
+        "operator.username_invalid": _t("用户名格式不正确"),
+        "operator.username_taken": _t("该用户名已被使用"),
+        "operator.role_invalid": _t("账号角色无效"),
+        "operator.village_required": _t("村干部账号必须分配至少一个村"),
+        "operator.password_too_short": _t("密码太短：至少{min}位"),
         # the laptop itself
         "store.unavailable": _t("无法打开本机数据文件"),
         "store.closed": _t("本机数据文件已关闭"),
+        "store.too_new": _t("本机数据文件是由更新版本的软件写入的，请升级本软件后再打开（数据未被改动）"),
         "file.unreadable": _t("无法读取所选文件"),
     }
 
@@ -204,24 +241,26 @@ def message_for(code: str, data: dict[str, Any] | None = None) -> str:
 
 
 def code_of(error: BaseException | str) -> str:
-    """The stable code of an error; transport failures get ``network.*`` codes."""
+    """The stable code of an error, from its type and kind (never its text).
+
+    An ``Unavailable`` gets ``network.<kind>``, unless the registry said more in its own error shape
+    (a 503 ``review.checks_unavailable``): then that code, if it has wording.
+    """
     if isinstance(error, str):
         return error
+    if isinstance(error, Unavailable):
+        registry_code = getattr(error, "registry_code", None)
+        if isinstance(registry_code, str) and registry_code in _messages():
+            return registry_code
+        return error.kind.code
+    if isinstance(error, YikatongError):
+        return error.code
     code = getattr(error, "code", None)
     if isinstance(code, str) and code:
         return code
     name = type(error).__name__
-    if name == "TransportError":
-        text = str(error).lower()
-        if "timeout" in text or "timed out" in text:
-            return "network.timeout"
-        if "not our json" in text or "unexpected" in text or "not json" in text:
-            return "network.bad_response"
-        if any(s in text for s in (" 500", " 502", " 503", " 504", "5xx", "server error")):
-            return "network.server_error"
-        return "network.unreachable"
     if isinstance(error, (ConnectionError, TimeoutError)):
-        return "network.timeout" if isinstance(error, TimeoutError) else "network.unreachable"
+        return error_codes.NETWORK_TIMEOUT if isinstance(error, TimeoutError) else error_codes.NETWORK_UNREACHABLE
     if isinstance(error, OSError):
         return "file.unreadable"
     return f"internal.{name}"

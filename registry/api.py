@@ -26,6 +26,7 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from enrollment import error_codes
 from enrollment.errors import DomainError
 from sync import protocol
 
@@ -35,7 +36,7 @@ from .auth import Session, authenticate, login
 from .clock import Clock, SystemClock, parse_moment
 from .config import Settings
 from .db import iso, now_iso
-from .errors import ApiError
+from .errors import ApiError, status_of
 from .reports import ReportError
 
 log = logging.getLogger("registry.api")
@@ -277,7 +278,7 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
     @app.exception_handler(Exception)
     async def _internal(_request: Request, _exc: Exception) -> JSONResponse:
         # Starlette re-raises after sending this; Guard logs it without the message.
-        return _json_error(500, protocol.E_INTERNAL, "internal server error")
+        return _json_error(status_of(protocol.E_INTERNAL), protocol.E_INTERNAL, "internal server error")
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -286,7 +287,7 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         d = exc.to_dict()
-        return _json_error(422, exc.code, "the request breaks a rule", d["field"], **d["data"])
+        return _json_error(status_of(exc.code), exc.code, "the request breaks a rule", d["field"], **d["data"])
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -425,7 +426,7 @@ def _review_routes(app: FastAPI, engine: Engine, clock: Clock, limits: warn.Warn
     def review_run_checks(request: Request, staff: Staff) -> dict[str, Any]:
         run = getattr(request.app.state, "run_checks", None)
         if run is None:
-            raise ApiError(503, "review.checks_unavailable", "this registry runs no checks")
+            raise ApiError(error_codes.REVIEW_CHECKS_UNAVAILABLE, "this registry runs no checks")
         return run(actor=staff.operator.username)
 
     @app.get(protocol.REVIEW_FINDINGS, summary="Findings (open by default), with full ID numbers")

@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, delete, insert, select, update
 
+from enrollment import error_codes
 from enrollment.errors import DomainError
 from enrollment.records import validate_village_code
 from sync import protocol
@@ -31,7 +32,7 @@ USERNAME_TAKEN = "operator.username_taken"
 ROLE_INVALID = "operator.role_invalid"
 VILLAGE_REQUIRED = "operator.village_required"
 PASSWORD_WEAK = "operator.password_too_short"
-DISABLED = "auth.operator_disabled"
+DISABLED = error_codes.OPERATOR_DISABLED
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 PASSWORD_MIN = 8

@@ -1,12 +1,79 @@
-"""API errors: an HTTP status plus a stable code, sent in the one error shape."""
+"""The registry's refusals and the ONE table from error code to HTTP status.
+
+Every error leaves the registry in ``sync.protocol.error_body``'s shape with the status
+``status_of(code)`` gives; a code not in the table is a rule of the domain broken (422).
+``ApiError`` is a ``Refusal`` of the one error tree (``enrollment.errors``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from enrollment import error_codes as codes
+from enrollment.errors import Refusal
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, *, field: str | None = None,
-                 **data: Any) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status, self.code, self.message, self.field, self.data = status, code, message, field, data
+from .reports import FONT_MISSING
+
+# A DomainError (a rule of the domain) that reaches the API as a whole request's refusal.
+DEFAULT_STATUS = 422
+
+STATUS: dict[str, int] = {
+    codes.MALFORMED_JSON: 400,
+    codes.AUTH_MISSING: 401,
+    codes.AUTH_INVALID: 401,
+    codes.AUTH_EXPIRED: 401,
+    codes.BAD_CREDENTIALS: 401,
+    codes.FORBIDDEN: 403,
+    codes.OPERATOR_DISABLED: 403,
+    codes.VILLAGE_NOT_ASSIGNED: 403,
+    codes.NOT_FOUND: 404,
+    codes.RECORD_UNKNOWN: 404,
+    codes.METHOD_NOT_ALLOWED: 405,
+    codes.RECORD_CONFLICT: 409,
+    codes.BLOB_OFFSET: 409,
+    codes.REVIEW_STATE: 409,
+    codes.REVIEW_STALE: 409,
+    codes.TOO_LARGE: 413,
+    codes.INVALID: 422,
+    codes.BASE_VERSION_INVALID: 422,
+    codes.CONTENT_HASH_MISMATCH: 422,
+    codes.RECORD_NOT_NORMALIZED: 422,
+    codes.BLOB_SIZE: 422,
+    codes.BLOB_HASH: 422,
+    codes.BLOB_MISSING: 422,
+    codes.REVIEW_REASON: 422,
+    codes.REVIEW_REASON_LONG: 422,
+    codes.REVIEW_PASSWORD: 422,
+    codes.REVIEW_ACTION: 422,
+    codes.PROTOCOL_UNSUPPORTED: 426,
+    codes.SERVER_INTERNAL: 500,
+    # The registry is up but lacks a part (no check worker, no CJK font): the laptop retries later.
+    codes.REVIEW_CHECKS_UNAVAILABLE: 503,
+    FONT_MISSING: 503,
+}
+
+
+def status_of(code: str) -> int:
+    return STATUS.get(code, DEFAULT_STATUS)
+
+
+class ApiError(Refusal):
+    """A refusal with its English ``message`` (for logs and API clients) and its HTTP ``status``.
+
+    ``ApiError(code, message, field=..., **data)``; the older ``ApiError(status, code, message, ...)``
+    is still accepted, but the status comes from the table whenever the code is in it.
+    """
+
+    def __init__(self, *args: Any, field: str | None = None, **data: Any) -> None:
+        given: int | None = None
+        if args and isinstance(args[0], int):
+            given, args = args[0], args[1:]
+        code, message = args[0], (args[1] if len(args) > 1 else "")
+        super().__init__(code, field, **data)
+        self.args = (f"{code}: {message}",)
+        self.message = message
+        self.status = STATUS.get(code, given if given is not None else DEFAULT_STATUS)
+
+    def to_error(self) -> dict[str, Any]:
+        """The ``error`` member of the one JSON error shape."""
+        return {"code": self.code, "message": self.message, "field": self.field, "data": self.data}

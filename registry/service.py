@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from enrollment import error_codes
 from enrollment.canonical import CanonicalFormError, canonical_bytes
 from enrollment.errors import DomainError, ValidationErrors, mask_id_number
 from enrollment.records import RECORD_ID_INVALID, validate_enrollment
+from enrollment.vocabulary import NEW_VERSION_STATE
 from sync import protocol
 
 from . import audit
@@ -28,7 +30,6 @@ from .auth import Operator
 from .db import iso, now_iso
 from .errors import ApiError
 from .schema import (
-    STATE_RECEIVED,
     blob_chunks,
     blobs,
     conflicts,
@@ -47,20 +48,15 @@ FINDING_OPEN = "open"
 FINDING_RESOLVED = "resolved"
 FINDING_SUPERSEDED = "superseded"
 
-# Registry-side refusal codes not (yet) in sync.protocol.
-E_NOT_NORMALIZED = "record.not_normalized"
-E_UNKNOWN_RECORD = "record.unknown"
-
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class Refused(Exception):
-    def __init__(self, code: str, message: str, field: str | None = None, **data: Any) -> None:
-        super().__init__(code)
-        self.code, self.message, self.field, self.data = code, message, field, data
+class Refused(ApiError):
+    """One pushed record refused: it goes back in that record's result, not as the request's status."""
 
-    def to_error(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "field": self.field, "data": self.data}
+    def __init__(self, code: str, message: str, field: str | None = None, **data: Any) -> None:
+        super().__init__(code, message, field=field, **data)
+        self.args = (code,)
 
 
 def next_counter(conn: Connection) -> int:
@@ -107,7 +103,7 @@ def _check_item(item: dict[str, Any], operator: Operator) -> dict[str, Any] | No
             raise Refused(e.code, "the record breaks the enrollment rules", e.field) from None
         if normalized != payload:
             fields = sorted(k for k in set(normalized) | set(payload) if normalized.get(k) != payload.get(k))
-            raise Refused(E_NOT_NORMALIZED, "the payload is not in normal form (validate it before sending)",
+            raise Refused(error_codes.RECORD_NOT_NORMALIZED, "the payload is not in normal form (validate it before sending)",
                           fields[0] if fields else None, fields=fields)
         if not operator.may_write(payload["village_code"]):
             raise Refused(protocol.E_VILLAGE, "this village is not assigned to you", "village_code",
@@ -178,7 +174,7 @@ def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] 
                               "data": {"base_version": base, "server_version": current.version}}}
     else:
         if deleted:
-            raise Refused(E_UNKNOWN_RECORD, "cannot delete a record the server never received", "record_id")
+            raise Refused(protocol.E_RECORD_UNKNOWN, "cannot delete a record the server never received", "record_id")
         if base != 0:
             raise Refused(protocol.E_BASE_VERSION, "a new record must have base_version 0", "base_version",
                           server_version=0)
@@ -193,7 +189,7 @@ def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] 
     id_number = payload["id_number"] if payload else current.id_number
     values = dict(village_code=village, id_number=id_number, version=version, content_hash=chash,
                   payload=_payload_text(payload), deleted=deleted, operator=operator.username,
-                  device_id=device_id, state=STATE_RECEIVED, counter=counter, updated_at=now,
+                  device_id=device_id, state=NEW_VERSION_STATE, counter=counter, updated_at=now,
                   # A new version is reviewed afresh: the previous decision was about other content.
                   state_at=now, review_reason=None, decided_by=None, decided_at=None, card_issued_at=None)
     if current is None:

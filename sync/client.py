@@ -28,16 +28,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from enrollment import error_codes
+from enrollment.errors import Kind
+
 from . import protocol
 from .http import ApiError, RegistryHttp, TransportError
 from .store import Store
 
 log = logging.getLogger("yikatong.sync.client")
 
-E_NOT_CONFIGURED = "sync.not_configured"
-E_NETWORK = "sync.network"
-E_CANCELLED = "sync.cancelled"
-E_REFUSED_REQUEST = "sync.refused"
+E_NOT_CONFIGURED = error_codes.SYNC_NOT_CONFIGURED
+E_NETWORK = error_codes.SYNC_NETWORK
+E_SERVER_ERROR = error_codes.SYNC_SERVER_ERROR
+E_CANCELLED = error_codes.SYNC_CANCELLED
+E_REFUSED_REQUEST = error_codes.SYNC_REFUSED
 
 
 WAIT_SLICE_S = 0.25
@@ -90,6 +94,8 @@ class SyncReport:
 
 
 class _Stop(Exception):
+    """Control flow, not an error shape: unwinds a sync to ``run_steps``, which writes the report."""
+
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code, self.message = code, message
@@ -116,7 +122,7 @@ def login_online(store: Store, registry_url: str, username: str, password: str, 
         if own:
             http.close()
     if not isinstance(resp.get("token"), str):
-        raise TransportError("login answer without a token")
+        raise TransportError("login answer without a token", kind=Kind.BAD_RESPONSE)
     store.save_login(registry_url, username, password, resp)
     return store.operator()
 
@@ -235,7 +241,9 @@ class SyncClient:
         except _Stop as e:
             rep.error, rep.error_code = f"{e.code}: {e.message}", e.code
         except TransportError as e:
-            rep.error, rep.error_code = f"{E_NETWORK}: {e.message} (after {self.max_retries} retries)", E_NETWORK
+            # The registry answered 5xx (it is there but failing) or nothing usable came back.
+            code = E_SERVER_ERROR if e.kind is Kind.SERVER_ERROR else E_NETWORK
+            rep.error, rep.error_code = f"{code}: {e.message} (after {self.max_retries} retries)", code
         except ApiError as e:
             rep.error, rep.error_code = f"{e.code}: {e.message}", e.code
         finally:

@@ -99,34 +99,37 @@ ACTION_APPROVE = "approve"
 ACTION_REJECT = "reject"
 ACTION_RETURN = "return"
 
-# Stable API error codes (domain codes such as ``id_number.check_character`` also appear).
-E_VERSION = "protocol.unsupported_version"
-E_MALFORMED = "request.malformed_json"
-E_INVALID = "request.invalid"
-E_TOO_LARGE = "request.too_large"
-E_NOT_FOUND = "request.not_found"
-E_METHOD = "request.method_not_allowed"
-E_AUTH_MISSING = "auth.missing"
-E_AUTH_INVALID = "auth.invalid_token"
-E_AUTH_EXPIRED = "auth.token_expired"
-E_BAD_CREDENTIALS = "auth.bad_credentials"
-E_FORBIDDEN = "auth.forbidden"
-E_VILLAGE = "village.not_assigned"
-E_CONFLICT = "record.conflict"
-E_BASE_VERSION = "record.base_version_invalid"
-E_HASH = "record.content_hash_mismatch"
-E_BLOB_OFFSET = "blob.offset_mismatch"
-E_BLOB_HASH = "blob.hash_mismatch"
-E_BLOB_SIZE = "blob.size_invalid"
-E_BLOB_MISSING = "blob.missing"
-E_INTERNAL = "server.internal"
-E_REVIEW_STATE = "review.state_invalid"
-E_REVIEW_STALE = "review.version_stale"
-E_REVIEW_REASON = "review.reason_required"
-E_REVIEW_REASON_LONG = "review.reason_too_long"
-E_REVIEW_PASSWORD = "review.password_required"
-E_REVIEW_ACTION = "review.action_invalid"
-E_RECORD_UNKNOWN = "record.unknown"
+# Stable API error codes, defined once in enrollment.error_codes and named here for both ends
+# (domain codes such as ``id_number.check_character`` also appear).
+from enrollment import error_codes as _codes  # noqa: E402  (beside the names it defines)
+
+E_VERSION = _codes.PROTOCOL_UNSUPPORTED
+E_MALFORMED = _codes.MALFORMED_JSON
+E_INVALID = _codes.INVALID
+E_TOO_LARGE = _codes.TOO_LARGE
+E_NOT_FOUND = _codes.NOT_FOUND
+E_METHOD = _codes.METHOD_NOT_ALLOWED
+E_AUTH_MISSING = _codes.AUTH_MISSING
+E_AUTH_INVALID = _codes.AUTH_INVALID
+E_AUTH_EXPIRED = _codes.AUTH_EXPIRED
+E_BAD_CREDENTIALS = _codes.BAD_CREDENTIALS
+E_FORBIDDEN = _codes.FORBIDDEN
+E_VILLAGE = _codes.VILLAGE_NOT_ASSIGNED
+E_CONFLICT = _codes.RECORD_CONFLICT
+E_BASE_VERSION = _codes.BASE_VERSION_INVALID
+E_HASH = _codes.CONTENT_HASH_MISMATCH
+E_BLOB_OFFSET = _codes.BLOB_OFFSET
+E_BLOB_HASH = _codes.BLOB_HASH
+E_BLOB_SIZE = _codes.BLOB_SIZE
+E_BLOB_MISSING = _codes.BLOB_MISSING
+E_INTERNAL = _codes.SERVER_INTERNAL
+E_REVIEW_STATE = _codes.REVIEW_STATE
+E_REVIEW_STALE = _codes.REVIEW_STALE
+E_REVIEW_REASON = _codes.REVIEW_REASON
+E_REVIEW_REASON_LONG = _codes.REVIEW_REASON_LONG
+E_REVIEW_PASSWORD = _codes.REVIEW_PASSWORD
+E_REVIEW_ACTION = _codes.REVIEW_ACTION
+E_RECORD_UNKNOWN = _codes.RECORD_UNKNOWN
 
 
 def record_hash(payload: dict[str, Any] | None, deleted: bool, record_id: str) -> str:

@@ -1,0 +1,68 @@
+"""The stable error codes that cross a boundary: registry ↔ laptop, sync client ↔ desktop, CLI.
+
+Each code is defined here once; ``sync.protocol``'s ``E_*`` names, the registry, the sync
+client, the desktop and the CLI import them from here. Codes that belong to one rule of the
+domain (``id_number.*``, ``name.*``, ``csv.*`` ...) stay next to that rule in ``enrollment``,
+capture's in ``capture/errors.py``. Codes are part of the protocol: never rename one (a laptop
+in the field and the registry may be different releases).
+"""
+
+from __future__ import annotations
+
+# --- requests the registry refuses as a whole
+PROTOCOL_UNSUPPORTED = "protocol.unsupported_version"
+MALFORMED_JSON = "request.malformed_json"
+INVALID = "request.invalid"
+TOO_LARGE = "request.too_large"
+NOT_FOUND = "request.not_found"
+METHOD_NOT_ALLOWED = "request.method_not_allowed"
+
+# --- sessions
+AUTH_MISSING = "auth.missing"
+AUTH_INVALID = "auth.invalid_token"
+AUTH_EXPIRED = "auth.token_expired"
+BAD_CREDENTIALS = "auth.bad_credentials"
+FORBIDDEN = "auth.forbidden"
+OPERATOR_DISABLED = "auth.operator_disabled"
+VILLAGE_NOT_ASSIGNED = "village.not_assigned"
+
+# --- records
+RECORD_CONFLICT = "record.conflict"
+BASE_VERSION_INVALID = "record.base_version_invalid"
+CONTENT_HASH_MISMATCH = "record.content_hash_mismatch"
+RECORD_NOT_NORMALIZED = "record.not_normalized"
+RECORD_UNKNOWN = "record.unknown"
+
+# --- blobs
+BLOB_OFFSET = "blob.offset_mismatch"
+BLOB_HASH = "blob.hash_mismatch"
+BLOB_SIZE = "blob.size_invalid"
+BLOB_MISSING = "blob.missing"
+
+# --- central review
+REVIEW_STATE = "review.state_invalid"
+REVIEW_STALE = "review.version_stale"
+REVIEW_REASON = "review.reason_required"
+REVIEW_REASON_LONG = "review.reason_too_long"
+REVIEW_PASSWORD = "review.password_required"
+REVIEW_ACTION = "review.action_invalid"
+REVIEW_CHECKS_UNAVAILABLE = "review.checks_unavailable"
+
+# --- the registry failed (an answer in its error shape with a 5xx status)
+SERVER_INTERNAL = "server.internal"
+
+# --- a sync's outcome (``SyncReport.error_code``)
+SYNC_NOT_CONFIGURED = "sync.not_configured"
+SYNC_NETWORK = "sync.network"
+SYNC_SERVER_ERROR = "sync.server_error"
+SYNC_CANCELLED = "sync.cancelled"
+SYNC_REFUSED = "sync.refused"
+
+# --- the laptop's store
+STORE_TOO_NEW = "store.too_new"
+
+# --- no usable answer: the code of an ``enrollment.errors.Unavailable`` of each kind
+NETWORK_TIMEOUT = "network.timeout"
+NETWORK_UNREACHABLE = "network.unreachable"
+NETWORK_BAD_RESPONSE = "network.bad_response"
+NETWORK_SERVER_ERROR = "network.server_error"
