@@ -1,6 +1,6 @@
-"""Online/offline state: a periodic ``check_online`` on its own thread.
+"""Online/offline state: a periodic ``check_online`` on its own lane (``desktop.lane``).
 
-Not on the store thread: a sync may keep that one busy, and the indicator must still move
+Not on the store's lane: a sync may keep that one busy, and the indicator must still move
 when the link drops. The UI thread only starts checks and receives the answer by signal.
 """
 
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from .lane import Lane
 
 
 def _default_check(url: str) -> bool:
@@ -17,28 +19,11 @@ def _default_check(url: str) -> bool:
     return bool(check_online(url, timeout=2))
 
 
-class _NetWorker(QObject):
-    result = Signal(int)  # 1/0: no bools through queued signals (see store_worker)
-
-    def __init__(self, check: Callable[[str], bool]) -> None:
-        super().__init__()
-        self._check = check
-
-    @Slot(str)
-    def check(self, url: str) -> None:
-        try:
-            ok = bool(url) and self._check(url)
-        except Exception:  # noqa: BLE001 - any failure to reach the registry means offline
-            ok = False
-        self.result.emit(int(ok))
-
-
 class OnlineMonitor(QObject):
     """Emits ``changed(online)`` when the registry becomes reachable or unreachable."""
 
     changed = Signal(int)   # 1 online, 0 offline
     checked = Signal(int)
-    _request = Signal(str)
 
     def __init__(self, interval_ms: int = 5000, check: Callable[[str], bool] | None = None,
                  parent: QObject | None = None) -> None:
@@ -46,20 +31,18 @@ class OnlineMonitor(QObject):
         self.url = ""
         self.online: bool | None = None
         self._in_flight = False
-        self._thread = QThread()
-        self._thread.setObjectName("online-check")
-        self._worker = _NetWorker(check or _default_check)
-        self._worker.moveToThread(self._thread)
-        self._request.connect(self._worker.check)
-        self._worker.result.connect(self._on_result)
+        self._check = check or _default_check
+        # A lane of its own, holding nothing: the checks only need to be off the UI thread and
+        # never stuck behind a sync or a long central run.
+        self._lane = Lane("online-check", parent=self)
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.check_now)
 
     def start(self, url: str) -> None:
         self.url = url or ""
-        if not self._thread.isRunning():
-            self._thread.start()
+        if not self._lane.running():
+            self._lane.start()
         self._timer.start()
         self.check_now()
 
@@ -69,14 +52,16 @@ class OnlineMonitor(QObject):
 
     @Slot()
     def check_now(self) -> None:
-        if self._in_flight or not self._thread.isRunning():
+        if self._in_flight or not self._lane.running():
             return
         self._in_flight = True
-        self._request.emit(self.url)
+        url, check = self.url, self._check
+        # Any failure to reach the registry means offline.
+        (self._lane.op(lambda _nothing: bool(url) and bool(check(url)))
+         .success(self._on_result).failure(lambda _e: self._on_result(False)).run())
 
-    @Slot(int)
-    def _on_result(self, result: int) -> None:
-        ok = bool(result)
+    def _on_result(self, ok: object) -> None:
+        ok = bool(ok)
         self._in_flight = False
         self.checked.emit(int(ok))
         if ok != self.online:
@@ -85,6 +70,4 @@ class OnlineMonitor(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
-        if self._thread.isRunning():
-            self._thread.quit()
-            self._thread.wait(5000)
+        self._lane.shutdown()

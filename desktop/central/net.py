@@ -1,12 +1,16 @@
-"""The central workspace's network thread: one worker owning a ``CentralClient``.
+"""The central workspace's lanes (``desktop.lane``): each one owns its own ``CentralClient``.
 
-The same Op pattern as the store (``desktop.store_worker``)::
+The same op pattern as the store::
 
     net.op(lambda client: client.queue(f)).success(show).failure(err).run()
 
-``fn(client)`` runs on the network thread, one call at a time in submission order (one HTTP
-session, never shared between threads); callbacks run on the UI thread. ``busy_changed(n)``
-says how many calls are in flight, for the busy indicator.
+``fn(client)`` runs on the lane's thread, one call at a time in submission order (one HTTP
+session per lane, never shared between threads); callbacks run on the UI thread.
+``busy_changed(n)`` says how many calls are in flight, for the busy indicator.
+
+The workspace has two: ``short`` calls a person waits on (queue, record, photos, dashboard,
+warnings, decisions), and ``long`` runs (run the checks now, the escalation report) that may
+take minutes and must not hold up the queue behind them.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject
 
-from desktop.store_worker import Op, StoreOwner
+from desktop.lane import Lane
 
 
 def _connect(registry_url: str, token: str | None) -> Callable[[], Any]:
@@ -27,26 +31,10 @@ def _connect(registry_url: str, token: str | None) -> Callable[[], Any]:
     return opener
 
 
-class CentralOwner(StoreOwner):
-    """A StoreOwner whose "store" is a CentralClient: its thread is the one that talks to the registry."""
-
-    busy_changed = Signal(int)
+class CentralOwner(Lane):
+    """A lane whose resource is a CentralClient: its thread is the one that talks to the registry."""
 
     def __init__(self, registry_url: str, token: str | None, parent: QObject | None = None,
-                 opener: Callable[[], Any] | None = None) -> None:
-        super().__init__(opener or _connect(registry_url, token), parent)
-        self._thread.setObjectName("central-net")
+                 opener: Callable[[], Any] | None = None, name: str = "central-net") -> None:
+        super().__init__(name, opener or _connect(registry_url, token), parent)
         self.registry_url = registry_url
-        # Explicitly queued: this runs on the UI thread, after StoreOwner's own handler (connected
-        # first) has popped the finished op. (Overriding ``_on_done`` instead made PySide6 call it
-        # directly on the network thread.)
-        self._worker.done.connect(self._count_done, Qt.ConnectionType.QueuedConnection)
-
-    def _run(self, op: Op) -> int:
-        rid = super()._run(op)
-        self.busy_changed.emit(self.pending())
-        return rid
-
-    @Slot(int, int, object)
-    def _count_done(self, _rid: int, _ok: int, _result: object) -> None:
-        self.busy_changed.emit(self.pending())

@@ -33,25 +33,34 @@ def _write_file(path: str, data: bytes) -> str:
 
 
 class CentralWindow(QMainWindow):
-    """For a central/admin operator logged in online. ``net`` may be given (tests); else it is made here."""
+    """For a central/admin operator logged in online.
+
+    Two lanes to the registry (``desktop.central.net``): ``net`` for the short calls a person waits
+    on, ``long_net`` for the runs that may take minutes (run the checks, the report), so the queue
+    and records still load while one of those is in flight. Either may be given (tests); else it is
+    made, started and shut down here.
+    """
 
     queue_loaded = Signal(int)
     warnings_loaded = Signal(int)
     dashboard_loaded = Signal()
     report_saved = Signal(str)
     bulk_done = Signal(object)
+    checks_done = Signal(object)   # the run's summary, or the exception
 
     def __init__(self, registry_url: str, token: str | None, operator: dict[str, Any],
-                 net: CentralOwner | None = None, parent: QWidget | None = None) -> None:
+                 net: CentralOwner | None = None, parent: QWidget | None = None, *,
+                 long_net: CentralOwner | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("centralWindow")
         self.setWindowTitle(self.tr("一卡通 审核工作台"))
         self.operator = operator or {}
         self.registry_url = registry_url
         self.net = net or CentralOwner(registry_url, token)
-        self._own_net = net is None
-        if self._own_net:
-            self.net.start()
+        self.long_net = long_net or CentralOwner(registry_url, token, name="central-long")
+        self._own_lanes = [lane for lane, given in ((self.net, net), (self.long_net, long_net)) if given is None]
+        for lane in self._own_lanes:
+            lane.start()
         self.records: dict[str, RecordView] = {}
         self.bulk_dialog: DecisionDialog | None = None
         # The moment warnings are computed for (ISO): None = the registry's clock; set for drills and tests.
@@ -92,9 +101,10 @@ class CentralWindow(QMainWindow):
         self.operator_label.setObjectName("centralOperator")
         self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.operator_label)
-        self.net.busy_changed.connect(lambda n: self.busy.setVisible(n > 0))
-        self.net.unhandled_error.connect(lambda e: self.statusBar().showMessage(describe(e), 10000))
-        self.net.opened.connect(self._net_opened)
+        for lane in (self.net, self.long_net):
+            lane.busy_changed.connect(self._busy_changed)
+            lane.unhandled_error.connect(lambda e: self.statusBar().showMessage(describe(e), 10000))
+            lane.opened.connect(self._net_opened)
 
         self.queue.refresh_requested.connect(self.refresh_queue)
         self.queue.open_record.connect(self.open_record)
@@ -110,6 +120,9 @@ class CentralWindow(QMainWindow):
 
     def _role_name(self, role: str | None) -> str:
         return {"central": self.tr("中心审核员"), "admin": self.tr("管理员")}.get(role or "", role or "")
+
+    def _busy_changed(self, _n: int) -> None:
+        self.busy.setVisible(self.net.pending() + self.long_net.pending() > 0)
 
     def _net_opened(self, ok: int, error: Any) -> None:
         if not ok:
@@ -237,12 +250,13 @@ class CentralWindow(QMainWindow):
         return dialog
 
     def export_report(self, fmt: str, path: str) -> None:
-        """Fetch the escalation report and write it to ``path`` (both on the network thread)."""
+        """Fetch the escalation report and write it to ``path`` (both on the long lane: a big report
+        takes a while to render at the registry)."""
         if not path:
             return
         at = self.warnings_at
         fetch = (lambda c: c.report_pdf(at)) if fmt == "pdf" else (lambda c: c.report_csv(at))
-        (self.net.op(lambda c: _write_file(path, fetch(c)))
+        (self.long_net.op(lambda c: _write_file(path, fetch(c)))
          .success(self._report_saved).failure(lambda e: show_error(self, e)).run())
 
     def _report_saved(self, path: str) -> None:
@@ -268,18 +282,20 @@ class CentralWindow(QMainWindow):
             self.statusBar().showMessage(self.tr("比对完成：检查 {c} 条，待审核 {n} 条，无疑点 {k} 条").format(
                 c=summary.get("checked", 0), n=summary.get("needs_review", 0), k=summary.get("cleared", 0)), 15000)
             self.refresh_queue()
+            self.checks_done.emit(summary)
 
         def failed(error: BaseException) -> None:
             self.run_checks_button.setEnabled(True)
+            self.checks_done.emit(error)
             show_error(self, error)
 
-        self.net.op(lambda c: c.run_checks()).success(done).failure(failed).run()
+        # The long lane: a run over many records may take minutes (read timeout 600 s).
+        self.long_net.op(lambda c: c.run_checks()).success(done).failure(failed).run()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if self._own_net:
-            self.net.shutdown()
+        self.shutdown()
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        if self._own_net:
-            self.net.shutdown()
+        for lane in self._own_lanes:
+            lane.shutdown()

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QThread
+from central_helpers import setup_central
+from PySide6.QtCore import Qt, QThread
+from regkit import VILLAGE_A, item, payload
+from test_central_workspace import _window
 
 from desktop.lane import Lane, LaneClosed
+from sync import protocol
 
 
 class Resource:
@@ -155,3 +159,75 @@ def test_a_lane_without_a_resource_and_the_thread_name(qtbot):
     qtbot.waitUntil(lambda: bool(names), timeout=5000)
     assert names == [(None, "online-check")]
     lane.shutdown()
+
+
+# Enough new records that checking them takes seconds for real: the checks compare every new record with
+# every other (same ID, near-duplicate names: these made-up residents share two names), about 4 s for 600
+# on a quiet machine.
+LONG_RUN_RECORDS = 700
+
+
+def _arrive_unchecked(registry, n: int) -> None:
+    """``n`` enrollments stored by the registry's own push code, straight into its database in one
+    transaction: unlike a push over HTTP it does not wake the registry's check worker, so they wait,
+    received and unchecked, for the next run."""
+    from registry import service
+    from registry.auth import Operator
+    from registry.db import open_database
+
+    engine = open_database(registry.db_url)
+    try:
+        cadre = Operator(id=0, username="cadre_a", role="cadre", display_name="王干部",
+                         villages=[{"code": VILLAGE_A, "name": "大石村"}])
+        results = service.push(engine, cadre, "laptop-a", [item(payload(100 + i, VILLAGE_A)) for i in range(n)])
+        assert {r["status"] for r in results} == {"accepted"}, results[:1]
+    finally:
+        engine.dispose()
+
+
+def test_the_queue_a_record_and_its_photos_load_while_a_long_check_run_is_in_flight(qtbot, registry, tmp_path):
+    """立即比对 over hundreds of new records runs on the workspace's long lane; the queue refreshed and a
+    record opened meanwhile (both card photos too) arrive on the short lane while the run is still in
+    flight, before it finishes, instead of queueing behind it."""
+    central = setup_central(registry, tmp_path)
+    win = _window(qtbot, central)
+    try:
+        _arrive_unchecked(registry, LONG_RUN_RECORDS)
+        order: list[str] = []
+        long_in_flight: dict[str, int] = {}
+        photos_at_end: list[tuple[bool, bool]] = []
+        runs: list[object] = []
+
+        def arrived(what: str) -> None:
+            order.append(what)
+            long_in_flight[what] = win.long_net.pending()
+
+        win.queue_loaded.connect(lambda _n: arrived("queue"))
+        qtbot.mouseClick(win.run_checks_button, Qt.MouseButton.LeftButton)
+        assert win.long_net.pending() == 1 and not win.run_checks_button.isEnabled()
+        win.refresh_queue()
+        view = win.open_record(central.ids["dup_a"])
+        # load() only submitted the call: its answer cannot arrive before the event loop runs again.
+        view.loaded.connect(lambda _rid: arrived("record"))
+
+        def run_finished(summary: object) -> None:
+            order.append("checks")
+            runs.append(summary)
+            photos_at_end.append((view.own_photo.loaded, view.other_photo.loaded))
+
+        win.checks_done.connect(run_finished)
+        qtbot.waitUntil(lambda: bool(runs), timeout=300_000)
+        assert isinstance(runs[0], dict), runs[0]          # the run succeeded
+        before = order[:order.index("checks")]
+        assert "queue" in before and "record" in before, order
+        assert long_in_flight["queue"] == 1 and long_in_flight["record"] == 1   # the run was still going
+        assert photos_at_end == [(True, True)]
+        # and the run really checked them: nothing is left unchecked at the registry
+        api = central.api()
+        received = api.get(protocol.REVIEW_QUEUE, params={"state": ["received", "checked"]}).json()["items"]
+        api.close()
+        assert received == []
+        qtbot.waitUntil(lambda: win.net.pending() == 0 and win.long_net.pending() == 0, timeout=30_000)
+        assert win.run_checks_button.isEnabled()
+    finally:
+        win.close()
