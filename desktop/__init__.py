@@ -1,7 +1,8 @@
 """The PySide6 desktop app: login, village roster, enrollment form, outbox, sync.
 
-Only this package imports Qt. It reaches the laptop store through one store-owner thread
-(``store_worker``) and the registry only over HTTP through ``sync``.
+Only this package imports Qt. Work off the GUI thread runs on lanes (``lane``: one serial worker
+thread each, results back by signal): the laptop store through the store's lane (``store_worker``),
+the registry only over HTTP through ``sync``.
 """
 
 import os

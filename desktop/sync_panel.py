@@ -1,6 +1,6 @@
 """The Sync action: 同步 button, a progress bar by phase, 取消, and a summary at the end.
 
-The sync runs on the store-owner thread, one unit at a time (``SyncClient.run_steps``),
+The sync runs on the store's lane (``desktop.lane``), one unit at a time (``SyncClient.run_steps``),
 so autosaves queued meanwhile still run; cancelling sets the client's threading.Event and
 the client stops after the current unit.
 """
