@@ -1,0 +1,144 @@
+"""The review's vocabulary, spelled once: review states, decisions, finding kinds, warning lights,
+and the laptop's send states, each with its one Simplified-Chinese name.
+
+Members are ``StrEnum``s, so they compare equal to (and serialise as) the strings on the wire and
+in both databases. ``label`` is the untranslated Chinese name; the desktop passes it through Qt's
+``tr()`` (context ``"vocabulary"``), the registry's reports and the CLI print it as it is. A review
+word and a send word never share a name: "the registry has it" (已送达) is not "the registry has
+checked it" (已收到待检查).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class _Labelled(StrEnum):
+    @property
+    def label(self) -> str:
+        return LABELS[self]
+
+
+class ReviewState(_Labelled):
+    """A record's state in the registry (``records.state``; a pulled record's ``review.state``)."""
+
+    RECEIVED = "received"
+    CHECKED = "checked"          # passed through inside the checks' transaction, then routed on
+    NEEDS_REVIEW = "needs_review"
+    CLEARED = "cleared"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+
+
+class Action(_Labelled):
+    """A reviewer's decision. Handing out the card is not one: it changes no state."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    RETURN = "return"
+
+
+class FindingKind(_Labelled):
+    SAME_ID = "same_id"                  # the ID number is enrolled in another record (merge candidate)
+    DEMOGRAPHIC = "demographic"          # another ID number with a near-identical name/birth/sex/village
+    FACE_MATCH = "face_match"            # the same face under another ID number (虚报冒领)
+    REFERENCE_PHOTO = "reference_photo"  # the face does not match the population registry's photo
+    DATASET_RULE = "dataset_rule"        # a cross-comparison rule hit a department dataset row
+
+
+class Light(_Labelled):
+    """A record's process warning, computed from stored times (``registry.warnings``)."""
+
+    NONE = "none"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class SendState(_Labelled):
+    """Where the laptop's copy of a record is on its way to the registry (``sync.store``)."""
+
+    DRAFT = "draft"
+    QUEUED = "queued"
+    SENDING = "sending"
+    ACCEPTED = "accepted"
+    NEEDS_ATTENTION = "needs-attention"
+
+
+LABELS: dict[StrEnum, str] = {
+    ReviewState.RECEIVED: "已收到待检查",
+    ReviewState.CHECKED: "已检查",
+    ReviewState.NEEDS_REVIEW: "待人工审核",
+    ReviewState.CLEARED: "检查通过",
+    ReviewState.APPROVED: "已批准",
+    ReviewState.REJECTED: "已驳回",
+    ReviewState.RETURNED: "已退回",
+    Action.APPROVE: "批准",
+    Action.REJECT: "驳回",
+    Action.RETURN: "退回",
+    FindingKind.SAME_ID: "身份证号重复",
+    FindingKind.DEMOGRAPHIC: "疑似同一人",
+    FindingKind.FACE_MATCH: "人脸相同、证号不同",
+    FindingKind.REFERENCE_PHOTO: "与户籍照片不符",
+    FindingKind.DATASET_RULE: "部门比对",
+    Light.NONE: "正常",
+    Light.YELLOW: "黄灯",
+    Light.RED: "红灯",
+    SendState.DRAFT: "草稿",
+    SendState.QUEUED: "待发送",
+    SendState.SENDING: "发送中",
+    SendState.ACCEPTED: "已送达",
+    SendState.NEEDS_ATTENTION: "需处理",
+}
+
+
+def label(value: str | None, enum: type[StrEnum]) -> str:
+    """The Chinese name of ``value`` as a member of ``enum``; an unknown value comes back as it is."""
+    try:
+        return LABELS[enum(value)]
+    except ValueError:
+        return value or ""
+
+
+# --- The pipeline: received → checked → needs_review | cleared → approved | rejected | returned.
+
+# A new version of any record, a returned one's correction included, starts again here.
+NEW_VERSION_STATE = ReviewState.RECEIVED
+
+# Not decided yet: a warning counts from the version's arrival.
+UNDECIDED = (ReviewState.RECEIVED, ReviewState.CHECKED, ReviewState.NEEDS_REVIEW, ReviewState.CLEARED)
+
+# What the checks do to a record in each state they look at. Open findings send it to
+# needs_review, none to cleared; an approved record moves only if a check found something new
+# on it (reopened). Rejected and returned records wait for the cadre's new version.
+CHECK_ROUTES: dict[ReviewState, tuple[ReviewState, ...]] = {
+    ReviewState.RECEIVED: (ReviewState.NEEDS_REVIEW, ReviewState.CLEARED),   # via checked
+    ReviewState.CHECKED: (ReviewState.NEEDS_REVIEW, ReviewState.CLEARED),
+    ReviewState.NEEDS_REVIEW: (ReviewState.NEEDS_REVIEW, ReviewState.CLEARED),
+    ReviewState.CLEARED: (ReviewState.NEEDS_REVIEW, ReviewState.CLEARED),
+    ReviewState.APPROVED: (ReviewState.NEEDS_REVIEW, ReviewState.APPROVED),
+}
+
+DECISION_TARGET: dict[Action, ReviewState] = {
+    Action.APPROVE: ReviewState.APPROVED,
+    Action.REJECT: ReviewState.REJECTED,
+    Action.RETURN: ReviewState.RETURNED,
+}
+# Approval needs the checks to have run; an unchecked record may already be refused or sent back.
+DECISION_FROM: dict[Action, tuple[ReviewState, ...]] = {
+    Action.APPROVE: (ReviewState.NEEDS_REVIEW, ReviewState.CLEARED),
+    Action.REJECT: (ReviewState.NEEDS_REVIEW, ReviewState.CLEARED, ReviewState.RECEIVED),
+    Action.RETURN: (ReviewState.NEEDS_REVIEW, ReviewState.CLEARED, ReviewState.RECEIVED),
+}
+
+
+def transitions() -> dict[ReviewState, frozenset[ReviewState]]:
+    """Every state a record in each state can move to (staying put is not a move)."""
+    out: dict[ReviewState, set[ReviewState]] = {s: {NEW_VERSION_STATE} for s in ReviewState}
+    out[ReviewState.RECEIVED].add(ReviewState.CHECKED)
+    for state, targets in CHECK_ROUTES.items():
+        out[state].update(targets)
+    for action, sources in DECISION_FROM.items():
+        for state in sources:
+            out[state].add(DECISION_TARGET[action])
+    return {s: frozenset(t - {s}) for s, t in out.items()}
