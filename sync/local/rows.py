@@ -1,0 +1,35 @@
+"""Small helpers every store part shares: JSON columns, timestamps, one-row queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import sqlite_utils
+
+from enrollment.canonical import canonical_bytes
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def to_json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def canonical_text(value: Any) -> str:
+    return canonical_bytes(value).decode("utf-8")
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def one(db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()) -> dict | None:
+    rows = list(db.query(sql, list(params)))
+    return rows[0] if rows else None

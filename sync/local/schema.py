@@ -1,0 +1,122 @@
+"""The laptop store's tables, their versioned migrations (``PRAGMA user_version``) and the pragmas.
+
+Each migration is history: it keeps the literal values it was written with (a renamed constant
+must not change what version 1 created), and :func:`migrate` applies the missing ones, each with
+its ``user_version`` bump in one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from enrollment.errors import DomainError
+from enrollment.text import pinyin_keys
+
+# protocol.REVIEW_KEYS → the records columns that keep them (schema version 4)
+REVIEW_COLUMNS = ("review_state", "review_reason", "review_decided_by", "review_decided_at", "review_card_issued_at")
+
+
+# ---------------------------------------------------------------------------------------- migrations
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    """Version 1: meta, roster, records outbox, attachments, blobs."""
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["residents"].create({
+        "id_number": str, "name": str, "sex": str, "birth_date": str, "village_code": str,
+        "household_id": str, "relation": str, "address": str, "phone": str, "counter": int,
+    }, pk="id_number", not_null={"name", "village_code"})
+    db["residents"].create_index(["village_code", "household_id"])
+    db["records"].create({
+        "record_id": str, "village_code": str, "id_number": str, "name": str,
+        "fields": str,            # raw fields as typed (autosave), JSON
+        "payload": str,           # canonical normalised payload once queued, JSON; NULL for a draft
+        "content_hash": str,      # protocol.record_hash of what is (to be) sent
+        "state": str, "base_version": int, "server_version": int,
+        "server_hash": str,       # content hash of server_version (what the digest covers)
+        "deleted": int,
+        "attention_code": str, "attention_message": str, "attention_data": str,
+        "conflict_payload": str, "conflict_version": int, "conflict_deleted": int,
+        "created_at": str, "updated_at": str,
+    }, pk="record_id", not_null={"state"}, defaults={
+        "state": "draft", "base_version": 0, "server_version": 0, "deleted": 0,
+    })
+    db["records"].create_index(["state"])
+    db["records"].create_index(["id_number"])
+    db["records"].create_index(["village_code"])
+    db["blobs"].create({"sha256": str, "size": int, "data": bytes, "uploaded": int}, pk="sha256",
+                       defaults={"uploaded": 0})
+    db["attachments"].create({"record_id": str, "kind": str, "sha256": str, "size": int, "mime": str},
+                             pk=("record_id", "kind"))
+    db["attachments"].create_index(["sha256"])
+
+
+def _m2_pinyin_search(db: sqlite_utils.Database) -> None:
+    """Version 2: pinyin search keys (full + initials) on residents and records, indexed, backfilled."""
+    for table in ("residents", "records"):
+        db[table].add_column("pinyin_full", str)
+        db[table].add_column("pinyin_initials", str)
+        rows = list(db.execute(f"SELECT rowid, name FROM {table} WHERE name IS NOT NULL").fetchall())
+        for rowid, name in rows:
+            full, initials = pinyin_keys(name)
+            db.execute(f"UPDATE {table} SET pinyin_full = ?, pinyin_initials = ? WHERE rowid = ?",
+                       (full, initials, rowid))
+    db["residents"].create_index(["pinyin_full"])
+    db["residents"].create_index(["pinyin_initials"])
+    db["residents"].create_index(["name"])
+
+
+def _m3_village_search(db: sqlite_utils.Database) -> None:
+    """Version 3: the roster is searched within one village: (village, key) indexes for each search key."""
+    for key in ("pinyin_full", "pinyin_initials", "name", "id_number"):
+        db["residents"].create_index(["village_code", key])
+
+
+def _m4_review(db: sqlite_utils.Database) -> None:
+    """Version 4 (protocol v3): the registry's review of each record, as last pulled: state, reason, who
+    decided and when, when the card was issued. NULL until a v3 registry says something about the record."""
+    for column in REVIEW_COLUMNS:
+        db["records"].add_column(column, str)
+    db["records"].create_index(["review_state"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_pinyin_search, _m3_village_search,
+                                                             _m4_review]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite_utils.Database, upto: int | None = None) -> int:
+    """Apply the missing migrations (each with its ``user_version`` bump in one transaction)."""
+    target = SCHEMA_VERSION if upto is None else upto
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise DomainError("store.too_new", None, version=current, supported=SCHEMA_VERSION)
+    while current < target:
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[current](db)
+            current += 1
+            db.conn.execute(f"PRAGMA user_version = {current}")
+            db.conn.execute("COMMIT")
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+    return current
+
+
+def connect(path: str | Path) -> sqlite_utils.Database:
+    """Open the SQLite file with the store's pragmas (no migrations)."""
+    conn = sqlite3.connect(str(path), timeout=30)
+    db = sqlite_utils.Database(conn)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return db
