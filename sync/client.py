@@ -349,7 +349,12 @@ class SyncClient:
                 log.warning("push: no answer for record %s; it stays 'sending' and goes again", b["record_id"])
                 continue
             pairs.append((b["record_id"], r))
-        for (rid, r), state in zip(pairs, self.store.mark_results(pairs), strict=True):
+        try:
+            states = self.store.mark_results(pairs)
+        except protocol.BadWireShape as e:  # nothing applied: the batch stays "sending" and goes again
+            raise _Stop(e.code, f"the registry's push answer is not protocol {protocol.PROTOCOL_VERSION}: {e}"
+                        ) from e
+        for (rid, r), state in zip(pairs, states, strict=True):
             status = r.get("status")
             if state is None:
                 continue
@@ -374,7 +379,11 @@ class SyncClient:
             changes = body.get("changes") or []
             last = int(body.get("last_counter", since))
             if changes:
-                applied = self.store.apply_pull(changes, max(last, since))
+                try:
+                    applied = self.store.apply_pull(changes, max(last, since))
+                except protocol.BadWireShape as e:  # nothing applied, the counter included: pulled again
+                    raise _Stop(e.code, f"the registry's pull answer is not protocol "
+                                f"{protocol.PROTOCOL_VERSION}: {e}") from e
                 self.report.reviews_changed += applied.get("reviews", 0)
                 self.report.returned += applied.get("returned", 0)
             self.report.pulled += len(changes)

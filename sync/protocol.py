@@ -36,9 +36,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from enrollment.canonical import content_hash
+from enrollment.errors import DomainError
 from enrollment.vocabulary import Action, ReviewState
 
 PROTOCOL_VERSION = 3
@@ -169,3 +171,196 @@ def push_item(record_id: str, base_version: int, payload: dict[str, Any] | None,
         "payload": None if deleted else payload,
         "content_hash": record_hash(payload, deleted, record_id),
     }
+
+
+# ---------------------------------------------------------------------------------------- wire shapes
+# Pull changes and push results as the laptop reads them: parsed strictly, so a registry (or a proxy)
+# answering in another shape is refused with a stable code instead of half-applied. Keys this version
+# does not know are ignored, not refused: an older laptop must keep reading a newer registry's answers
+# (v3 added ``review`` and older laptops ignore it, see the version notes above).
+
+E_BAD_CHANGE = "protocol.bad_change"
+E_BAD_PUSH_RESULT = "protocol.bad_push_result"
+
+
+class BadWireShape(DomainError):
+    """A pull change or push result that is not this protocol's shape (``data["reason"]`` says which part)."""
+
+
+def _need(obj: Any, key: str, kinds: type | tuple[type, ...], code: str, *, optional: bool = False) -> Any:
+    value = obj.get(key) if optional else obj[key] if key in obj else _refuse(code, f"{key} missing")
+    if value is None and optional:
+        return None
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _as_tuple(kinds)):
+        _refuse(code, f"{key} is not {_names(kinds)}")
+    return value
+
+
+def _as_tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _names(kinds: type | tuple[type, ...]) -> str:
+    return " or ".join(k.__name__ for k in _as_tuple(kinds))
+
+
+def _refuse(code: str, reason: str) -> Any:
+    raise BadWireShape(code, None, reason=reason)
+
+
+def _object(obj: Any, code: str, what: str) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        _refuse(code, f"{what} is not an object")
+    return obj
+
+
+@dataclass(frozen=True)
+class PulledResident:
+    id_number: str
+    name: str
+    village_code: str
+    sex: str | None
+    birth_date: str | None
+    household_id: str | None
+    relation: str | None
+    address: str | None
+    phone: str | None
+
+    @classmethod
+    def from_wire(cls, data: Any) -> PulledResident:
+        data = _object(data, E_BAD_CHANGE, "data")
+        required = {k: _need(data, k, str, E_BAD_CHANGE) for k in ("id_number", "name", "village_code")}
+        rest = {k: _need(data, k, str, E_BAD_CHANGE, optional=True)
+                for k in ("sex", "birth_date", "household_id", "relation", "address", "phone")}
+        return cls(**required, **rest)
+
+
+@dataclass(frozen=True)
+class PulledReview:
+    state: str
+    reason: str | None
+    decided_by: str | None
+    decided_at: str | None
+    card_issued_at: str | None
+
+    @classmethod
+    def from_wire(cls, data: Any) -> PulledReview:
+        data = _object(data, E_BAD_CHANGE, "review")
+        return cls(state=_need(data, "state", str, E_BAD_CHANGE),
+                   **{k: _need(data, k, str, E_BAD_CHANGE, optional=True) for k in REVIEW_KEYS[1:]})
+
+    def values(self) -> tuple[str | None, ...]:
+        """In REVIEW_KEYS order."""
+        return tuple(getattr(self, key) for key in REVIEW_KEYS)
+
+
+@dataclass(frozen=True)
+class PulledRecord:
+    record_id: str
+    version: int
+    content_hash: str
+    deleted: bool
+    payload: dict[str, Any] | None   # None for a tombstone
+    review: PulledReview | None      # None from a v2 registry
+
+    @classmethod
+    def from_wire(cls, data: Any) -> PulledRecord:
+        data = _object(data, E_BAD_CHANGE, "data")
+        deleted = _need(data, "deleted", bool, E_BAD_CHANGE)
+        payload = _need(data, "payload", dict, E_BAD_CHANGE, optional=deleted)
+        version = _need(data, "version", int, E_BAD_CHANGE)
+        if version < 1:
+            _refuse(E_BAD_CHANGE, "version is not positive")
+        review = data.get("review")
+        return cls(record_id=_need(data, "record_id", str, E_BAD_CHANGE), version=version,
+                   content_hash=_need(data, "content_hash", str, E_BAD_CHANGE), deleted=deleted,
+                   payload=None if deleted else payload,
+                   review=None if review is None else PulledReview.from_wire(review))
+
+
+@dataclass(frozen=True)
+class PullChange:
+    """One entry of a pull answer's ``changes``: exactly one of ``resident`` / ``record`` is set."""
+
+    counter: int
+    kind: str
+    key: str
+    resident: PulledResident | None = None
+    record: PulledRecord | None = None
+
+    @classmethod
+    def from_wire(cls, change: Any) -> PullChange:
+        change = _object(change, E_BAD_CHANGE, "change")
+        counter = _need(change, "counter", int, E_BAD_CHANGE)
+        kind = _need(change, "kind", str, E_BAD_CHANGE)
+        key = _need(change, "key", str, E_BAD_CHANGE)
+        if "data" not in change:
+            _refuse(E_BAD_CHANGE, "data missing")
+        if kind == KIND_RESIDENT:
+            return cls(counter, kind, key, resident=PulledResident.from_wire(change["data"]))
+        if kind == KIND_RECORD:
+            return cls(counter, kind, key, record=PulledRecord.from_wire(change["data"]))
+        return _refuse(E_BAD_CHANGE, f"unknown kind {kind!r}")
+
+
+@dataclass(frozen=True)
+class PushError:
+    code: str
+    message: str
+    field: str | None
+    data: dict[str, Any]
+
+    @classmethod
+    def from_wire(cls, error: Any) -> PushError:
+        error = _object(error, E_BAD_PUSH_RESULT, "error")
+        return cls(code=_need(error, "code", str, E_BAD_PUSH_RESULT),
+                   message=_need(error, "message", str, E_BAD_PUSH_RESULT, optional=True) or "",
+                   field=_need(error, "field", str, E_BAD_PUSH_RESULT, optional=True),
+                   data=_need(error, "data", dict, E_BAD_PUSH_RESULT, optional=True) or {})
+
+
+@dataclass(frozen=True)
+class ServerVersion:
+    """The version the registry holds, sent with a conflict (and with an unchanged repeat of an older one)."""
+
+    version: int
+    payload: dict[str, Any] | None
+    deleted: bool
+    content_hash: str | None
+
+    @classmethod
+    def from_wire(cls, server: Any) -> ServerVersion:
+        server = _object(server, E_BAD_PUSH_RESULT, "server")
+        return cls(version=_need(server, "version", int, E_BAD_PUSH_RESULT),
+                   payload=_need(server, "payload", dict, E_BAD_PUSH_RESULT, optional=True),
+                   deleted=_need(server, "deleted", bool, E_BAD_PUSH_RESULT),
+                   content_hash=_need(server, "content_hash", str, E_BAD_PUSH_RESULT, optional=True))
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """The registry's answer for one pushed record: ``version`` for accepted/unchanged, ``server`` for a
+    conflict, ``error`` for a refusal (and a conflict's reason)."""
+
+    status: str
+    version: int | None = None
+    error: PushError | None = None
+    server: ServerVersion | None = None
+    content_hash: str | None = None   # when given: the content the answer is about
+
+    @classmethod
+    def from_wire(cls, result: Any) -> PushResult:
+        result = _object(result, E_BAD_PUSH_RESULT, "result")
+        status = _need(result, "status", str, E_BAD_PUSH_RESULT)
+        version = _need(result, "version", int, E_BAD_PUSH_RESULT, optional=status in (CONFLICT, REFUSED))
+        error, server = result.get("error"), result.get("server")
+        if status not in (ACCEPTED, UNCHANGED, CONFLICT, REFUSED):
+            _refuse(E_BAD_PUSH_RESULT, f"unknown status {status!r}")
+        if status == CONFLICT and server is None:
+            _refuse(E_BAD_PUSH_RESULT, "server missing")
+        if status == REFUSED and error is None:
+            _refuse(E_BAD_PUSH_RESULT, "error missing")
+        return cls(status=status, version=version,
+                   error=None if error is None else PushError.from_wire(error),
+                   server=None if server is None else ServerVersion.from_wire(server),
+                   content_hash=_need(result, "content_hash", str, E_BAD_PUSH_RESULT, optional=True))
