@@ -84,6 +84,8 @@ def _messages() -> dict[str, str]:
         "attachment.kind_invalid": _t("附件类型无效"),
         "village_code.required": _t("请选择登记的村"),
         "protocol.unsupported_version": _t("本软件版本与登记中心不兼容，请升级软件（登记中心要求协议版本 {min_version}–{max_version}）"),
+        "protocol.bad_change": _t("登记中心发来的数据格式与本软件不符，本次未接收，请联系管理员（可能需要升级软件）"),
+        "protocol.bad_push_result": _t("登记中心对提交的应答格式与本软件不符，记录将在下次同步时重新发送，请联系管理员"),
         "request.malformed_json": _t("登记中心无法读取本次提交的数据"),
         "request.invalid": _t("登记中心拒绝了本次提交：数据不完整或格式不正确"),
         "request.too_large": _t("提交的内容太大，超过了登记中心的限制"),
