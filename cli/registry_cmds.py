@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from enrollment import error_codes
+from enrollment.vocabulary import DECISION_TARGET, Action
 
 from .main import EXIT_FAILURE, EXIT_USAGE, CliError, print_json, read_password
 
@@ -89,7 +90,7 @@ def register(sub: Any) -> None:
     p = rsub.add_parser("decide", help="approve, reject or return a record's current version "
                                        "(as a central operator; password from stdin)")
     p.add_argument("record_id", metavar="RECORD_ID")
-    p.add_argument("action", choices=("approve", "reject", "return"))
+    p.add_argument("action", choices=tuple(Action))
     p.add_argument("--reason", default=None, help="required to reject or return (at most 200 characters)")
     p.add_argument("--as", dest="username", required=True, metavar="USERNAME",
                    help="the central or admin operator deciding")
@@ -322,7 +323,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
     version = _current_version(engine, args.record_id)
     out = _api_errors(lambda: decide(engine, operator, args.record_id, args.action, version=version,
                                      reason=args.reason, password=password, clock=SystemClock()))
-    _print_record(args, out, {"approve": "approved", "reject": "rejected", "return": "returned"}[args.action])
+    _print_record(args, out, DECISION_TARGET[Action(args.action)])
     return 0
 
 

@@ -14,6 +14,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from enrollment.vocabulary import ReviewState, label
+
 from .db import iso, parse_iso
 from .warnings import UNHANDLED, WarningLimits
 
@@ -21,8 +23,6 @@ FONT_MISSING = "report.font_missing"
 TITLE = "一卡通 预警升级报告"
 RECIPIENT = "报送：纪委"
 REASONS = {UNHANDLED: "受理超时", "unissued": "审批后未发卡"}
-STATES = {"received": "已接收", "checked": "已检查", "needs_review": "待复核", "cleared": "已通过检查",
-          "approved": "已批准", "rejected": "已驳回", "returned": "已退回"}
 HEADER = ("村", "记录", "身份证号", "状态", "原因", "起算时间", "超时小时", "经办人")
 COLUMNS = ("village", "record_id", "id_number_masked", "state", "reason", "since", "hours_overdue", "operator")
 
@@ -56,7 +56,7 @@ def report_rows(items: list[dict[str, Any]]) -> list[list[str]]:
     """The table's rows in Chinese, one per item, columns as ``HEADER``."""
     rows = []
     for it in items:
-        rows.append([_village(it), it["record_id"], it["id_number_masked"], STATES.get(it["state"], it["state"]),
+        rows.append([_village(it), it["record_id"], it["id_number_masked"], label(it["state"], ReviewState),
                      REASONS.get(it["reason"], it["reason"]), _local(it["since"]), str(it["hours_overdue"]),
                      it["operator"]])
     return rows

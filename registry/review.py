@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, and_, distinct, func, or_, select, tu
 
 from enrollment import id_number as idn
 from enrollment.errors import mask_id_number
+from enrollment.vocabulary import DECISION_FROM, DECISION_TARGET, Action, FindingKind, ReviewState
 from sync import protocol
 
 from . import audit
@@ -29,13 +30,6 @@ from .clock import SystemClock
 from .db import iso
 from .errors import ApiError
 from .schema import (
-    REVIEW_STATES,
-    STATE_APPROVED,
-    STATE_CLEARED,
-    STATE_NEEDS_REVIEW,
-    STATE_RECEIVED,
-    STATE_REJECTED,
-    STATE_RETURNED,
     audit_log,
     check_runs,
     findings,
@@ -58,22 +52,18 @@ from .warnings import (
     light_of,
 )
 
-APPROVE, REJECT, RETURN = "approve", "reject", "return"
-ACTIONS = (APPROVE, REJECT, RETURN)
-TARGET_STATE = {APPROVE: STATE_APPROVED, REJECT: STATE_REJECTED, RETURN: STATE_RETURNED}
-ALLOWED_FROM = {
-    APPROVE: (STATE_NEEDS_REVIEW, STATE_CLEARED),
-    REJECT: (STATE_NEEDS_REVIEW, STATE_CLEARED, STATE_RECEIVED),
-    RETURN: (STATE_NEEDS_REVIEW, STATE_CLEARED, STATE_RECEIVED),
-}
+APPROVE, REJECT, RETURN = Action.APPROVE, Action.REJECT, Action.RETURN
+ACTIONS = tuple(Action)
+TARGET_STATE = DECISION_TARGET
+ALLOWED_FROM = DECISION_FROM
 AUDIT_ACTION = {APPROVE: audit.REVIEW_APPROVED, REJECT: audit.REVIEW_REJECTED, RETURN: audit.REVIEW_RETURNED}
 NEEDS_PASSWORD = (APPROVE, REJECT)
 REASON_MAX = 200
 BULK_MAX = 500
 QUEUE_LIMIT_MAX = 500
-DEFAULT_QUEUE_STATES = (STATE_NEEDS_REVIEW, STATE_CLEARED, STATE_RECEIVED)
+DEFAULT_QUEUE_STATES = (ReviewState.NEEDS_REVIEW, ReviewState.CLEARED, ReviewState.RECEIVED)
 # Finding kinds whose subject is another record (its id): the detail view shows those records.
-RECORD_SUBJECT_KINDS = ("same_id", "demographic", "face_match")
+RECORD_SUBJECT_KINDS = (FindingKind.SAME_ID, FindingKind.DEMOGRAPHIC, FindingKind.FACE_MATCH)
 
 _verifier = PasswordHasher()  # verify() reads the parameters from the stored hash
 
@@ -215,7 +205,7 @@ def bulk_approve(engine: Engine, operator: Operator, items: list[dict[str, Any]]
                 skipped.append({"record_id": record_id, "code": protocol.E_RECORD_UNKNOWN})
             elif row.version != version:
                 skipped.append({"record_id": record_id, "code": protocol.E_REVIEW_STALE})
-            elif row.state != STATE_CLEARED:
+            elif row.state != ReviewState.CLEARED:
                 skipped.append({"record_id": record_id, "code": protocol.E_REVIEW_STATE})
             else:
                 _apply_decision(conn, operator, row, APPROVE, reason, now)
@@ -233,7 +223,7 @@ def mark_card_issued(engine: Engine, operator: Operator, record_id: str, *, vers
         if row.version != version:
             raise ApiError(409, protocol.E_REVIEW_STALE, "the record has a newer version", field="version",
                            current_version=row.version)
-        if row.state != STATE_APPROVED or row.card_issued_at is not None:
+        if row.state != ReviewState.APPROVED or row.card_issued_at is not None:
             raise ApiError(409, protocol.E_REVIEW_STATE, "only an approved record without a card gets one",
                            field="version", state=row.state, card_issued_at=row.card_issued_at)
         conn.execute(update(records).where(records.c.record_id == record_id).values(
@@ -314,9 +304,9 @@ class QueueFilters:
     offset: int = 0
 
     def check(self) -> None:
-        bad = [s for s in self.states if s not in REVIEW_STATES]
+        bad = [s for s in self.states if s not in tuple(ReviewState)]
         if bad:
-            raise ApiError(422, protocol.E_INVALID, "unknown review state", field="state", allowed=list(REVIEW_STATES))
+            raise ApiError(422, protocol.E_INVALID, "unknown review state", field="state", allowed=list(ReviewState))
         if self.light is not None and self.light not in LIGHTS:
             raise ApiError(422, protocol.E_INVALID, "light is none, yellow or red", field="light")
         if not 1 <= self.limit <= QUEUE_LIMIT_MAX or self.offset < 0:
@@ -409,8 +399,8 @@ def dashboard(conn: Connection, *, now: dt.datetime, limits: WarningLimits) -> d
         return conn.execute(select(func.count(distinct(records.c.id_number))).where(live, *where)).scalar_one()
 
     n_residents = conn.execute(select(func.count()).select_from(residents)).scalar_one()
-    cards = people(records.c.state == STATE_APPROVED, records.c.card_issued_at.is_not(None))
-    by_state = dict.fromkeys(REVIEW_STATES, 0)
+    cards = people(records.c.state == ReviewState.APPROVED, records.c.card_issued_at.is_not(None))
+    by_state = dict.fromkeys(ReviewState, 0)
     by_state.update(dict(conn.execute(select(records.c.state, func.count()).where(live)
                                       .group_by(records.c.state)).all()))
     by_light = {}
@@ -437,14 +427,14 @@ def dashboard(conn: Connection, *, now: dt.datetime, limits: WarningLimits) -> d
         villages_out[code] = {"village_code": code, "residents": n, "enrolled": 0, "approved": 0}
     for code, enrolled, approved in conn.execute(
             select(records.c.village_code, func.count(distinct(records.c.id_number)),
-                   func.count(distinct(records.c.id_number)).filter(records.c.state == STATE_APPROVED))
+                   func.count(distinct(records.c.id_number)).filter(records.c.state == ReviewState.APPROVED))
             .where(live).group_by(records.c.village_code)):
         v = villages_out.setdefault(code, {"village_code": code, "residents": 0, "enrolled": 0, "approved": 0})
         v["enrolled"], v["approved"] = enrolled, approved
     return {
         "residents": n_residents,
         "enrolled": people(),
-        "approved": people(records.c.state == STATE_APPROVED),
+        "approved": people(records.c.state == ReviewState.APPROVED),
         "cards_issued": cards,
         "holding_rate": f"{cards / n_residents:.4f}" if n_residents else "0.0000",
         "checks_run": sum(r["compared"] for r in rules),

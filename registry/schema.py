@@ -22,6 +22,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from enrollment.vocabulary import NEW_VERSION_STATE
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -34,18 +36,9 @@ metadata = MetaData(naming_convention=NAMING)
 
 ROLES = ("cadre", "central", "admin")
 
-# The review pipeline (issue 4): received → checked → needs_review | cleared → approved |
-# rejected | returned. "checked" is passed through inside the checks' transaction (and
-# audited); a new version of any record starts again at "received".
-STATE_RECEIVED = "received"
-STATE_CHECKED = "checked"
-STATE_NEEDS_REVIEW = "needs_review"
-STATE_CLEARED = "cleared"
-STATE_APPROVED = "approved"
-STATE_REJECTED = "rejected"
-STATE_RETURNED = "returned"
-REVIEW_STATES = (STATE_RECEIVED, STATE_CHECKED, STATE_NEEDS_REVIEW, STATE_CLEARED, STATE_APPROVED,
-                 STATE_REJECTED, STATE_RETURNED)
+# records.state takes the values of enrollment.vocabulary.ReviewState (the pipeline and its
+# transitions are described there). No CHECK constraint guards it: migration 0001 created the
+# column without one, and adding one would need a migration.
 
 operators = Table(
     "operators", metadata,
@@ -108,7 +101,7 @@ records = Table(
     Column("deleted", Boolean, nullable=False, server_default="0"),
     Column("operator", String(64), nullable=False),
     Column("device_id", String(100), nullable=False),
-    Column("state", String(20), nullable=False, server_default=STATE_RECEIVED, index=True),
+    Column("state", String(20), nullable=False, server_default=NEW_VERSION_STATE.value, index=True),
     Column("counter", BigInteger, nullable=False, index=True),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),

@@ -24,14 +24,10 @@ from sqlalchemy import Connection, and_, false, or_, select
 
 import resources
 from enrollment.errors import mask_id_number
+from enrollment.vocabulary import UNDECIDED, Light, ReviewState
 
 from .db import iso
 from .schema import (
-    STATE_APPROVED,
-    STATE_CHECKED,
-    STATE_CLEARED,
-    STATE_NEEDS_REVIEW,
-    STATE_RECEIVED,
     record_versions,
     records,
     villages,
@@ -40,10 +36,10 @@ from .schema import (
 LIMITS_PATH = ("review", "warning_limits.json")
 LIMITS_INVALID = "warnings.limits_invalid"
 
-NONE, YELLOW, RED = "none", "yellow", "red"
-LIGHTS = (NONE, YELLOW, RED)
+NONE, YELLOW, RED = Light.NONE, Light.YELLOW, Light.RED
+LIGHTS = tuple(Light)
 UNHANDLED, UNISSUED = "unhandled", "unissued"
-UNHANDLED_STATES = (STATE_RECEIVED, STATE_CHECKED, STATE_NEEDS_REVIEW, STATE_CLEARED)
+UNHANDLED_STATES = UNDECIDED
 
 
 class LimitsError(ValueError):
@@ -98,7 +94,7 @@ def reason_and_since(row: Any) -> tuple[str, str] | tuple[None, None]:
         return None, None
     if row.state in UNHANDLED_STATES:
         return UNHANDLED, row.received_at
-    if row.state == STATE_APPROVED and row.card_issued_at is None and row.decided_at:
+    if row.state == ReviewState.APPROVED and row.card_issued_at is None and row.decided_at:
         return UNISSUED, row.decided_at
     return None, None
 
@@ -136,13 +132,13 @@ def light_condition(light: str, now: dt.datetime, limits: WarningLimits):  # noq
 
     unhandled = and_(records.c.state.in_(UNHANDLED_STATES),
                      window(record_versions.c.received_at, limits.unhandled_yellow_hours))
-    unissued = and_(records.c.state == STATE_APPROVED, records.c.card_issued_at.is_(None),
+    unissued = and_(records.c.state == ReviewState.APPROVED, records.c.card_issued_at.is_(None),
                     records.c.decided_at.is_not(None),
                     window(records.c.decided_at, limits.unissued_yellow_hours))
     live = records.c.deleted.is_(False)
     if light == NONE:
         runs = or_(records.c.state.in_(UNHANDLED_STATES),
-                   and_(records.c.state == STATE_APPROVED, records.c.card_issued_at.is_(None),
+                   and_(records.c.state == ReviewState.APPROVED, records.c.card_issued_at.is_(None),
                         records.c.decided_at.is_not(None)))
         return or_(~live, ~runs, unhandled, unissued)
     if light in (YELLOW, RED):

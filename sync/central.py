@@ -18,8 +18,6 @@ from . import protocol
 from .http import RegistryHttp
 
 QUEUE_LIMIT_MAX = 500
-ACTIONS = ("approve", "reject", "return")
-LIGHTS = ("none", "yellow", "red")
 
 
 @dataclass

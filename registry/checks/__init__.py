@@ -21,14 +21,15 @@ from typing import Any
 from sqlalchemy import Connection
 
 import resources
+from enrollment.vocabulary import FindingKind
 
-# Finding kinds
-SAME_ID = "same_id"                  # the ID number is enrolled in another record (merge candidate)
-DEMOGRAPHIC = "demographic"          # another ID number with a near-identical name/birth/sex/village
-FACE_MATCH = "face_match"            # the same face under another ID number (虚报冒领)
-REFERENCE_PHOTO = "reference_photo"  # the face does not match the population registry's photo
-DATASET_RULE = "dataset_rule"        # a cross-comparison rule hit a department dataset row
-KINDS = (SAME_ID, DEMOGRAPHIC, FACE_MATCH, REFERENCE_PHOTO, DATASET_RULE)
+# Finding kinds (enrollment.vocabulary.FindingKind says what each means); short names for the checks.
+SAME_ID = FindingKind.SAME_ID
+DEMOGRAPHIC = FindingKind.DEMOGRAPHIC
+FACE_MATCH = FindingKind.FACE_MATCH
+REFERENCE_PHOTO = FindingKind.REFERENCE_PHOTO
+DATASET_RULE = FindingKind.DATASET_RULE
+KINDS = tuple(FindingKind)
 
 # Severities: both send the record to needs_review; "intercept" also stops payment.
 INTERCEPT = "intercept"

@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from enrollment.vocabulary import ReviewState
+
 from .. import audit
 from . import CheckConfig
 from .runner import run_checks
@@ -76,6 +78,6 @@ class CheckWorker:
                 summary = self.run_now()
                 if summary["checked"]:
                     log.info("checked %d record(s): %d need review, %d cleared", summary["checked"],
-                             summary.get("needs_review", 0), summary.get("cleared", 0))
+                             summary.get(ReviewState.NEEDS_REVIEW, 0), summary.get(ReviewState.CLEARED, 0))
             except Exception as exc:  # noqa: BLE001 - the worker must survive; logged without data
                 log.error("check run failed: %s", type(exc).__name__)

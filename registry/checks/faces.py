@@ -47,8 +47,9 @@ from . import (
 
 log = logging.getLogger("registry.checks")
 
-FACE_MATCH_RULE = "face_match"
-REFERENCE_PHOTO_RULE = "reference_photo"
+# These checks count their comparisons under their kind's name.
+FACE_MATCH_RULE = FACE_MATCH.value
+REFERENCE_PHOTO_RULE = REFERENCE_PHOTO.value
 
 # Row errors of the reference_photos dataset (besides datasets.PHOTO_MISSING for a missing file)
 PHOTO_NO_FACE = "dataset.photo_no_face"

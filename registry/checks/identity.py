@@ -44,6 +44,7 @@ from sqlalchemy import JSON, cast, func, select
 import resources
 from enrollment.errors import DomainError
 from enrollment.text import pinyin_keys
+from enrollment.vocabulary import NEW_VERSION_STATE
 
 from ..schema import records
 from . import DEMOGRAPHIC, FLAG, SAME_ID, CheckContext, CheckRecord, CheckResult, Finding, RuleCount
@@ -93,7 +94,7 @@ def same_id(ctx: CheckContext, batch: list[CheckRecord]) -> CheckResult:
         if r.deleted:
             others[r.id_number].pop(r.record_id, None)
             continue
-        state = others[r.id_number].get(r.record_id, {}).get("state", "received")
+        state = others[r.id_number].get(r.record_id, {}).get("state", NEW_VERSION_STATE)
         others[r.id_number][r.record_id] = {
             "record_id": r.record_id, "version": r.version, "village_code": r.village_code,
             "operator": r.operator, "device_id": r.device_id, "state": state, "payload": r.payload}

@@ -25,15 +25,11 @@ from sqlalchemy.exc import IntegrityError
 
 from enrollment.canonical import canonical_bytes
 from enrollment.errors import mask_id_number
+from enrollment.vocabulary import FindingKind, ReviewState
 
 from .. import audit
 from ..db import iso
 from ..schema import (
-    STATE_APPROVED,
-    STATE_CHECKED,
-    STATE_CLEARED,
-    STATE_NEEDS_REVIEW,
-    STATE_RECEIVED,
     check_runs,
     findings,
     records,
@@ -51,7 +47,7 @@ CHECKS_RUN = "checks.run"
 # States a re-check of every record (``recheck_all``) looks at: undecided ones, and approved
 # ones — a resident who died after approval must come back to review. Rejected and returned
 # records wait for the cadre's new version.
-RECHECK_STATES = (STATE_RECEIVED, STATE_NEEDS_REVIEW, STATE_CLEARED, STATE_APPROVED)
+RECHECK_STATES = (ReviewState.RECEIVED, ReviewState.NEEDS_REVIEW, ReviewState.CLEARED, ReviewState.APPROVED)
 
 Check = Callable[[CheckContext, list[CheckRecord]], CheckResult]
 
@@ -66,12 +62,12 @@ def default_checks() -> list[Check]:
 # Checks whose findings name another record. When a new record finds an older one, the older one
 # is checked again with these, so the pair shows up on both sides even if the older record was
 # already cleared (or approved: one face under two ID numbers puts both in front of a person).
-PAIR_KINDS = ("same_id", "demographic", "face_match")
-RELATED_STATES = (STATE_NEEDS_REVIEW, STATE_CLEARED, STATE_APPROVED)
+PAIR_KINDS = (FindingKind.SAME_ID, FindingKind.DEMOGRAPHIC, FindingKind.FACE_MATCH)
+RELATED_STATES = (ReviewState.NEEDS_REVIEW, ReviewState.CLEARED, ReviewState.APPROVED)
 
 
 def pair_checks(checks: list[Check]) -> list[Check]:
-    names = {"same_id", "demographic", "face_match"}
+    names = set(PAIR_KINDS)
     return [c for c in checks if getattr(c, "__name__", "") in names]
 
 
@@ -199,11 +195,11 @@ def _route(conn: Connection, routed: list[tuple[Any, CheckRecord, int, list[str]
     targets = []
     for row, rec, new_findings, open_kinds in routed:
         kinds = [] if rec.deleted else open_kinds
-        if row.state == STATE_APPROVED:
+        if row.state == ReviewState.APPROVED:
             # A decision stands unless this check found something new on the approved version.
-            targets.append(STATE_NEEDS_REVIEW if new_findings else STATE_APPROVED)
+            targets.append(ReviewState.NEEDS_REVIEW if new_findings else ReviewState.APPROVED)
         else:
-            targets.append(STATE_NEEDS_REVIEW if kinds else STATE_CLEARED)
+            targets.append(ReviewState.NEEDS_REVIEW if kinds else ReviewState.CLEARED)
     moving = [i for i, (item, target) in enumerate(zip(routed, targets, strict=True)) if item[0].state != target]
     counters = iter(_take_counters(conn, len(moving)) if moving else [])
     changed, unchanged, entries = [], [], []
@@ -214,10 +210,10 @@ def _route(conn: Connection, routed: list[tuple[Any, CheckRecord, int, list[str]
                             "ctr": next(counters), "ua": now})
         else:
             unchanged.append({"rid": rec.record_id, "cv": rec.version})
-        if row.state == STATE_RECEIVED:
+        if row.state == ReviewState.RECEIVED:
             # One entry for received → checked → needs_review | cleared.
             entries.append((actor, REVIEW_CHECKED, rec.record_id, {
-                "version": rec.version, "via": STATE_CHECKED, "state": target, "findings": len(kinds),
+                "version": rec.version, "via": ReviewState.CHECKED, "state": target, "findings": len(kinds),
                 "kinds": kinds}))
         elif target != row.state:
             entries.append((actor, REVIEW_REOPENED, rec.record_id, {
@@ -265,8 +261,9 @@ def run_checks(engine: Engine, *, config: CheckConfig, rules: Any, face_index: A
     with engine.begin() as conn:
         run_id = conn.execute(insert(check_runs).values(started_at=started, actor=actor)
                               .returning(check_runs.c.id)).scalar_one()
-    states = RECHECK_STATES if (recheck_all or record_ids is not None) else (STATE_RECEIVED,)
-    summary = {"run_id": run_id, "checked": 0, "needs_review": 0, "cleared": 0, "approved": 0,
+    states = RECHECK_STATES if (recheck_all or record_ids is not None) else (ReviewState.RECEIVED,)
+    summary = {"run_id": run_id, "checked": 0, ReviewState.NEEDS_REVIEW: 0, ReviewState.CLEARED: 0,
+               ReviewState.APPROVED: 0,
                "findings_opened": 0, "cancelled": False}
     after = ""
     today = now.astimezone(dt.timezone(dt.timedelta(hours=8))).date()  # Beijing date for "active on"

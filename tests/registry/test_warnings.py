@@ -134,7 +134,7 @@ def test_report_files_list_the_red_records_masked(env, tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
     assert rows == [["村", "记录", "身份证号", "状态", "原因", "起算时间", "超时小时", "经办人"],
-                    [VILLAGE_A, red["record_id"], mask_id_number(red["id_number"]), "已接收", "受理超时",
+                    [VILLAGE_A, red["record_id"], mask_id_number(red["id_number"]), "已收到待检查", "受理超时",
                      "2026-12-01 08:00", "9", "cadre_a"]]
     assert write_report_pdf(items, tmp_path / "r.pdf", at=moment, limits=limits) == 1
     text = "".join(p.extract_text() for p in PdfReader(tmp_path / "r.pdf").pages)
