@@ -3,8 +3,8 @@
 A conflict (the same record changed on the registry since this laptop's base version)
 opens a side-by-side view of both versions with 保留我的 / 采用服务器的.
 
-The 审核结果 column is the registry's review as of the last sync (protocol v3): 待审核 / 需复核 /
-已通过初审 / 已批准 / 已驳回 / 已退回, and a decision's reason in 原因 / 说明. A returned record's row is
+The 审核结果 column is the registry's review as of the last sync (protocol v3), in the names of
+``enrollment.vocabulary``, and a decision's reason in 原因 / 说明. A returned record's row is
 highlighted; double-clicking it opens the form with the reason at the top for correction, and saving
 queues the correction as a new version of the same record.
 """
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from enrollment.errors import mask_id_number
+from enrollment.vocabulary import SendState
 
 from .enrollment_form import describe_attention
 from .errors import describe
@@ -163,16 +164,16 @@ class OutboxView(QWidget):
         review = rec.get("review") or {}
         decision_reason = (review.get("reason") or "").strip()
         if review.get("state") == RETURNED:
-            if rec.get("state") == "accepted":
+            if rec.get("state") == SendState.ACCEPTED:
                 return self.tr("退回原因：{reason}（双击打开，修改后保存）").format(reason=decision_reason or "—")
             return self.tr("已按退回意见修改（退回原因：{reason}）").format(reason=decision_reason or "—")
         if review.get("state") == REJECTED:
             return self.tr("驳回原因：{reason}").format(reason=decision_reason or "—")
         return {
-            "draft": self.tr("未保存到发送队列"),
-            "queued": self.tr("等待同步"),
-            "sending": self.tr("上次同步未完成，下次同步重发"),
-            "accepted": self.tr("登记中心已接收（第{v}版）").format(v=rec.get("server_version") or 1),
+            SendState.DRAFT: self.tr("未保存到发送队列"),
+            SendState.QUEUED: self.tr("等待同步"),
+            SendState.SENDING: self.tr("上次同步未完成，下次同步重发"),
+            SendState.ACCEPTED: self.tr("已送达登记中心（第{v}版）").format(v=rec.get("server_version") or 1),
         }.get(rec.get("state") or "", "")
 
     @Slot(int, int)

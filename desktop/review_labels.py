@@ -2,28 +2,30 @@
 
 The review is the registry's word about a record the laptop sent (received → checked →
 needs_review | cleared → approved | rejected | returned), pulled on each sync; it is separate from the
-send state (草稿/待发送/…/已接收) the outbox already shows. A returned record (已退回) waits for the
-cadre's correction; a rejected one (已驳回) was refused with a reason.
+send state (草稿/待发送/…/已送达) the outbox already shows. A returned record (已退回) waits for the
+cadre's correction; a rejected one (已驳回) was refused with a reason. Every name comes from
+``enrollment.vocabulary``, so the laptop, the central workspace and the reports say the same thing.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
 from enrollment.records import subsidy_catalogue
-from sync import protocol
+from enrollment.vocabulary import ReviewState
 
-RETURNED = protocol.REVIEW_RETURNED
-REJECTED = protocol.REVIEW_REJECTED
-APPROVED = protocol.REVIEW_APPROVED
+RETURNED = ReviewState.RETURNED
+REJECTED = ReviewState.REJECTED
+APPROVED = ReviewState.APPROVED
 
 REVIEW_COLOURS = {
-    protocol.REVIEW_RECEIVED: "#555555",
-    protocol.REVIEW_CHECKED: "#555555",
-    protocol.REVIEW_NEEDS_REVIEW: "#8a6d00",
-    protocol.REVIEW_CLEARED: "#1d5fb4",
+    ReviewState.RECEIVED: "#555555",
+    ReviewState.CHECKED: "#555555",
+    ReviewState.NEEDS_REVIEW: "#8a6d00",
+    ReviewState.CLEARED: "#1d5fb4",
     APPROVED: "#1a7f37",
     REJECTED: "#c62828",
     RETURNED: "#b45309",
@@ -36,17 +38,17 @@ def _t(text: str) -> str:
     return QCoreApplication.translate("review", text)
 
 
+def vocabulary_name(value: str | None, enum: type[StrEnum]) -> str:
+    """The one Chinese name of a vocabulary value, through tr(); an unknown value comes back as it is."""
+    try:
+        return QCoreApplication.translate("vocabulary", enum(value).label)
+    except ValueError:
+        return value or ""
+
+
 def review_state_name(state: str | None) -> str:
-    """待审核 / 需复核 / 已通过初审 / 已批准 / 已驳回 / 已退回; "" when the registry has not said anything yet."""
-    return {
-        protocol.REVIEW_RECEIVED: _t("待审核"),
-        protocol.REVIEW_CHECKED: _t("待审核"),
-        protocol.REVIEW_NEEDS_REVIEW: _t("需复核"),
-        protocol.REVIEW_CLEARED: _t("已通过初审"),
-        APPROVED: _t("已批准"),
-        REJECTED: _t("已驳回"),
-        RETURNED: _t("已退回"),
-    }.get(state or "", state or "")
+    """The review state's name; "" when the registry has not said anything yet."""
+    return vocabulary_name(state, ReviewState)
 
 
 def review_summary(review: dict[str, Any] | None) -> str:

@@ -6,15 +6,19 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QLabel
 
-STATES = ("draft", "queued", "sending", "accepted", "needs-attention")
+from enrollment.vocabulary import SendState
+
+from .review_labels import vocabulary_name
+
+STATES = tuple(SendState)
 
 STATE_COLOURS = {
     None: "#666666",
-    "draft": "#8a6d00",
-    "queued": "#1d5fb4",
-    "sending": "#1d5fb4",
-    "accepted": "#1a7f37",
-    "needs-attention": "#c62828",
+    SendState.DRAFT: "#8a6d00",
+    SendState.QUEUED: "#1d5fb4",
+    SendState.SENDING: "#1d5fb4",
+    SendState.ACCEPTED: "#1a7f37",
+    SendState.NEEDS_ATTENTION: "#c62828",
 }
 
 ERROR_STYLE = "color: #c62828;"
@@ -25,14 +29,8 @@ def _t(text: str) -> str:
 
 
 def state_name(state: str | None) -> str:
-    return {
-        None: _t("未登记"),
-        "draft": _t("草稿"),
-        "queued": _t("待发送"),
-        "sending": _t("发送中"),
-        "accepted": _t("已接收"),
-        "needs-attention": _t("需处理"),
-    }.get(state, state or _t("未登记"))
+    """The send state's name; 未登记 for a resident with no record on this laptop."""
+    return vocabulary_name(state, SendState) if state else _t("未登记")
 
 
 def relation_names() -> dict[str, str]:

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from enrollment.vocabulary import FindingKind, Light
+
 from .labels import LIGHT_COLOURS, kind_name, light_name
 
 INTERCEPT = "#d32f2f"
@@ -220,9 +222,9 @@ class DashboardView(QWidget):
             [(self.tr("比对"), GREY), (self.tr("拦截"), INTERCEPT), (self.tr("提示"), FLAG)])
         lights = d.get("by_light") or {}
         # one bar per light in its own colour
-        self.lights_chart.bar_colours = [LIGHT_COLOURS[k] for k in ("none", "yellow", "red")]
+        self.lights_chart.bar_colours = [LIGHT_COLOURS[k] for k in Light]
         self.lights_chart.set_data(
-            [(light_name(k), [lights.get(k) or 0]) for k in ("none", "yellow", "red")],
+            [(light_name(k), [lights.get(k) or 0]) for k in Light],
             [(self.tr("记录数"), GREY)])
         self.villages_chart.set_data(
             [(str(x.get("village_name") or x.get("village_code") or ""),
@@ -239,7 +241,7 @@ class DashboardView(QWidget):
 def _rule_label(r: dict[str, Any]) -> str:
     rule_id = str(r.get("rule_id") or "")
     kind = str(r.get("kind") or "")
-    if kind and kind != "dataset_rule" and (not rule_id or rule_id == kind):
+    if kind and kind != FindingKind.DATASET_RULE and (not rule_id or rule_id == kind):
         return kind_name(kind)
     return str(r.get("name") or r.get("rule_name") or rule_names().get(rule_id) or rule_id)
 

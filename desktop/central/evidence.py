@@ -11,6 +11,8 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
+from enrollment.vocabulary import FindingKind
+
 from .labels import column_name, dataset_name, kind_name, severity_name, subsidy_names
 
 _CTX = "central"
@@ -121,7 +123,7 @@ def readable(finding: dict[str, Any]) -> list[str]:
     kind = finding.get("kind")
     ev = finding.get("evidence") or {}
     out: list[str] = []
-    if kind == "dataset_rule":
+    if kind == FindingKind.DATASET_RULE:
         rule = _rule(ev)
         out.append(_t("规则：{name}（{id}）").format(name=rule.get("name") or "", id=rule.get("id") or ""))
         out.append(_t("部门：{dept}").format(dept=rule.get("department") or _t("未注明")))
@@ -133,7 +135,7 @@ def readable(finding: dict[str, Any]) -> list[str]:
                 label = _t("数据行编号") if col == "row_id" else column_name(col)
                 out.append(f"　{label}：{value}")
         return out
-    if kind == "same_id":
+    if kind == FindingKind.SAME_ID:
         other = ev.get("other") or {}
         out.append(_t("同一身份证号码的另一条记录："))
         out.append(_t("　村代码：{v}").format(v=other.get("village_code") or ""))
@@ -143,7 +145,7 @@ def readable(finding: dict[str, Any]) -> list[str]:
         diff = [payload_key_name(k) for k in ev.get("differing_fields") or [] if k != "record_id"]
         out.append(_t("不同的字段：{f}").format(f="、".join(diff) if diff else _t("无（内容相同）")))
         return out
-    if kind == "demographic":
+    if kind == FindingKind.DEMOGRAPHIC:
         parts = ev.get("components") or {}
         names = {"name": _t("姓名"), "birth_date": _t("出生日期"), "sex": _t("性别"), "village": _t("村")}
         out.append(_t("综合相似度：{s}（阈值 {t}）").format(s=finding.get("score") or "?", t=ev.get("threshold") or "?"))
@@ -155,14 +157,14 @@ def readable(finding: dict[str, Any]) -> list[str]:
                 birth=person.get("birth_date") or "", village=person.get("village_code") or "",
                 id=person.get("id_number") or ""))
         return out
-    if kind == "face_match":
+    if kind == FindingKind.FACE_MATCH:
         out.append(_t("判定距离：小于 {r} 视为同一人（越小越像）").format(r=ev.get("radius") or "?"))
         for n, c in enumerate(ev.get("candidates") or [], 1):
             same = _t("（证号相同）") if c.get("same_id_number") else ""
             out.append(_t("{n}. 距离 {d}　{id}{same}　村 {v}").format(
                 n=n, d=c.get("distance") or "?", id=c.get("id_number") or "", same=same, v=c.get("village_code") or ""))
         return out
-    if kind == "reference_photo":
+    if kind == FindingKind.REFERENCE_PHOTO:
         out.append(_t("与户籍照片的人脸距离：{d}（大于 {t} 判为不是同一人）").format(
             d=ev.get("distance") or finding.get("score") or "?", t=ev.get("threshold") or "?"))
         return out
@@ -175,13 +177,13 @@ def headline(finding: dict[str, Any]) -> str:
     ev = finding.get("evidence") or {}
     score = finding.get("score")
     text = f"【{severity_name(finding.get('severity'))}】{kind_name(kind)}"
-    if kind == "face_match" and score:
+    if kind == FindingKind.FACE_MATCH and score:
         text += _t("：人脸距离 {d}").format(d=score)
-    elif kind == "reference_photo" and (score or ev.get("distance")):
+    elif kind == FindingKind.REFERENCE_PHOTO and (score or ev.get("distance")):
         text += _t("：距离 {d}").format(d=score or ev.get("distance"))
-    elif kind == "demographic" and score:
+    elif kind == FindingKind.DEMOGRAPHIC and score:
         text += _t("：相似度 {s}").format(s=score)
-    elif kind == "dataset_rule":
+    elif kind == FindingKind.DATASET_RULE:
         rule = _rule(ev)
         name = rule.get("name") or finding.get("rule") or ""
         dept = rule.get("department") or ""
@@ -194,17 +196,17 @@ def metric(finding: dict[str, Any]) -> str:
     kind = finding.get("kind")
     ev = finding.get("evidence") or {}
     score = finding.get("score")
-    if kind == "face_match":
+    if kind == FindingKind.FACE_MATCH:
         return _t("人脸距离 {d}（小于 {r} 判为同一人，越小越像）").format(
             d=score or "?", r=ev.get("radius") or ev.get("threshold") or "0.6")
-    if kind == "reference_photo":
+    if kind == FindingKind.REFERENCE_PHOTO:
         return _t("与户籍照片的人脸距离 {d}（大于 {t} 判为不符）").format(
             d=score or ev.get("distance") or "?", t=ev.get("threshold") or "0.6")
-    if kind == "demographic":
+    if kind == FindingKind.DEMOGRAPHIC:
         return _t("姓名/出生/性别/村 综合相似度 {s}（阈值 {t}）").format(s=score or "?", t=ev.get("threshold") or "?")
-    if kind == "same_id":
+    if kind == FindingKind.SAME_ID:
         return _t("同一身份证号码已有另一条登记记录")
-    if kind == "dataset_rule":
+    if kind == FindingKind.DATASET_RULE:
         rule = _rule(ev)
         return _t("规则：{name}　部门：{dept}　数据：{ds}").format(
             name=rule.get("name") or finding.get("rule") or "", dept=rule.get("department") or "?",

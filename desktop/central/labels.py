@@ -10,20 +10,27 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
+from enrollment.vocabulary import Action, FindingKind, Light, ReviewState
+
+from ..review_labels import vocabulary_name
+
 _CTX = "central"
 
-LIGHT_COLOURS = {"none": "#b8c0c8", "yellow": "#f2b600", "red": "#d32f2f"}
+LIGHT_COLOURS = {Light.NONE: "#b8c0c8", Light.YELLOW: "#f2b600", Light.RED: "#d32f2f"}
 STATE_COLOURS = {
-    "received": "#555555", "checked": "#555555", "needs_review": "#b26a00", "cleared": "#1d5fb4",
-    "approved": "#1a7f37", "rejected": "#c62828", "returned": "#8e24aa",
+    ReviewState.RECEIVED: "#555555", ReviewState.CHECKED: "#555555", ReviewState.NEEDS_REVIEW: "#b26a00",
+    ReviewState.CLEARED: "#1d5fb4", ReviewState.APPROVED: "#1a7f37", ReviewState.REJECTED: "#c62828",
+    ReviewState.RETURNED: "#8e24aa",
 }
 DIFF_BACKGROUND = "#ffe0b2"   # a field that differs between the two records
 INTERCEPT_COLOUR = "#c62828"
 FLAG_COLOUR = "#b26a00"
 
-QUEUE_STATES = ("needs_review", "cleared", "received", "checked", "approved", "rejected", "returned")
-FINDING_KINDS = ("same_id", "demographic", "face_match", "reference_photo", "dataset_rule")
-LIGHTS = ("none", "yellow", "red")
+# The queue's state filter, most urgent first.
+QUEUE_STATES = (ReviewState.NEEDS_REVIEW, ReviewState.CLEARED, ReviewState.RECEIVED, ReviewState.CHECKED,
+                ReviewState.APPROVED, ReviewState.REJECTED, ReviewState.RETURNED)
+FINDING_KINDS = tuple(FindingKind)
+LIGHTS = tuple(Light)
 
 
 def _t(text: str) -> str:
@@ -31,26 +38,16 @@ def _t(text: str) -> str:
 
 
 def state_name(state: str | None) -> str:
-    return {
-        "received": _t("待检查"), "checked": _t("已检查"), "needs_review": _t("待审核"),
-        "cleared": _t("无疑点"), "approved": _t("已批准"), "rejected": _t("已驳回"), "returned": _t("已退回"),
-    }.get(state or "", state or "")
+    return vocabulary_name(state, ReviewState)
 
 
 def kind_name(kind: str | None) -> str:
-    return {
-        "same_id": _t("身份证号重复"), "demographic": _t("疑似同一人（姓名/出生/性别）"),
-        "face_match": _t("人脸相同、证号不同"), "reference_photo": _t("与户籍照片不符"),
-        "dataset_rule": _t("部门数据比对"),
-    }.get(kind or "", kind or "")
+    return vocabulary_name(kind, FindingKind)
 
 
 def kind_short(kind: str | None) -> str:
-    """Short names for the queue's column."""
-    return {
-        "same_id": _t("证号重复"), "demographic": _t("疑似重复"), "face_match": _t("人脸冒用"),
-        "reference_photo": _t("照片不符"), "dataset_rule": _t("部门比对"),
-    }.get(kind or "", kind or "")
+    """The queue's column: the same one name (a kind reads alike everywhere)."""
+    return kind_name(kind)
 
 
 def severity_name(severity: str | None) -> str:
@@ -58,7 +55,7 @@ def severity_name(severity: str | None) -> str:
 
 
 def light_name(light: str | None) -> str:
-    return {"none": _t("正常"), "yellow": _t("黄灯"), "red": _t("红灯")}.get(light or "", light or "")
+    return vocabulary_name(light, Light)
 
 
 def warning_reason_name(reason: str | None) -> str:
@@ -66,7 +63,7 @@ def warning_reason_name(reason: str | None) -> str:
 
 
 def action_name(action: str | None) -> str:
-    return {"approve": _t("批准"), "reject": _t("驳回"), "return": _t("退回")}.get(action or "", action or "")
+    return vocabulary_name(action, Action)
 
 
 def finding_status_name(status: str | None) -> str:
@@ -82,8 +79,8 @@ def audit_action_name(action: str | None) -> str:
         "record.tombstoned": _t("删除"), "record.viewed": _t("查看完整记录"),
         "review.checked": _t("自动检查"), "review.approved": _t("批准"), "review.rejected": _t("驳回"),
         "review.returned": _t("退回"), "review.card_issued": _t("已发卡"),
-        "review.needs_review": _t("转入待审核"), "review.cleared": _t("无疑点"),
-        "review.reopened": _t("批准后发现疑点，重新待审核"),
+        "review.needs_review": _t("转入待人工审核"), "review.cleared": _t("检查通过"),
+        "review.reopened": _t("批准后发现疑点，重新待人工审核"),
     }.get(action or "", action or "")
 
 
@@ -170,8 +167,8 @@ def dot_icon(light: str | None, size: int = 14) -> QIcon:
     pix.fill(QColor(0, 0, 0, 0))
     p = QPainter(pix)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(QColor("#666666") if light in (None, "", "none") else QColor(LIGHT_COLOURS[light]).darker(130))
-    p.setBrush(QColor(LIGHT_COLOURS.get(light or "none", LIGHT_COLOURS["none"])))
+    p.setPen(QColor("#666666") if light in (None, "", Light.NONE) else QColor(LIGHT_COLOURS[light]).darker(130))
+    p.setBrush(QColor(LIGHT_COLOURS.get(light or Light.NONE, LIGHT_COLOURS[Light.NONE])))
     p.drawEllipse(1, 1, size - 2, size - 2)
     p.end()
     return QIcon(pix)

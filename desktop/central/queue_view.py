@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from enrollment.vocabulary import Light, ReviewState
 from sync.central import QueueFilter
 
 from .labels import (
@@ -73,7 +74,7 @@ class QueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self.display(item, col)
         if role == Qt.ItemDataRole.DecorationRole and col == "light":
-            return self._icons.get(item.get("light") or "none")
+            return self._icons.get(item.get("light") or Light.NONE)
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == "state":
                 return QBrush(QColor(STATE_COLOURS.get(item.get("state") or "", "#333333")))
@@ -87,7 +88,7 @@ class QueueModel(QAbstractTableModel):
 
     def display(self, item: dict[str, Any], col: str) -> str:
         if col == "light":
-            return light_name(item.get("light") or "none")
+            return light_name(item.get("light") or Light.NONE)
         if col == "state":
             return state_name(item.get("state"))
         if col == "finding_kinds":
@@ -133,7 +134,9 @@ class QueueView(QWidget):
             self.light_combo.addItem(dot_icon(light), light_name(light), light)
         self.state_combo = QComboBox()
         self.state_combo.setObjectName("filterState")
-        self.state_combo.addItem(self.tr("待办（待检查/待审核/无疑点）"), [])
+        undecided = "/".join(state_name(s) for s in (ReviewState.RECEIVED, ReviewState.NEEDS_REVIEW,
+                                                    ReviewState.CLEARED))
+        self.state_combo.addItem(self.tr("待办（{states}）").format(states=undecided), [])
         for s in QUEUE_STATES:
             self.state_combo.addItem(state_name(s), [s])
         self.search_edit = QLineEdit()
@@ -168,7 +171,8 @@ class QueueView(QWidget):
         self.count_label.setObjectName("queueCount")
         self.bulk_button = QPushButton(self.tr("批量批准"))
         self.bulk_button.setObjectName("bulkApprove")
-        self.bulk_button.setToolTip(self.tr("批准所选记录中“无疑点”的记录（需要再次输入密码）"))
+        self.bulk_button.setToolTip(self.tr("批准所选记录中“{cleared}”的记录（需要再次输入密码）").format(
+            cleared=state_name(ReviewState.CLEARED)))
         self.bulk_button.setEnabled(False)
         self.bulk_button.clicked.connect(self._bulk)
         self.open_button = QPushButton(self.tr("打开记录"))
@@ -236,14 +240,14 @@ class QueueView(QWidget):
 
     def _selection_changed(self, *_: object) -> None:
         chosen = self.selected_items()
-        cleared = [i for i in chosen if i.get("state") == "cleared"]
+        cleared = [i for i in chosen if i.get("state") == ReviewState.CLEARED]
         self.bulk_button.setEnabled(bool(cleared))
         self.bulk_button.setText(self.tr("批量批准（{n}）").format(n=len(cleared)) if cleared
                                  else self.tr("批量批准"))
         self.open_button.setEnabled(len(chosen) == 1)
 
     def _bulk(self) -> None:
-        cleared = [i for i in self.selected_items() if i.get("state") == "cleared"]
+        cleared = [i for i in self.selected_items() if i.get("state") == ReviewState.CLEARED]
         if cleared:
             self.bulk_approve_requested.emit(cleared)
 

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.errors import describe, show_error
+from enrollment.vocabulary import DECISION_FROM, Action, FindingKind, Light, ReviewState
 
 from . import evidence as ev
 from .dialogs import REASON_MAX, DecisionDialog
@@ -56,9 +57,9 @@ PHOTO_SIZE = QSize(179, 221)   # half the 358×441 card photo
 PAYLOAD_FIELDS = ("name", "id_number", "sex", "birth_date", "village_code", "household_id", "relation", "address",
                   "phone", "subsidies", "consent")
 META_FIELDS = ("operator", "device_id", "version", "state")
-RELATED_KINDS = ("same_id", "demographic", "face_match")
-APPROVABLE = ("needs_review", "cleared")
-REJECTABLE = ("needs_review", "cleared", "received")
+RELATED_KINDS = (FindingKind.SAME_ID, FindingKind.DEMOGRAPHIC, FindingKind.FACE_MATCH)
+APPROVABLE = DECISION_FROM[Action.APPROVE]
+REJECTABLE = DECISION_FROM[Action.REJECT]
 
 
 def card_photo_sha(record: dict[str, Any] | None) -> str | None:
@@ -241,9 +242,9 @@ class RecordView(QWidget):
         self.issued_box: QMessageBox | None = None
         self.reload_button = QPushButton(self.tr("刷新"))
         self.reload_button.setObjectName("recordReload")
-        self.approve_button.clicked.connect(lambda: self.start_decision("approve"))
-        self.reject_button.clicked.connect(lambda: self.start_decision("reject"))
-        self.return_button.clicked.connect(lambda: self.start_decision("return"))
+        self.approve_button.clicked.connect(lambda: self.start_decision(Action.APPROVE))
+        self.reject_button.clicked.connect(lambda: self.start_decision(Action.REJECT))
+        self.return_button.clicked.connect(lambda: self.start_decision(Action.RETURN))
         self.reload_button.clicked.connect(self.load)
         bar = QHBoxLayout()
         bar.addWidget(self.reason_edit, 1)
@@ -288,7 +289,7 @@ class RecordView(QWidget):
         name = payload.get("name") or self.tr("（无姓名）")
         self.header.setText(self.tr("{name}　{id}　{state}　第{version}版").format(
             name=name, id=rec.get("id_number") or "", state=state_name(rec.get("state")), version=rec.get("version")))
-        light = rec.get("light") or "none"
+        light = rec.get("light") or Light.NONE
         self.light_label.setPixmap(dot_icon(light, 18).pixmap(18, 18))
         self.light_label.setToolTip(light_name(light))
         status = []
@@ -340,8 +341,8 @@ class RecordView(QWidget):
         self.approve_button.setEnabled(state in APPROVABLE and not deleted)
         self.reject_button.setEnabled(state in REJECTABLE)
         self.return_button.setEnabled(state in REJECTABLE and not deleted)
-        self.issued_button.setVisible(state == "approved")
-        self.issued_button.setEnabled(state == "approved" and not (rec or {}).get("card_issued_at"))
+        self.issued_button.setVisible(state == ReviewState.APPROVED)
+        self.issued_button.setEnabled(state == ReviewState.APPROVED and not (rec or {}).get("card_issued_at"))
 
     # -- findings and comparison
     def _finding_selected(self, row: int) -> None:
@@ -369,7 +370,7 @@ class RecordView(QWidget):
             self.other_photo.caption.setText(self.tr("对比记录：{name}（{village}）").format(
                 name=(related.get("payload") or {}).get("name") or "", village=related.get("village_code") or ""))
             self._load_photo(self.other_photo, card_photo_sha(related), self.tr("对比记录没有证件照"))
-        elif kind == "reference_photo":
+        elif kind == FindingKind.REFERENCE_PHOTO:
             self._set_header(self.tr("户籍照片"))
             ref = self.detail.get("reference_photo") or {}
             found = (finding or {}).get("evidence") or {}
@@ -377,7 +378,7 @@ class RecordView(QWidget):
                    or (finding or {}).get("subject"))
             self.other_photo.caption.setText(self.tr("户籍照片（人口信息系统）"))
             self._load_photo(self.other_photo, sha, self.tr("没有户籍照片"))
-        elif kind == "dataset_rule":
+        elif kind == FindingKind.DATASET_RULE:
             row = ev.source_row(finding or {}) or {}
             dataset = ev.rule_of(finding or {}).get("dataset")
             self._set_header(self.tr("部门数据：{ds}").format(ds=dataset_name(dataset)))
@@ -405,7 +406,7 @@ class RecordView(QWidget):
             cells = [QTableWidgetItem(names.get(key) or extra_labels.get(key, key)), QTableWidgetItem(a),
                      QTableWidgetItem(b)]
             # A dataset row only has some columns: an empty cell there is "not in the row", not a difference.
-            differs = other is not None and a != b and (kind != "dataset_rule" or (b != "" and key in names))
+            differs = other is not None and a != b and (kind != FindingKind.DATASET_RULE or (b != "" and key in names))
             if differs and key not in ("version", "state"):
                 self.differing.append(key)
                 for c in cells:
@@ -507,7 +508,7 @@ class RecordView(QWidget):
         summary = self.tr("{action}：{name}　{id}（第{version}版）").format(
             action=action_name(action), name=name, id=rec.get("id_number") or "", version=rec.get("version"))
         open_findings = [f for f in self.findings if f.get("status") == "open" and f.get("version") == rec.get("version")]
-        if action == "approve" and open_findings:
+        if action == Action.APPROVE and open_findings:
             summary += "\n" + self.tr("注意：此记录还有 {n} 条疑点，批准即表示已核实无误。").format(n=len(open_findings))
         self.dialog = DecisionDialog(action, summary, self.reason_edit.toPlainText().strip(), self)
         self.dialog.submitted.connect(self._send_decision)
@@ -516,7 +517,7 @@ class RecordView(QWidget):
     def _send_decision(self, action: str, reason: str, password: str) -> None:
         rec = self.detail.get("record") or {}
         rid, version = self.record_id, int(rec.get("version") or 0)
-        pw = password if action in ("approve", "reject") else None
+        pw = password if action in (Action.APPROVE, Action.REJECT) else None
         (self.net.op(lambda c: c.decide(rid, action, version, reason, pw))
          .success(self._decision_done).failure(self._decision_failed).run())
 

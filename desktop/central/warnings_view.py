@@ -17,9 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from enrollment.vocabulary import Light
+
 from .labels import dot_icon, light_name, state_name, warning_reason_name
 
-LIGHT_ORDER = {"red": 0, "yellow": 1, "none": 2}
+LIGHT_ORDER = {Light.RED: 0, Light.YELLOW: 1, Light.NONE: 2}
 
 
 class WarningsView(QWidget):
@@ -71,10 +73,10 @@ class WarningsView(QWidget):
 
     def show_warnings(self, answer: dict[str, Any]) -> None:
         items = sorted(answer.get("items") or [],
-                       key=lambda i: (LIGHT_ORDER.get(i.get("light") or "none", 3), str(i.get("since") or "")))
+                       key=lambda i: (LIGHT_ORDER.get(i.get("light") or Light.NONE, 3), str(i.get("since") or "")))
         self.items = items
-        red = sum(1 for i in items if i.get("light") == "red")
-        yellow = sum(1 for i in items if i.get("light") == "yellow")
+        red = sum(1 for i in items if i.get("light") == Light.RED)
+        yellow = sum(1 for i in items if i.get("light") == Light.YELLOW)
         limits = answer.get("limits") or {}
         text = self.tr("红灯 {red} 条，黄灯 {yellow} 条（截至 {at}）").format(
             red=red, yellow=yellow, at=str(answer.get("at") or "")[:16].replace("T", " "))
@@ -85,7 +87,7 @@ class WarningsView(QWidget):
         self.summary_label.setText(text)
         self.table.setRowCount(len(items))
         for r, w in enumerate(items):
-            light = w.get("light") or "none"
+            light = w.get("light") or Light.NONE
             first = QTableWidgetItem(light_name(light))
             first.setIcon(dot_icon(light))
             cells = [first] + [QTableWidgetItem(t) for t in (

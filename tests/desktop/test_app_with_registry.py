@@ -112,7 +112,7 @@ def test_enroll_from_roster_and_sync_with_progress(qtbot, field_registry, tmp_pa
     win.tabs.setCurrentWidget(win.outbox)
     qtbot.waitUntil(lambda: len(win.outbox.records) == 1 and win.outbox.records[0]["state"] == "accepted",
                     timeout=10_000)
-    assert win.outbox.table.item(0, 2).text() == "已接收"
+    assert win.outbox.table.item(0, 2).text() == "已送达"
     screens(win, "outbox")
 
 

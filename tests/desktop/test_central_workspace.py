@@ -58,7 +58,7 @@ def test_central_login_opens_the_workspace_and_the_queue_filters(qtbot, central,
     assert rows[ids["clean1"]]["state"] == "cleared"
     model = win.queue.model
     row_dead = model.items.index(rows[ids["dead"]])
-    assert model.data(model.index(row_dead, model.COLUMNS.index("state"))) == "待审核"
+    assert model.data(model.index(row_dead, model.COLUMNS.index("state"))) == "待人工审核"
     assert model.data(model.index(row_dead, model.COLUMNS.index("finding_kinds"))) == "部门比对"
     assert model.data(model.index(row_dead, model.COLUMNS.index("severity"))) == "拦截"
     assert model.data(model.index(row_dead, 0)) == "正常"

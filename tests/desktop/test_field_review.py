@@ -48,7 +48,7 @@ def test_outbox_shows_a_returned_record_with_its_reason_and_opens_it_for_correct
     outbox.show()
     outbox.refresh()
     qtbot.waitUntil(lambda: len(outbox.records) == 1, timeout=5000)
-    assert outbox.table.item(0, COL_STATE).text() == "已接收"
+    assert outbox.table.item(0, COL_STATE).text() == "已送达"
     assert outbox.table.item(0, COL_REVIEW).text() == "已退回"
     assert REASON in outbox.table.item(0, COL_REASON).text()
     assert outbox.table.item(0, 0).background().color().name() == "#ffe8c2"
