@@ -45,6 +45,7 @@ from enrollment.records import (
     validate_village_code,
 )
 from enrollment.roster_csv import CsvFileError, RowError, read_rows
+from enrollment.vocabulary import SendState
 
 from .main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, print_json, read_password
 
@@ -286,19 +287,19 @@ def cmd_sync(args: Any) -> int:
             f"pulled {report.pulled} (review changed on {report.reviews_changed}, newly returned "
             f"{report.returned}); digest {'matches' if report.digest_match else 'DOES NOT MATCH'}"
             f" ({report.local_count} records); left to send {report.left_to_send}; "
-            f"needs attention {counts['needs-attention']}\n")
+            f"needs attention {counts[SendState.NEEDS_ATTENTION]}\n")
     if report.error:
         sys.stderr.write(f"error: {report.error}\n")
     elif not report.ok:
         reasons = []
         if not report.digest_match:
             reasons.append("digest mismatch")
-        if report.conflicts or report.refused or counts["needs-attention"]:
-            reasons.append(f"{counts['needs-attention']} records need attention")
+        if report.conflicts or report.refused or counts[SendState.NEEDS_ATTENTION]:
+            reasons.append(f"{counts[SendState.NEEDS_ATTENTION]} records need attention")
         if report.left_to_send:
             reasons.append(f"{report.left_to_send} records not sent")
         sys.stderr.write(f"error: sync.incomplete: {'; '.join(reasons) or 'see the report'}\n")
-    return EXIT_OK if report.ok and counts["needs-attention"] == 0 else EXIT_FAILURE
+    return EXIT_OK if report.ok and counts[SendState.NEEDS_ATTENTION] == 0 else EXIT_FAILURE
 
 
 def cmd_status(args: Any) -> int:
