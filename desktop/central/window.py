@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.errors import describe, show_error
+from desktop.review_labels import review_state_name
+from enrollment.vocabulary import ReviewState
 
 from .dashboard_view import DashboardView
 from .dialogs import DecisionDialog
@@ -190,7 +192,8 @@ class CentralWindow(QMainWindow):
 
     # -- bulk approval
     def start_bulk_approve(self, items: list[dict[str, Any]]) -> DecisionDialog:
-        summary = self.tr("批准以下 {n} 条“无疑点”记录：").format(n=len(items))
+        summary = self.tr("批准以下 {n} 条“{cleared}”记录：").format(
+            n=len(items), cleared=review_state_name(ReviewState.CLEARED))
         names = "、".join(str(i.get("name") or i.get("id_number_masked") or "") for i in items[:8])
         if len(items) > 8:
             names += self.tr(" 等")
@@ -279,8 +282,11 @@ class CentralWindow(QMainWindow):
 
         def done(summary: dict[str, Any]) -> None:
             self.run_checks_button.setEnabled(True)
-            self.statusBar().showMessage(self.tr("比对完成：检查 {c} 条，待审核 {n} 条，无疑点 {k} 条").format(
-                c=summary.get("checked", 0), n=summary.get("needs_review", 0), k=summary.get("cleared", 0)), 15000)
+            # The run summary counts records per state they were routed to, keyed by the state.
+            self.statusBar().showMessage(self.tr("比对完成：检查 {c} 条，{review} {n} 条，{clear} {k} 条").format(
+                c=summary.get(ReviewState.CHECKED, 0), review=review_state_name(ReviewState.NEEDS_REVIEW),
+                n=summary.get(ReviewState.NEEDS_REVIEW, 0), clear=review_state_name(ReviewState.CLEARED),
+                k=summary.get(ReviewState.CLEARED, 0)), 15000)
             self.refresh_queue()
             self.checks_done.emit(summary)
 
