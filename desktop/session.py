@@ -1,4 +1,5 @@
-"""Plain functions the desktop runs on the store thread (no Qt): login, sync, form helpers.
+"""Plain functions the desktop runs on the store thread (no Qt): login and sync (the form writes
+through sync/enrollment_ops.py).
 
 They sit on top of the documented Store / sync-client API; a window submits them through
 ``StoreOwner.op`` / ``StoreOwner.steps``.
@@ -6,15 +7,12 @@ They sit on top of the documented Store / sync-client API; a window submits them
 
 from __future__ import annotations
 
-import mimetypes
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from enrollment.errors import DomainError
 
-ATTACHMENT_MAX = 32 * 1024 * 1024
 SYNC_RETRIES = 4
 SYNC_BACKOFF_CAP = 8.0
 
@@ -76,28 +74,3 @@ def sync_steps(store, cancel: threading.Event) -> Iterator[Any]:
     finally:
         client.close()
     return report if report is not None else client.report
-
-
-def load_attachment(store, record_id: str, kind: str, path: str) -> dict[str, Any]:
-    """Read a file from disk (on the store thread) and attach it to the record."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-    except OSError as e:
-        raise DomainError("attachment.unreadable", "attachments") from e
-    if size > ATTACHMENT_MAX:
-        raise DomainError("attachment.too_large", "attachments", max_mb=ATTACHMENT_MAX // (1024 * 1024))
-    try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise DomainError("attachment.unreadable", "attachments") from e
-    mime = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
-    sha = store.add_attachment(record_id, kind, data, mime)
-    return {"kind": kind, "sha256": sha, "size": len(data), "mime": mime, "file_name": p.name}
-
-
-def save_and_queue(store, fields: dict[str, Any], record_id: str | None) -> dict[str, Any]:
-    """Save the form's fields and queue the record: validation errors come back as ValidationErrors."""
-    rid = store.save_draft(fields, record_id)
-    store.queue(rid)
-    return store.get_record(rid)
