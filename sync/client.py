@@ -55,6 +55,9 @@ class SyncProgress:
     # With phase "waiting": how long the consumer should let pass before the next step. The client
     # never sleeps inside a step, so a desktop's store thread stays free for autosaves meanwhile.
     wait_s: float = 0.0
+    # With phase "waiting": the code of the failure being retried (``network.<kind>``), so a consumer
+    # can tell "the registry is failing" (network.server_error) from "no network".
+    reason: str | None = None
 
 
 @dataclass
@@ -196,7 +199,7 @@ class SyncClient:
                 remaining = delay
                 while remaining > 0:
                     wait = min(WAIT_SLICE_S, remaining)
-                    yield SyncProgress("waiting", attempt + 1, self.max_retries, wait_s=wait)
+                    yield SyncProgress("waiting", attempt + 1, self.max_retries, wait_s=wait, reason=e.code)
                     self._check_cancel()
                     remaining -= wait
                 attempt += 1

@@ -126,7 +126,10 @@ def test_a_sync_against_a_503_retries_then_reports_a_server_error(routes, tmp_pa
     store = Store.open(tmp_path / "laptop.sqlite3")
     store.save_login(routes["url"], "c", "pw", {"token": "t", "operator": {"villages": []}})
     rid = store.enroll(enrollment_fields(person(1)))
-    report = SyncClient(store, sleep=lambda s: None, max_retries=2, rng=lambda: 1.0).run()
+    reasons = set()
+    report = SyncClient(store, sleep=lambda s: None, max_retries=2, rng=lambda: 1.0).run(
+        lambda step: reasons.add(step.reason) if step.phase == "waiting" else None)
     assert report.error_code == "sync.server_error" and report.retries == 2 and not report.ok
+    assert reasons == {"network.server_error"}
     assert store.get_record(rid)["state"] == "queued"
     store.close()
