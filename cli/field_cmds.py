@@ -105,6 +105,7 @@ def _open(path: str, *, must_exist: bool = True):
 
 
 def cmd_login(args: Any) -> int:
+    from enrollment import error_codes
     from sync.client import login_online
     from sync.http import ApiError, TransportError
 
@@ -115,7 +116,7 @@ def cmd_login(args: Any) -> int:
         except ApiError as e:
             raise CliError(e.code, e.message or "login refused") from None
         except TransportError as e:
-            raise CliError("sync.network", f"registry not reachable: {e.message}") from None
+            raise CliError(error_codes.SYNC_NETWORK, f"registry not reachable: {e.message}") from None
     villages = ", ".join(v["code"] for v in op.get("villages") or [])
     sys.stdout.write(f"logged in as {op.get('username')} ({op.get('role')}); villages: {villages or '-'}\n")
     return EXIT_OK
