@@ -13,6 +13,8 @@ from typing import Any
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from enrollment import error_codes
+
 from . import session
 from .errors import describe, message_for
 from .store_worker import StoreOwner
@@ -72,7 +74,7 @@ class SyncPanel(QWidget):
             "digest": self.tr("正在核对"),
         }.get(phase, phase)
 
-    def step_text(self, phase: str, done: int, total: int) -> str:
+    def step_text(self, phase: str, done: int, total: int, reason: str = "") -> str:
         """What is happening, in units a cadre reads: KB for uploads, records for the rest."""
         if phase == "blobs":
             return self.tr("{phase} {done} / {total}").format(
@@ -80,6 +82,8 @@ class SyncPanel(QWidget):
         if phase == "pull":
             return self.tr("{phase}：已下载 {done} 条").format(phase=self.phase_name(phase), done=done)
         if phase == "waiting":
+            if reason == error_codes.NETWORK_SERVER_ERROR:   # the registry answered, with a failure
+                return self.tr("登记中心出错，稍后自动重试（第 {n}/{m} 次）").format(n=done, m=total)
             return self.tr("网络中断，稍后自动重试（第 {n}/{m} 次）").format(n=done, m=total)
         if phase == "push":
             return self.tr("{phase} {done} / {total} 条").format(phase=self.phase_name(phase), done=done,
@@ -118,7 +122,7 @@ class SyncPanel(QWidget):
         if self.cancel_event is not None and self.cancel_event.is_set():
             return
         if phase == "waiting":  # a retry: keep the bar where it is, say why it stopped
-            self.phase_label.setText(self.step_text(phase, done, total))
+            self.phase_label.setText(self.step_text(phase, done, total, getattr(p, "reason", "") or ""))
             return
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(min(done, max(total, 1)) if total else 1)

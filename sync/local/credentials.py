@@ -8,10 +8,11 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from enrollment import error_codes
 from enrollment.errors import DomainError
 
 E_OFFLINE_UNKNOWN_USER = "auth.offline_unknown_user"
-E_BAD_CREDENTIALS = "auth.bad_credentials"
+E_BAD_CREDENTIALS = error_codes.BAD_CREDENTIALS
 
 _PH = PasswordHasher()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from enrollment import error_codes
 from enrollment.errors import DomainError
 from enrollment.text import pinyin_keys
 
@@ -97,7 +98,7 @@ def migrate(db: sqlite_utils.Database, upto: int | None = None) -> int:
     target = SCHEMA_VERSION if upto is None else upto
     current = schema_version(db)
     if current > SCHEMA_VERSION:
-        raise DomainError("store.too_new", None, version=current, supported=SCHEMA_VERSION)
+        raise DomainError(error_codes.STORE_TOO_NEW, None, version=current, supported=SCHEMA_VERSION)
     while current < target:
         db.conn.execute("BEGIN IMMEDIATE")
         try:

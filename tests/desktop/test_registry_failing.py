@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from desktop_helpers import PASSWORD, run_op
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 
 from desktop.errors import describe
 from enrollment.errors import Kind
@@ -100,7 +100,14 @@ def test_registry_503_behind_a_load_balancer_reads_as_the_registry_failing(
     _enroll_one(qtbot, win)
 
     maintenance.touch()
+    seen: set[str] = set()     # what the cadre reads while the sync waits to retry
+    watch = QTimer()
+    watch.timeout.connect(lambda: seen.add(win.sync_panel.phase_label.text()))
+    watch.start(20)
     summary = _sync_summary(qtbot, win)
+    watch.stop()
+    assert any(t.startswith("登记中心出错，稍后自动重试") for t in seen), seen
+    assert not any(t.startswith("网络中断") for t in seen), seen
     report = win.sync_panel.report
     assert report.error_code == "sync.server_error" and report.retries > 0 and report.accepted == 0
     assert summary.startswith("登记中心出错"), summary
