@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from enrollment.vocabulary import NEW_VERSION_STATE
+from enrollment.vocabulary import NEW_VERSION_STATE, FindingKind, ReviewState
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -36,9 +36,35 @@ metadata = MetaData(naming_convention=NAMING)
 
 ROLES = ("cadre", "central", "admin")
 
-# records.state takes the values of enrollment.vocabulary.ReviewState (the pipeline and its
-# transitions are described there). No CHECK constraint guards it: migration 0001 created the
-# column without one, and adding one would need a migration.
+# records.state takes the values of enrollment.vocabulary.ReviewState and findings.kind those of
+# FindingKind. The database refuses anything else (migration 0006): a CHECK constraint on
+# PostgreSQL, triggers on SQLite (which cannot add a CHECK to an existing table without copying it,
+# and records is referenced by record_versions). The guards are generated here from the vocabulary;
+# a migration freezes the SQL of its day, and tests/registry/test_vocabulary_guards.py fails when the
+# vocabulary and the newest migration's guard disagree: a new member needs a migration.
+VOCABULARY_GUARDS = (("records", "state", ReviewState), ("findings", "kind", FindingKind))
+
+
+def allowed_values_sql(column: str, enum: type) -> str:
+    """``column IN ('a', 'b', ...)`` in the enum's order (values are plain ASCII codes)."""
+    return f"{column} IN ({', '.join(repr(str(m)) for m in enum)})"
+
+
+def vocabulary_guard_sql(dialect: str) -> list[str]:
+    """The statements that make the database refuse a state or finding kind outside the vocabulary."""
+    out: list[str] = []
+    for table, column, enum in VOCABULARY_GUARDS:
+        condition = allowed_values_sql(f"NEW.{column}", enum)
+        if dialect == "postgresql":
+            out.append(f"ALTER TABLE {table} ADD CONSTRAINT ck_{table}_{column} "
+                       f"CHECK ({allowed_values_sql(column, enum)})")
+        else:
+            for event in ("INSERT", "UPDATE"):
+                of = f" OF {column}" if event == "UPDATE" else ""
+                out.append(f"CREATE TRIGGER ck_{table}_{column}_{event.lower()} BEFORE {event}{of} ON {table} "
+                           f"WHEN NOT ({condition}) "
+                           f"BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: ck_{table}_{column}'); END")
+    return out
 
 operators = Table(
     "operators", metadata,
