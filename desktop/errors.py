@@ -91,6 +91,7 @@ def _messages() -> dict[str, str]:
         "request.too_large": _t("提交的内容太大，超过了登记中心的限制"),
         "request.not_found": _t("登记中心地址不正确（找不到接口）"),
         "request.method_not_allowed": _t("登记中心地址不正确（接口不匹配）"),
+        "request.moment_out_of_range": _t("查询的时间超出了登记中心可以计算的范围（1970年至9000年）"),
         "blob.offset_mismatch": _t("附件续传位置不一致，将在下次同步时重新续传"),
         "blob.hash_mismatch": _t("附件上传后校验不一致，将在下次同步时重传"),
         "blob.size_invalid": _t("附件大小无效"),

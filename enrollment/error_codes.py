@@ -16,6 +16,8 @@ INVALID = "request.invalid"
 TOO_LARGE = "request.too_large"
 NOT_FOUND = "request.not_found"
 METHOD_NOT_ALLOWED = "request.method_not_allowed"
+# ?at= names a moment too far in the past or future to evaluate (the years 1 or 9999)
+MOMENT_OUT_OF_RANGE = "request.moment_out_of_range"
 
 # --- sessions
 AUTH_MISSING = "auth.missing"

@@ -29,12 +29,38 @@ def normalize_name(raw: str) -> str:
     for ch in name:
         cat = unicodedata.category(ch)
         # Letters of any plane, the middle dot of minority names (·), and spaces inside
-        # romanised names; digits and control characters are not part of a name.
+        # romanised names; digits and control characters are not part of a name, nor are
+        # invisible (default-ignorable) characters such as U+034F or U+200B.
+        if _default_ignorable(ord(ch)):
+            raise DomainError(NAME_INVALID, "name", character=f"U+{ord(ch):04X}")
+        if cat == "Cn" and _cjk_extension(ord(ch)):
+            continue  # a CJK extension character newer than this Python's table (Ext. H, I)
         if not (cat.startswith("L") or ch in "·• " or cat == "Mn"):
-            if cat == "Cn" and ord(ch) > 0xFFFF:
-                continue  # rare CJK extension characters not yet in this Python's table
-            raise DomainError(NAME_INVALID, "name", character=ch)
+            # Unassigned (Cn), surrogates (Cs) and the like are named by code point, never echoed.
+            shown = ch if cat[0] in "LMNPSZ" else f"U+{ord(ch):04X}"
+            raise DomainError(NAME_INVALID, "name", character=shown)
     return name
+
+
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): characters that render as
+# nothing; Python's unicodedata does not expose the property.
+_DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+# The CJK Unified Ideographs extension blocks in planes 2 and 3 (B to I), where a Cn of this
+# Python's table may be a character assigned since; the planes' noncharacters are outside them.
+_CJK_EXTENSIONS = ((0x20000, 0x2A6DF), (0x2A700, 0x2EE5F), (0x30000, 0x323AF))
+
+
+def _default_ignorable(cp: int) -> bool:
+    return any(lo <= cp <= hi for lo, hi in _DEFAULT_IGNORABLE)
+
+
+def _cjk_extension(cp: int) -> bool:
+    return any(lo <= cp <= hi for lo, hi in _CJK_EXTENSIONS)
 
 
 def normalize_mobile(raw: str | None) -> str:

@@ -70,12 +70,37 @@ def _scrub_access_log() -> None:
         access.addFilter(ScrubQueryFilter())
 
 
+def _encodable(value: Any) -> Any:
+    """``value`` with every string made encodable as UTF-8: a refusal never echoes a lone
+    surrogate (``"\\ud800"`` in a client's JSON), which would fail the answer itself."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(v) for v in value]
+    return value
+
+
+class EncodableJSONResponse(JSONResponse):
+    """Every answer's JSON: a lone surrogate from the client's JSON, echoed in a refusal (an unknown
+    subsidy code, a record id), leaves as "?" instead of failing the answer with a 500."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return super().render(_encodable(content))
+
+
 def _json_error(status: int, code: str, message: str, field: str | None = None, **data: Any) -> JSONResponse:
-    return JSONResponse(protocol.error_body(code, message, field=field, **data), status_code=status)
+    return EncodableJSONResponse(protocol.error_body(code, message, field=field, **data), status_code=status)
+
+
 
 
 async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
-    raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    raw = json.dumps(_encodable(body), ensure_ascii=False).encode("utf-8")
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
                             (b"connection", b"close")]})
@@ -96,7 +121,8 @@ class Guard:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if path.startswith("/api/") and path != protocol.HEALTH:
             raw = headers.get(protocol.VERSION_HEADER.lower(), "").strip()
-            if not (raw.isdigit() and protocol.MIN_PROTOCOL_VERSION <= int(raw) <= protocol.PROTOCOL_VERSION):
+            # isdigit() alone takes "١" or "²", which int() refuses.
+            if not (raw.isascii() and raw.isdigit() and protocol.MIN_PROTOCOL_VERSION <= int(raw) <= protocol.PROTOCOL_VERSION):
                 if headers.get("content-length", "0") != "0" or "transfer-encoding" in headers:
                     await self._drain(receive, _DRAIN_MAX)
                 await _send_json(send, 426, protocol.error_body(
@@ -250,14 +276,24 @@ def staff_session(session: Auth) -> Session:
 Staff = Annotated[Session, Depends(staff_session)]
 
 
+# The moments ``?at=`` may name (warnings and their reports).
+_MOMENT_MIN = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MOMENT_MAX = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+
+
 def _moment(at: str | None, clock: Clock) -> dt.datetime:
     if at is None:
         return clock.now()
     try:
-        return parse_moment(at)
+        moment = parse_moment(at)
     except ValueError:
         raise ApiError(422, protocol.E_INVALID, "at is an ISO-8601 moment, e.g. 2026-12-01T08:00:00Z",
                        field="at") from None
+    if not _MOMENT_MIN <= moment <= _MOMENT_MAX:
+        # Years 1 and 9999 overflow the warnings' and reports' date arithmetic.
+        raise ApiError(error_codes.MOMENT_OUT_OF_RANGE, "at is outside the moments the registry evaluates",
+                       field="at", min=iso(_MOMENT_MIN), max=iso(_MOMENT_MAX))
+    return moment
 
 
 def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | None = None) -> Any:
@@ -268,6 +304,7 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
     _scrub_access_log()
     app = FastAPI(title="Yikatong registry", version=str(protocol.PROTOCOL_VERSION),
                   docs_url=None, redoc_url=None,  # their pages load scripts from a CDN
+                  default_response_class=EncodableJSONResponse,
                   description="The central registry's sync API (see sync/protocol.py).")
     app.state.engine = engine
     app.state.clock = clock = clock or SystemClock()

@@ -45,6 +45,7 @@ STATUS: dict[str, int] = {
     codes.REVIEW_REASON_LONG: 422,
     codes.REVIEW_PASSWORD: 422,
     codes.REVIEW_ACTION: 422,
+    codes.MOMENT_OUT_OF_RANGE: 422,
     codes.PROTOCOL_UNSUPPORTED: 426,
     codes.SERVER_INTERNAL: 500,
     # The registry is up but lacks a part (no check worker, no CJK font): the laptop retries later.

@@ -230,3 +230,15 @@ def test_subsidies_not_a_list_of_strings_is_invalid(bad):
     with pytest.raises(ValidationErrors) as info:
         records.validate_enrollment(payload(subsidies=bad), today=TODAY)
     assert records.SUBSIDIES_INVALID in {e.code for e in info.value.errors}
+
+
+@pytest.mark.parametrize("ch", ["\u034f", "\u200b", "\ufeff", "\U0010ffff", "\U0002fffd", "\ue000", "\ud800"],
+                         ids=["CGJ", "ZWSP", "BOM", "U+10FFFF", "U+2FFFD", "private-use", "surrogate"])
+def test_name_refuses_invisible_unassigned_and_surrogate_characters(ch):
+    """Default-ignorable, unassigned (Cn) and surrogate code points are name.invalid_character,
+    named by code point (never echoed); assigned CJK extension characters stay names."""
+    with pytest.raises(DomainError) as info:
+        text.normalize_name("王" + ch + "明")
+    assert info.value.code == text.NAME_INVALID
+    assert info.value.data["character"] == f"U+{ord(ch):04X}"
+    assert text.normalize_name("王𠈌𡒄明") == "王𠈌𡒄明"

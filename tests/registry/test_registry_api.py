@@ -343,3 +343,53 @@ def test_log_has_no_full_id_numbers(shared):
     log = (shared.process.data_dir / "registry.log").read_text(encoding="utf-8", errors="replace")
     assert p["id_number"] not in log
     assert p["id_number"][:4] + "*" * 10 + p["id_number"][-4:] in log
+
+
+# --------------------------------------------------------------- issue 10: input that reached a 500
+
+def _push_raw_json(api: Api, p: dict) -> httpx.Response:
+    """A push whose JSON carries a lone surrogate as the escape "\\ud800" (valid JSON, no valid UTF-8)."""
+    body = {"device_id": "laptop-1", "records": [{"record_id": p["record_id"], "base_version": 0, "deleted": False,
+                                           "payload": p, "content_hash": "0" * 64}]}
+    return api.post(protocol.PUSH, content=json.dumps(body, ensure_ascii=True).encode("ascii"),
+                    headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("spoil,code", [
+    (lambda p: {**p, "name": "王\ud800明"}, "name.invalid_character"),
+    (lambda p: {**p, "subsidies": ["\ud800"]}, "subsidies.unknown"),
+    (lambda p: {**p, "subsidies": ["dibao\ud800"]}, "subsidies.unknown"),
+], ids=["name", "subsidies", "subsidies-suffix"])
+def test_lone_surrogate_is_refused_not_a_500(shared, spoil, code):
+    """A lone surrogate in a payload is refused with its code; the answer never echoes it (it was a 500)."""
+    api = shared.login("cadre_a")
+    r = _push_raw_json(api, spoil(payload(70)))
+    assert r.status_code == 200, r.text
+    result = r.json()["results"][0]
+    assert result["status"] == protocol.REFUSED
+    assert code in {result["error"]["code"], *(e["code"] for e in result["error"]["data"].get("errors", []))}
+    assert "\ud800" not in r.content.decode("utf-8")
+    assert api.get(protocol.ME).status_code == 200
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"], ids=["year-1", "year-9999"])
+@pytest.mark.parametrize("path", [protocol.REVIEW_WARNINGS, protocol.REVIEW_REPORT_CSV, protocol.REVIEW_REPORT_PDF],
+                         ids=["warnings", "csv", "pdf"])
+def test_warnings_refuse_out_of_range_moments(shared, path, at):
+    """?at= in the year 1 or 9999 is 422 request.moment_out_of_range in the one error shape (it was a 500)."""
+    r = shared.login("central").get(path, params={"at": at})
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert err["code"] == "request.moment_out_of_range" and err["field"] == "at"
+    assert shared.login("central").get(path, params={"at": "2026-12-01T08:00:00Z"}).status_code in (200, 503)
+
+
+@pytest.mark.parametrize("version", [b"\xb2", b"\xb3", b"1\xb9", "١".encode()],
+                         ids=["superscript-2", "superscript-3", "1-superscript-1", "arabic-indic-utf8"])
+def test_non_ascii_digit_protocol_header_is_426(shared, version):
+    """A non-ASCII digit in X-Yikatong-Protocol (a header's bytes are Latin-1: 0xB2 is "²", which
+    isdigit() takes and int() refuses), with no token, is 426 in the one error shape (it was a plain-text 500)."""
+    r = httpx.get(shared.url + protocol.ME, headers={protocol.VERSION_HEADER: version})
+    assert r.status_code == 426
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.json()["error"]["code"] == protocol.E_VERSION
