@@ -107,6 +107,20 @@ async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": raw})
 
 
+# Endpoints that take a body before any token.
+_NO_TOKEN_PATHS = frozenset({protocol.HEALTH, protocol.LOGIN})
+
+
+def _token_refusal(engine: Engine, authorization: str | None) -> ApiError | None:
+    """Why this Authorization header gets no session (401/403), or None when it does."""
+    try:
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            authenticate(conn, authorization)
+    except ApiError as exc:
+        return exc
+    return None
+
+
 class Guard:
     """Protocol version check, body-size limit, and the last line of defence against 500 leaks."""
 
@@ -131,8 +145,19 @@ class Guard:
                     f"–{protocol.PROTOCOL_VERSION}; send {protocol.VERSION_HEADER}",
                     min_version=protocol.MIN_PROTOCOL_VERSION, max_version=protocol.PROTOCOL_VERSION))
                 return
-        # Read the whole body first, counting; refuse it once it passes the limit.
         declared = headers.get("content-length", "")
+        if not (declared.isascii() and declared.isdigit()):
+            declared = ""
+        has_body = declared not in ("", "0") or "transfer-encoding" in headers
+        # A request with a body to an authenticated endpoint shows its token before a byte of the
+        # body is read: 20 unauthenticated 15 MiB posts once took the registry from 252 to 727 MiB.
+        if has_body and path.startswith("/api/") and path not in _NO_TOKEN_PATHS:
+            refusal = await run_in_threadpool(_token_refusal, self.app.state.engine, headers.get("authorization"))
+            if refusal is not None:
+                await _send_json(send, refusal.status, protocol.error_body(
+                    refusal.code, refusal.message, field=refusal.field, **refusal.data))
+                return
+        # Read the whole body first, counting; refuse it once it passes the limit.
         too_large = declared.isdigit() and int(declared) > self.max_body
         chunks: list[bytes] = []
         size = 0
