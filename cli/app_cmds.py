@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from enrollment.private_files import private_dir
 from registry.launcher import RegistryProcess
 from resources import path as resource_path
 from resources import user_data_dir
@@ -35,7 +36,7 @@ def _app(args) -> int:
     from desktop.app import main as app_main
 
     store = args.store or user_data_dir() / "laptop.sqlite3"
-    store.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(store.parent)
     return app_main(store_path=str(store), registry_url=args.registry)
 
 
@@ -83,7 +84,7 @@ def seed_demo_enrollments(url: str, db_url: str, data_dir: Path) -> None:
 
 def _demo(args) -> int:
     data_dir = args.data_dir or user_data_dir() / "demo"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)  # owner only: the demo's registry, laptop store and crash reports
     db_url = f"sqlite:///{data_dir / 'registry.sqlite3'}"
     # A SIGTERM (a closed terminal, a test ending the demo) must stop the embedded registry too:
     # Python's default action would end this process without running the ``finally`` below. While

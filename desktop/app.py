@@ -20,6 +20,7 @@ from typing import Any
 from PySide6.QtCore import QLocale, QObject, QTranslator
 from PySide6.QtWidgets import QApplication
 
+from enrollment.private_files import private_dir
 from resources import user_data_dir
 
 from .crash_report import CrashGuard, install_excepthook
@@ -50,7 +51,7 @@ def default_store_path() -> Path:
 def _open_store(path: Path):
     from sync.store import Store
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     return Store.open(path)
 
 
@@ -162,7 +163,7 @@ def start(argv: list[str] | None = None, *, store_path: str | Path | None = None
           registry_url: str | None = None) -> AppRun:
     """Everything a start does before the event loop runs; the login window is shown."""
     store = Path(store_path or default_store_path())
-    store.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(store.parent)  # owner only: the store, its token and the crash folder
     guard = CrashGuard(store.parent / "crash")
     previous_crash = guard.begin()
     install_excepthook()

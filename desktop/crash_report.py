@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from enrollment.errors import mask_id_number
+from enrollment.private_files import private_dir, private_file
 
 MARKER = "session.running"
 FAULT_FILE = "fatal-traceback.txt"
@@ -63,6 +64,14 @@ def _app_version() -> str:
         return "unknown"
 
 
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """``app.log``: every file it opens (the first, and each after a rollover) is 0600."""
+
+    def _open(self):  # noqa: ANN202 - logging's own signature
+        private_file(self.baseFilename)
+        return super()._open()
+
+
 class CrashGuard:
     """The crash folder of one data folder (``<data>/crash``); one running app per folder."""
 
@@ -78,14 +87,18 @@ class CrashGuard:
 
     def begin(self) -> Path | None:
         """Report on an unclean previous session (its path, else None), then guard this one."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        # Owner only (folder 0700, files 0600), also for what an older version left readable.
+        private_dir(self.folder)
+        for old in self.folder.iterdir():
+            if old.is_file():
+                private_file(old)
         self.previous_report = self._report_previous()
-        self._fault = open(self.folder / FAULT_FILE, "w", encoding="utf-8")  # noqa: SIM115 - open for the session
+        self._fault = open(private_file(self.folder / FAULT_FILE), "w", encoding="utf-8")  # noqa: SIM115 - open for the session
         faulthandler.enable(file=self._fault, all_threads=True)
-        (self.folder / MARKER).write_text(
+        private_file(self.folder / MARKER).write_text(
             f"pid {os.getpid()}\nstarted {dt.datetime.now().isoformat(timespec='seconds')}\n", encoding="utf-8")
-        self._handler = logging.handlers.RotatingFileHandler(self.log_path, maxBytes=512 * 1024, backupCount=2,
-                                                             encoding="utf-8")
+        self._handler = _PrivateRotatingFileHandler(self.log_path, maxBytes=512 * 1024, backupCount=2,
+                                                    encoding="utf-8")
         self._handler.setFormatter(_ScrubbingFormatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
         root = logging.getLogger()
         root.addHandler(self._handler)
@@ -137,7 +150,7 @@ class CrashGuard:
             *tail,
             "",
         ]
-        report.write_text(scrub("\n".join(lines)), encoding="utf-8")
+        private_file(report).write_text(scrub("\n".join(lines)), encoding="utf-8")
         marker.unlink()
         fault_path.unlink(missing_ok=True)
         self._prune()

@@ -17,6 +17,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
+from enrollment.private_files import private_sqlite
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _MIGRATION_LOCK = 0x59_4B_54_47  # pg advisory lock key: "YKTG"
@@ -40,7 +42,8 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # Owner only (0600, its folder 0700): the registry holds every resident's record.
+            private_sqlite(Path(database).expanduser())
         engine = create_engine(url, hide_parameters=True,
                                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
                                              "check_same_thread": False})
@@ -88,7 +91,7 @@ def _sqlite_events(engine: Engine) -> None:
 
 
 # The newest migration's revision; tests check it against alembic's own view of the scripts.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 
 def current_revision(engine: Engine) -> str | None:

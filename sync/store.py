@@ -38,6 +38,8 @@ from typing import Any
 
 import sqlite_utils
 
+from enrollment.private_files import private_sqlite
+
 from . import protocol
 from .local import blobs, credentials, pull, push_results, records, roster
 from .local.credentials import E_BAD_CREDENTIALS, E_OFFLINE_UNKNOWN_USER  # noqa: F401 - the store's codes
@@ -79,7 +81,8 @@ class Store:
     @classmethod
     def open(cls, path: str | Path) -> Store:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner only (0600, its folder 0700): the store keeps the roster and the bearer token.
+        private_sqlite(path)
         db = connect(path)
         migrate(db)
         store = cls(db, path)

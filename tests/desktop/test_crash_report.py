@@ -72,3 +72,38 @@ def test_only_the_newest_reports_are_kept(tmp_path):
     kept = sorted(p.name for p in folder.glob("crash-*.txt"))
     assert len(kept) == REPORTS_KEPT and report.name in kept
     assert "crash-20260101-000000.txt" not in kept
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+def test_crash_folder_reports_and_logs_are_owner_only(tmp_path):
+    """The crash folder is 0700 and its log, traceback file and reports 0600, also when an older version
+    left them readable by everyone (issue 10)."""
+    import os
+    import stat
+
+    def mode(p):
+        return stat.S_IMODE(p.stat().st_mode)
+
+    old = os.umask(0o022)
+    try:
+        folder = tmp_path / "crash"
+        folder.mkdir(mode=0o755)
+        (folder / "crash-20260101-000000.txt").write_text("old report", encoding="utf-8")
+        os.chmod(folder / "crash-20260101-000000.txt", 0o644)
+        guard = CrashGuard(folder)
+        guard.begin()
+        logging.getLogger("yikatong.test").warning("a line")
+        assert mode(folder) == 0o700
+        assert {p.name: mode(p) for p in folder.iterdir()} == {p.name: 0o600 for p in folder.iterdir()}
+        # killed: the next start writes a report
+        logging.getLogger().removeHandler(guard._handler)
+        guard._handler.close()
+        faulthandler.disable()
+        nxt = CrashGuard(folder)
+        report = nxt.begin()
+        assert report is not None and mode(report) == 0o600
+        nxt._handler.doRollover()
+        assert {p.name: mode(p) for p in folder.iterdir()} == {p.name: 0o600 for p in folder.iterdir()}
+        nxt.end()
+    finally:
+        os.umask(old)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 
 import pytest
 from fieldkit import VILLAGE, enrollment_fields, people, person
@@ -343,3 +345,29 @@ def test_face_template_without_face_info_is_not_queued(store):
         store.enroll(enrollment_fields(p), [("face_template", b"t", "application/x-yikatong-face-template")])
     assert "face.info_missing" in {e.code for e in info.value.errors}
     assert store.list_records() == [] and store.face_templates() == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_store_files_are_owner_only(tmp_path):
+    """The laptop store (roster, bearer token) and its -wal/-shm are 0600 in a 0700 folder; a store an
+    older version left 0644 is narrowed when opened (issue 10)."""
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "laptop" / "store.sqlite3"
+        store = Store.open(path)
+        store.set_meta("token", "secret-token")
+        for suffix in ("", "-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            assert side.exists() and stat.S_IMODE(side.stat().st_mode) == 0o600, suffix
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        store.close()
+        for suffix in ("", "-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                os.chmod(side, 0o644)
+        os.chmod(path.parent, 0o755)
+        Store.open(path).close()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    finally:
+        os.umask(old)
