@@ -37,6 +37,12 @@ def register(sub: Any) -> None:
                    help="warning limits JSON (default: resources/review/warning_limits.json)")
     p.add_argument("--exit-with-parent", type=int, default=None, metavar="PID",
                    help="shut down when process PID ends (an embedded registry never outlives its app)")
+    p.add_argument("--login-max-failures", type=int, default=5, metavar="N",
+                   help="wrong passwords for one account within 15 min before a lock (default 5)")
+    p.add_argument("--login-address-max-failures", type=int, default=20, metavar="N",
+                   help="the same from one client address (default 20)")
+    p.add_argument("--login-lock", type=float, default=60, metavar="SECONDS",
+                   help="the first lock's length; each further lock doubles, at most an hour (default 60)")
     p.set_defaults(handler=cmd_serve)
 
     p = rsub.add_parser("add-operator", help="create an operator account (password from stdin)")
@@ -47,6 +53,13 @@ def register(sub: Any) -> None:
                    help="12-digit village code the operator works in (repeat for several; required for cadre)")
     p.add_argument("--display-name", default="")
     p.set_defaults(handler=cmd_add_operator)
+
+    for name, disabled in (("disable-operator", True), ("enable-operator", False)):
+        p = rsub.add_parser(name, help=("refuse this operator's logins and tokens from the next request"
+                                        if disabled else "let a disabled operator log in again") + " (audited)")
+        p.add_argument("username", metavar="USER")
+        p.add_argument("--db", help=DB_HELP)
+        p.set_defaults(handler=cmd_set_disabled, disabled=disabled)
 
     p = rsub.add_parser("import-roster", help="import a village's residents from CSV (all or nothing)")
     p.add_argument("file", metavar="FILE.csv")
@@ -155,7 +168,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     engine = _engine(args)
     try:
         serve(resolve_db_url(args.db), args.host, args.port, engine=engine, parent_pid=args.exit_with_parent,
-              settings=Settings(token_ttl=ttl, max_body=max_body, warning_limits=args.warning_limits))
+              settings=Settings(token_ttl=ttl, max_body=max_body, warning_limits=args.warning_limits,
+                                login_max_failures=args.login_max_failures, login_lock=args.login_lock,
+                                login_address_max_failures=args.login_address_max_failures))
     except OSError as e:
         raise CliError("server.bind_failed", f"cannot listen on {args.host}:{args.port}: {e.strerror}") from None
     return 0
@@ -172,6 +187,17 @@ def cmd_add_operator(args: argparse.Namespace) -> int:
         add_operator(conn, username=args.username, password=password, role=args.role,
                      village_codes=args.village, display_name=args.display_name)
     sys.stdout.write(f"operator {args.username} ({args.role}) added\n")
+    return 0
+
+
+def cmd_set_disabled(args: argparse.Namespace) -> int:
+    from registry.auth import set_disabled
+
+    engine = _engine(args)
+    with engine.begin() as conn:
+        changed = set_disabled(conn, args.username, args.disabled)
+    state = "disabled" if args.disabled else "enabled"
+    sys.stdout.write(f"operator {args.username} {state}\n" if changed else f"operator {args.username} was already {state}\n")
     return 0
 
 

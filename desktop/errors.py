@@ -71,6 +71,9 @@ def _messages() -> dict[str, str]:
         "auth.username_empty": _t("请填写用户名"),
         "auth.registry_url_invalid": _t("登记中心地址无效，应以 http:// 或 https:// 开头"),
         "auth.operator_disabled": _t("此账号已被停用，请联系管理员"),
+        "auth.locked": _t("密码错误次数过多，请{retry_after}秒后再试"),
+        "auth.device_mismatch": _t("登录凭据不属于这台电脑，请重新联网登录"),
+        "auth.device_id_invalid": _t("本机设备编号含有不允许的字符，请联系技术支持"),
         "village.not_assigned": _t("您的账号未分配到该村，不能为该村登记"),
         # records and sync
         "record.conflict": _t("该记录已在登记中心被修改（版本冲突），请选择保留哪个版本"),
@@ -197,6 +200,7 @@ def _messages() -> dict[str, str]:
         "operator.role_invalid": _t("账号角色无效"),
         "operator.village_required": _t("村干部账号必须分配至少一个村"),
         "operator.password_too_short": _t("密码太短：至少{min}位"),
+        "operator.unknown": _t("没有这个用户名的账号"),
         # the laptop itself
         "store.unavailable": _t("无法打开本机数据文件"),
         "store.closed": _t("本机数据文件已关闭"),

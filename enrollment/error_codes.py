@@ -26,6 +26,9 @@ AUTH_EXPIRED = "auth.token_expired"
 BAD_CREDENTIALS = "auth.bad_credentials"
 FORBIDDEN = "auth.forbidden"
 OPERATOR_DISABLED = "auth.operator_disabled"
+AUTH_LOCKED = "auth.locked"  # too many wrong passwords: 429 with Retry-After (data: retry_after)
+DEVICE_MISMATCH = "auth.device_mismatch"  # a push names another device than the token was issued to
+DEVICE_ID_INVALID = "auth.device_id_invalid"  # control or bidi characters in a device id
 VILLAGE_NOT_ASSIGNED = "village.not_assigned"
 
 # --- records

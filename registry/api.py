@@ -30,14 +30,15 @@ from enrollment import error_codes
 from enrollment.errors import DomainError
 from sync import protocol
 
-from . import review, service
+from . import accounts, review, service
 from . import warnings as warn
-from .auth import Session, authenticate, login
+from .auth import Session, authenticate
 from .clock import Clock, SystemClock, parse_moment
 from .config import Settings
 from .db import iso, now_iso
 from .errors import ApiError, status_of
 from .reports import ReportError
+from .throttle import Throttle, ThrottleLimits
 
 log = logging.getLogger("registry.api")
 
@@ -334,6 +335,9 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
     app.state.engine = engine
     app.state.clock = clock = clock or SystemClock()
     app.state.limits = limits = warn.WarningLimits.load(settings.warning_limits)
+    app.state.throttle = throttle = Throttle(
+        ThrottleLimits(max_failures=settings.login_max_failures, lock=settings.login_lock,
+                       address_max_failures=settings.login_address_max_failures), clock)
     app.state.run_checks = None
     app.state.records_received = None
 
@@ -344,7 +348,10 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return _json_error(exc.status, exc.code, exc.message, exc.field, **exc.data)
+        response = _json_error(exc.status, exc.code, exc.message, exc.field, **exc.data)
+        if exc.code == error_codes.AUTH_LOCKED:
+            response.headers["Retry-After"] = str(exc.data.get("retry_after", 1))
+        return response
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
@@ -378,12 +385,18 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
                 "min_protocol_version": protocol.MIN_PROTOCOL_VERSION, "server_time": now_iso()}
 
     @app.post(protocol.LOGIN, summary="Exchange username and password for an expiring token")
-    def do_login(body: LoginRequest) -> dict[str, Any]:
-        with engine.begin() as conn:
-            token, expires, operator = login(conn, body.username, body.password, body.device_id,
-                                             settings.token_ttl)
+    def do_login(body: LoginRequest, request: Request) -> dict[str, Any]:
+        token, expires, operator = accounts.throttled_login(
+            engine, throttle, body.username, body.password, body.device_id, settings.token_ttl,
+            request.client.host if request.client else None)
         return {"token": token, "expires_at": iso(expires), "operator": operator.to_dict(),
                 "server_time": now_iso()}
+
+    @app.post(protocol.LOGOUT, summary="Revoke the caller's token (the next call with it is 401)")
+    def logout(request: Request, session: Auth) -> dict[str, Any]:
+        token = (request.headers.get("authorization") or "").partition(" ")[2].strip()
+        accounts.logout(engine, token, session.operator.username, session.device_id)
+        return {"logged_out": True}
 
     @app.get(protocol.ME, summary="Who this token belongs to")
     def me(session: Auth) -> dict[str, Any]:
@@ -392,6 +405,9 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
 
     @app.post(protocol.PUSH, summary="Push a batch of record versions; one result per record")
     def push(body: PushRequest, session: Auth) -> dict[str, Any]:
+        if body.device_id != session.device_id:
+            raise ApiError(error_codes.DEVICE_MISMATCH, "the push names another device than the token's",
+                           field="device_id")
         results = service.push(engine, session.operator, body.device_id,
                                [item.model_dump() for item in body.records], clock=clock)
         hook = app.state.records_received
@@ -470,14 +486,20 @@ def _review_routes(app: FastAPI, engine: Engine, clock: Clock, limits: warn.Warn
         return review.record_detail(engine, staff.operator, record_id, clock=clock, limits=limits)
 
     @app.post(protocol.REVIEW_DECISION, summary="Approve, reject or return the version you looked at")
-    def review_decision(record_id: str, body: DecisionRequest, staff: Staff) -> dict[str, Any]:
-        return review.decide(engine, staff.operator, record_id, body.action, version=body.version,
-                             reason=body.reason, password=body.password, clock=clock, limits=limits)
+    def review_decision(record_id: str, body: DecisionRequest, staff: Staff, request: Request) -> dict[str, Any]:
+        return accounts.throttled_password(
+            engine, request.app.state.throttle, staff.operator.username, request.client.host if request.client else None,
+            "review.decision",
+            lambda: review.decide(engine, staff.operator, record_id, body.action, version=body.version,
+                                  reason=body.reason, password=body.password, clock=clock, limits=limits))
 
     @app.post(protocol.REVIEW_BULK_APPROVE, summary="Approve many cleared records with one password")
-    def review_bulk_approve(body: BulkApproveRequest, staff: Staff) -> dict[str, Any]:
-        return review.bulk_approve(engine, staff.operator, [i.model_dump() for i in body.items],
-                                   password=body.password, reason=body.reason, clock=clock)
+    def review_bulk_approve(body: BulkApproveRequest, staff: Staff, request: Request) -> dict[str, Any]:
+        return accounts.throttled_password(
+            engine, request.app.state.throttle, staff.operator.username, request.client.host if request.client else None,
+            "review.bulk_approve",
+            lambda: review.bulk_approve(engine, staff.operator, [i.model_dump() for i in body.items],
+                                        password=body.password, reason=body.reason, clock=clock))
 
     @app.post(protocol.REVIEW_CARD_ISSUED, summary="The approved record's card was handed out")
     def review_card_issued(record_id: str, body: CardIssuedRequest, staff: Staff) -> dict[str, Any]:

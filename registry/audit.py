@@ -33,6 +33,8 @@ RECORD_DELETED = "record.deleted"  # a tombstone accepted
 RECORD_CONFLICT = "record.conflict"
 ROSTER_IMPORTED = "roster.imported"
 OPERATOR_ADDED = "operator.added"
+OPERATOR_DISABLED = "operator.disabled"
+OPERATOR_ENABLED = "operator.enabled"
 # Central review (registry.review): every decision, card issue and staff view of a full record.
 REVIEW_APPROVED = "review.approved"
 REVIEW_REJECTED = "review.rejected"

@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
@@ -32,6 +33,7 @@ USERNAME_TAKEN = "operator.username_taken"
 ROLE_INVALID = "operator.role_invalid"
 VILLAGE_REQUIRED = "operator.village_required"
 PASSWORD_WEAK = "operator.password_too_short"
+OPERATOR_UNKNOWN = "operator.unknown"
 DISABLED = error_codes.OPERATOR_DISABLED
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
@@ -118,6 +120,19 @@ def add_operator(conn: Connection, *, username: str, password: str, role: str,
     return op_id
 
 
+def set_disabled(conn: Connection, username: str, disabled: bool, actor: str = "cli") -> bool:
+    """Disable or enable an operator; returns whether anything changed. ``authenticate`` reads the
+    flag on every request, so a disabled operator's tokens are refused (403) from the next call."""
+    row = conn.execute(select(operators.c.id, operators.c.disabled).where(operators.c.username == username)).first()
+    if row is None:
+        raise DomainError(OPERATOR_UNKNOWN, "username", username=username)
+    if bool(row.disabled) == disabled:
+        return False
+    conn.execute(update(operators).where(operators.c.id == row.id).values(disabled=disabled))
+    audit.append(conn, actor, audit.OPERATOR_DISABLED if disabled else audit.OPERATOR_ENABLED, username, {})
+    return True
+
+
 def load_operator(conn: Connection, op_id: int) -> Operator:
     row = conn.execute(select(operators).where(operators.c.id == op_id)).one()
     vs = conn.execute(
@@ -129,8 +144,18 @@ def load_operator(conn: Connection, op_id: int) -> Operator:
                     [{"code": v.code, "name": v.name} for v in vs])
 
 
+def check_device_id(device_id: str) -> str:
+    """A device id names a laptop in the audit log and the records: no control, format (bidi
+    overrides, zero-width) or separator characters, which could disguise it."""
+    if not device_id.strip() or any(unicodedata.category(c)[0] in "CZ" and c != " " for c in device_id):
+        raise ApiError(error_codes.DEVICE_ID_INVALID, "the device id has control or bidi characters",
+                       field="device_id")
+    return device_id
+
+
 def login(conn: Connection, username: str, password: str, device_id: str, ttl_seconds: int
           ) -> tuple[str, dt.datetime, Operator]:
+    check_device_id(device_id)
     row = conn.execute(select(operators).where(operators.c.username == username)).first()
     try:
         _hasher.verify(row.password_hash if row else _dummy(), password)

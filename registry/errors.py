@@ -25,6 +25,7 @@ STATUS: dict[str, int] = {
     codes.BAD_CREDENTIALS: 401,
     codes.FORBIDDEN: 403,
     codes.OPERATOR_DISABLED: 403,
+    codes.DEVICE_MISMATCH: 403,
     codes.VILLAGE_NOT_ASSIGNED: 403,
     codes.NOT_FOUND: 404,
     codes.RECORD_UNKNOWN: 404,
@@ -35,6 +36,7 @@ STATUS: dict[str, int] = {
     codes.REVIEW_STALE: 409,
     codes.TOO_LARGE: 413,
     codes.INVALID: 422,
+    codes.DEVICE_ID_INVALID: 422,
     codes.BASE_VERSION_INVALID: 422,
     codes.CONTENT_HASH_MISMATCH: 422,
     codes.RECORD_NOT_NORMALIZED: 422,
@@ -47,6 +49,7 @@ STATUS: dict[str, int] = {
     codes.REVIEW_ACTION: 422,
     codes.MOMENT_OUT_OF_RANGE: 422,
     codes.PROTOCOL_UNSUPPORTED: 426,
+    codes.AUTH_LOCKED: 429,
     codes.SERVER_INTERNAL: 500,
     # The registry is up but lacks a part (no check worker, no CJK font): the laptop retries later.
     codes.REVIEW_CHECKS_UNAVAILABLE: 503,

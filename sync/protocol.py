@@ -51,6 +51,7 @@ VERSION_HEADER = "X-Yikatong-Protocol"
 HEALTH = "/api/health"
 LOGIN = "/api/auth/login"
 ME = "/api/auth/me"
+LOGOUT = "/api/auth/logout"  # POST: revokes the caller's token
 PUSH = "/api/sync/push"
 PULL = "/api/sync/pull"
 DIGEST = "/api/sync/digest"

@@ -29,9 +29,10 @@ SHARED_MAX_BODY = 1024 * 1024  # --max-body of the shared registry: 1 MiB, so si
 class Api:
     """A thin httpx client: the version header on every call, a Bearer token once logged in."""
 
-    def __init__(self, base_url: str, token: str | None = None) -> None:
+    def __init__(self, base_url: str, token: str | None = None, device_id: str = "laptop-1") -> None:
         self.base_url = base_url
         self.token = token
+        self.device_id = device_id  # the device the token was issued to; a push names it
         self.http = httpx.Client(base_url=base_url, timeout=30, headers=HEADERS)
 
     def headers(self, **extra: str) -> dict[str, str]:
@@ -45,7 +46,7 @@ class Api:
         r = self.http.post(protocol.LOGIN, json={"username": username, "password": password,
                                                   "device_id": device_id})
         assert r.status_code == 200, r.text
-        return Api(self.base_url, r.json()["token"])
+        return Api(self.base_url, r.json()["token"], device_id)
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.http.get(path, headers=self.headers(**kw.pop("headers", {})), **kw)
@@ -56,8 +57,8 @@ class Api:
     def put(self, path: str, **kw: Any) -> httpx.Response:
         return self.http.put(path, headers=self.headers(**kw.pop("headers", {})), **kw)
 
-    def push(self, items: list[dict], device_id: str = "laptop-1") -> list[dict]:
-        r = self.post(protocol.PUSH, json={"device_id": device_id, "records": items})
+    def push(self, items: list[dict], device_id: str | None = None) -> list[dict]:
+        r = self.post(protocol.PUSH, json={"device_id": device_id or self.device_id, "records": items})
         assert r.status_code == 200, r.text
         return r.json()["results"]
 
