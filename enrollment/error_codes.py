@@ -52,6 +52,12 @@ REVIEW_REASON_LONG = "review.reason_too_long"
 REVIEW_PASSWORD = "review.password_required"
 REVIEW_ACTION = "review.action_invalid"
 REVIEW_CHECKS_UNAVAILABLE = "review.checks_unavailable"
+# Separation of duties: only a village's cadres push; nobody decides on a record they created or
+# edited; the approver does not also hand out the card (unless the registry's policy allows it).
+PUSH_CADRE_ONLY = "record.push_cadre_only"
+REVIEW_OWN_RECORD = "review.own_record"
+REVIEW_APPROVER_ISSUES_CARD = "review.approver_issues_card"
+
 
 # --- the registry failed (an answer in its error shape with a 5xx status)
 SERVER_INTERNAL = "server.internal"

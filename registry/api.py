@@ -449,11 +449,12 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
                            field="sha256")
         return Response(data, media_type="application/octet-stream")
 
-    _review_routes(app, engine, clock, limits)
+    _review_routes(app, engine, clock, limits, settings)
     return Guard(app, settings.max_body)
 
 
-def _review_routes(app: FastAPI, engine: Engine, clock: Clock, limits: warn.WarningLimits) -> None:
+def _review_routes(app: FastAPI, engine: Engine, clock: Clock, limits: warn.WarningLimits,
+                   settings: Settings) -> None:
     """Central review (docs/review-api.md §3): central and admin operators only."""
 
     def reading() -> Any:
@@ -504,7 +505,8 @@ def _review_routes(app: FastAPI, engine: Engine, clock: Clock, limits: warn.Warn
     @app.post(protocol.REVIEW_CARD_ISSUED, summary="The approved record's card was handed out")
     def review_card_issued(record_id: str, body: CardIssuedRequest, staff: Staff) -> dict[str, Any]:
         return review.mark_card_issued(engine, staff.operator, record_id, version=body.version, clock=clock,
-                                       limits=limits)
+                                       limits=limits,
+                                       allow_approver_issues_card=settings.allow_approver_issues_card)
 
     @app.post(protocol.REVIEW_RUN_CHECKS, summary="Run the automatic checks now; the run's summary")
     def review_run_checks(request: Request, staff: Staff) -> dict[str, Any]:

@@ -41,6 +41,10 @@ REVIEW_REJECTED = "review.rejected"
 REVIEW_RETURNED = "review.returned"
 REVIEW_CARD_ISSUED = "review.card_issued"
 RECORD_VIEWED = "record.viewed"
+# Separation of duties: a refused push by staff, a refused decision or card issue (data: the code).
+PUSH_REFUSED = "push.refused"
+REVIEW_REFUSED = "review.refused"
+
 
 _ID_KEYS = {"id_number"}
 _DROP_KEYS = {"name", "phone", "address", "password", "password_hash", "payload"}

@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, Engine, and_, distinct, func, or_, select, tuple_, update
 
+from enrollment import error_codes as codes
 from enrollment import id_number as idn
 from enrollment.errors import mask_id_number
 from enrollment.vocabulary import DECISION_FROM, DECISION_TARGET, Action, FindingKind, ReviewState
@@ -107,6 +108,41 @@ def clean_reason(action: str, reason: str | None) -> str | None:
     return text
 
 
+def _authors(conn: Connection, row: Any) -> set[str]:
+    """Everyone who created or edited the record: the current version's operator and every version's."""
+    names = set(conn.execute(select(record_versions.c.operator).distinct()
+                             .where(record_versions.c.record_id == row.record_id)).scalars())
+    names.add(row.operator)
+    return {n for n in names if n}
+
+
+def _duty_refusal(conn: Connection, operator: Operator, row: Any, step: str, *,
+                  allow_approver_issues_card: bool = True) -> ApiError | None:
+    """Separation of duties for ``step`` (an action, or "card_issued"): the refusal to raise, if any.
+    The refusal is audited here, in the caller's transaction, which must commit before raising it."""
+    refusal = None
+    if operator.username in _authors(conn, row):
+        refusal = ApiError(codes.REVIEW_OWN_RECORD, "nobody decides on a record they created or edited",
+                           field="record_id")
+    elif (step == "card_issued" and not allow_approver_issues_card
+          and row.decided_by == operator.username):
+        refusal = ApiError(codes.REVIEW_APPROVER_ISSUES_CARD,
+                           "the staff member who approved a record does not also mark its card issued",
+                           field="record_id", decided_by=row.decided_by)
+    if refusal is not None:
+        audit.append(conn, operator.username, audit.REVIEW_REFUSED, row.record_id, {
+            "version": row.version, "step": step, "code": refusal.code, "village_code": row.village_code})
+    return refusal
+
+
+def _needs_person(conn: Connection, row: Any) -> bool:
+    """Does the version have an open finding (e.g. not on the village's roster)? Bulk approval never
+    takes such a record, whatever its state says: each finding needs a person's own decision."""
+    return conn.execute(select(func.count()).select_from(findings).where(
+        findings.c.record_id == row.record_id, findings.c.version == row.version,
+        findings.c.status == FINDING_OPEN)).scalar_one() > 0
+
+
 # ------------------------------------------------------------------------------ shapes
 
 def _payload(row: Any) -> dict[str, Any] | None:
@@ -175,8 +211,12 @@ def decide(engine: Engine, operator: Operator, record_id: str, action: str, *, v
         if row.state not in ALLOWED_FROM[action]:
             raise ApiError(409, protocol.E_REVIEW_STATE, f"cannot {action} a record in state {row.state}",
                            field="action", state=row.state, allowed_from=list(ALLOWED_FROM[action]))
-        _apply_decision(conn, operator, row, action, reason, iso(now))
-        after = _load(conn, record_id)
+        refusal = _duty_refusal(conn, operator, row, action)
+        if refusal is None:
+            _apply_decision(conn, operator, row, action, reason, iso(now))
+            after = _load(conn, record_id)
+    if refusal is not None:  # raised after the commit: the refusal stays in the audit trail
+        raise refusal
     return {"record": record_view(after, now, limits or WarningLimits.load())}
 
 
@@ -205,8 +245,10 @@ def bulk_approve(engine: Engine, operator: Operator, items: list[dict[str, Any]]
                 skipped.append({"record_id": record_id, "code": protocol.E_RECORD_UNKNOWN})
             elif row.version != version:
                 skipped.append({"record_id": record_id, "code": protocol.E_REVIEW_STALE})
-            elif row.state != ReviewState.CLEARED:
+            elif row.state != ReviewState.CLEARED or _needs_person(conn, row):
                 skipped.append({"record_id": record_id, "code": protocol.E_REVIEW_STATE})
+            elif (refusal := _duty_refusal(conn, operator, row, APPROVE)) is not None:
+                skipped.append({"record_id": record_id, "code": refusal.code})
             else:
                 _apply_decision(conn, operator, row, APPROVE, reason, now)
                 approved.append(record_id)
@@ -214,8 +256,10 @@ def bulk_approve(engine: Engine, operator: Operator, items: list[dict[str, Any]]
 
 
 def mark_card_issued(engine: Engine, operator: Operator, record_id: str, *, version: int, clock: Any,
-                     limits: WarningLimits | None = None) -> dict[str, Any]:
-    """Record that the approved version's card was handed out (once)."""
+                     limits: WarningLimits | None = None,
+                     allow_approver_issues_card: bool = False) -> dict[str, Any]:
+    """Record that the approved version's card was handed out (once), by someone other than the
+    approver unless ``allow_approver_issues_card`` (the registry's policy, ``Settings``)."""
     require_staff(operator)
     now = clock.now()
     with engine.begin() as conn:
@@ -226,11 +270,16 @@ def mark_card_issued(engine: Engine, operator: Operator, record_id: str, *, vers
         if row.state != ReviewState.APPROVED or row.card_issued_at is not None:
             raise ApiError(409, protocol.E_REVIEW_STATE, "only an approved record without a card gets one",
                            field="version", state=row.state, card_issued_at=row.card_issued_at)
-        conn.execute(update(records).where(records.c.record_id == record_id).values(
-            card_issued_at=iso(now), counter=next_counter(conn)))
-        audit.append(conn, operator.username, audit.REVIEW_CARD_ISSUED, record_id, {
-            "version": row.version, "village_code": row.village_code})
-        after = _load(conn, record_id)
+        refusal = _duty_refusal(conn, operator, row, "card_issued",
+                                allow_approver_issues_card=allow_approver_issues_card)
+        if refusal is None:
+            conn.execute(update(records).where(records.c.record_id == record_id).values(
+                card_issued_at=iso(now), counter=next_counter(conn)))
+            audit.append(conn, operator.username, audit.REVIEW_CARD_ISSUED, record_id, {
+                "version": row.version, "village_code": row.village_code})
+            after = _load(conn, record_id)
+    if refusal is not None:  # raised after the commit: the refusal stays in the audit trail
+        raise refusal
     return {"record": record_view(after, now, limits or WarningLimits.load())}
 
 

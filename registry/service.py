@@ -218,8 +218,17 @@ def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] 
 
 def push(engine: Engine, operator: Operator, device_id: str, items: list[dict[str, Any]],
          *, clock: Any = None) -> list[dict[str, Any]]:
-    """``clock`` (``registry.clock.Clock``) dates the new versions' review state; default: system time."""
+    """``clock`` (``registry.clock.Clock``) dates the new versions' review state; default: system time.
+    Only cadres push (each record into a village bound to them): central staff and admins decide
+    on enrollments and so never create one; their push is refused whole, and the refusal audited."""
     now = iso(clock.now()) if clock is not None else now_iso()
+    if operator.role != "cadre":
+        with engine.begin() as conn:
+            audit.append(conn, operator.username, audit.PUSH_REFUSED, operator.username, {
+                "code": error_codes.PUSH_CADRE_ONLY, "role": operator.role, "device_id": device_id,
+                "records": len(items)})
+        raise ApiError(error_codes.PUSH_CADRE_ONLY, "only a village's cadres push enrollments",
+                       role=operator.role)
     checked: list[tuple[dict[str, Any], dict[str, Any] | None, Refused | None]] = []
     for item in items:
         try:

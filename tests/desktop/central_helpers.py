@@ -111,11 +111,14 @@ def setup_central(registry, tmp_path: Path, *, faces: bool = False) -> CentralSe
     for path, village, name in ((tmp_path / "a.csv", VILLAGE_A, "大石村"), (tmp_path / "b.csv", VILLAGE_B, "小河村")):
         done = registry.cli("import-roster", str(path), "--village", village, "--village-name", name)
         assert done.returncode == 0, done.stderr
-    for username, role, extra in (("central1", "central", []), ("cadre_a", "cadre", ["--village", VILLAGE_A]),
+    # central2 hands out cards: the staff member who approved a record may not (separation of duties)
+    for username, role, extra in (("central1", "central", []), ("central2", "central", []),
+                                  ("cadre_a", "cadre", ["--village", VILLAGE_A]),
                                   ("cadre_b", "cadre", ["--village", VILLAGE_B])):
         pw = CENTRAL_PASSWORD if role == "central" else CADRE_PASSWORD
         done = registry.cli("add-operator", "--username", username, "--role", role, *extra,
-                            "--display-name", {"central1": "周审核", "cadre_a": "王干部", "cadre_b": "刘干部"}[username],
+                            "--display-name", {"central1": "周审核", "central2": "吴发卡", "cadre_a": "王干部",
+                                                  "cadre_b": "刘干部"}[username],
                             input=pw + "\n")
         assert done.returncode == 0, done.stderr
     dead = resident(2, VILLAGE_A)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from central_helpers import CENTRAL_PASSWORD, setup_central
 from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtWidgets import QMessageBox
 from regkit import Api
 
 from desktop.app import DesktopApp
@@ -255,6 +256,18 @@ def test_bulk_approval_of_cleared_records(qtbot, central, screens):
         qtbot.mouseClick(view.issued_button, Qt.MouseButton.LeftButton)
         box = view.issued_box
         qtbot.mouseClick(box.button(box.StandardButton.Yes), Qt.MouseButton.LeftButton)
+        # central1 approved it, so the registry refuses central1's card issue, in Chinese
+        qtbot.waitUntil(lambda: any(b.isVisible() for b in view.findChildren(QMessageBox, "errorBox")),
+                        timeout=15_000)
+        refusal = next(b for b in view.findChildren(QMessageBox, "errorBox") if b.isVisible())
+        assert refusal.text() == "这条记录是您审核通过的，发卡须由另一位工作人员登记"
+        assert "review.approver_issues_card" in refusal.informativeText()
+        refusal.close()
+        other = Api(central.url).login("central2", CENTRAL_PASSWORD)
+        r = other.post(protocol.REVIEW_CARD_ISSUED.format(record_id=central.ids["clean1"]), json={"version": 1})
+        other.close()
+        assert r.status_code == 200, r.text
+        view.load()
         qtbot.waitUntil(lambda: bool((view.detail.get("record") or {}).get("card_issued_at"))
                         and win.net.pending() == 0, timeout=15_000)
         assert not view.issued_button.isEnabled() and "已发卡" in view.status_label.text()

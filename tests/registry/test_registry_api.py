@@ -22,6 +22,7 @@ from regkit import (
     raw_item,
 )
 
+from enrollment import error_codes
 from enrollment import id_number as idn
 from sync import protocol
 from tests.conftest import RegistryProcess
@@ -188,7 +189,8 @@ def test_content_hash_must_match_payload(shared):
 
 
 def test_cadre_cannot_push_for_unassigned_village(shared):
-    """A cadre pushing for another village gets that record refused village.not_assigned; the rest go through; central may push anywhere."""
+    """A cadre pushing for another village gets that record refused village.not_assigned; the rest go through;
+    central staff may not push at all (record.push_cadre_only, 403), nor may an admin."""
     api = shared.login("cadre_a")
     foreign = payload(21, village=VILLAGE_B)
     own = payload(22)
@@ -200,7 +202,11 @@ def test_cadre_cannot_push_for_unassigned_village(shared):
     b = shared.login("cadre_b")
     r = b.push_one(protocol.push_item(own["record_id"], 1, None, deleted=True))
     assert r["status"] == protocol.REFUSED and r["error"]["code"] == protocol.E_VILLAGE
-    assert shared.login("central").push_one(item(foreign))["status"] == protocol.ACCEPTED
+    admin = f"admin_{uuid.uuid4().hex[:8]}"
+    shared.add_operator(admin, "admin")
+    for staff in ("central", admin):
+        r = shared.login(staff).post(protocol.PUSH, json={"device_id": "laptop-1", "records": [item(foreign)]})
+        assert r.status_code == 403 and r.json()["error"]["code"] == error_codes.PUSH_CADRE_ONLY, r.text
 
 
 def test_forged_token_refused(shared):

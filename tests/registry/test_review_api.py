@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 from pypdf import PdfReader
-from regkit import PASSWORD, VILLAGE_A, VILLAGE_B, Api, item, payload
+from regkit import PASSWORD, VILLAGE_A, VILLAGE_B, Api, item, payload, roster_cli_args
 from reviewkit import finding, route, run_real_checks
 from sqlalchemy import select
 
@@ -22,7 +22,9 @@ NAMES = ["张子健", "欧阳文静", "司马光耀", "诸葛明亮", "上官婉
 
 
 @pytest.fixture
-def review_env(registry, registry_db_url):
+def review_env(registry, registry_db_url, tmp_path):
+    r = registry.cli(*roster_cli_args(tmp_path / "roster"))  # payload(i) people are on village A's roster
+    assert r.returncode == 0, r.stderr
     for args in (("cadre_a", "cadre", "--village", VILLAGE_A), ("central", "central"), ("admin", "admin")):
         r = registry.cli("add-operator", "--username", args[0], "--role", args[1], *args[2:], input=PASSWORD + "\n")
         assert r.returncode == 0, r.stderr
@@ -137,7 +139,12 @@ def test_bulk_approval_card_issue_and_dashboard(review_env):
     assert r.status_code == 200, r.text
     assert r.json() == {"approved": ids[:2], "skipped": [{"record_id": ids[2], "code": "review.state_invalid"}]}
 
-    card = staff.post(protocol.REVIEW_CARD_ISSUED.format(record_id=ids[0]), json={"version": 1})
+    # The approver does not hand out the card too (separation of duties): another staff member does.
+    error(staff.post(protocol.REVIEW_CARD_ISSUED.format(record_id=ids[0]), json={"version": 1}),
+          403, "review.approver_issues_card")
+    issuer = Api(_reg.url).login("admin")
+    card = issuer.post(protocol.REVIEW_CARD_ISSUED.format(record_id=ids[0]), json={"version": 1})
+    issuer.close()
     assert card.status_code == 200 and card.json()["record"]["card_issued_at"]
     error(staff.post(protocol.REVIEW_CARD_ISSUED.format(record_id=ids[0]), json={"version": 1}),
           409, "review.state_invalid")

@@ -34,6 +34,7 @@ def env(registry_db_url):
     clock = FixedClock(T0)
     cadre = make_operator(engine, "cadre_a", "cadre", VILLAGE_A)
     make_operator(engine, "central", "central")
+    make_operator(engine, "issuer", "central")  # hands out cards: the approver may not (separation of duties)
     yield engine, clock, cadre
     engine.dispose()
 
@@ -79,7 +80,9 @@ def test_findings_and_decisions_from_the_command_line(env, registry_db_url):
     r = reg(registry_db_url, "decide", clean["record_id"], "approve", "--as", "central", input=PASSWORD + "\n")
     assert r.returncode == 0 and "approved: state approved" in r.stdout, r.stderr
     assert mask_id_number(clean["id_number"]) in r.stdout and clean["id_number"] not in r.stdout
-    r = reg(registry_db_url, "mark-issued", clean["record_id"], "--as", "central", input=PASSWORD + "\n")
+    one_line_error(reg(registry_db_url, "mark-issued", clean["record_id"], "--as", "central", input=PASSWORD + "\n"),
+                   "review.approver_issues_card")
+    r = reg(registry_db_url, "mark-issued", clean["record_id"], "--as", "issuer", input=PASSWORD + "\n")
     assert r.returncode == 0, r.stderr
     assert state_of(engine, clean["record_id"]).card_issued_at is not None
 

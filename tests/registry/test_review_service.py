@@ -27,6 +27,7 @@ def env(registry_db_url):
     clock = FixedClock(T0)
     cadre = make_operator(engine, "cadre_a", "cadre", VILLAGE_A)
     staff = make_operator(engine, "central", "central")
+    make_operator(engine, "issuer", "central")  # hands out cards: the approver may not (separation of duties)
     yield engine, clock, cadre, staff
     engine.dispose()
 
@@ -124,7 +125,11 @@ def test_card_issue_only_once_and_only_when_approved(env):
         review.mark_card_issued(engine, cadre, rid, version=1, clock=clock)
     assert _code(e) == (403, "auth.forbidden")
     clock.advance(hours=30)
-    out = review.mark_card_issued(engine, staff, rid, version=1, clock=clock)["record"]
+    with pytest.raises(ApiError) as e:  # the approver does not hand out the card too
+        review.mark_card_issued(engine, staff, rid, version=1, clock=clock)
+    assert _code(e) == (403, "review.approver_issues_card")
+    issuer = make_operator(engine, "issuer", "central")
+    out = review.mark_card_issued(engine, issuer, rid, version=1, clock=clock)["record"]
     assert out["state"] == "approved" and out["card_issued_at"] == iso(clock.now())
     with pytest.raises(ApiError) as e:
         review.mark_card_issued(engine, staff, rid, version=1, clock=clock)
@@ -233,7 +238,8 @@ def test_dashboard_numbers(env):
     clock.advance(hours=2)
     review.decide(engine, staff, ps[1]["record_id"], "approve", version=1, reason=None, password=PASSWORD,
                   clock=clock)
-    review.mark_card_issued(engine, staff, ps[0]["record_id"], version=1, clock=clock)
+    review.mark_card_issued(engine, make_operator(engine, "issuer", "central"), ps[0]["record_id"], version=1,
+                            clock=clock)
     clock.advance(hours=100)
     with engine.connect() as conn:
         d = review.dashboard(conn, now=clock.now(), limits=LIMITS)

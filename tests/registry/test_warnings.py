@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from enrollment.errors import mask_id_number
 from registry import review
+from registry.auth import Operator
 from registry.clock import FixedClock
 from registry.db import iso, open_database
 from registry.reports import ReportError, find_font
@@ -43,8 +44,13 @@ def env(registry_db_url, tmp_path):
     clock = FixedClock(T0)
     cadre = make_operator(engine, "cadre_a", "cadre", VILLAGE_A)
     staff = make_operator(engine, "central", "central")
+    make_operator(engine, "issuer", "central")  # hands out cards: the approver may not (separation of duties)
     yield engine, clock, limits, cadre, staff
     engine.dispose()
+
+
+def _issuer(engine) -> Operator:
+    return make_operator(engine, "issuer", "central")
 
 
 def _lights(engine, limits, moment: dt.datetime) -> dict[str, str]:
@@ -82,7 +88,7 @@ def test_unhandled_and_unissued_records_turn_yellow_then_red_at_the_configured_m
     assert at(12) == {approved: "red", waiting: "yellow"}               # 2 + 4 + 6
     assert at(16) == {approved: "red", waiting: "red"}                  # 10 + 6
     clock.advance(hours=20)
-    review.mark_card_issued(engine, staff, approved, version=1, clock=clock)
+    review.mark_card_issued(engine, _issuer(engine), approved, version=1, clock=clock)
     review.decide(engine, staff, waiting, "return", version=1, reason="补材料", clock=clock)
     assert at(30) == {}
     with engine.connect() as conn:
@@ -100,7 +106,7 @@ def test_sql_and_python_light_rules_agree(env):
     route(engine, {ids[0]: [], ids[1]: [], ids[2]: [finding()], ids[3]: []}, now=clock.now())
     for rid in ids[:2]:
         review.decide(engine, staff, rid, "approve", version=1, reason=None, password=PASSWORD, clock=clock)
-    review.mark_card_issued(engine, staff, ids[0], version=1, clock=clock)
+    review.mark_card_issued(engine, _issuer(engine), ids[0], version=1, clock=clock)
     review.decide(engine, staff, ids[3], "reject", version=1, reason="不符合", password=PASSWORD, clock=clock)
     # A tombstone (ids[5] deleted on the laptop) never warns, whatever its state.
     assert push(engine, cadre, "laptop-1", [push_item(ids[5], 1, None, deleted=True)], clock=clock)[0]["status"] \
