@@ -35,6 +35,9 @@ def register(sub: Any) -> None:
                    help="largest request body accepted (default 16 MiB)")
     p.add_argument("--warning-limits", default=None, metavar="FILE",
                    help="warning limits JSON (default: resources/review/warning_limits.json)")
+    p.add_argument("--allow-approver-issues-card", action="store_true",
+                   help="let the staff member who approved a record also mark its card issued "
+                        "(default: refused, review.approver_issues_card)")
     p.add_argument("--exit-with-parent", type=int, default=None, metavar="PID",
                    help="shut down when process PID ends (an embedded registry never outlives its app)")
     p.add_argument("--login-max-failures", type=int, default=5, metavar="N",
@@ -169,6 +172,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         serve(resolve_db_url(args.db), args.host, args.port, engine=engine, parent_pid=args.exit_with_parent,
               settings=Settings(token_ttl=ttl, max_body=max_body, warning_limits=args.warning_limits,
+                                allow_approver_issues_card=args.allow_approver_issues_card,
                                 login_max_failures=args.login_max_failures, login_lock=args.login_lock,
                                 login_address_max_failures=args.login_address_max_failures))
     except OSError as e:

@@ -154,6 +154,10 @@ def _messages() -> dict[str, str]:
         "review.reason_too_long": _t("理由太长：最多200个字"),
         "review.password_required": _t("请再次输入您的登录密码"),
         "review.action_invalid": _t("无效的审核操作"),
+        # separation of duties
+        "record.push_cadre_only": _t("只有本村的村级登记员可以上传登记记录，审核人员和管理员的账号不能上传"),
+        "review.own_record": _t("您登记或修改过这条记录，不能由您审核；请交给其他审核人员"),
+        "review.approver_issues_card": _t("这条记录是您审核通过的，发卡须由另一位工作人员登记"),
         "record.unknown": _t("登记中心没有这条记录"),
         "central.offline": _t("审核工作台需要联网：请确认能连接登记中心后再登录"),
         "review.checks_unavailable": _t("登记中心当前没有运行自动比对"),

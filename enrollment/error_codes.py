@@ -58,7 +58,6 @@ PUSH_CADRE_ONLY = "record.push_cadre_only"
 REVIEW_OWN_RECORD = "review.own_record"
 REVIEW_APPROVER_ISSUES_CARD = "review.approver_issues_card"
 
-
 # --- the registry failed (an answer in its error shape with a 5xx status)
 SERVER_INTERNAL = "server.internal"
 

@@ -45,7 +45,6 @@ RECORD_VIEWED = "record.viewed"
 PUSH_REFUSED = "push.refused"
 REVIEW_REFUSED = "review.refused"
 
-
 _ID_KEYS = {"id_number"}
 _DROP_KEYS = {"name", "phone", "address", "password", "password_hash", "payload"}
 _BATCH = 1000

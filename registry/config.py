@@ -26,8 +26,8 @@ class Settings:
     token_ttl: int = DEFAULT_TOKEN_TTL  # seconds a login token stays valid
     max_body: int = DEFAULT_MAX_BODY  # bytes a request body may have
     warning_limits: str | None = None  # a warning_limits.json to use instead of resources/review's
-    # Separation of duties: may the staff member who approved a record also mark its card issued?
-    allow_approver_issues_card: bool = False
     login_max_failures: int = 5  # wrong passwords for one account within 15 min before a lock
     login_address_max_failures: int = 20  # the same from one client address
     login_lock: float = 60  # seconds of the first lock; each further lock doubles (at most an hour)
+    # Separation of duties: may the staff member who approved a record also mark its card issued?
+    allow_approver_issues_card: bool = False

@@ -134,3 +134,24 @@ def write_roster(path: Path, rows: list[dict], extra_columns: tuple[str, ...] = 
         for r in rows:
             w.writerow([r.get(c, "") for c in (*COLUMNS, *extra_columns)])
     return path
+
+
+# The residents the tests enroll in village A (``payload(i)``) are on its roster: a resident on no
+# roster, or on another village's, is never cleared automatically (registry/checks/roster.py).
+ROSTER_A = range(0, 100)
+
+
+def roster_cli_args(tmp_dir: Path, village: str = VILLAGE_A, people: range = ROSTER_A) -> list[str]:
+    """``registry import-roster`` arguments for ``resident(i)`` of ``people`` in ``village``."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    path = write_roster(tmp_dir / f"roster_{village}.csv", [resident(i, village) for i in people])
+    return ["import-roster", str(path), "--village", village]
+
+
+def import_test_roster(engine: Any, tmp_dir: Path, village: str = VILLAGE_A, people: range = ROSTER_A) -> None:
+    """The same roster imported straight into a registry database."""
+    from registry.roster import import_roster
+
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    import_roster(engine, write_roster(tmp_dir / f"roster_{village}.csv", [resident(i, village) for i in people]),
+                  village)
