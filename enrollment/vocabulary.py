@@ -45,6 +45,8 @@ class FindingKind(_Labelled):
     FACE_MATCH = "face_match"            # the same face under another ID number (虚报冒领)
     REFERENCE_PHOTO = "reference_photo"  # the face does not match the population registry's photo
     DATASET_RULE = "dataset_rule"        # a cross-comparison rule hit a department dataset row
+    NOT_ON_ROSTER = "not_on_roster"      # the ID number is on no village's roster (花名册)
+    ROSTER_OTHER_VILLAGE = "roster_other_village"  # on another village's roster than the enrolling one
 
 
 class Light(_Labelled):
@@ -81,6 +83,8 @@ LABELS: dict[StrEnum, str] = {
     FindingKind.FACE_MATCH: "人脸相同、证号不同",
     FindingKind.REFERENCE_PHOTO: "与户籍照片不符",
     FindingKind.DATASET_RULE: "部门比对",
+    FindingKind.NOT_ON_ROSTER: "不在本村花名册",
+    FindingKind.ROSTER_OTHER_VILLAGE: "在他村花名册",
     Light.NONE: "正常",
     Light.YELLOW: "黄灯",
     Light.RED: "红灯",

@@ -135,6 +135,18 @@ def readable(finding: dict[str, Any]) -> list[str]:
                 label = _t("数据行编号") if col == "row_id" else column_name(col)
                 out.append(f"　{label}：{value}")
         return out
+    if kind in (FindingKind.NOT_ON_ROSTER, FindingKind.ROSTER_OTHER_VILLAGE):
+        here = ev.get("village") or {}
+        out.append(_t("登记的村：{name}（{code}）").format(name=here.get("village_name") or _t("未命名"),
+                                                     code=here.get("village_code") or ""))
+        if kind == FindingKind.NOT_ON_ROSTER:
+            out.append(_t("此身份证号码不在本村花名册上，也不在任何村的花名册上；请核实此人是否为本村居民"))
+        else:
+            there = ev.get("roster_village") or {}
+            out.append(_t("此人在另一个村的花名册上：{name}（{code}）").format(
+                name=there.get("village_name") or _t("未命名"), code=there.get("village_code") or ""))
+            out.append(_t("请核实此人户籍所在村，是否应由该村登记"))
+        return out
     if kind == FindingKind.SAME_ID:
         other = ev.get("other") or {}
         out.append(_t("同一身份证号码的另一条记录："))

@@ -29,6 +29,8 @@ DEMOGRAPHIC = FindingKind.DEMOGRAPHIC
 FACE_MATCH = FindingKind.FACE_MATCH
 REFERENCE_PHOTO = FindingKind.REFERENCE_PHOTO
 DATASET_RULE = FindingKind.DATASET_RULE
+NOT_ON_ROSTER = FindingKind.NOT_ON_ROSTER
+ROSTER_OTHER_VILLAGE = FindingKind.ROSTER_OTHER_VILLAGE
 KINDS = tuple(FindingKind)
 
 # Severities: both send the record to needs_review; "intercept" also stops payment.

@@ -53,10 +53,10 @@ Check = Callable[[CheckContext, list[CheckRecord]], CheckResult]
 
 
 def default_checks() -> list[Check]:
-    from . import faces, identity, rules
+    from . import faces, identity, roster, rules
 
     return [identity.same_id, identity.demographic, faces.face_match, faces.reference_photo,
-            rules.dataset_rules]
+            rules.dataset_rules, roster.roster]
 
 
 # Checks whose findings name another record. When a new record finds an older one, the older one

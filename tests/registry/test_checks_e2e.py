@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from regkit import PASSWORD, VILLAGE_A, VILLAGE_B, Api, item, payload, resident
+from regkit import PASSWORD, VILLAGE_A, VILLAGE_B, Api, item, payload, resident, roster_cli_args
 
 from capture.faces import MODEL_NAME, MODEL_VERSION
 from capture.pipeline import template_of
@@ -48,6 +48,7 @@ def env(registry_db_url, tmp_path):
         for v in villages:
             args += ["--village", v]
         assert reg.cli(*args, input=PASSWORD + "\n").returncode == 0
+    assert reg.cli(*roster_cli_args(tmp_path / "roster")).returncode == 0  # payload(i) people: village A's
     api = Api(reg.url)
     yield reg, api.login("cadre_a", device_id="laptop-a"), api.login("cadre_b", device_id="laptop-b"), \
         api.login("boss", device_id="office")

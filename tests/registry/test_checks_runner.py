@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from checkkit import store_record, store_rows
-from regkit import VILLAGE_B, payload, resident
+from regkit import VILLAGE_B, import_test_roster, payload, resident
 from sqlalchemy import func, select
 
 from registry import audit
@@ -22,8 +22,9 @@ NOW = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def engine(registry_db_url):
+def engine(registry_db_url, tmp_path):
     eng = open_database(registry_db_url)
+    import_test_roster(eng, tmp_path)  # payload(i) people are on village A's roster
     yield eng
     eng.dispose()
 
@@ -55,12 +56,13 @@ def test_a_second_run_checks_nothing_and_a_recheck_adds_no_duplicate_findings(en
     store_record(engine, payload(1))
     store_record(engine, payload(1, VILLAGE_B))  # the same ID number twice: a same_id pair
     first = _run(engine)
-    assert first["checked"] == 2 and first["findings_opened"] == 2
+    # two same_id findings, and B's record is of a resident on village A's roster: roster_other_village
+    assert first["checked"] == 2 and first["findings_opened"] == 3
     assert _run(engine)["checked"] == 0
     again = _run(engine, recheck_all=True)
     assert again["checked"] == 2 and again["findings_opened"] == 0
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(findings)).scalar_one() == 2
+        assert conn.execute(select(func.count()).select_from(findings)).scalar_one() == 3
         stats = conn.execute(select(rule_stats).where(rule_stats.c.rule_id == "same_id")).one()
     assert stats.compared == 4  # comparisons run are counted per run: 2 + 2 …
     assert stats.flagged == 2   # … a record's finding once, however often it is found again

@@ -12,7 +12,7 @@ from registry.db import HEAD_REVISION, open_database
 
 
 def _newest_guard_migration():
-    return importlib.import_module("registry.migrations.versions.0006_vocabulary_guards")
+    return importlib.import_module("registry.migrations.versions.0007_roster_finding_kinds")
 
 
 def test_the_newest_migrations_guards_are_the_vocabularys():
