@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QLocale, QObject, QTranslator
+from PySide6.QtCore import QLocale, QObject, QTranslator, Signal
 from PySide6.QtWidgets import QApplication
 
 from enrollment.private_files import private_dir
@@ -58,6 +58,8 @@ def _open_store(path: Path):
 class DesktopApp(QObject):
     """The windows and threads of one running app (tests drive it without ``exec``)."""
 
+    logged_out = Signal()   # 退出登录 finished: the login window is showing again
+
     def __init__(self, store_path: str | Path, registry_url: str | None = None, *,
                  online_interval_ms: int = 5000, crash_report: Path | None = None,
                  parent: QObject | None = None) -> None:
@@ -91,6 +93,7 @@ class DesktopApp(QObject):
             self._open_central(result)
             return
         self.main_window = MainWindow(self.owner, result, self.monitor)
+        self.main_window.logout_requested.connect(lambda: self.logout(result.get("registry_url")))
         self.monitor.start(result.get("registry_url") or "")
         self.main_window.show()
         self.login_window.hide()
@@ -113,8 +116,35 @@ class DesktopApp(QObject):
         from .central import CentralWindow
 
         self.central_window = CentralWindow(url, token, result.get("operator") or {})
+        self.central_window.logout_requested.connect(lambda: self.logout(url))
         self.central_window.show()
         self.login_window.hide()
+
+    def logout(self, registry_url: str | None) -> None:
+        """退出登录: revoke the token at the registry when online, forget it here, back to the login window."""
+        from sync.client import logout_online
+
+        if self.main_window is not None:
+            self.main_window.form.flush()
+        (self.owner.op(lambda store: logout_online(store, registry_url))
+         .success(lambda _revoked: self._logged_out())
+         .failure(lambda e: self._logged_out(describe_error(e))).run())
+
+    def _logged_out(self, error: str = "") -> None:
+        if self.central_window is not None:
+            self.central_window.shutdown()
+            self.central_window.close()
+            self.central_window.deleteLater()
+            self.central_window = None
+        if self.main_window is not None:
+            self.main_window.close()
+            self.main_window.deleteLater()
+            self.main_window = None
+        self.login_window.status_label.clear()
+        self.login_window.error_label.setText(error)
+        self.login_window.password_edit.clear()
+        self.login_window.show()
+        self.logged_out.emit()
 
     def shutdown(self) -> None:
         if self.central_window is not None:

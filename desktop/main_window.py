@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
@@ -28,6 +28,8 @@ def villages_of(operator: dict[str, Any]) -> list[dict[str, str]]:
 
 
 class MainWindow(QMainWindow):
+    logout_requested = Signal()   # 退出登录: the app revokes the token and returns to the login window
+
     def __init__(self, owner: StoreOwner, login: dict[str, Any], monitor: OnlineMonitor,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +78,10 @@ class MainWindow(QMainWindow):
             user=self.operator.get("display_name") or self.operator.get("username", ""),
             villages=names or self.tr("未分配")))
         self.form.village_code = villages[0]["code"] if villages else ""
+
+        self.logout_action = self.menuBar().addAction(self.tr("退出登录"))
+        self.logout_action.setObjectName("logoutAction")
+        self.logout_action.triggered.connect(self.logout_requested)
 
         self.roster.member_selected.connect(self._open_member)
         self.roster.new_enrollment.connect(self._new_enrollment)

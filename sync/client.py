@@ -130,6 +130,22 @@ def login_online(store: Store, registry_url: str, username: str, password: str, 
     return store.operator()
 
 
+def logout_online(store: Store, registry_url: str | None, *, timeout: float = 3) -> bool:
+    """Revoke this laptop's token at the registry when it answers, and forget the token here in any
+    case (the cached credential stays for offline logins). True when the registry revoked it."""
+    token = store.token()
+    revoked = False
+    if token and registry_url:
+        try:
+            with RegistryHttp(registry_url, token, timeout=(timeout, timeout)) as http:
+                http.request("POST", protocol.LOGOUT)
+            revoked = True
+        except (TransportError, ApiError):
+            pass  # offline, or the token is already dead: forgetting it is all that is left
+    store.logout()
+    return revoked
+
+
 def check_online(registry_url: str, timeout: float = 2) -> bool:
     """True when the registry itself answers /api/health (not a captive portal)."""
     try:

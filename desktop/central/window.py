@@ -49,6 +49,7 @@ class CentralWindow(QMainWindow):
     report_saved = Signal(str)
     bulk_done = Signal(object)
     checks_done = Signal(object)   # the run's summary, or the exception
+    logout_requested = Signal()    # 退出登录: the app revokes the token and returns to the login window
 
     def __init__(self, registry_url: str, token: str | None, operator: dict[str, Any],
                  net: CentralOwner | None = None, parent: QWidget | None = None, *,
@@ -89,6 +90,9 @@ class CentralWindow(QMainWindow):
         self.run_checks_button.setToolTip(self.tr("对新收到的记录立即运行全部自动比对"))
         self.run_checks_button.clicked.connect(self.run_checks)
         self.tabs.setCornerWidget(self.run_checks_button, Qt.Corner.TopRightCorner)
+        self.logout_action = self.menuBar().addAction(self.tr("退出登录"))
+        self.logout_action.setObjectName("logoutAction")
+        self.logout_action.triggered.connect(self.logout_requested)
 
         self.busy = QProgressBar()
         self.busy.setObjectName("busyIndicator")
