@@ -98,8 +98,6 @@ def _json_error(status: int, code: str, message: str, field: str | None = None, 
     return EncodableJSONResponse(protocol.error_body(code, message, field=field, **data), status_code=status)
 
 
-
-
 async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
     raw = json.dumps(_encodable(body), ensure_ascii=False).encode("utf-8")
     await send({"type": "http.response.start", "status": status,

@@ -68,7 +68,10 @@ def test_push_new_then_same_then_edit_then_stale(shared):
     assert r["counter"] > 0
 
     again = api.push_one(item(p1))
-    assert (again["status"], again["version"], again["counter"]) == (protocol.UNCHANGED, 1, r["counter"])
+    assert (again["status"], again["version"]) == (protocol.UNCHANGED, 1)
+    # Not a new version; the counter may still have moved: the registry's check worker routing the
+    # record between the two pushes gives it a new pull counter (it failed this way under load).
+    assert again["counter"] >= r["counter"]
 
     p2 = {**p1, "note": "电话已核实"}
     r2 = api.push_one(item(p2, base_version=1))
