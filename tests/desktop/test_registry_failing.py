@@ -85,9 +85,11 @@ def test_registry_500_reads_as_the_registry_failing(qtbot, field_registry, tmp_p
     assert "无法连接" not in summary and "连接不上" not in summary
 
     # The exception the real HTTP client raises for that answer, worded on its own.
-    token, item = run_op(qtbot, app.owner, lambda s: (s.token(), s.records_to_send(1)[0]["item"]))
+    token, device, item = run_op(qtbot, app.owner,
+                                 lambda s: (s.token(), s.device_id, s.records_to_send(1)[0]["item"]))
     with RegistryHttp(field_registry.url, token) as http, pytest.raises(TransportError) as e:
-        http.request("POST", protocol.PUSH, json={"device_id": "laptop-1", "records": [item]})
+        # the laptop's own device: a token is bound to the device it was issued to (issue 10)
+        http.request("POST", protocol.PUSH, json={"device_id": device, "records": [item]})
     assert (e.value.kind, e.value.status, e.value.registry_code) == (Kind.SERVER_ERROR, 500, "server.internal")
     assert describe(e.value).startswith("登记中心出错")
 
