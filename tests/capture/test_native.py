@@ -6,45 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 from tests.conftest import ROOT
-
-QTHREAD_SLOTS = """
-    import numpy as np
-    from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
-
-    from capture import native
-
-    app = QCoreApplication([])
-
-    class Worker(QObject):
-        done = Signal()
-
-        @Slot()
-        def first(self):                      # one slot imports dlib ...
-            self.detector = native.dlib().get_frontal_face_detector()
-
-        @Slot(object)
-        def later(self, image):               # ... a later one converts the first array
-            print("faces", len(self.detector(image, 0)), flush=True)
-            self.done.emit()
-
-    class Sender(QObject):
-        go = Signal(object)
-
-    thread, worker, sender = QThread(), Worker(), Sender()
-    worker.moveToThread(thread)
-    thread.started.connect(worker.first)
-    sender.go.connect(worker.later)
-    worker.done.connect(app.quit)
-    thread.start()
-    QTimer.singleShot(300, lambda: sender.go.emit(np.zeros((64, 64), np.uint8)))
-    app.exec()
-    thread.quit()
-    thread.wait()
-    print("ready", native.native_ready(), flush=True)
-"""
 
 PYTHON_THREADS = """
     import threading
@@ -63,12 +25,16 @@ PYTHON_THREADS = """
 """
 
 
-@pytest.mark.parametrize("script", [QTHREAD_SLOTS, PYTHON_THREADS], ids=["qthread-slots", "python-threads"])
-def test_first_dlib_use_off_the_main_thread_does_not_crash(script):
-    """dlib imported in one QThread slot and first given an array in a later one (the capture dialog's
-    pattern, SIGSEGV before the fix), or loaded and used on Python threads (the registry's), works."""
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=ROOT, capture_output=True,
+def run_fresh(script: str) -> subprocess.CompletedProcess:
+    """``script`` in a fresh interpreter: nothing of dlib imported before it runs."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "QT_QPA_PLATFORM": "offscreen"})
+
+
+def test_first_dlib_use_on_python_threads_does_not_crash():
+    """The models loaded on one Python thread and used on another (the registry's check worker and
+    request threads) work; the QThread case is in tests/desktop/test_native_on_qthreads.py."""
+    done = run_fresh(PYTHON_THREADS)
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr[-2000:]}"
     assert "faces 0" in done.stdout
 
