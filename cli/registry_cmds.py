@@ -372,7 +372,7 @@ def cmd_mark_issued(args: argparse.Namespace) -> int:
 
 
 def cmd_warnings(args: argparse.Namespace) -> int:
-    from registry.clock import SystemClock, parse_moment
+    from registry.clock import MOMENT_MAX, MOMENT_MIN, SystemClock, moment_in_range, parse_moment
     from registry.db import iso
     from registry.warnings import red_items, warnings, write_report_csv, write_report_pdf
 
@@ -382,6 +382,9 @@ def cmd_warnings(args: argparse.Namespace) -> int:
     except ValueError:
         raise CliError("usage.invalid_value", "--at is an ISO-8601 moment, e.g. 2026-12-01T08:00:00Z",
                        EXIT_USAGE) from None
+    if not moment_in_range(now):
+        raise CliError("usage.invalid_value", f"--at lies between {iso(MOMENT_MIN)} and {iso(MOMENT_MAX)}",
+                       EXIT_USAGE)
     report = args.report
     if report and not report.lower().endswith((".pdf", ".csv")):
         raise CliError("usage.invalid_value", "--report names a .pdf or .csv file", EXIT_USAGE)

@@ -33,7 +33,7 @@ from sync import protocol
 from . import accounts, review, service
 from . import warnings as warn
 from .auth import Session, authenticate
-from .clock import Clock, SystemClock, parse_moment
+from .clock import MOMENT_MAX, MOMENT_MIN, Clock, SystemClock, moment_in_range, parse_moment
 from .config import Settings
 from .db import iso, now_iso
 from .errors import ApiError, status_of
@@ -300,11 +300,6 @@ def staff_session(session: Auth) -> Session:
 Staff = Annotated[Session, Depends(staff_session)]
 
 
-# The moments ``?at=`` may name (warnings and their reports).
-_MOMENT_MIN = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MOMENT_MAX = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
-
-
 def _moment(at: str | None, clock: Clock) -> dt.datetime:
     if at is None:
         return clock.now()
@@ -313,10 +308,9 @@ def _moment(at: str | None, clock: Clock) -> dt.datetime:
     except ValueError:
         raise ApiError(422, protocol.E_INVALID, "at is an ISO-8601 moment, e.g. 2026-12-01T08:00:00Z",
                        field="at") from None
-    if not _MOMENT_MIN <= moment <= _MOMENT_MAX:
-        # Years 1 and 9999 overflow the warnings' and reports' date arithmetic.
+    if not moment_in_range(moment):
         raise ApiError(error_codes.MOMENT_OUT_OF_RANGE, "at is outside the moments the registry evaluates",
-                       field="at", min=iso(_MOMENT_MIN), max=iso(_MOMENT_MAX))
+                       field="at", min=iso(MOMENT_MIN), max=iso(MOMENT_MAX))
     return moment
 
 
@@ -482,7 +476,8 @@ def _review_routes(app: FastAPI, engine: Engine, clock: Clock, limits: warn.Warn
     @app.get(protocol.REVIEW_RECORD, summary="One record in full, with findings, related records and history "
                                              "(the view is audited)")
     def review_record(record_id: str, staff: Staff) -> dict[str, Any]:
-        return review.record_detail(engine, staff.operator, record_id, clock=clock, limits=limits)
+        return review.record_detail(engine, staff.operator, record_id, clock=clock, limits=limits,
+                                    allow_approver_issues_card=settings.allow_approver_issues_card)
 
     @app.post(protocol.REVIEW_DECISION, summary="Approve, reject or return the version you looked at")
     def review_decision(record_id: str, body: DecisionRequest, staff: Staff, request: Request) -> dict[str, Any]:

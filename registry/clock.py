@@ -42,3 +42,13 @@ def parse_moment(text: str) -> dt.datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC)
+
+
+# The moments a user may ask the warnings and their reports about: years 1 and 9999 overflow
+# their date arithmetic, and nothing before 1970 or after 9000 is a real question.
+MOMENT_MIN = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MOMENT_MAX = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+
+
+def moment_in_range(moment: dt.datetime) -> bool:
+    return MOMENT_MIN <= moment <= MOMENT_MAX

@@ -116,23 +116,40 @@ def _authors(conn: Connection, row: Any) -> set[str]:
     return {n for n in names if n}
 
 
+def _duty_conflict(conn: Connection, operator: Operator, row: Any, step: str, *,
+                   allow_approver_issues_card: bool) -> ApiError | None:
+    """The separation-of-duties rule ``step`` (an action, or "card_issued") would break, if any."""
+    if operator.username in _authors(conn, row):
+        return ApiError(codes.REVIEW_OWN_RECORD, "nobody decides on a record they created or edited",
+                        field="record_id")
+    if (step == "card_issued" and not allow_approver_issues_card
+            and row.decided_by == operator.username):
+        return ApiError(codes.REVIEW_APPROVER_ISSUES_CARD,
+                        "the staff member who approved a record does not also mark its card issued",
+                        field="record_id", decided_by=row.decided_by)
+    return None
+
+
 def _duty_refusal(conn: Connection, operator: Operator, row: Any, step: str, *,
                   allow_approver_issues_card: bool = True) -> ApiError | None:
-    """Separation of duties for ``step`` (an action, or "card_issued"): the refusal to raise, if any.
-    The refusal is audited here, in the caller's transaction, which must commit before raising it."""
-    refusal = None
-    if operator.username in _authors(conn, row):
-        refusal = ApiError(codes.REVIEW_OWN_RECORD, "nobody decides on a record they created or edited",
-                           field="record_id")
-    elif (step == "card_issued" and not allow_approver_issues_card
-          and row.decided_by == operator.username):
-        refusal = ApiError(codes.REVIEW_APPROVER_ISSUES_CARD,
-                           "the staff member who approved a record does not also mark its card issued",
-                           field="record_id", decided_by=row.decided_by)
+    """Separation of duties for ``step``: the refusal to raise, if any. The refusal is audited
+    here, in the caller's transaction, which must commit before raising it."""
+    refusal = _duty_conflict(conn, operator, row, step, allow_approver_issues_card=allow_approver_issues_card)
     if refusal is not None:
         audit.append(conn, operator.username, audit.REVIEW_REFUSED, row.record_id, {
             "version": row.version, "step": step, "code": refusal.code, "village_code": row.village_code})
     return refusal
+
+
+def duties_blocked(conn: Connection, operator: Operator, row: Any, *,
+                   allow_approver_issues_card: bool) -> dict[str, str | None]:
+    """Which steps separation of duties closes to this operator on this record, by code, so the
+    workspace can grey out a button and say why instead of letting a click be refused."""
+    out: dict[str, str | None] = {}
+    for step in ("decide", "card_issued"):
+        conflict = _duty_conflict(conn, operator, row, step, allow_approver_issues_card=allow_approver_issues_card)
+        out[step] = conflict.code if conflict else None
+    return out
 
 
 def _needs_person(conn: Connection, row: Any) -> bool:
@@ -300,7 +317,8 @@ def versions(conn: Connection, record_id: str) -> list[dict[str, Any]]:
 
 
 def record_detail(engine: Engine, operator: Operator, record_id: str, *, clock: Any = None,
-                  limits: WarningLimits | None = None) -> dict[str, Any]:
+                  limits: WarningLimits | None = None, allow_approver_issues_card: bool = False
+                  ) -> dict[str, Any]:
     """Everything staff need to decide on one record; the view itself is audited (``record.viewed``)."""
     require_staff(operator)
     limits = limits or WarningLimits.load()
@@ -322,7 +340,9 @@ def record_detail(engine: Engine, operator: Operator, record_id: str, *, clock: 
             "version": row.version, "village_code": row.village_code})
         out = {"record": record_view(row, now, limits), "findings": found, "related": related,
                "reference_photo": {"sha256": ref} if ref else None,
-               "history": history(conn, record_id), "versions": versions(conn, record_id)}
+               "history": history(conn, record_id), "versions": versions(conn, record_id),
+               "blocked": duties_blocked(conn, operator, row,
+                                         allow_approver_issues_card=allow_approver_issues_card)}
     return out
 
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.errors import describe, show_error
+from desktop.errors import describe, message_for, show_error
 from enrollment.vocabulary import DECISION_FROM, Action, FindingKind, Light, ReviewState
 
 from . import evidence as ev
@@ -302,6 +302,10 @@ class RecordView(QWidget):
                                                              at=str(rec.get("decided_at") or "")[:16].replace("T", " ")))
         if rec.get("card_issued_at"):
             status.append(self.tr("已发卡：{at}").format(at=str(rec["card_issued_at"])[:10]))
+        blocked = detail.get("blocked") or {}
+        for code in {blocked.get("decide"), blocked.get("card_issued")
+                     if rec.get("state") == ReviewState.APPROVED else None} - {None}:
+            status.append(message_for(code))
         self.status_label.setText("　".join(status))
         self.status_label.setVisible(bool(status))
 
@@ -325,7 +329,7 @@ class RecordView(QWidget):
         self.findings_list.blockSignals(False)
 
         self._fill_history(detail)
-        self._set_buttons(rec)
+        self._set_buttons(rec, blocked)
         self.own_photo.caption.setText(self.tr("本记录：{name}").format(name=name))
         self._load_photo(self.own_photo, card_photo_sha(rec), self.tr("本记录没有证件照"))
         if self.findings:
@@ -335,14 +339,26 @@ class RecordView(QWidget):
             self._compare(None, None)
         self.loaded.emit(self.record_id)
 
-    def _set_buttons(self, rec: dict[str, Any] | None) -> None:
+    def _set_buttons(self, rec: dict[str, Any] | None, blocked: dict[str, str | None] | None = None) -> None:
+        """Buttons follow the record's state and separation of duties: the registry says which steps
+        are closed to this operator (``blocked``), so a greyed button explains itself instead of a
+        click being refused."""
         state = (rec or {}).get("state")
         deleted = bool((rec or {}).get("deleted"))
-        self.approve_button.setEnabled(state in APPROVABLE and not deleted)
-        self.reject_button.setEnabled(state in REJECTABLE)
-        self.return_button.setEnabled(state in REJECTABLE and not deleted)
+        blocked = blocked or {}
+        may_decide = blocked.get("decide") is None
+        self.approve_button.setEnabled(may_decide and state in APPROVABLE and not deleted)
+        self.reject_button.setEnabled(may_decide and state in REJECTABLE)
+        self.return_button.setEnabled(may_decide and state in REJECTABLE and not deleted)
         self.issued_button.setVisible(state == ReviewState.APPROVED)
-        self.issued_button.setEnabled(state == ReviewState.APPROVED and not (rec or {}).get("card_issued_at"))
+        self.issued_button.setEnabled(blocked.get("card_issued") is None and state == ReviewState.APPROVED
+                                      and not (rec or {}).get("card_issued_at"))
+        why_not_issue = blocked.get("card_issued")
+        self.issued_button.setToolTip(message_for(why_not_issue) if why_not_issue else
+                                      self.tr("记录已批准、社会保障卡已交到本人手中时点击"))
+        why_not_decide = blocked.get("decide")
+        for b in (self.approve_button, self.reject_button, self.return_button):
+            b.setToolTip(message_for(why_not_decide) if why_not_decide else "")
 
     # -- findings and comparison
     def _finding_selected(self, row: int) -> None:

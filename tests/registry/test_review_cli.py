@@ -120,6 +120,9 @@ def test_warnings_at_a_moment_with_limits_and_reports(env, registry_db_url, tmp_
     assert p["record_id"] in (tmp_path / "e.csv").read_text(encoding="utf-8-sig")
 
     one_line_error(reg(registry_db_url, "warnings", "--at", "next week"), "usage.invalid_value", 2)
+    for far in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"):  # once an OverflowError traceback
+        one_line_error(reg(registry_db_url, "warnings", "--at", far, "--report", str(tmp_path / "far.pdf")),
+                       "usage.invalid_value", 2)
     one_line_error(reg(registry_db_url, "warnings", "--report", str(tmp_path / "x.txt")), "usage.invalid_value", 2)
     limits.write_text('{"unhandled_yellow_hours": "soon"}', encoding="utf-8")
     one_line_error(reg(registry_db_url, "warnings", "--limits", str(limits)), "warnings.limits_invalid")

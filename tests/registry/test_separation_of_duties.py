@@ -92,6 +92,10 @@ def test_nobody_decides_on_a_record_they_created_or_edited(duties_env):
     legacy = Operator(id=0, username="central", role="cadre", display_name="", villages=[{"code": VILLAGE_A}])
     push_edit(engine, legacy, p, 1, address="大石村9组")
     route(engine, {rid: []})
+    view = who["central"].get(protocol.REVIEW_RECORD.format(record_id=rid)).json()
+    assert view["blocked"] == {"decide": codes.REVIEW_OWN_RECORD, "card_issued": codes.REVIEW_OWN_RECORD}
+    assert who["admin"].get(protocol.REVIEW_RECORD.format(record_id=rid)).json()["blocked"] == {
+        "decide": None, "card_issued": None}
     for action, extra in (("approve", {}), ("reject", {"reason": "x"}), ("return", {"reason": "x"})):
         error(decide(who["central"], rid, action, version=2, **extra), 403, codes.REVIEW_OWN_RECORD)
     bulk = who["central"].post(protocol.REVIEW_BULK_APPROVE, json={
@@ -111,6 +115,11 @@ def test_the_approver_does_not_mark_the_card_issued(duties_env):
     rid = cadre_push(who["cadre_a"], 3)["record_id"]
     route(engine, {rid: []})
     assert decide(who["admin"], rid).status_code == 200
+    # the record view tells the workspace beforehand which step is closed to whom
+    assert who["admin"].get(protocol.REVIEW_RECORD.format(record_id=rid)).json()["blocked"] == {
+        "decide": None, "card_issued": codes.REVIEW_APPROVER_ISSUES_CARD}
+    assert who["central"].get(protocol.REVIEW_RECORD.format(record_id=rid)).json()["blocked"] == {
+        "decide": None, "card_issued": None}
     e = error(card(who["admin"], rid), 403, codes.REVIEW_APPROVER_ISSUES_CARD)
     assert e["data"]["decided_by"] == "admin"
     assert [(d["step"], d["code"]) for d in audited(engine, "admin", "review.refused")] == [
@@ -130,6 +139,7 @@ def test_the_policy_may_let_the_approver_mark_the_card_issued(duties_env, regist
                               extra_args=["--allow-approver-issues-card"]).start()
     try:
         admin = Api(lenient.url).login("admin")
+        assert admin.get(protocol.REVIEW_RECORD.format(record_id=rid)).json()["blocked"]["card_issued"] is None
         r = card(admin, rid)
         assert r.status_code == 200 and r.json()["record"]["card_issued_at"], r.text
         admin.close()
