@@ -226,6 +226,11 @@ def _format(template: str, data: dict[str, Any]) -> str:
         return template
 
 
+def template_for(code: str) -> str | None:
+    """The wording of one code with its ``{placeholders}`` unfilled (docs/error-codes.md), or None."""
+    return _messages().get(code)
+
+
 def message_for(code: str, data: dict[str, Any] | None = None) -> str:
     """The wording of one code (with its data), or the generic sentence naming it."""
     data = dict(data or {})
