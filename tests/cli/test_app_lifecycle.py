@@ -7,6 +7,7 @@ with the login window up, which is exactly when Python's signal handler used to 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,6 +40,30 @@ def start_demo(data_dir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     assert url, f"the demo did not start (exit {proc.poll()})"
     wait_for_app_window(proc, data_dir / "crash")
     return proc, url
+
+
+@pytest.fixture(scope="module")
+def seeded_demo_template(tmp_path_factory) -> Path:
+    """A demo folder seeded once (registry, roster, second laptop) by the real ``yikatong demo``: these
+    tests are about signals and leftovers, not seeding, which test_demo covers from an empty folder."""
+    data = tmp_path_factory.mktemp("demo-template") / "demo"
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--no-app", "--data-dir", str(data)],
+                            cwd=ROOT, env=app_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith("registry: "):
+                break
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert (data / "registry.sqlite3").exists(), f"the demo did not seed (exit {proc.returncode})"
+    return data
+
+
+@pytest.fixture
+def demo_dir(seeded_demo_template, tmp_path) -> Path:
+    """This test's own copy of the seeded demo folder."""
+    return Path(shutil.copytree(seeded_demo_template, tmp_path / "demo"))
 
 
 def wait_for_app_window(proc: subprocess.Popen, crash_dir: Path) -> None:
@@ -88,10 +113,10 @@ def stop_within_deadline(proc: subprocess.Popen, signum: int) -> int:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_demo_exits_cleanly_on_a_signal_and_takes_its_registry(signum, tmp_path):
+def test_demo_exits_cleanly_on_a_signal_and_takes_its_registry(signum, demo_dir):
     """SIGTERM or SIGINT to ``yikatong demo`` with its login window idle ends it within 5 s with exit 0; its
     registry is gone, the session ended cleanly (no crash report next time), and the next start works."""
-    data = tmp_path / "demo"
+    data = demo_dir
     proc, url = start_demo(data)
     assert answers(url) and registry_children(proc.pid)
     assert stop_within_deadline(proc, signum) == 0
@@ -107,10 +132,10 @@ def test_demo_exits_cleanly_on_a_signal_and_takes_its_registry(signum, tmp_path)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-def test_a_killed_demo_takes_its_registry_and_the_next_start_reuses_the_port(tmp_path):
+def test_a_killed_demo_takes_its_registry_and_the_next_start_reuses_the_port(demo_dir):
     """SIGKILL to ``yikatong demo`` (no handler runs) still ends its embedded registry within seconds; a new
     demo on the same folder and the same port starts, and tells the cadre the last session ended abnormally."""
-    data = tmp_path / "demo"
+    data = demo_dir
     proc, url = start_demo(data)
     port = urlparse(url).port
     registry_pids = registry_children(proc.pid)
