@@ -154,6 +154,9 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_verify_audit)
 
 
+_TEN_YEARS = 10 * 366 * 86400
+
+
 def _blob_gc_args(p: Any) -> None:
     p.add_argument("--blob-partial-ttl-hours", type=float, default=None, metavar="HOURS",
                    help="a partial blob upload is removed this long after its last chunk (default 24)")
@@ -170,9 +173,10 @@ def _blob_gc_settings(args: argparse.Namespace) -> dict[str, float]:
     grace = DEFAULT_BLOB_GRACE if args.blob_grace_days is None else args.blob_grace_days * 86400
     interval = getattr(args, "blob_gc_interval", None)
     interval = DEFAULT_BLOB_GC_INTERVAL if interval is None else interval
-    if not (ttl >= 0 and grace >= 0 and interval > 0):
+    # At most ten years: the cut-off moment stays a date the clock can compute.
+    if not (0 <= ttl <= _TEN_YEARS and 0 <= grace <= _TEN_YEARS and 0 < interval <= _TEN_YEARS):
         raise CliError("usage.invalid_value", "--blob-partial-ttl-hours and --blob-grace-days must be 0 or more, "
-                       "--blob-gc-interval positive", EXIT_USAGE)
+                       "--blob-gc-interval positive (each at most ten years)", EXIT_USAGE)
     return {"blob_partial_ttl": ttl, "blob_grace": grace, "blob_gc_interval": interval}
 
 

@@ -29,7 +29,9 @@ from tests.conftest import yikatong
 
 with warnings.catch_warnings():
     # Starlette suggests a successor of httpx for its TestClient; the one installed works the same.
-    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.exceptions import StarletteDeprecationWarning
+
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
 T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
@@ -343,3 +345,34 @@ def test_uploads_are_keyed_by_operator_and_device(env):
     with engine.connect() as conn:
         keys = {(r.operator, r.device_id) for r in conn.execute(select(blob_uploads))}
     assert keys == {("cadre_a", "laptop-1"), ("cadre_a", "laptop-2"), ("cadre_b", "laptop-1")}
+
+
+def test_migration_0008_drops_partial_blobs_and_keeps_complete_ones(registry_db_url):
+    """Upgrading a 0007 database removes its partial uploads (the laptops send them again) and keeps every
+    complete blob with its bytes."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from registry.db import MIGRATIONS, make_engine, migrate
+
+    engine = make_engine(registry_db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+    done, half = sha256(b"done"), sha256(b"half")
+    with engine.begin() as conn:
+        for name, size, received, complete in ((done, 4, 4, True), (half, 8, 3, False)):
+            conn.execute(text("INSERT INTO blobs (sha256, size, received, complete, created_at) "
+                              "VALUES (:s, :n, :r, :c, '2026-11-30T00:00:00.000000Z')"),
+                         {"s": name, "n": size, "r": received, "c": complete})
+            conn.execute(text("INSERT INTO blob_chunks (sha256, \"offset\", data) VALUES (:s, 0, :d)"),
+                         {"s": name, "d": b"done" if complete else b"hal"})
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT sha256 FROM blobs")).scalars().all() == [done]
+        assert conn.execute(text("SELECT sha256 FROM blob_chunks")).scalars().all() == [done]
+        assert conn.execute(select(func.count()).select_from(blob_uploads)).scalar_one() == 0
+    engine.dispose()
