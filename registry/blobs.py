@@ -53,6 +53,7 @@ from .schema import (
     record_attachments,
     records,
     reference_templates,
+    server_counter,
 )
 
 log = logging.getLogger("registry.blobs")
@@ -340,18 +341,26 @@ def collect_garbage(engine: Engine, *, clock: Clock | None = None, partial_ttl: 
         if dry_run:
             return GcSummary(len(stale), sum(r.received for r in stale), len(candidates),
                              sum(size for _sha, size in candidates), dry_run=True)
+        if conn.dialect.name == "postgresql":
+            # The lock every push and audit entry takes, first: a push holding it may wait for a blob row
+            # locked below, so taking it at the end (for the audit entry) could deadlock.
+            conn.execute(select(server_counter.c.id).where(server_counter.c.id == 1).with_for_update())
         partials = partial_bytes = removed = removed_bytes = 0
         for sha, who, device, received in stale:
             key = (sha, who, device)
-            # Locked and checked again: a chunk may have arrived since the list was read.
-            row = conn.execute(select(blob_uploads.c.updated_at).where(*_upload_key(key)).with_for_update()).first()
+            # Locked and checked again: a chunk may have arrived since the list was read. A row locked by an
+            # upload in progress is skipped (it is not idle).
+            row = conn.execute(select(blob_uploads.c.updated_at).where(*_upload_key(key))
+                               .with_for_update(skip_locked=True)).first()
             if row is None or row.updated_at >= partial_cutoff:
                 continue
             _drop_upload(conn, key)
             partials, partial_bytes = partials + 1, partial_bytes + received
         for sha, size in candidates:
-            # The row lock waits for a push holding it (``missing``); the check then sees what it committed.
-            if conn.execute(select(blobs.c.sha256).where(blobs.c.sha256 == sha).with_for_update()).first() is None:
+            # A blob a push or an upload is looking at right now (``known(lock=True)`` holds its row) is
+            # skipped, never waited for; under the lock, the check below sees every committed reference.
+            if conn.execute(select(blobs.c.sha256).where(blobs.c.sha256 == sha)
+                            .with_for_update(skip_locked=True)).first() is None:
                 continue
             if conn.execute(select(blobs.c.sha256).where(blobs.c.sha256 == sha, _unreferenced(grace_cutoff))
                             ).first() is None:
