@@ -376,3 +376,20 @@ def test_migration_0008_drops_partial_blobs_and_keeps_complete_ones(registry_db_
         assert conn.execute(text("SELECT sha256 FROM blob_chunks")).scalars().all() == [done]
         assert conn.execute(select(func.count()).select_from(blob_uploads)).scalar_one() == 0
     engine.dispose()
+
+
+def test_collection_never_removes_a_blob_a_push_is_checking(env, backend):
+    """PostgreSQL: while a push's transaction holds a blob it found (``blobs.missing``), a collection past the
+    grace skips that blob instead of removing it or waiting; the next collection removes it if still unnamed."""
+    if backend != "postgres":
+        pytest.skip("SQLite runs one writing transaction at a time: a push and a collection never overlap")
+    engine, clock, anon = env
+    a = anon.login("cadre_a")
+    data = os.urandom(1_500)
+    assert upload(a, data)["complete"] is True
+    cadre = make_operator(engine, "cadre_a", "cadre", VILLAGE_A)
+    clock.advance(days=8)
+    with engine.begin() as pushing:
+        assert blobs.missing(pushing, cadre, [sha256(data)]) == []
+        assert gc(engine, clock) == blobs.GcSummary()
+    assert gc(engine, clock) == blobs.GcSummary(0, 0, 1, len(data))
