@@ -1,5 +1,5 @@
 """``yikatong registry …``: serve, add-operator, import-roster, import-dataset, stats, verify-audit,
-and central review: findings, decide, mark-issued, warnings, dashboard.
+gc-blobs, and central review: findings, decide, mark-issued, warnings, dashboard.
 
 Every subcommand takes ``--db URL`` (default: REGISTRY_DATABASE_URL, else the embedded
 SQLite file in the user's data folder) and upgrades that database to the newest migration
@@ -46,6 +46,9 @@ def register(sub: Any) -> None:
                    help="the same from one client address (default 20)")
     p.add_argument("--login-lock", type=float, default=60, metavar="SECONDS",
                    help="the first lock's length; each further lock doubles, at most an hour (default 60)")
+    _blob_gc_args(p)
+    p.add_argument("--blob-gc-interval", type=float, default=None, metavar="SECONDS",
+                   help="how often the server removes expired uploads and unreferenced blobs (default 3600)")
     p.set_defaults(handler=cmd_serve)
 
     p = rsub.add_parser("add-operator", help="create an operator account (password from stdin)")
@@ -137,10 +140,44 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_dashboard)
 
+    p = rsub.add_parser("gc-blobs", help="remove partial uploads idle past their TTL and blobs no record "
+                                         "references after their grace period (audited); prints the counts")
+    p.add_argument("--db", help=DB_HELP)
+    _blob_gc_args(p)
+    p.add_argument("--dry-run", action="store_true", help="only count what would be removed")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_gc_blobs)
+
     p = rsub.add_parser("verify-audit", help="walk the audit log's hash chain; name the first broken entry")
     p.add_argument("--db", help=DB_HELP)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_verify_audit)
+
+
+_TEN_YEARS = 10 * 366 * 86400
+
+
+def _blob_gc_args(p: Any) -> None:
+    p.add_argument("--blob-partial-ttl-hours", type=float, default=None, metavar="HOURS",
+                   help="a partial blob upload is removed this long after its last chunk (default 24)")
+    p.add_argument("--blob-grace-days", type=float, default=None, metavar="DAYS",
+                   help="a complete blob no record references is removed this long after it was last "
+                        "uploaded (default 7)")
+
+
+def _blob_gc_settings(args: argparse.Namespace) -> dict[str, float]:
+    """Settings fields from the blob collection flags (seconds), defaults where not given."""
+    from registry.config import DEFAULT_BLOB_GC_INTERVAL, DEFAULT_BLOB_GRACE, DEFAULT_BLOB_PARTIAL_TTL
+
+    ttl = DEFAULT_BLOB_PARTIAL_TTL if args.blob_partial_ttl_hours is None else args.blob_partial_ttl_hours * 3600
+    grace = DEFAULT_BLOB_GRACE if args.blob_grace_days is None else args.blob_grace_days * 86400
+    interval = getattr(args, "blob_gc_interval", None)
+    interval = DEFAULT_BLOB_GC_INTERVAL if interval is None else interval
+    # At most ten years: the cut-off moment stays a date the clock can compute.
+    if not (0 <= ttl <= _TEN_YEARS and 0 <= grace <= _TEN_YEARS and 0 < interval <= _TEN_YEARS):
+        raise CliError("usage.invalid_value", "--blob-partial-ttl-hours and --blob-grace-days must be 0 or more, "
+                       "--blob-gc-interval positive (each at most ten years)", EXIT_USAGE)
+    return {"blob_partial_ttl": ttl, "blob_grace": grace, "blob_gc_interval": interval}
 
 
 def _engine(args: argparse.Namespace):  # noqa: ANN202
@@ -167,6 +204,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError("usage.invalid_value", "--token-ttl and --max-body must be positive", EXIT_USAGE)
     if not 0 <= args.port <= 65535:
         raise CliError("usage.invalid_value", "--port must be 0..65535", EXIT_USAGE)
+    blob_gc = _blob_gc_settings(args)
     _limits(args.warning_limits)  # refuse a bad file before binding the port
     engine = _engine(args)
     try:
@@ -174,7 +212,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               settings=Settings(token_ttl=ttl, max_body=max_body, warning_limits=args.warning_limits,
                                 allow_approver_issues_card=args.allow_approver_issues_card,
                                 login_max_failures=args.login_max_failures, login_lock=args.login_lock,
-                                login_address_max_failures=args.login_address_max_failures))
+                                login_address_max_failures=args.login_address_max_failures, **blob_gc))
     except OSError as e:
         raise CliError("server.bind_failed", f"cannot listen on {args.host}:{args.port}: {e.strerror}") from None
     return 0
@@ -244,6 +282,23 @@ def cmd_stats(args: argparse.Namespace) -> int:
             f"records {r['live']} live + {r['tombstones']} tombstones; by state {r['by_state']}; "
             f"versions {stats['versions']}; conflicts {stats['conflicts']}\n"
             f"blobs {b['complete']} complete ({b['bytes']} bytes), {b['partial']} partial\n")
+    return 0
+
+
+def cmd_gc_blobs(args: argparse.Namespace) -> int:
+    from registry import audit
+    from registry.blobs import collect_garbage
+    from registry.clock import SystemClock
+
+    gc = _blob_gc_settings(args)
+    summary = collect_garbage(_engine(args), clock=SystemClock(), partial_ttl=gc["blob_partial_ttl"],
+                              grace=gc["blob_grace"], dry_run=args.dry_run, actor=audit.CLI)
+    if args.json:
+        print_json(summary.to_dict())
+    else:
+        verb = "would remove" if summary.dry_run else "removed"
+        sys.stdout.write(f"{verb} {summary.partials_removed} partial upload(s) ({summary.partial_bytes} bytes) and "
+                         f"{summary.blobs_removed} unreferenced blob(s) ({summary.blob_bytes} bytes)\n")
     return 0
 
 

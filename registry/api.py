@@ -30,7 +30,7 @@ from enrollment import error_codes
 from enrollment.errors import DomainError
 from sync import protocol
 
-from . import accounts, review, service
+from . import accounts, blobs, review, service
 from . import warnings as warn
 from .auth import Session, authenticate
 from .clock import MOMENT_MAX, MOMENT_MIN, Clock, SystemClock, moment_in_range, parse_moment
@@ -418,23 +418,26 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
         return {"match": server_digest == body.digest and server_count == body.count,
                 "server_digest": server_digest, "server_count": server_count}
 
-    @app.post(protocol.BLOB_STATUS, summary="Which blobs the server has, and how many bytes of each")
-    def blob_status(body: BlobStatusRequest, _session: Auth) -> dict[str, Any]:
-        return {"blobs": service.blob_status(engine, [(b.sha256, b.size) for b in body.blobs])}
+    @app.post(protocol.BLOB_STATUS, summary="Your uploads: how many bytes of each blob you sent; complete for "
+                                            "blobs you uploaded or your villages' records name")
+    def blob_status(body: BlobStatusRequest, session: Auth) -> dict[str, Any]:
+        return {"blobs": blobs.status(engine, session.operator, session.device_id,
+                                      [(b.sha256, b.size) for b in body.blobs], clock=clock)}
 
     @app.put(protocol.BLOB, summary="Upload one chunk of a blob at an offset (resumable)",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
-    async def put_blob(sha256: str, request: Request, _session: Auth,
+    async def put_blob(sha256: str, request: Request, session: Auth,
                        offset: Annotated[int, Query(ge=0, le=protocol.BLOB_MAX)],
                        size: Annotated[int, Query(ge=0, le=protocol.BLOB_MAX)],
                        ) -> dict[str, Any]:
         chunk = await request.body()
-        return await run_in_threadpool(service.put_blob_chunk, engine, sha256, offset, size, chunk)
+        return await run_in_threadpool(lambda: blobs.put_chunk(engine, session.operator, session.device_id, sha256,
+                                                               offset, size, chunk, clock=clock))
 
-    @app.get(protocol.BLOB, summary="The bytes of a complete blob")
+    @app.get(protocol.BLOB, summary="The bytes of a complete blob (a staff download is audited)")
     def get_blob(sha256: str, session: Auth) -> Response:
-        data = service.read_blob(engine, sha256, session.operator)
+        data = blobs.read(engine, session.operator, sha256)
         if data is None:
             # The same answer for "absent" and "not yours": a hash is no proof of entitlement.
             raise ApiError(404, protocol.E_NOT_FOUND, "no complete blob with that SHA-256 among your records",

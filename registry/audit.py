@@ -41,6 +41,9 @@ REVIEW_REJECTED = "review.rejected"
 REVIEW_RETURNED = "review.returned"
 REVIEW_CARD_ISSUED = "review.card_issued"
 RECORD_VIEWED = "record.viewed"
+# Blobs: a staff download of a blob (subject: its SHA-256), and a garbage collection's counts.
+BLOB_DOWNLOADED = "blob.downloaded"
+BLOBS_COLLECTED = "blobs.collected"
 # Separation of duties: a refused push by staff, a refused decision or card issue (data: the code).
 PUSH_REFUSED = "push.refused"
 REVIEW_REFUSED = "review.refused"

@@ -10,6 +10,9 @@ from resources import user_data_dir
 ENV_DATABASE_URL = "REGISTRY_DATABASE_URL"
 DEFAULT_TOKEN_TTL = 12 * 3600
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+DEFAULT_BLOB_PARTIAL_TTL = 24 * 3600  # seconds since its last chunk before a partial upload is removed
+DEFAULT_BLOB_GRACE = 7 * 24 * 3600  # seconds after completion an unreferenced blob is kept
+DEFAULT_BLOB_GC_INTERVAL = 3600  # seconds between the server's blob collections
 
 
 def default_db_url() -> str:
@@ -31,3 +34,7 @@ class Settings:
     login_lock: float = 60  # seconds of the first lock; each further lock doubles (at most an hour)
     # Separation of duties: may the staff member who approved a record also mark its card issued?
     allow_approver_issues_card: bool = False
+    # Blob garbage collection (registry.blobs): partial uploads expire, unreferenced blobs go after a grace.
+    blob_partial_ttl: float = DEFAULT_BLOB_PARTIAL_TTL
+    blob_grace: float = DEFAULT_BLOB_GRACE
+    blob_gc_interval: float = DEFAULT_BLOB_GC_INTERVAL

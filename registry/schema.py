@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -193,6 +194,45 @@ blob_chunks = Table(
     Column("sha256", String(64), ForeignKey("blobs.sha256", ondelete="CASCADE"), primary_key=True),
     Column("offset", BigInteger, primary_key=True),
     Column("data", LargeBinary, nullable=False),
+)
+
+# Uploads in progress (migration 0008, issue 10): each belongs to the operator and device that
+# started it, so nobody can squat on another uploader's SHA-256 (with a wrong size, say) or learn
+# from it what others upload. ``updated_at`` is the last chunk's moment: a partial left longer
+# than the registry's partial TTL is removed (``registry.blobs.collect_garbage``). Once every byte
+# is there and hashes right, the bytes move to ``blobs``/``blob_chunks`` and these rows go; since
+# 0008 every ``blobs`` row is complete (``received`` = ``size``, ``complete`` true).
+blob_uploads = Table(
+    "blob_uploads", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("operator", String(64), primary_key=True),
+    Column("device_id", String(100), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("received", BigInteger, nullable=False, server_default="0"),
+    Column("started_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False, index=True),
+)
+
+blob_upload_chunks = Table(
+    "blob_upload_chunks", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("operator", String(64), primary_key=True),
+    Column("device_id", String(100), primary_key=True),
+    Column("offset", BigInteger, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    ForeignKeyConstraint(["sha256", "operator", "device_id"],
+                         ["blob_uploads.sha256", "blob_uploads.operator", "blob_uploads.device_id"],
+                         ondelete="CASCADE", name="fk_blob_upload_chunks_upload"),
+)
+
+# Who proved they hold a complete blob by uploading all of its bytes: the blob status answers
+# such an operator "complete"; ``confirmed_at`` (their last upload, or the last status that told
+# them so) starts the grace period before an unreferenced blob is removed.
+blob_uploaders = Table(
+    "blob_uploaders", metadata,
+    Column("sha256", String(64), ForeignKey("blobs.sha256", ondelete="CASCADE"), primary_key=True),
+    Column("operator", String(64), primary_key=True),
+    Column("confirmed_at", String(32), nullable=False),
 )
 
 # One row (id 1): the last pull counter handed out. Incremented inside each writing

@@ -3,7 +3,8 @@
 Once uvicorn accepts connections, exactly one line goes to stdout, flushed:
 ``YIKATONG_REGISTRY_READY http://HOST:PORT``. One worker; all state is in the database,
 written in transactions, so a SIGKILL at any moment leaves it consistent. A thread runs the
-automatic checks on what arrives (``registry.checks.background``).
+automatic checks on what arrives (``registry.checks.background``); another removes expired
+partial uploads and unreferenced blobs every ``Settings.blob_gc_interval`` (``registry.blobs``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import Engine
 from capture.native import init_native
 
 from .api import create_app
+from .blobs import BlobSweeper
 from .checks.background import CheckWorker
 from .clock import SystemClock
 from .config import Settings
@@ -50,12 +52,15 @@ def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, *, settings: S
     init_native()
     engine = engine or open_database(db_url)
     clock = SystemClock()
-    app = create_app(engine, settings or Settings(), clock=clock)
+    settings = settings or Settings()
+    app = create_app(engine, settings, clock=clock)
     # The check worker: woken after each push that stored a new version, and on its own every
     # few seconds (records left over from a previous run, or pushed through another process).
     worker = CheckWorker(engine, clock=clock).start()
     app.app.state.run_checks = worker.run_now
     app.app.state.records_received = worker.wake
+    sweeper = BlobSweeper(engine, clock=clock, partial_ttl=settings.blob_partial_ttl, grace=settings.blob_grace,
+                          interval=settings.blob_gc_interval).start()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -76,5 +81,6 @@ def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, *, settings: S
         server.run(sockets=[sock])
     finally:
         worker.stop()
+        sweeper.stop()
         sock.close()
         engine.dispose()

@@ -1,21 +1,19 @@
-"""Push, pull, digest and blobs: the registry's side of ``sync.protocol``.
+"""Push, pull and digest: the registry's side of ``sync.protocol``.
 
 Every function takes an engine or a connection and returns plain dicts in the protocol's
-shapes; ``api`` only adds HTTP. A push is one transaction per batch with a savepoint per
-record, so one refused record never blocks the others and a SIGKILL loses at most the
-batch that was in flight (which the client re-sends: pushes are idempotent).
+shapes; ``api`` only adds HTTP. Blobs are ``registry.blobs``. A push is one transaction per batch
+with a savepoint per record, so one refused record never blocks the others and a SIGKILL loses
+at most the batch that was in flight (which the client re-sends: pushes are idempotent).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from enrollment import error_codes
@@ -25,13 +23,11 @@ from enrollment.records import RECORD_ID_INVALID, validate_enrollment
 from enrollment.vocabulary import NEW_VERSION_STATE
 from sync import protocol
 
-from . import audit
+from . import audit, blobs
 from .auth import Operator
 from .db import iso, now_iso
 from .errors import ApiError
 from .schema import (
-    blob_chunks,
-    blobs,
     conflicts,
     findings,
     record_attachments,
@@ -47,8 +43,6 @@ log = logging.getLogger("registry.sync")
 FINDING_OPEN = "open"
 FINDING_RESOLVED = "resolved"
 FINDING_SUPERSEDED = "superseded"
-
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class Refused(ApiError):
@@ -122,13 +116,10 @@ def _server_view(row: Any) -> dict[str, Any]:
             "payload": _payload_obj(row.payload), "deleted": bool(row.deleted)}
 
 
-def _missing_blobs(conn: Connection, payload: dict[str, Any] | None) -> list[str]:
-    wanted = sorted({a["sha256"] for a in (payload or {}).get("attachments") or []})
-    if not wanted:
-        return []
-    have = set(conn.execute(select(blobs.c.sha256).where(blobs.c.sha256.in_(wanted),
-                                                         blobs.c.complete.is_(True))).scalars())
-    return [h for h in wanted if h not in have]
+def _missing_blobs(conn: Connection, payload: dict[str, Any] | None, operator: Operator) -> list[str]:
+    """Attachments that are not complete blobs this operator knows (uploaded, or already on a record of
+    their villages): a hash alone is no proof of holding the bytes (``registry.blobs``)."""
+    return blobs.missing(conn, operator, {a["sha256"] for a in (payload or {}).get("attachments") or []})
 
 
 def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] | None,
@@ -179,7 +170,7 @@ def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] 
             raise Refused(protocol.E_BASE_VERSION, "a new record must have base_version 0", "base_version",
                           server_version=0)
 
-    missing = _missing_blobs(conn, payload)
+    missing = _missing_blobs(conn, payload, operator)
     if missing:
         raise Refused(protocol.E_BLOB_MISSING, "upload the attachments before the record", "attachments",
                       missing=missing)
@@ -305,100 +296,6 @@ def digest(engine: Engine, operator: Operator) -> tuple[str, int]:
         q = q.where(records.c.village_code.in_(sorted(operator.village_codes)))
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         return protocol.digest((r.record_id, r.version, r.content_hash) for r in conn.execute(q))
-
-
-# --------------------------------------------------------------------------------------- blobs
-
-def check_sha256(value: str) -> str:
-    if not _SHA256.match(value or ""):
-        raise ApiError(422, protocol.E_INVALID, "a blob is named by its SHA-256 in lower-case hex",
-                       field="sha256")
-    return value
-
-
-def blob_status(engine: Engine, wanted: list[tuple[str, int]]) -> list[dict[str, Any]]:
-    names = sorted({check_sha256(h) for h, _ in wanted})
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        rows = {r.sha256: r for r in conn.execute(select(blobs).where(blobs.c.sha256.in_(names)))}
-    out = []
-    for sha, size in wanted:
-        row = rows.get(sha)
-        entry = {"sha256": sha, "received": row.received if row else 0, "complete": bool(row and row.complete)}
-        if row is not None and row.size != size:
-            entry["size"] = row.size
-        out.append(entry)
-    return out
-
-
-def put_blob_chunk(engine: Engine, sha256: str, offset: int, size: int, chunk: bytes) -> dict[str, Any]:
-    """Append one chunk at ``offset``; verify the SHA-256 when the last byte arrives."""
-    check_sha256(sha256)
-    if size < 0 or size > protocol.BLOB_MAX:
-        raise ApiError(422, protocol.E_BLOB_SIZE, "blob size out of range", field="size",
-                       max=protocol.BLOB_MAX)
-    if offset < 0 or offset + len(chunk) > size:
-        raise ApiError(422, protocol.E_BLOB_SIZE, "the chunk runs past the blob's size", field="offset",
-                       size=size)
-    bad_hash = False
-    with engine.begin() as conn:
-        row = conn.execute(select(blobs).where(blobs.c.sha256 == sha256).with_for_update()).first()
-        if row is None:
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(blobs).values(sha256=sha256, size=size, received=0, complete=False,
-                                                      created_at=now_iso()))
-            except IntegrityError:
-                pass  # created meanwhile by a parallel upload (PostgreSQL): lock and read it below
-            row = conn.execute(select(blobs).where(blobs.c.sha256 == sha256).with_for_update()).one()
-        if row.complete:
-            return {"sha256": sha256, "received": row.size, "complete": True}
-        if row.size != size:
-            raise ApiError(422, protocol.E_BLOB_SIZE, "the size differs from the upload already started",
-                           field="size", size=row.size)
-        if offset != row.received:
-            raise ApiError(409, protocol.E_BLOB_OFFSET, "resume at the offset the server has",
-                           field="offset", received=row.received)
-        received = row.received
-        if chunk:
-            conn.execute(insert(blob_chunks).values(sha256=sha256, offset=offset, data=chunk))
-            received += len(chunk)
-        complete = received == size
-        if complete:
-            h = hashlib.sha256()
-            for (data,) in conn.execute(select(blob_chunks.c.data).where(blob_chunks.c.sha256 == sha256)
-                                        .order_by(blob_chunks.c.offset)):
-                h.update(data)
-            if h.hexdigest() != sha256:
-                bad_hash = True
-                conn.execute(delete(blob_chunks).where(blob_chunks.c.sha256 == sha256))
-                conn.execute(delete(blobs).where(blobs.c.sha256 == sha256))
-        if not bad_hash:
-            conn.execute(update(blobs).where(blobs.c.sha256 == sha256).values(
-                received=received, complete=complete, completed_at=now_iso() if complete else None))
-    if bad_hash:
-        raise ApiError(422, protocol.E_BLOB_HASH, "the bytes do not hash to the blob's name; upload discarded",
-                       field="sha256")
-    return {"sha256": sha256, "received": received, "complete": complete}
-
-
-def read_blob(engine: Engine, sha256: str, operator: Operator) -> bytes | None:
-    """The bytes of a complete blob the operator may see: central staff any, a cadre only blobs
-    attached to some version of a record in one of their villages (ID images are personal data)."""
-    check_sha256(sha256)
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        if not operator.sees_all:
-            allowed = conn.execute(
-                select(records.c.record_id)
-                .join(record_attachments, record_attachments.c.record_id == records.c.record_id)
-                .where(record_attachments.c.sha256 == sha256,
-                       records.c.village_code.in_(sorted(operator.village_codes))).limit(1)).first()
-            if allowed is None:
-                return None
-        done = conn.execute(select(blobs.c.complete).where(blobs.c.sha256 == sha256)).scalar()
-        if not done:
-            return None
-        return b"".join(d for (d,) in conn.execute(
-            select(blob_chunks.c.data).where(blob_chunks.c.sha256 == sha256).order_by(blob_chunks.c.offset)))
 
 
 def count(conn: Connection, table: Any, *where: Any) -> int:

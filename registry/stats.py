@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from .schema import blobs, conflicts, operators, record_versions, records, residents, villages
+from .schema import blob_uploads, blobs, conflicts, operators, record_versions, records, residents, villages
 from .service import count
 
 
@@ -19,8 +19,8 @@ def collect(engine: Engine) -> dict[str, Any]:
                                      .where(records.c.deleted.is_(False)).group_by(records.c.state)).all())
         blob_bytes = conn.execute(select(func.coalesce(func.sum(blobs.c.size), 0))
                                   .where(blobs.c.complete.is_(True))).scalar_one()
-        partial_bytes = conn.execute(select(func.coalesce(func.sum(blobs.c.received), 0))
-                                     .where(blobs.c.complete.is_(False))).scalar_one()
+        # Uploads in progress, every uploader's own (registry.blobs).
+        partial_bytes = conn.execute(select(func.coalesce(func.sum(blob_uploads.c.received), 0))).scalar_one()
         return {
             "residents": count(conn, residents),
             "villages": count(conn, villages),
@@ -35,7 +35,7 @@ def collect(engine: Engine) -> dict[str, Any]:
             "conflicts": count(conn, conflicts),
             "blobs": {
                 "complete": count(conn, blobs, blobs.c.complete.is_(True)),
-                "partial": count(conn, blobs, blobs.c.complete.is_(False)),
+                "partial": count(conn, blob_uploads),
                 "bytes": int(blob_bytes),
                 "partial_bytes": int(partial_bytes),
             },

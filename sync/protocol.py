@@ -30,6 +30,19 @@ Versions
   are byte-identical to v2 and older laptops ignore ``review``, so MIN stays 1. A returned or
   rejected record corrected on the laptop is pushed as a new version of the same record id
   (base_version = the registry's version), never as a new record.
+
+Blob ownership (2026-12, issue 10; same wire format, no new version): an upload belongs to the
+operator and the device of the token that sends it, so other uploaders of the same hash never
+interfere. ``BLOB_STATUS`` answers about the caller only: ``complete`` for a blob the caller
+uploaded or that a record in one of their villages names (any record, for central staff), else
+the bytes of the caller's own upload from this device, else 0, whoever else holds the blob. A
+``PUT`` of a blob the caller does not know goes into their own upload even when the registry
+holds it (the answer is ``complete`` once their bytes hash right), and a pushed record's
+attachments must be blobs its cadre knows (else ``blob.missing``). Partial uploads expire (24 h
+after the last chunk by default) and a blob no record names is removed after a grace period
+(7 days by default): a client asks the status again for the blobs of every record still to be
+pushed, and uploads what is not there for it. A ``PUT`` from offset 0 with another size than
+the caller's own partial upload replaces that upload.
 """
 
 from __future__ import annotations
@@ -56,7 +69,7 @@ PUSH = "/api/sync/push"
 PULL = "/api/sync/pull"
 DIGEST = "/api/sync/digest"
 BLOB_STATUS = "/api/blobs/status"
-BLOB = "/api/blobs/{sha256}"  # PUT ?offset=N&size=TOTAL with a chunk; GET the bytes
+BLOB = "/api/blobs/{sha256}"  # PUT ?offset=N&size=TOTAL with a chunk (to the caller's own upload); GET the bytes
 
 # Central review (issue 4; central and admin roles only). Shapes: docs/review-api.md.
 REVIEW_QUEUE = "/api/review/queue"

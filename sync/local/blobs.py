@@ -1,5 +1,6 @@
 """Attachment bytes, addressed by SHA-256: stored once however many records name them, dropped when no
-record does, and marked once the registry has all of them."""
+record does, and marked once the registry has all of them (the mark is a note: ``to_send`` asks again
+while the record waits to be accepted)."""
 
 from __future__ import annotations
 
@@ -46,11 +47,14 @@ def face_templates(db: Any, exclude_record_id: str | None = None) -> list[tuple[
 
 
 def to_send(db: Any) -> list[tuple[str, int]]:
-    """Blobs of queued/sending records the registry has not confirmed yet."""
+    """Blobs of queued/sending records, also those uploaded before: the registry removes a blob no record
+    names after a grace period, and answers "complete" only to its uploader (blobs completed before its
+    migration 0008 have none), so the status is asked again until the record is accepted, and a blob
+    that is not there for this cadre goes up again."""
     rows = db.execute(
         "SELECT DISTINCT b.sha256, b.size FROM blobs b JOIN attachments a ON a.sha256 = b.sha256"
         " JOIN records r ON r.record_id = a.record_id"
-        " WHERE b.uploaded = 0 AND r.state IN (?, ?) ORDER BY b.sha256", [QUEUED, SENDING]).fetchall()
+        " WHERE r.state IN (?, ?) ORDER BY b.sha256", [QUEUED, SENDING]).fetchall()
     return [(sha, size) for sha, size in rows]
 
 
