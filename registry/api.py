@@ -292,6 +292,16 @@ def _field_of(loc: tuple) -> str | None:
     return ".".join(parts) or None
 
 
+def _allowed_methods(app: FastAPI, path: str) -> str:
+    """Every method some route serves ``path`` with, for a 405's ``Allow``."""
+    methods: set[str] = set()
+    for route in app.routes:
+        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and route_methods and regex.match(path):
+            methods |= route_methods
+    return ", ".join(sorted(methods))
+
+
 def current_session(request: Request) -> Session:
     """The operator behind the request's Bearer token (401 with its own code otherwise)."""
     engine: Engine = request.app.state.engine
@@ -384,12 +394,15 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
                            listed[0]["field"] if listed else None, errors=listed)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: protocol.E_NOT_FOUND, 405: protocol.E_METHOD, 400: protocol.E_MALFORMED,
                 413: protocol.E_TOO_LARGE}.get(exc.status_code, f"request.http_{exc.status_code}")
         response = _json_error(exc.status_code, code, str(exc.detail))
         for k, v in (exc.headers or {}).items():
             response.headers[k] = v
+        if exc.status_code == 405:
+            # Starlette names only the first route's methods; a path may have several routes (GET and PUT).
+            response.headers["Allow"] = _allowed_methods(request.app, request.scope["path"])
         return response
 
     @app.get(protocol.HEALTH, summary="Is the registry up; which protocol versions it speaks (no auth)")

@@ -171,3 +171,12 @@ def test_json_bodies_are_typed_strictly(shared):
     assert cadre.post(protocol.DIGEST, json={"digest": "0", "count": 0}).status_code == 200
     assert cadre.post(protocol.BLOB_STATUS, json={"blobs": [{"sha256": sha256(b"x"), "size": 1}]}).status_code == 200
     cadre.close()
+
+
+def test_method_not_allowed_names_every_method_of_the_path(shared):
+    """A 405 on a path served by two routes (GET and PUT a blob) lists both in Allow (schemathesis found PUT alone)."""
+    cadre = shared.login("cadre_a")
+    r = cadre.http.request("OPTIONS", shared.url + protocol.BLOB.format(sha256=sha256(b"x")), headers=cadre.headers())
+    assert r.status_code == 405 and r.json()["error"]["code"] == protocol.E_METHOD
+    assert {m.strip() for m in r.headers["Allow"].split(",")} >= {"GET", "PUT"}
+    cadre.close()
