@@ -293,12 +293,14 @@ def _field_of(loc: tuple) -> str | None:
 
 
 def _allowed_methods(app: FastAPI, path: str) -> str:
-    """Every method some route serves ``path`` with, for a 405's ``Allow``."""
+    """Every method the routes of ``path`` serve, for a 405's ``Allow``. As in OpenAPI, a concrete path
+    (``/api/blobs/status``) is matched before a templated one (``/api/blobs/{sha256}``)."""
+    matching = [r for r in app.routes if getattr(r, "methods", None) and getattr(r, "path_regex", None)
+                and r.path_regex.match(path)]
+    concrete = [r for r in matching if not r.param_convertors]
     methods: set[str] = set()
-    for route in app.routes:
-        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
-        if regex is not None and route_methods and regex.match(path):
-            methods |= route_methods
+    for route in concrete or matching:
+        methods |= route.methods
     return ", ".join(sorted(methods))
 
 

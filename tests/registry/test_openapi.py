@@ -174,9 +174,13 @@ def test_json_bodies_are_typed_strictly(shared):
 
 
 def test_method_not_allowed_names_every_method_of_the_path(shared):
-    """A 405 on a path served by two routes (GET and PUT a blob) lists both in Allow (schemathesis found PUT alone)."""
+    """A 405's Allow lists every method of the path: GET and PUT for a blob (schemathesis found PUT alone), POST alone for
+    /api/blobs/status."""
     cadre = shared.login("cadre_a")
     r = cadre.http.request("OPTIONS", shared.url + protocol.BLOB.format(sha256=sha256(b"x")), headers=cadre.headers())
     assert r.status_code == 405 and r.json()["error"]["code"] == protocol.E_METHOD
     assert {m.strip() for m in r.headers["Allow"].split(",")} >= {"GET", "PUT"}
+    # A concrete path is not its templated neighbour: /api/blobs/status is POST alone.
+    r = cadre.http.request("OPTIONS", shared.url + protocol.BLOB_STATUS, headers=cadre.headers())
+    assert r.status_code == 405 and r.headers["Allow"] == "POST"
     cadre.close()
