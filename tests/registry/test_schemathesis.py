@@ -61,7 +61,8 @@ def _run(url: str, token: str, config: Path, report: Path, *extra: str) -> dict:
     cmd = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", url + "/openapi.json",
            "--max-examples", EXAMPLES, "--report", "json", "--report-json-path", str(report),
            "--no-color", *(["--seed", seed] if seed else []), *extra]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+    # In the run's folder: schemathesis and hypothesis leave their caches in the working directory.
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=report.parent,
                           env={**os.environ, "YK_SCHEMATHESIS_TOKEN": token})
     assert report.exists(), done.stdout[-4000:] + done.stderr[-4000:]
     out = json.loads(report.read_text(encoding="utf-8"))
