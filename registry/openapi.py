@@ -23,6 +23,7 @@ from enrollment.vocabulary import FindingKind, Light, ReviewState
 from sync import protocol
 
 from .schema import ROLES
+from .warnings import UNHANDLED, UNISSUED
 
 SHA256_PATTERN = "^[0-9a-f]{64}$"
 BEARER = "bearer"
@@ -324,8 +325,17 @@ class WarningItem(BaseModel):
     record_id: str
     version: int
     village_code: str
+    village_name: str
+    id_number_masked: str
     state: ReviewState
     light: Light
+    reason: str = Field(json_schema_extra=enum_of((UNHANDLED, UNISSUED)))
+    since: str
+    yellow_at: str
+    red_at: str
+    hours_open: int
+    hours_overdue: int
+    operator: str
 
 
 class WarningsAnswer(BaseModel):
@@ -353,7 +363,16 @@ class DashboardAnswer(BaseModel):
 
 
 class RunChecksAnswer(BaseModel):
-    """The check runner's summary (registry/checks/runner.py)."""
+    """The check runner's summary (registry/checks/runner.py): records checked, how many went to each state."""
+
+    run_id: int
+    checked: int
+    needs_review: int
+    cleared: int
+    approved: int
+    findings_opened: int
+    cancelled: bool
+    related_rechecked: int | None = None
 
 
 ANSWERS: dict[tuple[str, str], type[BaseModel]] = {

@@ -6,7 +6,7 @@ import re
 
 import httpx
 import pytest
-from regkit import sha256
+from regkit import item, payload, sha256
 
 from enrollment.vocabulary import Action, FindingKind, Light, ReviewState
 from registry import openapi
@@ -184,3 +184,27 @@ def test_method_not_allowed_names_every_method_of_the_path(shared):
     r = cadre.http.request("OPTIONS", shared.url + protocol.BLOB_STATUS, headers=cadre.headers())
     assert r.status_code == 405 and r.headers["Allow"] == "POST"
     cadre.close()
+
+
+def test_real_answers_match_their_described_schemas(shared):
+    """A pushed record's queue entry, full view, red warning, the findings and the dashboard parse as their documented
+    answers (strictly, as JSON), so the description follows the code."""
+    cadre, central = shared.login("cadre_a"), shared.login("central")
+    record = payload(61)
+    assert cadre.push_one(item(record))["status"] == protocol.ACCEPTED
+    answers = {
+        ("get", protocol.REVIEW_QUEUE): central.get(protocol.REVIEW_QUEUE, params={"state": list(ReviewState)}),
+        ("get", protocol.REVIEW_RECORD): central.get(protocol.REVIEW_RECORD.format(record_id=record["record_id"])),
+        ("get", protocol.REVIEW_WARNINGS): central.get(protocol.REVIEW_WARNINGS, params={"at": "2100-01-01T00:00:00Z"}),
+        ("get", protocol.REVIEW_FINDINGS): central.get(protocol.REVIEW_FINDINGS),
+        ("get", protocol.REVIEW_DASHBOARD): central.get(protocol.REVIEW_DASHBOARD),
+        ("get", protocol.PULL): cadre.get(protocol.PULL),
+        ("get", protocol.ME): cadre.get(protocol.ME),
+    }
+    for key, r in answers.items():
+        assert r.status_code == 200, (key, r.text)
+        openapi.ANSWERS[key].model_validate_json(r.content, strict=True)
+    warned = answers[("get", protocol.REVIEW_WARNINGS)].json()["items"]
+    assert record["record_id"] in {w["record_id"] for w in warned}
+    cadre.close()
+    central.close()
