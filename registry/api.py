@@ -322,6 +322,10 @@ def staff_session(session: Auth) -> Session:
 
 Staff = Annotated[Session, Depends(staff_session)]
 
+_FINDING_STATUSES = (service.FINDING_OPEN, service.FINDING_RESOLVED, service.FINDING_SUPERSEDED)
+_FINDING_STATUS = Query(pattern=f"^({'|'.join(_FINDING_STATUSES)})$",
+                        json_schema_extra=api_description.enum_of(_FINDING_STATUSES))
+
 # A blob's name in a path: its SHA-256 in lower-case hex.
 Sha256 = Annotated[str, PathParam(pattern=api_description.SHA256_PATTERN)]
 
@@ -547,7 +551,7 @@ def _review_routes(app: FastAPI, engine: Engine, clock: Clock, limits: warn.Warn
 
     @app.get(protocol.REVIEW_FINDINGS, summary="Findings (open by default), with full ID numbers")
     def review_findings(_staff: Staff, kind: Annotated[FindingKind | None, Query()] = None,
-                        status: Annotated[str, Query(pattern="^(open|resolved|superseded)$")] = "open",
+                        status: Annotated[str, _FINDING_STATUS] = service.FINDING_OPEN,
                         ) -> dict[str, Any]:
         with reading() as conn, conn.begin():
             return {"findings": review.open_findings(conn, kind=kind, status=status)}

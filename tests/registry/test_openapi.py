@@ -110,6 +110,7 @@ def test_vocabulary_enums_are_the_vocabulary(schema):
     assert enum_in(schema, parameter(queue, "kind")["schema"]) == list(FindingKind)
     findings = ops[("get", protocol.REVIEW_FINDINGS)]
     assert enum_in(schema, parameter(findings, "kind")["schema"]) == list(FindingKind)
+    assert enum_in(schema, parameter(findings, "status")["schema"]) == ["open", "resolved", "superseded"]
     decision = schema["components"]["schemas"]["DecisionRequest"]
     assert decision["properties"]["action"]["enum"] == list(Action)
     item = schema["components"]["schemas"]["QueueItem"]["properties"]
