@@ -19,18 +19,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from enrollment import error_codes
 from enrollment.errors import DomainError
+from enrollment.vocabulary import Action, FindingKind, Light, ReviewState
 from sync import protocol
 
 from . import accounts, blobs, review, service
+from . import openapi as api_description
 from . import warnings as warn
 from .auth import Session, authenticate
 from .clock import MOMENT_MAX, MOMENT_MIN, Clock, SystemClock, moment_in_range, parse_moment
@@ -218,59 +221,67 @@ class Guard:
 
 # ------------------------------------------------------------------------------------ models
 
-class LoginRequest(BaseModel):
+class StrictBody(BaseModel):
+    """A JSON body read as typed: ``"deleted": 0``, ``"count": false`` or ``"size": "3"`` is a 422
+    ``request.invalid``, not quietly coerced (the laptop never sends them; anything else might)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class LoginRequest(StrictBody):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
     device_id: str = Field(min_length=1, max_length=100)
 
 
-class PushItem(BaseModel):
+class PushItem(StrictBody):
     record_id: str = Field(min_length=1, max_length=64)
     base_version: int = Field(le=_INT32_MAX)
     deleted: bool = False
     payload: dict[str, Any] | None = None
-    content_hash: str = Field(min_length=1, max_length=64)
+    content_hash: str = Field(pattern=api_description.SHA256_PATTERN)
 
 
-class PushRequest(BaseModel):
+class PushRequest(StrictBody):
     device_id: str = Field(min_length=1, max_length=100)
     records: list[PushItem] = Field(max_length=protocol.PUSH_BATCH_MAX)
 
 
-class BlobRef(BaseModel):
-    sha256: str = Field(min_length=64, max_length=64)
+class BlobRef(StrictBody):
+    sha256: str = Field(pattern=api_description.SHA256_PATTERN)
     size: int = Field(ge=0, le=protocol.BLOB_MAX)
 
 
-class BlobStatusRequest(BaseModel):
+class BlobStatusRequest(StrictBody):
     blobs: list[BlobRef] = Field(max_length=1000)
 
 
-class DigestRequest(BaseModel):
+class DigestRequest(StrictBody):
     digest: str = Field(min_length=1, max_length=64)
     count: int = Field(ge=0, le=_INT63_MAX)
 
 
-class DecisionRequest(BaseModel):
-    action: str = Field(max_length=32)
+class DecisionRequest(StrictBody):
+    # Checked by registry.review (review.action_invalid); the description lists the actions.
+    action: str = Field(max_length=32, json_schema_extra=api_description.enum_of(Action))
     version: int = Field(ge=0, le=_INT32_MAX)
     # Length and presence are checked by registry.review, so they fail with review.* codes.
     reason: str | None = Field(default=None, max_length=10_000)
     password: str | None = Field(default=None, max_length=1024)
 
 
-class BulkItem(BaseModel):
+class BulkItem(StrictBody):
     record_id: str = Field(min_length=1, max_length=64)
     version: int = Field(ge=0, le=_INT32_MAX)
 
 
-class BulkApproveRequest(BaseModel):
+class BulkApproveRequest(StrictBody):
     items: list[BulkItem] = Field(max_length=review.BULK_MAX)
     password: str | None = Field(default=None, max_length=1024)
     reason: str | None = Field(default=None, max_length=10_000)
 
 
-class CardIssuedRequest(BaseModel):
+class CardIssuedRequest(StrictBody):
     version: int = Field(ge=0, le=_INT32_MAX)
 
 
@@ -279,6 +290,18 @@ class CardIssuedRequest(BaseModel):
 def _field_of(loc: tuple) -> str | None:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or None
+
+
+def _allowed_methods(app: FastAPI, path: str) -> str:
+    """Every method the routes of ``path`` serve, for a 405's ``Allow``. As in OpenAPI, a concrete path
+    (``/api/blobs/status``) is matched before a templated one (``/api/blobs/{sha256}``)."""
+    matching = [r for r in app.routes if getattr(r, "methods", None) and getattr(r, "path_regex", None)
+                and r.path_regex.match(path)]
+    concrete = [r for r in matching if not r.param_convertors]
+    methods: set[str] = set()
+    for route in concrete or matching:
+        methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 def current_session(request: Request) -> Session:
@@ -298,6 +321,13 @@ def staff_session(session: Auth) -> Session:
 
 
 Staff = Annotated[Session, Depends(staff_session)]
+
+_FINDING_STATUSES = (service.FINDING_OPEN, service.FINDING_RESOLVED, service.FINDING_SUPERSEDED)
+_FINDING_STATUS = Query(pattern=f"^({'|'.join(_FINDING_STATUSES)})$",
+                        json_schema_extra=api_description.enum_of(_FINDING_STATUSES))
+
+# A blob's name in a path: its SHA-256 in lower-case hex.
+Sha256 = Annotated[str, PathParam(pattern=api_description.SHA256_PATTERN)]
 
 
 def _moment(at: str | None, clock: Clock) -> dt.datetime:
@@ -323,7 +353,10 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
     app = FastAPI(title="Yikatong registry", version=str(protocol.PROTOCOL_VERSION),
                   docs_url=None, redoc_url=None,  # their pages load scripts from a CDN
                   default_response_class=EncodableJSONResponse,
-                  description="The central registry's sync API (see sync/protocol.py).")
+                  description="The central registry's sync API (see sync/protocol.py). Every request "
+                              f"but {protocol.HEALTH} carries {protocol.VERSION_HEADER}; every refusal "
+                              "has the one shape {\"error\": {code, message, field, data}}.")
+    api_description.install(app)
     app.state.engine = engine
     app.state.clock = clock = clock or SystemClock()
     app.state.limits = limits = warn.WarningLimits.load(settings.warning_limits)
@@ -361,12 +394,15 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
                            listed[0]["field"] if listed else None, errors=listed)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: protocol.E_NOT_FOUND, 405: protocol.E_METHOD, 400: protocol.E_MALFORMED,
                 413: protocol.E_TOO_LARGE}.get(exc.status_code, f"request.http_{exc.status_code}")
         response = _json_error(exc.status_code, code, str(exc.detail))
         for k, v in (exc.headers or {}).items():
             response.headers[k] = v
+        if exc.status_code == 405:
+            # Starlette names only the first route's methods; a path may have several routes (GET and PUT).
+            response.headers["Allow"] = _allowed_methods(request.app, request.scope["path"])
         return response
 
     @app.get(protocol.HEALTH, summary="Is the registry up; which protocol versions it speaks (no auth)")
@@ -427,7 +463,7 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
     @app.put(protocol.BLOB, summary="Upload one chunk of a blob at an offset (resumable)",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
-    async def put_blob(sha256: str, request: Request, session: Auth,
+    async def put_blob(sha256: Sha256, request: Request, session: Auth,
                        offset: Annotated[int, Query(ge=0, le=protocol.BLOB_MAX)],
                        size: Annotated[int, Query(ge=0, le=protocol.BLOB_MAX)],
                        ) -> dict[str, Any]:
@@ -436,7 +472,7 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
                                                                offset, size, chunk, clock=clock))
 
     @app.get(protocol.BLOB, summary="The bytes of a complete blob (a staff download is audited)")
-    def get_blob(sha256: str, session: Auth) -> Response:
+    def get_blob(sha256: Sha256, session: Auth) -> Response:
         data = blobs.read(engine, session.operator, sha256)
         if data is None:
             # The same answer for "absent" and "not yours": a hash is no proof of entitlement.
@@ -458,10 +494,10 @@ def _review_routes(app: FastAPI, engine: Engine, clock: Clock, limits: warn.Warn
     @app.get(protocol.REVIEW_QUEUE, summary="The review queue, filtered; oldest version first")
     def review_queue(
         _staff: Staff,
-        state: Annotated[list[str] | None, Query(max_length=20)] = None,
-        kind: Annotated[str | None, Query(max_length=32)] = None,
+        state: Annotated[list[ReviewState] | None, Query(max_length=20)] = None,
+        kind: Annotated[FindingKind | None, Query()] = None,
         village: Annotated[str | None, Query(max_length=12)] = None,
-        light: Annotated[str | None, Query(max_length=8)] = None,
+        light: Annotated[Light | None, Query()] = None,
         age_min: Annotated[int | None, Query(ge=0, le=150)] = None,
         age_max: Annotated[int | None, Query(ge=0, le=150)] = None,
         q: Annotated[str | None, Query(max_length=64)] = None,
@@ -512,8 +548,8 @@ def _review_routes(app: FastAPI, engine: Engine, clock: Clock, limits: warn.Warn
         return run(actor=staff.operator.username)
 
     @app.get(protocol.REVIEW_FINDINGS, summary="Findings (open by default), with full ID numbers")
-    def review_findings(_staff: Staff, kind: Annotated[str | None, Query(max_length=32)] = None,
-                        status: Annotated[str, Query(pattern="^(open|resolved|superseded)$")] = "open",
+    def review_findings(_staff: Staff, kind: Annotated[FindingKind | None, Query()] = None,
+                        status: Annotated[str, _FINDING_STATUS] = service.FINDING_OPEN,
                         ) -> dict[str, Any]:
         with reading() as conn, conn.begin():
             return {"findings": review.open_findings(conn, kind=kind, status=status)}
