@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from enrollment import error_codes
 from sync import protocol
 
 from . import audit
@@ -197,8 +198,16 @@ def _complete(conn: Connection, key: tuple[str, str, str], size: int, now: str) 
 def put_chunk(engine: Engine, operator: Operator, device_id: str, sha256: str, offset: int, size: int,
               chunk: bytes, *, clock: Clock | None = None) -> dict[str, Any]:
     """Append one chunk at ``offset`` to the caller's own upload (from this device); verify the SHA-256
-    when the last byte arrives. A blob the caller already knows answers complete at once."""
+    when the last byte arrives. A blob the caller already knows answers complete at once. Only cadres
+    upload: blobs are the photos and templates of enrollments, which only a village's cadres push."""
     check_sha256(sha256)
+    if operator.role != "cadre":
+        with engine.begin() as conn:
+            audit.append(conn, operator.username, audit.PUSH_REFUSED, operator.username, {
+                "code": error_codes.PUSH_CADRE_ONLY, "role": operator.role, "device_id": device_id,
+                "blob": sha256})
+        raise ApiError(error_codes.PUSH_CADRE_ONLY, "only a village's cadres upload enrollment files",
+                       role=operator.role)
     if size < 0 or size > protocol.BLOB_MAX:
         raise ApiError(422, protocol.E_BLOB_SIZE, "blob size out of range", field="size",
                        max=protocol.BLOB_MAX)

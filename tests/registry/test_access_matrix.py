@@ -186,11 +186,13 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", protocol.DIGEST): Row(post(protocol.DIGEST, lambda s: {"digest": "0", "count": 0}),
         (*STRANGERS,                                      SEES,    BLIND,        SEES,          SEES),
         shows=lambda r, s: r.json()["server_count"] > 0),
+    # A blob is complete only for those who uploaded it or whose villages' records name it (staff: all).
     ("POST", protocol.BLOB_STATUS): Row(post(protocol.BLOB_STATUS, lambda s: {"blobs": [{"sha256": s.sha, "size": len(s.photo)}]}),
-        (*STRANGERS,                                      OK,      OK,           OK,            OK)),
-    # Any operator may upload bytes (item 3 of issue 10 reworks what an upload may touch).
+        (*STRANGERS,                                      SEES,    BLIND,        SEES,          SEES),
+        shows=lambda r, s: r.json()["blobs"][0]["complete"]),
+    # Only cadres upload (the files of the enrollments they push).
     ("PUT", protocol.BLOB): Row(put_photo,
-        (*STRANGERS,                                      PASS,    PASS,         PASS,          PASS)),
+        (*STRANGERS,                                      PASS,    PASS,         CADRE_ONLY,    CADRE_ONLY)),
     # A cadre reads only the blobs of their villages' records: for cadre B the photo is "absent".
     ("GET", protocol.BLOB): Row(get(protocol.BLOB),
         (*STRANGERS,                                      SEES,    HIDDEN,       SEES,          SEES),
