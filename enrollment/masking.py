@@ -27,7 +27,9 @@ from .errors import mask_id_number
 # id is left alone (a landline also not right after a hyphen: the groups of a UUID).
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXxＸｘ]|\d{15})(?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<![0-9A-Za-z+])((?:\+|00)?86[ -]?)?(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?![0-9A-Za-z])")
-_LANDLINE = re.compile(r"(?<![0-9A-Za-z-])(\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3})([ -]?)(\d{7,8})(?![0-9A-Za-z])")
+# Area codes: 3 digits after 01 and 02 (010, 028), 4 digits otherwise (0838).
+_AREA = r"0(?:[12]\d|[3-9]\d{2})"
+_LANDLINE = re.compile(rf"(?<![0-9A-Za-z-])(\({_AREA}\)|（{_AREA}）|{_AREA})([ -]?)(\d{{7,8}})(?![0-9A-Za-z])")
 
 
 def _mobile(m: re.Match[str]) -> str:
