@@ -207,3 +207,24 @@ def test_findings_reads_are_audited(registry, registry_db_url, tmp_path):
         for a in (api, cadre, staff):
             a.close()
         engine.dispose()
+
+
+def test_a_failed_login_under_no_account_keeps_the_typed_name_out_of_the_chain(registry, registry_db_url):
+    """A login as an unknown name (here an ID number) is audited under "?" with the typed name in audit_texts, masked."""
+    api = Api(registry.url)
+    try:
+        r = api.http.post(protocol.LOGIN, json={"username": OTHER_ID, "password": "x" * 12, "device_id": "laptop-1"})
+        assert r.status_code == 401, r.text
+    finally:
+        api.close()
+    engine = open_database(registry_db_url)
+    try:
+        with engine.connect() as conn:
+            entry = conn.execute(select(audit_log).where(audit_log.c.action == "auth.login_failed")).one()
+            shown = audit.with_texts(conn, [json.loads(entry.data)])[0]
+        assert (entry.actor, entry.subject) == ("?", "?")
+        assert OTHER_ID not in _raw_audit(engine) and mask_id_number(OTHER_ID) not in _raw_audit(engine)
+        assert shown["username"] == mask_id_number(OTHER_ID)
+        assert audit.check(engine).ok
+    finally:
+        engine.dispose()
