@@ -286,7 +286,7 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     if not report.ok:
         raise CliError("audit.broken", message)
     redacted = f"; {len(report.redacted_seqs)} with a redacted text" if report.redacted_seqs else ""
-    sys.stdout.write(f"audit chain intact: {report.checked} entries, {report.texts_checked} texts{redacted}\n")
+    sys.stdout.write(f"audit chain intact: {report.checked} entries, {report.texts_checked} text(s){redacted}\n")
     return 0
 
 

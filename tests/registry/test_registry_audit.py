@@ -93,7 +93,7 @@ def test_pushes_and_import_are_chained_and_verify(registry_db_url, tmp_path):
     assert audit.verify(engine) == (True, None, 7)
     r = verify_cli(registry_db_url)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "audit chain intact: 7 entries, 1 texts"
+    assert r.stdout.strip() == "audit chain intact: 7 entries, 1 text(s)"
     r = verify_cli(registry_db_url, "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["ok"] is True
