@@ -228,3 +228,34 @@ def test_a_failed_login_under_no_account_keeps_the_typed_name_out_of_the_chain(r
         assert audit.check(engine).ok
     finally:
         engine.dispose()
+
+
+def test_entries_from_before_0009_keep_their_reason_and_still_verify(registry_db_url):
+    """A database at 0007 whose chain holds a reason in clear upgrades with that entry unchanged: it verifies and the history shows it."""
+    from alembic import command
+    from alembic.config import Config
+
+    from enrollment.canonical import canonical_bytes
+    from registry.db import MIGRATIONS, make_engine, migrate
+
+    engine = make_engine(registry_db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+    at, data = "2026-11-30T00:00:00.000000Z", {"version": 1, "reason": "请补拍证件照", "state": "returned"}
+    digest = audit.entry_hash(audit.GENESIS, 1, at, "central", "review.returned", "r1", data)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit_log (seq, at, actor, action, subject, data, prev_hash, hash) "
+                          "VALUES (1, :at, 'central', 'review.returned', 'r1', :d, :p, :h)"),
+                     {"at": at, "d": canonical_bytes(data).decode("utf-8"), "p": audit.GENESIS, "h": digest})
+    migrate(engine)
+    try:
+        report = audit.check(engine)
+        assert (report.ok, report.checked, report.texts_checked) == (True, 1, 0)
+        with engine.connect() as conn:
+            assert review.history(conn, "r1")[0]["data"]["reason"] == "请补拍证件照"
+            assert conn.execute(text("SELECT hash FROM audit_log WHERE seq = 1")).scalar_one() == digest
+    finally:
+        engine.dispose()
