@@ -1,5 +1,5 @@
 """``yikatong registry …``: serve, add-operator, import-roster, import-dataset, stats, verify-audit,
-gc-blobs, and central review: findings, decide, mark-issued, warnings, dashboard.
+gc-blobs, audit-texts, redact-text, and central review: findings, decide, mark-issued, warnings, dashboard.
 
 Every subcommand takes ``--db URL`` (default: REGISTRY_DATABASE_URL, else the embedded
 SQLite file in the user's data folder) and upgrades that database to the newest migration
@@ -148,10 +148,26 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_gc_blobs)
 
-    p = rsub.add_parser("verify-audit", help="walk the audit log's hash chain; name the first broken entry")
+    p = rsub.add_parser("verify-audit", help="walk the audit log's hash chain and the texts it refers to; "
+                                             "name the first broken entry, count redacted ones")
     p.add_argument("--db", help=DB_HELP)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_verify_audit)
+
+    p = rsub.add_parser("audit-texts", help="the stored texts (reasons, file names) the audit entries about "
+                                            "SUBJECT refer to: their hashes and whether redacted (not the texts)")
+    p.add_argument("subject", metavar="SUBJECT", help="a record id, a village code, a dataset kind …")
+    p.add_argument("--db", help=DB_HELP)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_audit_texts)
+
+    p = rsub.add_parser("redact-text", help="remove a stored audit text under PIPL (as an admin; password "
+                                            "from stdin); audited, and the chain still verifies")
+    p.add_argument("sha256", metavar="HASH", help="the text's hash (the entry's <key>_text_ref; see audit-texts)")
+    p.add_argument("--by", dest="username", required=True, metavar="USER", help="the admin operator redacting")
+    p.add_argument("--db", help=DB_HELP)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_redact_text)
 
 
 _TEN_YEARS = 10 * 366 * 86400
@@ -302,19 +318,81 @@ def cmd_gc_blobs(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_verify_audit(args: argparse.Namespace) -> int:
-    from registry.audit import verify
+_PROBLEMS = {"text_altered": "its referenced text does not match the hash it holds",
+             "text_missing": "its referenced text is missing (deleted, not redacted)",
+             "redaction_unaudited": "its referenced text was removed without an audit.text_redacted entry"}
 
-    ok, bad_seq, checked = verify(_engine(args))
+
+def cmd_verify_audit(args: argparse.Namespace) -> int:
+    from registry.audit import check
+
+    report = check(_engine(args))
+    message = f"first broken entry seq={report.first_broken_seq}"
+    if report.problem in _PROBLEMS:
+        message += f": {_PROBLEMS[report.problem]}"
     if args.json:
-        out: dict[str, Any] = {"ok": ok, "entries_checked": checked, "first_broken_seq": bad_seq}
-        if not ok:
-            out["error"] = {"code": "audit.broken", "message": f"first broken entry seq={bad_seq}"}
+        out: dict[str, Any] = {"ok": report.ok, "entries_checked": report.checked,
+                               "first_broken_seq": report.first_broken_seq, "problem": report.problem,
+                               "texts_checked": report.texts_checked, "redacted_seqs": list(report.redacted_seqs)}
+        if not report.ok:
+            out["error"] = {"code": "audit.broken", "message": message}
         print_json(out)
-        return 0 if ok else EXIT_FAILURE
-    if not ok:
-        raise CliError("audit.broken", f"first broken entry seq={bad_seq}")
-    sys.stdout.write(f"audit chain intact: {checked} entries\n")
+        return 0 if report.ok else EXIT_FAILURE
+    if not report.ok:
+        raise CliError("audit.broken", message)
+    redacted = f"; {len(report.redacted_seqs)} with a redacted text" if report.redacted_seqs else ""
+    sys.stdout.write(f"audit chain intact: {report.checked} entries, {report.texts_checked} text(s){redacted}\n")
+    return 0
+
+
+def cmd_audit_texts(args: argparse.Namespace) -> int:
+    import json
+
+    from sqlalchemy import select
+
+    from registry.audit import TEXT_REF, text_refs
+    from registry.schema import audit_log, audit_texts
+
+    engine = _engine(args)
+    rows = []
+    with engine.connect() as conn:
+        for e in conn.execute(select(audit_log.c.seq, audit_log.c.at, audit_log.c.actor, audit_log.c.action,
+                                     audit_log.c.data).where(audit_log.c.subject == args.subject)
+                              .order_by(audit_log.c.seq)):
+            data = json.loads(e.data)
+            for digest in text_refs(data):
+                key = next(k for k, v in data.items() if v == digest)[:-len(TEXT_REF)]
+                t = conn.execute(select(audit_texts.c.redacted_at, audit_texts.c.redacted_by)
+                                 .where(audit_texts.c.sha256 == digest)).first()
+                rows.append({"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "key": key,
+                             "sha256": digest, "redacted_at": t.redacted_at if t else None,
+                             "redacted_by": t.redacted_by if t else None})
+    if args.json:
+        print_json({"texts": rows})
+    else:
+        for r in rows:
+            state = f"redacted {r['redacted_at']} by {r['redacted_by']}" if r["redacted_at"] else "stored"
+            sys.stdout.write(f"seq={r['seq']} {r['at']} {r['actor']} {r['action']} {r['key']} {r['sha256']} {state}\n")
+    return 0
+
+
+def cmd_redact_text(args: argparse.Namespace) -> int:
+    from registry.audit import AuditTextError, redact_text
+
+    password = read_password()
+    engine = _engine(args)
+    operator = _staff(engine, args.username, password=password)
+    if operator.role != "admin":
+        raise CliError(error_codes.FORBIDDEN, "only an admin redacts audit texts")
+    try:
+        seqs = redact_text(engine, args.sha256.lower(), operator.username)
+    except AuditTextError as e:
+        raise CliError(e.code, e.message) from None
+    if args.json:
+        print_json({"sha256": args.sha256.lower(), "entries": seqs, "redacted_by": operator.username})
+    else:
+        sys.stdout.write(f"text {args.sha256.lower()} redacted; entries {', '.join(map(str, seqs)) or 'none'} "
+                         f"now verify as redacted\n")
     return 0
 
 
@@ -377,11 +455,11 @@ def _current_version(engine, record_id: str) -> int:  # noqa: ANN001
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
-    from registry.review import open_findings
+    from registry.audit import CLI
+    from registry.review import read_findings
 
-    engine = _engine(args)
-    with engine.connect() as conn:
-        found = open_findings(conn, kind=args.kind, status=args.status)
+    # Full ID numbers in bulk: audited like the API's read (actor "cli": a terminal proves no one).
+    found = read_findings(_engine(args), CLI, kind=args.kind, status=args.status)
     print_json({"findings": found})
     return 0
 

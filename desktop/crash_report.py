@@ -11,8 +11,8 @@
 ``end()`` at a clean exit removes the marker. Nothing here imports Qt.
 
 No personal data: the app's log lines carry codes and masked IDs only, and as a second line of
-defence every line that goes into ``app.log`` or a report has 18-character ID numbers masked and
-11-digit mobile numbers starred.
+defence every line that goes into ``app.log`` or a report has ID numbers and telephone numbers
+masked (``enrollment.masking``, the same rule as the registry's stored audit texts).
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ import logging
 import logging.handlers
 import os
 import platform
-import re
 import sys
 from collections import deque
 from pathlib import Path
 from typing import IO
 
-from enrollment.errors import mask_id_number
+from enrollment.masking import mask_personal_numbers
 from enrollment.private_files import private_dir, private_file
 
 MARKER = "session.running"
@@ -38,14 +37,10 @@ LOG_FILE = "app.log"
 LOG_TAIL_LINES = 200
 REPORTS_KEPT = 10
 
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-
 
 def scrub(text: str) -> str:
-    """ID numbers masked (5109**********1234), mobile numbers starred, everything else kept."""
-    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
-    return _MOBILE.sub(lambda m: m.group(0)[:3] + "****" + m.group(0)[-4:], text)
+    """ID numbers masked (5109**********1234), telephone numbers starred, everything else kept."""
+    return mask_personal_numbers(text)
 
 
 class _ScrubbingFormatter(logging.Formatter):

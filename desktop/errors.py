@@ -162,6 +162,8 @@ def _messages() -> dict[str, str]:
         "central.offline": _t("审核工作台需要联网：请确认能连接登记中心后再登录"),
         "review.checks_unavailable": _t("登记中心当前没有运行自动比对"),
         "checks.config_invalid": _t("自动比对的阈值配置文件有误，请联系管理员（resources/review/checks.json）"),
+        "audit.text_unknown": _t("审计记录中没有这段文字（请核对哈希值）"),
+        "audit.text_already_redacted": _t("这段文字已经依法删除"),
         "review.weights_invalid": _t("相似度权重配置文件有误，请联系管理员（resources/review）"),
         "warnings.limits_invalid": _t("预警时限配置文件有误，请联系管理员（resources/review）"),
         "report.font_missing": _t("登记中心缺少中文字体，无法生成PDF报告（请安装 fonts-wqy-zenhei）；可先导出CSV"),

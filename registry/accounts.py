@@ -3,7 +3,9 @@
 A wrong password (at login, or re-entered for a decision) counts against the account and the
 client's address (``registry.throttle``) and appends an ``auth.login_failed`` /
 ``auth.password_failed`` entry (username and client address as ``client``, never the password) in its own
-transaction, since the refused request's transaction is rolled back.
+transaction, since the refused request's transaction is rolled back. A username that is no account
+is whatever was typed (a password in the wrong field, a person's name): the entry names
+``UNKNOWN_USER`` and the typed name goes to ``audit_texts``, masked and redactable.
 """
 
 from __future__ import annotations
@@ -11,19 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 
 from enrollment import error_codes
 
 from . import audit
 from .auth import login, token_digest
 from .errors import ApiError
-from .schema import tokens
+from .schema import operators, tokens
 from .throttle import Throttle, address_key, user_key
 
 LOGIN_FAILED = "auth.login_failed"
 PASSWORD_FAILED = "auth.password_failed"
 LOGGED_OUT = "auth.logged_out"
+UNKNOWN_USER = "?"  # the actor and subject of a failed login under a name that is no account
 
 T = TypeVar("T")
 
@@ -32,7 +35,10 @@ def _failed(engine: Engine, throttle: Throttle, action: str, username: str, addr
             **data: Any) -> None:
     locked = throttle.failure(user_key(username), address_key(address))
     with engine.begin() as conn:
-        audit.append(conn, username, action, username, {"client": address or "?", "locked": locked, **data})
+        known = conn.execute(select(operators.c.id).where(operators.c.username == username)).first() is not None
+        who, typed = (username, None) if known else (UNKNOWN_USER, username)
+        audit.append(conn, who, action, who, {"client": address or "?", "locked": locked, **data},
+                     texts={"username": typed})
 
 
 def throttled_login(engine: Engine, throttle: Throttle, username: str, password: str, device_id: str,

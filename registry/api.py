@@ -547,12 +547,12 @@ def _review_routes(app: FastAPI, engine: Engine, clock: Clock, limits: warn.Warn
             raise ApiError(error_codes.REVIEW_CHECKS_UNAVAILABLE, "this registry runs no checks")
         return run(actor=staff.operator.username)
 
-    @app.get(protocol.REVIEW_FINDINGS, summary="Findings (open by default), with full ID numbers")
-    def review_findings(_staff: Staff, kind: Annotated[FindingKind | None, Query()] = None,
+    @app.get(protocol.REVIEW_FINDINGS, summary="Findings (open by default), with full ID numbers "
+                                               "(each read is audited)")
+    def review_findings(staff: Staff, kind: Annotated[FindingKind | None, Query()] = None,
                         status: Annotated[str, _FINDING_STATUS] = service.FINDING_OPEN,
                         ) -> dict[str, Any]:
-        with reading() as conn, conn.begin():
-            return {"findings": review.open_findings(conn, kind=kind, status=status)}
+        return {"findings": review.read_findings(engine, staff.operator.username, kind=kind, status=status)}
 
     @app.get(protocol.REVIEW_WARNINGS, summary="Yellow and red records at a moment (default: now)")
     def review_warnings(_staff: Staff, at: Annotated[str | None, Query(max_length=40)] = None) -> dict[str, Any]:

@@ -293,5 +293,6 @@ def import_dataset(engine: Engine, kind: str, path: str | Path, *, encoding: str
             conn.execute(insert(dataset_rows), values[i:i + 1000])
         if photos is not None:
             store_reference_photos(conn, photos, import_id)
-        audit.append(conn, actor, IMPORTED, kind, {"kind": kind, "file": name, "sha256": sha, "rows": len(rows)})
+        audit.append(conn, actor, IMPORTED, kind, {"kind": kind, "sha256": sha, "rows": len(rows)},
+                     texts={"file": name})  # a file name is free text
     return DatasetImport(kind, name, sha, len(rows), import_id)

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, and_, distinct, func, or_, select, tu
 from enrollment import error_codes as codes
 from enrollment import id_number as idn
 from enrollment.errors import mask_id_number
+from enrollment.masking import mask_personal_numbers
 from enrollment.vocabulary import DECISION_FROM, DECISION_TARGET, Action, FindingKind, ReviewState
 from sync import protocol
 
@@ -93,6 +94,8 @@ def check_password(engine: Engine, operator: Operator, password: str | None) -> 
 
 
 def clean_reason(action: str, reason: str | None) -> str | None:
+    """The reason as stored (on the record and in ``audit_texts``): trimmed, ID and telephone
+    numbers masked; None for an approval without one."""
     if action not in ACTIONS:
         raise ApiError(422, protocol.E_REVIEW_ACTION, "action must be approve, reject or return", field="action",
                        allowed=list(ACTIONS))
@@ -105,7 +108,7 @@ def clean_reason(action: str, reason: str | None) -> str | None:
             raise ApiError(422, protocol.E_REVIEW_REASON, "rejecting or returning a record needs a reason",
                            field="reason")
         return None
-    return text
+    return mask_personal_numbers(text)
 
 
 def _authors(conn: Connection, row: Any) -> set[str]:
@@ -207,8 +210,8 @@ def _apply_decision(conn: Connection, operator: Operator, row: Any, action: str,
                                         findings.c.status == FINDING_OPEN)
                  .values(status=FINDING_RESOLVED, resolved_by=operator.username, resolved_at=now))
     audit.append(conn, operator.username, AUDIT_ACTION[action], row.record_id, {
-        "version": row.version, "reason": reason, "from": row.state, "state": TARGET_STATE[action],
-        "village_code": row.village_code})
+        "version": row.version, "from": row.state, "state": TARGET_STATE[action],
+        "village_code": row.village_code}, texts={"reason": reason})
 
 
 def decide(engine: Engine, operator: Operator, record_id: str, action: str, *, version: int,
@@ -303,10 +306,12 @@ def mark_card_issued(engine: Engine, operator: Operator, record_id: str, *, vers
 # ------------------------------------------------------------------------------ reading
 
 def history(conn: Connection, record_id: str) -> list[dict[str, Any]]:
-    """Every audit entry about this record, oldest first."""
-    return [{"at": r.at, "actor": r.actor, "action": r.action, "data": json.loads(r.data)}
-            for r in conn.execute(select(audit_log.c.at, audit_log.c.actor, audit_log.c.action, audit_log.c.data)
-                                  .where(audit_log.c.subject == record_id).order_by(audit_log.c.seq))]
+    """Every audit entry about this record, oldest first, with the texts they refer to (a reason:
+    ``data.reason``; None and ``data.reason_redacted`` once it has been redacted)."""
+    rows = conn.execute(select(audit_log.c.at, audit_log.c.actor, audit_log.c.action, audit_log.c.data)
+                        .where(audit_log.c.subject == record_id).order_by(audit_log.c.seq)).all()
+    datas = audit.with_texts(conn, [json.loads(r.data) for r in rows])
+    return [{"at": r.at, "actor": r.actor, "action": r.action, "data": d} for r, d in zip(rows, datas, strict=True)]
 
 
 def versions(conn: Connection, record_id: str) -> list[dict[str, Any]]:
@@ -358,6 +363,19 @@ def open_findings(conn: Connection, *, kind: str | None = None, status: str = FI
              "rule": r.rule, "subject": r.subject, "severity": r.severity, "score": r.score,
              "status": r.status, "evidence": json.loads(r.evidence), "created_at": r.created_at}
             for r in conn.execute(q.order_by(findings.c.id))]
+
+
+def read_findings(engine: Engine, actor: str, *, kind: str | None = None, status: str = FINDING_OPEN
+                  ) -> list[dict[str, Any]]:
+    """``open_findings`` for a person, audited (``findings.read``: who, the filters, how many; no
+    personal data) in the same transaction, as a view of one full record is."""
+    with engine.begin() as conn:
+        found = open_findings(conn, kind=kind, status=status)
+        # Only a known kind is written: the filter is whatever the caller typed.
+        audit.append(conn, actor, audit.FINDINGS_READ, "findings", {
+            "kind": kind if kind is None or kind in tuple(FindingKind) else "?", "status": status,
+            "findings": len(found)})
+    return found
 
 
 @dataclass

@@ -65,6 +65,6 @@ def import_roster(engine: Engine, path: str | Path, village_code: str, *, villag
                              .values(counter=counter, updated_at=now, **values))
                 updated += 1
         audit.append(conn, actor, audit.ROSTER_IMPORTED, village_code, {
-            "file": Path(path).name, "rows": len(rows), "added": added, "updated": updated,
-            "unchanged": unchanged})
+            "rows": len(rows), "added": added, "updated": updated, "unchanged": unchanged},
+            texts={"file": Path(path).name})  # a file name is free text
     return ImportResult(village_code, len(rows), added, updated, unchanged)

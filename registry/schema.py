@@ -259,6 +259,21 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
 )
 
+# Free text an audit entry refers to (a decision's reason, an imported file's name), kept out of
+# the chain so that it can be removed under PIPL (``registry.audit``). An entry stores only
+# ``sha256`` = SHA-256(salt + text): the text is checked against it while it exists; redaction
+# clears ``text`` and ``salt`` (so a guessed text can no longer be confirmed against the chain)
+# and sets ``redacted_at``/``redacted_by``. ID numbers and telephone numbers are masked before storing.
+audit_texts = Table(
+    "audit_texts", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("salt", String(32), nullable=True),
+    Column("text", Text, nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("redacted_at", String(32), nullable=True),
+    Column("redacted_by", String(64), nullable=True),
+)
+
 # Department dataset files (``registry.datasets``): each import of a kind replaces that
 # kind's rows; ``dataset_imports`` keeps the history of files (no personal data).
 dataset_imports = Table(

@@ -200,8 +200,7 @@ def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] 
             for kind, sha in sorted({(a["kind"], a["sha256"]) for a in attachments})])
     audit.append(conn, operator.username, audit.RECORD_DELETED if deleted else audit.RECORD_ACCEPTED,
                  record_id, {"version": version, "counter": counter, "content_hash": chash,
-                             "village_code": village, "id_number": mask_id_number(id_number),
-                             "device_id": device_id})
+                             "village_code": village, "device_id": device_id})
     log.info("accepted record %s v%d (%s)%s", record_id, version, mask_id_number(id_number),
              " tombstone" if deleted else "")
     return {**result, "status": protocol.ACCEPTED, "version": version, "counter": counter}

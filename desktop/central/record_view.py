@@ -482,6 +482,8 @@ class RecordView(QWidget):
                     notes.append(self.tr("第{v}版").format(v=data["version"]))
                 if data.get("reason"):
                     notes.append(self.tr("理由：{r}").format(r=data["reason"]))
+                elif data.get("reason_redacted"):  # removed from the registry under PIPL
+                    notes.append(self.tr("理由：（已依法删除）"))
                 if data.get("findings") is not None:
                     notes.append(self.tr("疑点 {n} 条").format(n=data["findings"]))
                 if data.get("kinds"):

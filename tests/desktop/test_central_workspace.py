@@ -3,6 +3,8 @@ review queue, compares records side by side, decides, bulk-approves, and reads w
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from central_helpers import CENTRAL_PASSWORD, setup_central
 from PySide6.QtCore import QItemSelectionModel, Qt
@@ -181,9 +183,10 @@ def test_side_by_side_shows_both_records_and_highlights_the_differences(qtbot, c
         win.close()
 
 
-def test_reject_with_reason_and_password_reaches_the_registry(qtbot, central, screens):
+def test_reject_with_reason_and_password_reaches_the_registry(qtbot, central, registry, screens):
     """驳回 asks for a reason and the password again; a wrong password is refused in the dialog, the right
-    one rejects the version shown, the registry has the state and reason, and the history lists it."""
+    one rejects the version shown, the registry has the state and reason, and the history lists it with
+    its reason, which shows as deleted once an admin has redacted it."""
     win = _window(qtbot, central)
     try:
         rid = central.ids["dead"]
@@ -218,7 +221,19 @@ def test_reject_with_reason_and_password_reaches_the_registry(qtbot, central, sc
         view.tabs.setCurrentIndex(1)
         actions = [view.history_table.item(r, 2).text() for r in range(view.history_table.rowCount())]
         assert "驳回" in actions and "查看完整记录" in actions
+        notes = view.history_table.item(actions.index("驳回"), 3).text()
+        assert "理由：死亡登记显示本人已于2025年3月去世" in notes   # fetched from the audit texts
         screens(win, "central_history")
+        # Redacted under PIPL by an admin: the history says so instead of the reason.
+        r = registry.cli("add-operator", "--username", "admin1", "--role", "admin", input=CENTRAL_PASSWORD + "\n")
+        assert r.returncode == 0, r.stderr
+        r = registry.cli("audit-texts", rid, "--json")
+        digest = next(t["sha256"] for t in json.loads(r.stdout)["texts"] if t["action"] == "review.rejected")
+        r = registry.cli("redact-text", digest, "--by", "admin1", input=CENTRAL_PASSWORD + "\n")
+        assert r.returncode == 0, r.stderr
+        view.load()
+        qtbot.waitUntil(lambda: "理由：（已依法删除）" in view.history_table.item(actions.index("驳回"), 3).text()
+                        and win.net.pending() == 0, timeout=15_000)
         # the queue no longer lists it by default
         qtbot.waitUntil(lambda: rid not in _rows(win) and win.net.pending() == 0, timeout=15_000)
     finally:

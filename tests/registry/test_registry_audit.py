@@ -74,8 +74,12 @@ def test_pushes_and_import_are_chained_and_verify(registry_db_url, tmp_path):
     assert entries[0].prev_hash == audit.GENESIS
     assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
     assert json.loads(entries[0].data) == {"role": "cadre", "villages": [VILLAGE_A]}
-    assert json.loads(entries[1].data) == {"file": "roster.csv", "rows": 4, "added": 4, "updated": 0,
-                                           "unchanged": 0}
+    roster_data = json.loads(entries[1].data)
+    file_ref = roster_data.pop("file_text_ref")  # a file name is free text: stored outside the chain
+    assert roster_data == {"rows": 4, "added": 4, "updated": 0, "unchanged": 0}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT text FROM audit_texts WHERE sha256 = :h"), {"h": file_ref}
+                            ).scalar_one() == "roster.csv"
     assert json.loads(entries[4].data)["version"] == 2
     assert json.loads(entries[5].data)["server_version"] == 2
 
@@ -83,12 +87,13 @@ def test_pushes_and_import_are_chained_and_verify(registry_db_url, tmp_path):
     dump = "\n".join("|".join(str(v) for v in e) for e in entries)
     for secret in [*personal, PASSWORD]:
         assert secret not in dump
-    assert json.loads(entries[2].data)["id_number"] == mask_id_number(p1["id_number"])
+    assert "id_number" not in json.loads(entries[2].data)  # the record id is the subject; no ID number at all
+    assert mask_id_number(p1["id_number"]) not in dump
 
     assert audit.verify(engine) == (True, None, 7)
     r = verify_cli(registry_db_url)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "audit chain intact: 7 entries"
+    assert r.stdout.strip() == "audit chain intact: 7 entries, 1 text(s)"
     r = verify_cli(registry_db_url, "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["ok"] is True
