@@ -247,8 +247,7 @@ class RecordView(BaseModel):
     light: Light
 
 
-class FindingView(BaseModel):
-    id: int
+class _FindingFields(BaseModel):
     version: int
     kind: FindingKind
     rule: str
@@ -258,6 +257,10 @@ class FindingView(BaseModel):
     status: str
     evidence: Any
     created_at: str
+
+
+class FindingView(_FindingFields):
+    id: int
 
 
 class HistoryEntry(BaseModel):
@@ -303,18 +306,9 @@ class BulkApproveAnswer(BaseModel):
     skipped: list[Skipped]
 
 
-class FindingItem(BaseModel):
+class FindingItem(_FindingFields):
     record_id: str
-    version: int
     id_number: str
-    kind: FindingKind
-    rule: str
-    subject: str
-    severity: str
-    score: str | None
-    status: str
-    evidence: Any
-    created_at: str
 
 
 class FindingsAnswer(BaseModel):

@@ -155,3 +155,18 @@ def import_test_roster(engine: Any, tmp_dir: Path, village: str = VILLAGE_A, peo
     tmp_dir.mkdir(parents=True, exist_ok=True)
     import_roster(engine, write_roster(tmp_dir / f"roster_{village}.csv", [resident(i, village) for i in people]),
                   village)
+
+
+def upgrade_to(engine, revision: str) -> None:
+    """Migrate ``engine``'s database only as far as ``revision``: the state an older registry left,
+    for tests of what the next migrations do with it."""
+    from alembic import command
+    from alembic.config import Config
+
+    from registry.db import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)

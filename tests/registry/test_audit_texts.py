@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from regkit import PASSWORD, VILLAGE_A, Api, id_number, roster_cli_args
+from regkit import PASSWORD, VILLAGE_A, Api, id_number, roster_cli_args, upgrade_to
 from reviewkit import T0, finding, make_operator, push_new, route
 from sqlalchemy import select, text
 
@@ -232,18 +232,12 @@ def test_a_failed_login_under_no_account_keeps_the_typed_name_out_of_the_chain(r
 
 def test_entries_from_before_0009_keep_their_reason_and_still_verify(registry_db_url):
     """A database at 0007 whose chain holds a reason in clear upgrades with that entry unchanged: it verifies and the history shows it."""
-    from alembic import command
-    from alembic.config import Config
 
     from enrollment.canonical import canonical_bytes
-    from registry.db import MIGRATIONS, make_engine, migrate
+    from registry.db import make_engine, migrate
 
     engine = make_engine(registry_db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0007")
+    upgrade_to(engine, "0007")
     at, data = "2026-11-30T00:00:00.000000Z", {"version": 1, "reason": "请补拍证件照", "state": "returned"}
     digest = audit.entry_hash(audit.GENESIS, 1, at, "central", "review.returned", "r1", data)
     with engine.begin() as conn:

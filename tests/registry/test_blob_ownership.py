@@ -13,7 +13,7 @@ import time
 import warnings
 
 import pytest
-from regkit import HEADERS, PASSWORD, VILLAGE_A, VILLAGE_B, Api, item, payload, sha256
+from regkit import HEADERS, PASSWORD, VILLAGE_A, VILLAGE_B, Api, item, payload, sha256, upgrade_to
 from reviewkit import make_operator
 from sqlalchemy import func, select
 
@@ -350,18 +350,12 @@ def test_uploads_are_keyed_by_operator_and_device(env):
 def test_migration_0008_drops_partial_blobs_and_keeps_complete_ones(registry_db_url):
     """Upgrading a 0007 database removes its partial uploads (the laptops send them again) and keeps every
     complete blob with its bytes."""
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import text
 
-    from registry.db import MIGRATIONS, make_engine, migrate
+    from registry.db import make_engine, migrate
 
     engine = make_engine(registry_db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0007")
+    upgrade_to(engine, "0007")
     done, half = sha256(b"done"), sha256(b"half")
     with engine.begin() as conn:
         for name, size, received, complete in ((done, 4, 4, True), (half, 8, 3, False)):

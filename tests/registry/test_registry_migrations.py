@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from regkit import upgrade_to
 from sqlalchemy import text
 
 from registry.db import HEAD_REVISION, MIGRATIONS, current_revision, make_engine, migrate, open_database
@@ -58,14 +59,9 @@ def test_concurrent_first_commands_both_succeed(registry_db_url):
 
 def test_upgrade_from_0001_backfills_record_attachments(registry_db_url):
     """A database at revision 0001 holding a record with attachments upgrades to head with its attachment index filled."""
-    from alembic import command
 
     engine = make_engine(registry_db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
+    upgrade_to(engine, "0001")
     sha = "ab" * 32
     payload = '{"attachments":[{"kind":"id_front","mime":"image/jpeg","sha256":"' + sha + '","size":3}]}'
     now = "2026-11-27T00:00:00.000000Z"
