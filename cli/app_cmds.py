@@ -58,8 +58,10 @@ def seed_demo_registry(db_url: str) -> None:
          "--village-name", DEMO_VILLAGE_NAME, "--db", db_url)
     for kind in DEMO_DATASETS:
         _cli("registry", "import-dataset", kind, str(resource_path("demo", "datasets", f"{kind}.csv")), "--db", db_url)
+    # Two staff members: whoever approves a record may not also mark its card issued (issue 10).
     for username, role, extra in (("cadre", "cadre", ["--village", DEMO_VILLAGE]),
-                                  ("cadre2", "cadre", ["--village", DEMO_VILLAGE]), ("central", "central", [])):
+                                  ("cadre2", "cadre", ["--village", DEMO_VILLAGE]), ("central", "central", []),
+                                  ("issuer", "central", [])):
         done = subprocess.run(
             [sys.executable, "-m", "cli.main", "registry", "add-operator", "--username", username,
              "--role", role, "--db", db_url, *extra], input=DEMO_PASSWORD + "\n", text=True, capture_output=True)
@@ -101,7 +103,8 @@ def _demo(args) -> int:
         url = reg.url
         seed_demo_enrollments(url, db_url, data_dir)
         print(f"registry: {url}  (log: {reg.log_path})", flush=True)
-        print(f"login: cadre / {DEMO_PASSWORD}  ·  central / {DEMO_PASSWORD}", flush=True)
+        print(f"login: cadre / {DEMO_PASSWORD}  ·  central / {DEMO_PASSWORD}  ·  issuer / {DEMO_PASSWORD}",
+              flush=True)
         if args.no_app:
             reg.proc.wait()
             return 0

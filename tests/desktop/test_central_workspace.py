@@ -115,10 +115,10 @@ def test_a_cadre_login_still_opens_the_field_workspace(qtbot, central, tmp_path,
     qtbot.waitUntil(lambda: not app.main_window.sync_panel.running, timeout=30_000)
 
 
-def _window(qtbot, central, rows: int = 5) -> CentralWindow:
+def _window(qtbot, central, rows: int = 5, username: str = "central1") -> CentralWindow:
     from sync.http import RegistryHttp
 
-    api = central.api()
+    api = central.api(username)
     token = api.token
     api.close()
     with RegistryHttp(central.url, token) as http:
@@ -276,10 +276,20 @@ def test_bulk_approval_of_cleared_records(qtbot, central, screens):
         r = api.post(protocol.REVIEW_CARD_ISSUED.format(record_id=central.ids["clean1"]), json={"version": 1})
         api.close()
         assert r.status_code == 403 and r.json()["error"]["code"] == "review.approver_issues_card"
-        other = Api(central.url).login("central2", CENTRAL_PASSWORD)
-        r = other.post(protocol.REVIEW_CARD_ISSUED.format(record_id=central.ids["clean1"]), json={"version": 1})
-        other.close()
-        assert r.status_code == 200, r.text
+        # another staff member's workspace has the button open; their click reaches the registry
+        win2 = _window(qtbot, central, rows=3, username="central2")
+        try:
+            view2 = win2.open_record(central.ids["clean1"])
+            qtbot.waitUntil(lambda: bool(view2.detail) and win2.net.pending() == 0, timeout=15_000)
+            assert view2.issued_button.isVisible() and view2.issued_button.isEnabled()
+            qtbot.mouseClick(view2.issued_button, Qt.MouseButton.LeftButton)
+            box = view2.issued_box
+            qtbot.mouseClick(box.button(box.StandardButton.Yes), Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: bool((view2.detail.get("record") or {}).get("card_issued_at"))
+                            and win2.net.pending() == 0, timeout=15_000)
+            assert not view2.issued_button.isEnabled()
+        finally:
+            win2.close()
         view.load()
         qtbot.waitUntil(lambda: bool((view.detail.get("record") or {}).get("card_issued_at"))
                         and win.net.pending() == 0, timeout=15_000)
