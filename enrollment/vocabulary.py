@@ -67,6 +67,35 @@ class SendState(_Labelled):
     NEEDS_ATTENTION = "needs-attention"
 
 
+class VerificationState(_Labelled):
+    """A remote verification request's state (docs/verification-api.md)."""
+
+    SENT = "sent"
+    OPENED = "opened"
+    PASSED = "passed"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    MANUAL = "manual"            # needs a home visit or manual review
+
+
+class ChallengeAction(_Labelled):
+    """One step of the live challenge on the worker's phone."""
+
+    HOLD_STILL = "hold_still"
+    OPEN_MOUTH = "open_mouth"
+    TURN_LEFT = "turn_left"
+    TURN_RIGHT = "turn_right"
+    BLINK = "blink"
+
+
+class VerificationMethod(_Labelled):
+    """How a verification was done: a live check on the worker's phone is stronger than a clip the
+    worker recorded and sent through a messaging app (the cadre's offline path)."""
+
+    LIVE = "live"
+    VIDEO = "video"
+
+
 LABELS: dict[StrEnum, str] = {
     ReviewState.RECEIVED: "已收到待检查",
     ReviewState.CHECKED: "已检查",
@@ -93,7 +122,24 @@ LABELS: dict[StrEnum, str] = {
     SendState.SENDING: "发送中",
     SendState.ACCEPTED: "已送达",
     SendState.NEEDS_ATTENTION: "需处理",
+    VerificationState.SENT: "已发送链接",
+    VerificationState.OPENED: "已打开",
+    VerificationState.PASSED: "核验通过",
+    VerificationState.FAILED: "核验未通过",
+    VerificationState.EXPIRED: "链接已过期",
+    VerificationState.MANUAL: "需上门或人工核验",
+    ChallengeAction.HOLD_STILL: "保持不动",
+    ChallengeAction.OPEN_MOUTH: "张嘴",
+    ChallengeAction.TURN_LEFT: "向左转头",
+    ChallengeAction.TURN_RIGHT: "向右转头",
+    ChallengeAction.BLINK: "眨眼",
+    VerificationMethod.LIVE: "远程刷脸核验",
+    VerificationMethod.VIDEO: "视频核验",
 }
+
+# The actions the server draws two of, in random order, after HOLD_STILL.
+RANDOM_ACTIONS = (ChallengeAction.OPEN_MOUTH, ChallengeAction.TURN_LEFT, ChallengeAction.TURN_RIGHT,
+                  ChallengeAction.BLINK)
 
 
 def label(value: str | None, enum: type[StrEnum]) -> str:

@@ -15,15 +15,19 @@ from enrollment import vocabulary
 from enrollment.vocabulary import (
     LABELS,
     Action,
+    ChallengeAction,
     FindingKind,
     Light,
     ReviewState,
     SendState,
+    VerificationMethod,
+    VerificationState,
     label,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-ENUMS = (ReviewState, Action, FindingKind, Light, SendState)
+ENUMS = (ReviewState, Action, FindingKind, Light, SendState, VerificationState, ChallengeAction,
+         VerificationMethod)
 SCANNED_PACKAGES = ("enrollment", "sync", "registry", "desktop", "cli", "capture")
 
 # Values another spelling of which would matter: every review state, finding kind and light.
