@@ -14,12 +14,21 @@ import cv2
 import numpy as np
 import pytest
 from fake_camera import HAMILTON_CLIP, clip_to_y4m
+from playwright.sync_api import sync_playwright
 from verify_page_server import (
-    CONSENT_TEXT, FRAMES, ID_TAIL, NAME_MASKED, RETRY_AFTER_S, STEPS, TOKEN_EXPIRED, TOKEN_GOOD,
-    TOKEN_LIMITED, TOKEN_USED_UP, WRONG_TRIES, StandInServer,
+    CONSENT_TEXT,
+    FRAMES,
+    ID_TAIL,
+    NAME_MASKED,
+    RETRY_AFTER_S,
+    STEPS,
+    TOKEN_EXPIRED,
+    TOKEN_GOOD,
+    TOKEN_LIMITED,
+    TOKEN_USED_UP,
+    WRONG_TRIES,
+    StandInServer,
 )
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
@@ -65,7 +74,7 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def pw():
-    with playwright_api.sync_playwright() as p:
+    with sync_playwright() as p:
         yield p
 
 
@@ -99,7 +108,7 @@ def open_page(pw, server, clips):
 def shot(artifacts_dir):
     def save(page, name: str) -> Path:
         path = artifacts_dir / "screens" / f"verify_{name}.png"
-        page.screenshot(path=str(path))
+        page.screenshot(path=str(path), full_page=True)
         return path
     return save
 
@@ -234,9 +243,11 @@ def test_every_step_from_a_failed_attempt_to_a_pass(open_page, stand_in, shot, s
          "attempts_left": 2, "state": "opened"},
         {"result": "passed", "reasons": [], "attempts_left": 1, "state": "passed"},
     ]
+    stand_in.finish_delay_s = 1.5
     page = open_page()
     to_camera(page)
     assert page.evaluate("window.__gum") == []  # no camera before the tap
+    assert "点「开始」" in visible_text(page)
     assert page.locator("#start").bounding_box()["height"] >= 48
     shot(page, "05_camera_start")
 
@@ -265,6 +276,7 @@ def test_every_step_from_a_failed_attempt_to_a_pass(open_page, stand_in, shot, s
     wait_prompt(page, "向左转头")
     shot(page, "08_action_turn_left")
     wait_prompt(page, "正在核验…")
+    assert "不要关闭这个页面" in visible_text(page)
     shot(page, "09_checking")
 
     page.wait_for_selector("#s-result:not([hidden])", timeout=20000)

@@ -8,6 +8,7 @@ pass). It records every frame upload so a test can check what the page sent.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -59,6 +60,7 @@ class StandIn:
     finished: set[str] = field(default_factory=set)
     uploads: list[Upload] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    finish_delay_s: float = 0.0  # lets a test see (and screenshot) the page while it waits
 
 
 def _refuse(status: int, code: str, message: str, headers: dict | None = None, **data) -> JSONResponse:
@@ -150,6 +152,7 @@ def make_app(state: StandIn) -> FastAPI:
         if attempt not in state.attempts or attempt in state.finished:
             return _refuse(409, "verify.attempt_closed", "attempt closed")
         state.finished.add(attempt)
+        await asyncio.sleep(state.finish_delay_s)
         return state.outcomes.pop(0) if len(state.outcomes) > 1 else state.outcomes[0]
 
     return app

@@ -65,6 +65,7 @@
     $("retry").hidden = !retryAction;
     $("retry").textContent = opts.retryLabel || "重试";
     $("msg").hidden = false;
+    if ($("msg").scrollIntoView) $("msg").scrollIntoView({ block: "nearest" });
   }
   function hideMsg() { $("msg").hidden = true; retryAction = null; }
 
@@ -174,15 +175,20 @@
     $("agree").disabled = true;
     post("/api/verify/consent", { session: session, version: consentVersion, agreed: true }).then(function () {
       $("agree").disabled = false;
-      show("s-camera");
-      $("start").hidden = false;
-      $("camera-help").hidden = false;
+      cameraScreen();
     }, function (err) { $("agree").disabled = false; fail(err, agree); });
   }
   $("disagree").addEventListener("click", function () { show("s-offline"); });
   $("back-consent").addEventListener("click", function () { show("s-consent"); });
 
   // ---------- 3. camera (only from the tap on 开始) ----------
+  function cameraScreen() {
+    show("s-camera");
+    $("stage").hidden = !(stream && stream.active);
+    $("start").hidden = false;
+    $("camera-help").textContent = "请在光线好的地方，把手机拿稳，脸对着屏幕。点「开始」后按提示做动作。";
+    $("camera-help").hidden = false;
+  }
   $("start").addEventListener("click", start);
   function start() {
     hideMsg();
@@ -205,6 +211,7 @@
       $("start").disabled = false;
       $("start").hidden = true;
       $("camera-help").hidden = true;
+      $("stage").hidden = false;
       checkLight();
     }, function (e) {
       $("start").disabled = false;
@@ -289,6 +296,9 @@
         clearInterval(timer);
         a.capturing = false;
         $("countdown").textContent = "";
+        $("stage").hidden = true;
+        $("camera-help").textContent = "请稍等，不要关闭这个页面。";
+        $("camera-help").hidden = false;
         prompt("正在核验…", true);
         drain(a);
         return;
@@ -414,11 +424,7 @@
     }
     show("s-result");
   }
-  $("again").addEventListener("click", function () {
-    show("s-camera");
-    $("start").hidden = false;
-    $("camera-help").hidden = false;
-  });
+  $("again").addEventListener("click", cameraScreen);
 
   $("retry").addEventListener("click", function () {
     var again = retryAction;
