@@ -24,7 +24,7 @@
     "liveness.too_dark": "光线太暗，请到亮一点的地方",
     "liveness.not_still": "「保持不动」时晃动太多",
     "liveness.presentation_attack": "请本人面对摄像头，不要使用照片或视频",
-    "liveness.too_few_frames": "上传太慢，照片没有传完，请到信号好一点的地方再试",
+    "liveness.too_few_frames": "上传太慢，照片没有传完（手机网络信号不好）",
     "liveness.replayed": "请本人面对摄像头，不要使用照片或视频"
   };
   var OFFLINE = true; // marks a message that should offer the home visit / video path
@@ -276,7 +276,7 @@
         frames: { max_width: f.max_width || 320, max_bytes: f.max_bytes || 40000,
                   interval_ms: f.interval_ms || 250, max_count: f.max_count || 60 },
         t0: Date.now(), seq: 0, queue: [], capturing: true, uploading: false, failed: 0,
-        closed: false, quality: 0.7, shownStep: -1, encoding: false, lastShot: 0
+        closed: false, quality: 0.6, shownStep: -1, encoding: false, lastShot: 0
       };
       run(attempt);
     }, function (err) { fail(err, newAttempt); });
