@@ -51,6 +51,17 @@ RECORD_GUM = """
   md.getUserMedia = (c) => { window.__gum.push(JSON.parse(JSON.stringify(c))); return real(c); };
 })();
 """
+# Records what the page speaks (instead of speaking it).
+RECORD_SPEECH = """
+window.__said = [];
+Object.defineProperty(window, "speechSynthesis", {configurable: true,
+  value: {speak: (u) => window.__said.push([u.text, u.lang]), cancel: () => {}}});
+"""
+# A browser without speech synthesis.
+NO_SPEECH = """
+Object.defineProperty(window, "speechSynthesis", {configurable: true, value: undefined});
+Object.defineProperty(window, "SpeechSynthesisUtterance", {configurable: true, value: undefined});
+"""
 # Records every prompt and countdown the page showed, so a slow machine cannot hide a step between polls.
 RECORD_SCREEN = """
 window.__shown = {prompt: [], countdown: []};
@@ -258,7 +269,7 @@ def test_every_step_from_a_failed_attempt_to_a_pass(open_page, stand_in, shot, s
         {"result": "passed", "reasons": [], "attempts_left": 1, "state": "passed"},
     ]
     stand_in.finish_delay_s = 1.5
-    page = open_page()
+    page = open_page(init_script=RECORD_GUM + RECORD_SCREEN + RECORD_SPEECH)
     to_camera(page)
     assert page.evaluate("window.__gum") == []  # no camera before the tap
     assert "点「开始」" in visible_text(page)
@@ -326,6 +337,11 @@ def test_every_step_from_a_failed_attempt_to_a_pass(open_page, stand_in, shot, s
     text = visible_text(page)
     assert "核验通过" in text and "村干部" in text and "再试一次" not in text
     assert len(page.evaluate("window.__gum")) == 1  # the camera stayed open between the attempts
+    said = page.evaluate("window.__said")
+    assert {lang for _, lang in said} == {"zh-CN"}
+    assert [t for t, _ in said if t in ("请看着屏幕，保持不动", "请张开嘴，再合上", "请把头慢慢向左转，再转回来")][:3] == [
+        "请看着屏幕，保持不动", "请张开嘴，再合上", "请把头慢慢向左转，再转回来"]
+    assert said[-1][0] == "核验通过"
     second = [u for u in stand_in.uploads if u.attempt != attempts[0]]
     assert second and second[0].nonce != first[0].nonce and second[0].seq == 0
     assert page.evaluate("document.getElementById('video').srcObject") is None  # camera off after the pass
@@ -333,10 +349,11 @@ def test_every_step_from_a_failed_attempt_to_a_pass(open_page, stand_in, shot, s
 
 
 def test_a_last_failed_attempt_hands_over_to_the_cadre(open_page, stand_in, shot):
-    """With no attempts left, the result says the village cadre will arrange a home visit; no 再试一次."""
+    """With no attempts left, the result says the village cadre will arrange a home visit; no 再试一次.
+    The browser here has no speech synthesis: the walk does not need it."""
     stand_in.outcomes = [{"result": "failed", "reasons": ["liveness.too_few_frames", "liveness.replayed"],
                           "attempts_left": 0, "state": "failed"}]
-    page = open_page()
+    page = open_page(init_script=RECORD_GUM + RECORD_SCREEN + NO_SPEECH)
     to_camera(page)
     page.click("#start")
     page.wait_for_selector("#s-result:not([hidden])", timeout=30000)
@@ -344,6 +361,9 @@ def test_a_last_failed_attempt_hands_over_to_the_cadre(open_page, stand_in, shot
     for words in ("未通过", "上传太慢", "不要使用照片或视频", "核验次数已经用完", "上门核验或人工审核"):
         assert words in text, words
     assert not page.is_visible("#again")
+    assert page.evaluate("window.speechSynthesis") is None
+    assert [p for p in page.evaluate("window.__shown.prompt") if p in ("保持不动", "张嘴", "向左转头")] == [
+        "保持不动", "张嘴", "向左转头"]
     shot(page, "12_failed_final")
 
 

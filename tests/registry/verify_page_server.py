@@ -140,6 +140,8 @@ def make_app(state: StandIn) -> FastAPI:
         body = await request.body()
         if len(body) > FRAMES["max_bytes"]:
             return _refuse(413, "verify.upload_too_large", "frame too large")
+        if any(u.attempt == attempt and u.seq == seq for u in state.uploads):
+            return {"received": seq}  # a retry after a lost answer: already stored
         state.uploads.append(Upload(attempt, seq, step, nonce, request.headers.get("content-type", ""), body))
         return {"received": seq}
 
