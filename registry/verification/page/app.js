@@ -27,6 +27,7 @@
     "liveness.too_few_frames": "上传太慢，照片没有传完（手机网络信号不好）",
     "liveness.replayed": "请本人面对摄像头，不要使用照片或视频"
   };
+  var FINAL = { "verify.token_unknown": 1, "verify.expired": 1, "verify.used_up": 1 };
   var OFFLINE = true; // marks a message that should offer the home visit / video path
   var DARK_LUMA = 45; // luminance (0-255, see luminance()) below which the face is too dark to check
   var BRIGHT_READS = 3; // consecutive bright readings before the attempt starts
@@ -128,6 +129,7 @@
     var words = refusal(err);
     if (err.code === "verify.session_invalid") { resetToUnlock(); showMsg(words[0]); return; }
     if (err.code === "verify.consent_required") { show("s-consent"); showMsg(words[0]); return; }
+    if (FINAL[err.code]) { stopCamera(); show(null); }  // this link cannot go on: no form to retry
     var canRetry = err.code === "network" || err.status >= 500;
     showMsg(words[0], { offline: words[1], retry: canRetry ? again : null });
   }
@@ -194,7 +196,7 @@
     hideMsg();
     var md = navigator.mediaDevices;
     if (!md || !md.getUserMedia) {
-      showMsg("这个浏览器打不开摄像头（需要安全连接 https）。请换用手机自带的浏览器或微信打开链接。", { offline: OFFLINE });
+      showMsg("这个浏览器打不开摄像头（浏览器太旧，或链接不是安全连接）。请复制链接，用手机自带的浏览器打开再试。", { offline: OFFLINE });
       return;
     }
     $("start").disabled = true;
