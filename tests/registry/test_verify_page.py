@@ -36,10 +36,6 @@ FAKE_DEVICE = "--use-fake-device-for-media-stream"
 FAKE_UI = "--use-fake-ui-for-media-stream"
 RAW_CAP, GZIP_CAP = 200 * 1024, 60 * 1024
 
-pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-    pytest.mark.skipif(not HAMILTON_CLIP.exists(), reason="the shared face clip is missing"),
-]
 
 # Records what the page asks of the camera (the real call still runs).
 RECORD_GUM = """
