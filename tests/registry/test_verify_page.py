@@ -352,7 +352,12 @@ def test_a_last_failed_attempt_hands_over_to_the_cadre(open_page, stand_in, shot
                           "attempts_left": 0, "state": "failed"}]
     page = open_page(init_script=RECORD_GUM + RECORD_SCREEN + NO_SPEECH)
     to_camera(page)
+    page.route("**/api/verify/attempts/*/finish", lambda route: route.abort("internetdisconnected"))
     page.click("#start")
+    page.wait_for_selector("#retry:not([hidden])", timeout=30000)  # the decision's request was lost
+    assert "网络不好" in visible_text(page) and "finish" not in stand_in.calls
+    page.unroute("**/api/verify/attempts/*/finish")
+    page.click("#retry")
     page.wait_for_selector("#s-result:not([hidden])", timeout=30000)
     text = visible_text(page)
     for words in ("未通过", "上传太慢", "不要使用照片或视频", "核验次数已经用完", "上门核验或人工审核"):
@@ -362,6 +367,18 @@ def test_a_last_failed_attempt_hands_over_to_the_cadre(open_page, stand_in, shot
     assert [p for p in page.evaluate("window.__shown.prompt") if p in ("保持不动", "张嘴", "向左转头")] == [
         "保持不动", "张嘴", "向左转头"]
     shot(page, "12_failed_final")
+
+
+def test_a_session_that_ran_out_goes_back_to_the_id_digits(open_page, stand_in):
+    """When the registry no longer knows the session (30 min passed), the page asks for the ID digits again."""
+    page = open_page()
+    unlock(page)
+    page.wait_for_selector("#s-consent:not([hidden])")
+    stand_in.sessions.clear()
+    page.click("#agree")
+    page.wait_for_selector("#s-unlock:not([hidden])")
+    assert "页面停留时间太长" in visible_text(page)
+    assert NAME_MASKED not in page.content()
 
 
 def test_a_dark_room_is_asked_for_more_light_before_any_attempt(open_page, stand_in, shot):

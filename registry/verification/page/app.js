@@ -167,6 +167,7 @@
   }
   function resetToUnlock() {
     stopCamera(); session = null; attempt = null;
+    $("who").textContent = "";  // the name goes with the session
     show("s-unlock");
     prompt("");
   }
