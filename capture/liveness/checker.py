@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+
 import numpy as np
 
 from enrollment.vocabulary import ChallengeAction

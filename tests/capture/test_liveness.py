@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from capture.errors import CaptureError
-from capture.liveness import Frame, LivenessChecker, Step, Thresholds
-from capture.liveness import mesh
+from capture.liveness import Frame, LivenessChecker, Step, Thresholds, mesh
 from capture.liveness.models import MODELS_DIR
 from enrollment.vocabulary import ChallengeAction as A
 from tests.capture import livenesskit as kit
