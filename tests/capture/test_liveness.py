@@ -107,6 +107,16 @@ def test_a_clip_spliced_into_another_persons_photos_fails(checker, clip_referenc
     assert {"liveness.identity_changed", "liveness.face_lost"} & set(decision.reasons)
 
 
+def test_singing_answers_open_mouth(checker, clip_reference):
+    """The singer's open mouth in frames 153-170 answers an open_mouth step measured against his hold-still baseline."""
+    segments = ((A.HOLD_STILL, 145, 152), (A.OPEN_MOUTH, 153, 170), (A.TURN_RIGHT, 171, 210))
+    frames, steps = kit.challenge(segments)
+    decision = checker.decide(frames, steps, clip_reference)
+    assert decision.passed, failed_checks(decision)
+    mouth = next(c for c in decision.checks if c.name == "step1:open_mouth")
+    assert float(mouth.value) >= float(mouth.threshold)
+
+
 def test_an_action_the_frames_do_not_show_is_missed(checker, clip_reference):
     """Blinking asked for while the singer only turns fails that step with liveness.action_missed."""
     segments = ((A.HOLD_STILL, 145, 152), (A.BLINK, 153, 170), (A.TURN_RIGHT, 171, 210))
