@@ -27,6 +27,9 @@ TOO_FEW_FRAMES = "liveness.too_few_frames"
 REPLAYED = "liveness.replayed"          # decided by the registry (it keeps the frame hashes)
 MATCH_TOO_LOW = "match.too_low"
 MATCH_NO_REFERENCE = "match.no_reference"
+# Every reason a Decision can carry (liveness.replayed is added by the registry), for whoever words them.
+REASON_CODES = (NO_FACE, MANY_FACES, FACE_LOST, IDENTITY_CHANGED, ACTION_MISSED, TOO_DARK, NOT_STILL,
+                PRESENTATION_ATTACK, TOO_FEW_FRAMES, REPLAYED, MATCH_TOO_LOW, MATCH_NO_REFERENCE)
 
 
 @dataclass(frozen=True)

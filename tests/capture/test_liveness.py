@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,6 +15,7 @@ import pytest
 from capture.errors import CaptureError
 from capture.liveness import Frame, LivenessChecker, Step, Thresholds, mesh
 from capture.liveness.models import MODELS_DIR
+from capture.liveness.types import REASON_CODES
 from enrollment.vocabulary import ChallengeAction as A
 from tests.capture import livenesskit as kit
 
@@ -184,3 +187,10 @@ def test_shipped_models_match_their_recorded_sha256():
     for p in models:
         digest = hashlib.sha256(p.read_bytes()).hexdigest()
         assert f"| {p.name} | {digest} |" in text, p.name
+
+
+def test_reason_codes_are_the_contracts_list():
+    """The engine's reason codes are exactly those docs/verification-api.md lists."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "verification-api.md").read_text(encoding="utf-8")
+    section = doc[doc.index("Reason codes"):doc.index("Measures:")]
+    assert sorted(REASON_CODES) == sorted(set(re.findall(r"`((?:liveness|match)\.[a-z_]+)`", section)))
