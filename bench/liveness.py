@@ -1,11 +1,12 @@
 """Liveness engine (issue 11): decision time, per-model cost, and the decision figures on every real
 clip and photo the project has.
 
-1. Decision time, from the last frame received to the ``Decision``, for the genuine hamilton
-   challenge (tests/capture/livenesskit.py: 33 frames, ≤ 320 px wide, JPEG quality 70), p50/p95 over
-   repeats. Target ≤ 1 s p95 on this 2-core machine. Baseline in the same run, ``full_detection``:
-   the same decision with the HOG detector run on every whole frame (``full_detect_every = 1``),
-   i.e. without the engine's search window around the last face.
+1. Decision time for the genuine hamilton challenge (tests/capture/livenesskit.py: 33 frames,
+   ≤ 320 px wide, JPEG quality 70), p50/p95 over repeats: from the last frame received to the
+   ``Decision`` when the frames were analysed as they arrived (``Attempt``, how the registry runs it;
+   target ≤ 1 s p95 on this 2-core machine), and the whole decision at once (``decide``) with its CPU
+   time. Baseline in the same run, ``full_detection``: ``decide`` with the HOG detector run on every
+   whole frame (``full_detect_every = 1``), i.e. without the search window around the last face.
 2. Cost per unit: HOG detection per whole frame, face mesh per frame, passive score per crop
    (two networks per face, so half a face's cost), descriptor per face.
 3. Decision figures with the shipped thresholds: genuine attempts (the clip against references
@@ -73,18 +74,27 @@ def timing(checker: LivenessChecker, baseline: LivenessChecker, repeats: int) ->
     frames, steps = kit.challenge()
     ref = kit.clip_reference()
     checker.decide(frames, steps, ref)              # models loaded, caches warm
-    ours, base, cpu = [], [], []
-    for _ in range(repeats):                        # interleaved: both sides see the same load
+    ours, base, cpu, last = [], [], [], []
+    for _ in range(repeats):                        # interleaved: all sides see the same load
         t0, c0 = time.perf_counter(), time.process_time()
         checker.decide(frames, steps, ref)
         ours.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
+        attempt = checker.attempt()                 # as the registry runs it: frames analysed on arrival
+        for frame in frames[:-1]:
+            attempt.add(frame)
+        t0 = time.perf_counter()
+        attempt.add(frames[-1])
+        attempt.decide(steps, ref)
+        last.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         baseline.decide(frames, steps, ref)
         base.append((time.perf_counter() - t0) * 1000)
     return {"frames": len(frames), "frame_size": "x".join(map(str, frames[0].image.shape[1::-1])),
             "decision_ms_p50": round(pct(ours, 50), 1), "decision_ms_p95": round(pct(ours, 95), 1),
             "decision_cpu_ms_p50": round(pct(cpu, 50), 1),
+            "last_frame_to_decision_ms_p50": round(pct(last, 50), 1),
+            "last_frame_to_decision_ms_p95": round(pct(last, 95), 1),
             "full_detection_ms_p50": round(pct(base, 50), 1), "full_detection_ms_p95": round(pct(base, 95), 1),
             "ratio_p50": round(pct(base, 50) / pct(ours, 50), 2), "target_ms_p95": 1000}
 
@@ -180,8 +190,10 @@ def markdown(result: dict) -> str:
         "",
         "| measure | value |",
         "|---|---|",
-        f"| decision, {t['frames']} frames of {t['frame_size']} (p50 / p95) | {t['decision_ms_p50']:.0f} / "
-        f"{t['decision_ms_p95']:.0f} ms (target p95 ≤ 1000 ms) |",
+        f"| last frame received → decision, frames analysed on arrival (`Attempt`), p50 / p95 | "
+        f"{t['last_frame_to_decision_ms_p50']:.0f} / {t['last_frame_to_decision_ms_p95']:.0f} ms (target p95 ≤ 1000 ms) |",
+        f"| whole decision on {t['frames']} frames of {t['frame_size']} at once (`decide`), p50 / p95 | "
+        f"{t['decision_ms_p50']:.0f} / {t['decision_ms_p95']:.0f} ms |",
         f"| decision's CPU time (all threads), p50 | {t['decision_cpu_ms_p50']:.0f} ms |",
         f"| baseline `full_detection` (HOG on every whole frame), p50 / p95 | {t['full_detection_ms_p50']:.0f} / "
         f"{t['full_detection_ms_p95']:.0f} ms ({t['ratio_p50']}× ours) |",

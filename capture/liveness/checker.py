@@ -68,9 +68,20 @@ class LivenessChecker:
             self._engine = shared_engine()
         return self._engine
 
+    def attempt(self) -> Attempt:
+        """An attempt whose frames are analysed as they arrive: ``add`` each, then ``decide``."""
+        return Attempt(self)
+
     def decide(self, frames: Sequence[Frame], steps: Sequence[Step], reference: np.ndarray | None) -> Decision:
-        t = self.t
+        """All at once (the offline path, tests): the same answer as an ``attempt`` fed the same frames."""
         frames = list(frames)
+        if len(frames) < self.t.min_frames or not steps:
+            return self._decide(frames, [], steps, reference)
+        return self._decide(frames, observe.observe(self.engine, frames, self.t.full_detect_every), steps, reference)
+
+    def _decide(self, frames: list[Frame], obs: list[observe.Observation], steps: Sequence[Step],
+                reference: np.ndarray | None) -> Decision:
+        t = self.t
         checks: list[CheckResult] = []
 
         def check(name: str, passed: bool, value, threshold, reason: str) -> None:
@@ -82,7 +93,6 @@ class LivenessChecker:
         if len(frames) < t.min_frames or not steps:
             return self._finish(checks, None, None, [])
 
-        obs = observe.observe(self.engine, frames, t.full_detect_every)
         counted = [o for o in obs if o.faces >= 0]
         faceless = sum(1 for o in obs if not o.has_face) / len(obs)
         many = sum(1 for o in counted if o.faces > 1) / max(1, len(counted))
@@ -171,3 +181,27 @@ class LivenessChecker:
         reasons = list(dict.fromkeys(c.reason for c in checks if c.reason))
         return Decision(passed=not reasons, reasons=reasons, checks=checks, match_distance=distance,
                         passive_score=score, evidence=evidence)
+
+
+class Attempt:
+    """Frames analysed one by one as the page uploads them (the cheap per-frame pass: detection,
+    mesh), so that at the end only the few descriptors and passive scores remain to compute.
+    ``add`` frames in the order received (t_ms ascending); thread-safe."""
+
+    def __init__(self, checker: LivenessChecker) -> None:
+        self.checker = checker
+        self.frames: list[Frame] = []
+        self._observer = observe.Observer(checker.engine, checker.t.full_detect_every)
+        self._lock = threading.Lock()
+
+    def add(self, frame: Frame) -> None:
+        with self._lock:
+            self.frames.append(frame)
+            self._observer.add(frame)
+
+    def decide(self, steps: Sequence[Step], reference: np.ndarray | None) -> Decision:
+        with self._lock:
+            frames, obs = list(self.frames), list(self._observer.observations)
+        if len(frames) < self.checker.t.min_frames or not steps:
+            obs = []
+        return self.checker._decide(frames, obs, steps, reference)

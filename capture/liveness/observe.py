@@ -49,19 +49,26 @@ def _detect_in(engine: FaceEngine, image: np.ndarray, win: FaceBox) -> list[Face
     return [FaceBox(b.left + win.left, b.top + win.top, b.right + win.left, b.bottom + win.top) for b in boxes]
 
 
-def observe(engine: FaceEngine, frames: list[Frame], full_detect_every: int) -> list[Observation]:
-    out: list[Observation] = []
-    previous: FaceBox | None = None
-    for i, frame in enumerate(frames):
+class Observer:
+    """The per-frame pass, one frame at a time (so a server can run it while frames arrive)."""
+
+    def __init__(self, engine: FaceEngine, full_detect_every: int) -> None:
+        self.engine = engine
+        self.full_detect_every = max(1, full_detect_every)
+        self.observations: list[Observation] = []
+        self._previous: FaceBox | None = None
+
+    def add(self, frame: Frame) -> Observation:
+        i = len(self.observations)
         image = frame.image
         h, w = image.shape[:2]
         boxes: list[FaceBox] = []
         counted = True
-        if previous is not None and i % max(1, full_detect_every) != 0:
-            boxes = _detect_in(engine, image, _window(previous, w, h))
+        if self._previous is not None and i % self.full_detect_every != 0:
+            boxes = _detect_in(self.engine, image, _window(self._previous, w, h))
             counted = False
         if not boxes:
-            boxes = engine.detect(image)
+            boxes = self.engine.detect(image)
             counted = True
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         ob = Observation(index=i, faces=len(boxes) if counted else -1)
@@ -72,12 +79,19 @@ def observe(engine: FaceEngine, frames: list[Frame], full_detect_every: int) -> 
             ob.luma = float(region.mean()) if region.size else float(grey.mean())
             ob.measures = mesh.measures(mesh.landmarks(image, box))
             ob.grey = grey
-            previous = box
+            self._previous = box
         else:
             ob.luma = float(grey.mean())
-            previous = None
-        out.append(ob)
-    return out
+            self._previous = None
+        self.observations.append(ob)
+        return ob
+
+
+def observe(engine: FaceEngine, frames: list[Frame], full_detect_every: int) -> list[Observation]:
+    observer = Observer(engine, full_detect_every)
+    for frame in frames:
+        observer.add(frame)
+    return observer.observations
 
 
 def iou(a: FaceBox, b: FaceBox) -> float:

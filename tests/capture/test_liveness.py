@@ -53,6 +53,16 @@ def test_genuine_clip_passes_against_a_reference_from_another_frame(checker, gen
                                                   "passive", "match", "step1:turn_left", "step2:turn_right"}
 
 
+def test_frames_analysed_as_they_arrive_give_the_same_decision(checker, genuine, clip_reference):
+    """An attempt fed frame by frame decides exactly as decide() on all the frames at once."""
+    frames, steps = genuine
+    attempt = checker.attempt()
+    for frame in frames:
+        attempt.add(frame)
+    assert attempt.decide(steps, clip_reference) == checker.decide(frames, steps, clip_reference)
+    assert checker.attempt().decide(steps, clip_reference).reasons == ["liveness.too_few_frames"]
+
+
 def test_genuine_clip_against_another_persons_photo_fails_the_match(checker, genuine):
     """The same live clip matched against obama.jpg fails with match.too_low and nothing else."""
     frames, steps = genuine
