@@ -204,3 +204,41 @@ def test_reason_codes_are_the_contracts_list():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "verification-api.md").read_text(encoding="utf-8")
     section = doc[doc.index("Reason codes"):doc.index("Measures:")]
     assert sorted(REASON_CODES) == sorted(set(re.findall(r"`((?:liveness|match)\.[a-z_]+)`", section)))
+
+
+def test_two_faces_throughout_fail_with_many_faces(checker, clip_reference):
+    """Every frame showing the singer beside a photo of another man fails with liveness.many_faces."""
+    other = cv2.resize(kit.photo_page_frame("biden.jpg"), (300, 360))
+
+    def image_of(i: int) -> np.ndarray:
+        return np.hstack([kit.clip_page_frame(i), other])
+
+    frames, steps = kit.challenge(image_of=image_of)
+    decision = checker.decide(frames, steps, clip_reference)
+    assert "liveness.many_faces" in decision.reasons
+
+
+def test_turning_during_hold_still_fails_not_still(checker, clip_reference):
+    """A hold-still step in which the head turns away (yaw 0 to -0.45) fails with liveness.not_still."""
+    segments = ((A.HOLD_STILL, 171, 197), (A.TURN_RIGHT, 198, 210))
+    frames, steps = kit.challenge(segments)
+    decision = checker.decide(frames, steps, clip_reference)
+    assert failed_checks(decision).get("hold_still_yaw") == "liveness.not_still"
+
+
+def _eyes(ears: list[float]) -> list:
+    from capture.liveness.observe import Observation
+
+    return [Observation(index=i, faces=1, measures=mesh.MeshMeasures(ear=e, mar=0.03, yaw=0.0))
+            for i, e in enumerate(ears)]
+
+
+def test_blink_needs_the_eyes_closed_then_open_again():
+    """A blink is an eye aspect ratio below 0.7 x baseline followed by one above 0.85 x baseline."""
+    from capture.liveness.actions import Baseline, judge
+
+    base, t = Baseline(ear=0.30, mar=0.03, yaw=0.0), Thresholds()
+    assert judge(A.BLINK, _eyes([0.30, 0.29, 0.12, 0.28, 0.30]), base, t).seen
+    assert judge(A.BLINK, _eyes([0.30, 0.29, 0.12, 0.28, 0.30]), base, t).peak == 2
+    assert not judge(A.BLINK, _eyes([0.30, 0.12, 0.12]), base, t).seen          # closed, never reopened
+    assert not judge(A.BLINK, _eyes([0.30, 0.24, 0.30, 0.25]), base, t).seen    # squints only
