@@ -17,7 +17,7 @@ import numpy as np
 
 from enrollment.vocabulary import ChallengeAction
 
-from ..faces import FaceEngine, face_distance
+from ..faces import FaceEngine, FaceTemplate, face_distance
 from . import actions, observe, passive
 from .types import (
     ACTION_MISSED,
@@ -72,7 +72,8 @@ class LivenessChecker:
         """An attempt whose frames are analysed as they arrive: ``add`` each, then ``decide``."""
         return Attempt(self)
 
-    def decide(self, frames: Sequence[Frame], steps: Sequence[Step], reference: np.ndarray | None) -> Decision:
+    def decide(self, frames: Sequence[Frame], steps: Sequence[Step],
+               reference: np.ndarray | FaceTemplate | None) -> Decision:
         """All at once (the offline path, tests): the same answer as an ``attempt`` fed the same frames."""
         frames = list(frames)
         if len(frames) < self.t.min_frames or not steps:
@@ -80,7 +81,7 @@ class LivenessChecker:
         return self._decide(frames, observe.observe(self.engine, frames, self.t.full_detect_every), steps, reference)
 
     def _decide(self, frames: list[Frame], obs: list[observe.Observation], steps: Sequence[Step],
-                reference: np.ndarray | None) -> Decision:
+                reference: np.ndarray | FaceTemplate | None) -> Decision:
         t = self.t
         checks: list[CheckResult] = []
 
@@ -134,7 +135,9 @@ class LivenessChecker:
             if s == still_index:
                 continue
             res = actions.judge(ChallengeAction(step.action), per_step[s], base, t)
-            check(f"step{s}:{step.action}", res.seen, res.value, res.threshold, ACTION_MISSED)
+            # A blink's value is the lowest eye opening (must go below); the others must reach above.
+            op = "<=" if step.action == ChallengeAction.BLINK else ">="
+            check(f"step{s}:{step.action}", res.seen, res.value, f"{op} {_fmt(res.threshold)}", ACTION_MISSED)
             if res.seen and res.peak is not None:
                 peaks.append(res.peak)
 
@@ -155,8 +158,8 @@ class LivenessChecker:
               IDENTITY_CHANGED)
 
         # Passive score: evenly spaced face frames.
-        step_n = max(1, len(with_face) // max(1, t.passive_samples))
-        sampled = with_face[::step_n][:t.passive_samples]
+        stride = max(1, len(with_face) // max(1, t.passive_samples))
+        sampled = with_face[::stride][:t.passive_samples]
         score = float(np.median([passive.real_score(frames[o.index].image, o.box) for o in sampled]))
         check("passive", score >= t.passive_min, score, f">= {t.passive_min}", PRESENTATION_ATTACK)
 
@@ -166,7 +169,8 @@ class LivenessChecker:
         if reference is None:
             check("match", False, "no reference", f"<= {t.match_max_distance}", MATCH_NO_REFERENCE)
         else:
-            distance = float(np.median([face_distance(descs[o.index], reference) for o in best]))
+            ref = reference if isinstance(reference, FaceTemplate) else FaceTemplate(reference)  # checks 128 finite
+            distance = float(np.median([face_distance(descs[o.index], ref.vector) for o in best]))
             check("match", distance <= t.match_max_distance, distance, f"<= {t.match_max_distance}", MATCH_TOO_LOW)
 
         evidence = [o.index for o in best[:1]] + peaks
@@ -199,7 +203,7 @@ class Attempt:
             self.frames.append(frame)
             self._observer.add(frame)
 
-    def decide(self, steps: Sequence[Step], reference: np.ndarray | None) -> Decision:
+    def decide(self, steps: Sequence[Step], reference: np.ndarray | FaceTemplate | None) -> Decision:
         with self._lock:
             frames, obs = list(self.frames), list(self._observer.observations)
         if len(frames) < self.checker.t.min_frames or not steps:
