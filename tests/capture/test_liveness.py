@@ -242,3 +242,11 @@ def test_blink_needs_the_eyes_closed_then_open_again():
     assert judge(A.BLINK, _eyes([0.30, 0.29, 0.12, 0.28, 0.30]), base, t).peak == 2
     assert not judge(A.BLINK, _eyes([0.30, 0.12, 0.12]), base, t).seen          # closed, never reopened
     assert not judge(A.BLINK, _eyes([0.30, 0.24, 0.30, 0.25]), base, t).seen    # squints only
+
+
+def test_a_reference_that_is_not_a_descriptor_is_refused(checker, genuine):
+    """A reference of the wrong length raises template.invalid instead of deciding on it."""
+    frames, steps = genuine
+    with pytest.raises(CaptureError) as err:
+        checker.decide(frames, steps, np.zeros(5, dtype=np.float32))
+    assert err.value.code == "template.invalid"
