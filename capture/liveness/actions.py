@@ -1,0 +1,72 @@
+"""Whether a step's frames show its action, measured against the hold-still baseline.
+
+Each returns (seen, value, threshold, peak frame index or None): value is the strongest movement in
+the step's frames, so a failed check still says how far the worker got.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from enrollment.vocabulary import ChallengeAction
+
+from .observe import Observation
+from .types import Thresholds
+
+
+@dataclass(frozen=True)
+class Baseline:
+    ear: float
+    mar: float
+    yaw: float
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    seen: bool
+    value: float
+    threshold: float
+    peak: int | None
+
+
+def _best(obs: list[Observation], score) -> tuple[float, int | None]:
+    scored = [(score(o), o.index) for o in obs if o.measures is not None]
+    if not scored:
+        return float("-inf"), None
+    return max(scored)
+
+
+def judge(action: ChallengeAction, obs: list[Observation], base: Baseline, t: Thresholds) -> ActionResult:
+    if action == ChallengeAction.TURN_LEFT:          # + yaw = the worker's own left (mesh.py)
+        value, peak = _best(obs, lambda o: o.measures.yaw - base.yaw)
+        return ActionResult(value >= t.turn_min_yaw, value, t.turn_min_yaw, peak)
+    if action == ChallengeAction.TURN_RIGHT:
+        value, peak = _best(obs, lambda o: base.yaw - o.measures.yaw)
+        return ActionResult(value >= t.turn_min_yaw, value, t.turn_min_yaw, peak)
+    if action == ChallengeAction.OPEN_MOUTH:
+        need = max(base.mar * t.mouth_open_factor, base.mar + t.mouth_open_min_delta)
+        value, peak = _best(obs, lambda o: o.measures.mar)
+        return ActionResult(value >= need, value, need, peak)
+    if action == ChallengeAction.BLINK:
+        return _blink(obs, base, t)
+    # HOLD_STILL after the first step: nothing to perform.
+    faces = [o for o in obs if o.measures is not None]
+    return ActionResult(bool(faces), float(len(faces)), 1.0, faces[0].index if faces else None)
+
+
+def _blink(obs: list[Observation], base: Baseline, t: Thresholds) -> ActionResult:
+    """Eyes closed (EAR below baseline x blink_factor) and open again (above baseline x
+    blink_recover_factor) later in the step. Value: the lowest EAR relative to the baseline."""
+    closed_at = None
+    lowest, peak = float("inf"), None
+    for o in obs:
+        if o.measures is None:
+            continue
+        rel = o.measures.ear / max(base.ear, 1e-6)
+        if rel < lowest:
+            lowest, peak = rel, o.index
+        if rel <= t.blink_factor and closed_at is None:
+            closed_at = o.index
+        elif closed_at is not None and rel >= t.blink_recover_factor:
+            return ActionResult(True, lowest, t.blink_factor, peak)
+    return ActionResult(False, lowest if peak is not None else float("nan"), t.blink_factor, peak)
