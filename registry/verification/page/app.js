@@ -1,0 +1,1 @@
+// Placeholder: the worker page (issue 11, registry/verification/page/) replaces this.
