@@ -73,8 +73,9 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _number(value: Any) -> float | None:
-    return None if value is None else round(float(value), 4)
+def _number(value: Any) -> str | None:
+    """A score as a 4-decimal string (stored JSON is canonical: floats have no canonical form)."""
+    return None if value is None else f"{float(value):.4f}"
 
 
 def decision_data(decision: Any, frame_count: int) -> dict[str, Any]:

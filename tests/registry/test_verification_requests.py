@@ -58,7 +58,7 @@ def test_a_cadre_asks_only_about_residents_of_their_villages(env):
 
 def test_a_resident_on_the_roster_without_a_record_can_be_asked_for(env, tmp_path):
     """A roster resident with no enrolled record gets a request (without a record id)."""
-    from regkit import import_test_roster, id_number
+    from regkit import id_number, import_test_roster
 
     import_test_roster(env.engine, tmp_path, VILLAGE_A, range(20, 22))
     r = env.client.post(protocol.VERIFICATIONS, json={"id_number": id_number(20)}, headers=env.bearer("cadre_a"))
