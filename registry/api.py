@@ -133,8 +133,10 @@ def _token_refusal(engine: Engine, authorization: str | None) -> ApiError | None
 class Guard:
     """Protocol version check, body-size limit, and the last line of defence against 500 leaks."""
 
-    def __init__(self, app: Any, max_body: int) -> None:
-        self.app, self.max_body = app, max_body
+    def __init__(self, app: Any, max_body: int, *, public_only: bool = False) -> None:
+        # public_only (serve-verify): no route there takes a token or a version header, so neither is
+        # checked; anything but the page, its API and health is simply absent (404).
+        self.app, self.max_body, self.public_only = app, max_body, public_only
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -142,7 +144,7 @@ class Guard:
             return
         path: str = scope["path"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if path.startswith("/api/") and path != protocol.HEALTH and not _public_verify(path):
+        if path.startswith("/api/") and path != protocol.HEALTH and not _public_verify(path) and not self.public_only:
             raw = headers.get(protocol.VERSION_HEADER.lower(), "").strip()
             # isdigit() alone takes "١" or "²", which int() refuses.
             if not (raw.isascii() and raw.isdigit() and protocol.MIN_PROTOCOL_VERSION <= int(raw) <= protocol.PROTOCOL_VERSION):
@@ -160,7 +162,8 @@ class Guard:
         has_body = declared not in ("", "0") or "transfer-encoding" in headers
         # A request with a body to an authenticated endpoint shows its token before a byte of the
         # body is read: 20 unauthenticated 15 MiB posts once took the registry from 252 to 727 MiB.
-        if has_body and path.startswith("/api/") and path not in _NO_TOKEN_PATHS and not _public_verify(path):
+        if (has_body and path.startswith("/api/") and path not in _NO_TOKEN_PATHS and not _public_verify(path)
+                and not self.public_only):
             refusal = await run_in_threadpool(_token_refusal, self.app.state.engine, headers.get("authorization"))
             if refusal is not None:
                 await _send_json(send, refusal.status, protocol.error_body(
@@ -500,7 +503,7 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
         allowed = {*verification_public.PUBLIC_ROUTES, ("GET", protocol.HEALTH)}
         app.router.routes = [r for r in app.router.routes
                              if {(m, getattr(r, "path", "")) for m in getattr(r, "methods", None) or ()} & allowed]
-    return Guard(app, settings.max_body)
+    return Guard(app, settings.max_body, public_only=public_only)
 
 
 def _review_routes(app: FastAPI, engine: Engine, clock: Clock, limits: warn.WarningLimits,

@@ -49,5 +49,5 @@ def purge(engine: Engine, *, older_than_days: float, clock: Clock, actor: str = 
         if count:
             conn.execute(update(verification_frames).where(*where).values(data=None, purged_at=iso(now)))
         audit.append(conn, actor, store.EVIDENCE_PURGED, "verification_frames", {
-            "frames": int(count), "bytes": int(size), "older_than_days": older_than_days, "cutoff": cutoff})
+            "frames": int(count), "bytes": int(size), "older_than_days": f"{older_than_days:g}", "cutoff": cutoff})
     return {"frames_purged": int(count), "bytes": int(size), "cutoff": cutoff}
