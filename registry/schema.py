@@ -23,7 +23,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from enrollment.vocabulary import NEW_VERSION_STATE, FindingKind, ReviewState, VerificationState, VerificationMethod
+from enrollment.vocabulary import (
+    NEW_VERSION_STATE,
+    FindingKind,
+    ReviewState,
+    VerificationMethod,
+    VerificationState,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
