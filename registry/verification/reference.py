@@ -30,12 +30,12 @@ def _parse(data: bytes | None) -> np.ndarray | None:
 
 
 def descriptor(conn: Connection, request: Any) -> tuple[np.ndarray | None, str | None]:
-    """(128-d descriptor or None, where it came from: ``reference_photo`` | ``enrolled_template`` | None)."""
+    """(128-d descriptor or None, where it came from: ``reference_template`` | ``enrolled_template`` | None)."""
     ref = conn.execute(select(reference_templates.c.template)
                        .where(reference_templates.c.id_number == request.id_number)).scalar()
     vector = _parse(ref)
     if vector is not None:
-        return vector, "reference_photo"
+        return vector, "reference_template"
     q = select(records.c.record_id, records.c.version).where(records.c.deleted.is_(False))
     q = (q.where(records.c.record_id == request.record_id) if request.record_id is not None
          else q.where(records.c.id_number == request.id_number, records.c.village_code == request.village_code))
