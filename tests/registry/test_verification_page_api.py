@@ -13,6 +13,7 @@ from sqlalchemy import select
 from verifykit import Env, ScriptedChecker, code, failing, jpeg, passing
 
 from enrollment.vocabulary import RANDOM_ACTIONS, ChallengeAction, FindingKind, ReviewState, VerificationState
+from registry import audit
 from registry.schema import audit_log, findings, records, verification_frames, verification_requests
 from registry.verification import challenge
 from sync import protocol
@@ -66,6 +67,15 @@ def test_wrong_digits_are_counted_and_locked_with_retry_after(env):
     with env.engine.connect() as conn:
         actions = conn.execute(select(audit_log.c.action)).scalars().all()
     assert actions.count("verification.unlock_failed") == 5
+
+
+def test_guessing_links_from_one_address_is_locked(env):
+    """Twenty unknown tokens from one address lock it: a real link's right digits then answer 429 too."""
+    token = env.link_token()
+    for i in range(20):
+        assert code(env.unlock(f"guess-{i:02d}" + "x" * 26)) == "verify.token_unknown"
+    r = env.unlock(token)
+    assert (r.status_code, code(r)) == (429, "verify.rate_limited") and int(r.headers["retry-after"]) > 0
 
 
 def test_an_attempt_needs_consent_to_the_current_version(env):
@@ -178,6 +188,13 @@ def test_failures_retry_then_go_to_manual_with_a_verification_failed_finding(env
     assert finding.kind == FindingKind.VERIFICATION_FAILED and state == ReviewState.NEEDS_REVIEW
     assert evidence["reasons"] == ["liveness.action_missed"] and evidence["checks"][0]["threshold"] == "0.5500"
     assert len(evidence["evidence_frames"]) == 2 and json.loads(_row(env).result)["outcome"] == "failed"
+    # Every attempt and decision is in the audit chain, which still verifies and names no one.
+    with env.engine.connect() as conn:
+        entries = conn.execute(select(audit_log.c.action, audit_log.c.data)).all()
+    actions = [a for a, _ in entries]
+    assert actions.count("verification.attempt_started") == 3 and actions.count("verification.decided") == 3
+    assert not any(env.id_number in d or env.record["name"] in d for _, d in entries)
+    assert audit.verify(env.engine)[0]
     r = env.start(session)
     assert (r.status_code, code(r)) == (401, "verify.session_invalid")  # the session ended with the request
 
