@@ -1,5 +1,6 @@
-"""``yikatong registry …``: serve, add-operator, import-roster, import-dataset, stats, verify-audit,
-gc-blobs, audit-texts, redact-text, and central review: findings, decide, mark-issued, warnings, dashboard.
+"""``yikatong registry …``: serve, serve-verify, add-operator, import-roster, import-dataset, stats,
+verify-audit, gc-blobs, audit-texts, redact-text, central review (findings, decide, mark-issued,
+warnings, dashboard) and remote verification (verification create | list | purge-evidence).
 
 Every subcommand takes ``--db URL`` (default: REGISTRY_DATABASE_URL, else the embedded
 SQLite file in the user's data folder) and upgrades that database to the newest migration
@@ -13,7 +14,7 @@ import sys
 from typing import Any
 
 from enrollment import error_codes
-from enrollment.vocabulary import DECISION_TARGET, Action
+from enrollment.vocabulary import DECISION_TARGET, Action, VerificationState
 
 from .main import EXIT_FAILURE, EXIT_USAGE, CliError, print_json, read_password
 
@@ -49,7 +50,46 @@ def register(sub: Any) -> None:
     _blob_gc_args(p)
     p.add_argument("--blob-gc-interval", type=float, default=None, metavar="SECONDS",
                    help="how often the server removes expired uploads and unreferenced blobs (default 3600)")
+    _verify_args(p)
     p.set_defaults(handler=cmd_serve)
+
+    p = rsub.add_parser("serve-verify", help="run the public verification process: the worker's page and its "
+                                             "API only (no sync or staff route), on the same database; put it "
+                                             "behind an HTTPS reverse proxy")
+    p.add_argument("--db", help=DB_HELP)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8766, help="0 picks a free port (printed on the ready line)")
+    p.add_argument("--max-body", type=int, default=256 * 1024, metavar="BYTES",
+                   help="largest request body accepted (default 256 KiB; a frame is at most 40 KB)")
+    p.add_argument("--exit-with-parent", type=int, default=None, metavar="PID",
+                   help="shut down when process PID ends")
+    _verify_args(p)
+    p.set_defaults(handler=cmd_serve_verify)
+
+    p = rsub.add_parser("verification", help="remote face verification requests (issue 11)")
+    vsub = p.add_subparsers(dest="verification_command", required=True, parser_class=type(reg))
+    v = vsub.add_parser("create", help="create a request for a resident and print its link, token and expiry "
+                                       "(password from stdin)")
+    v.add_argument("id_number", metavar="ID_NUMBER")
+    v.add_argument("--as", dest="username", required=True, metavar="USERNAME",
+                   help="the cadre of the resident's village, or a central/admin operator")
+    v.add_argument("--city", default=None, help="where the resident works (外出务工)")
+    v.add_argument("--db", help=DB_HELP)
+    v.add_argument("--json", action="store_true", help="print JSON (with the QR code's SVG and the SMS text)")
+    _verify_args(v, serving=False)
+    v.set_defaults(handler=cmd_verification_create)
+    v = vsub.add_parser("list", help="requests, newest first (expired ones moved to manual first)")
+    v.add_argument("--state", default=None, choices=tuple(VerificationState))
+    v.add_argument("--db", help=DB_HELP)
+    v.add_argument("--json", action="store_true", help="print JSON (the only output form; full ID numbers)")
+    v.set_defaults(handler=cmd_verification_list)
+    v = vsub.add_parser("purge-evidence", help="remove evidence frames' bytes older than the retention (audited; "
+                                               "the frames' hashes stay for the replay check)")
+    v.add_argument("--older-than", type=float, default=None, metavar="DAYS",
+                   help="days since the attempt finished (default 90)")
+    v.add_argument("--db", help=DB_HELP)
+    v.add_argument("--json", action="store_true", help="print JSON")
+    v.set_defaults(handler=cmd_verification_purge)
 
     p = rsub.add_parser("add-operator", help="create an operator account (password from stdin)")
     p.add_argument("--db", help=DB_HELP)
@@ -173,6 +213,44 @@ def register(sub: Any) -> None:
 _TEN_YEARS = 10 * 366 * 86400
 
 
+def _verify_args(p: Any, *, serving: bool = True) -> None:
+    p.add_argument("--verify-public-url", default=None, metavar="URL",
+                   help="the public HTTPS address of serve-verify that links point to "
+                        "(default http://127.0.0.1:8766)")
+    p.add_argument("--verify-ttl-hours", type=float, default=None, metavar="HOURS",
+                   help="how long a verification link stays valid (default 72)")
+    p.add_argument("--verify-attempts", type=int, default=None, metavar="N",
+                   help="attempts one verification link allows (default 3)")
+    if serving:
+        p.add_argument("--verify-evidence-days", type=float, default=None, metavar="DAYS",
+                       help="how long evidence frames are kept, as told in the consent text (default 90)")
+        p.add_argument("--verify-challenge-seed", type=int, default=None, metavar="N",
+                       help="TEST-ONLY: draw the challenge actions from a fixed seed (production draws at random)")
+
+
+def _verify_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Settings fields from the verification flags, defaults where not given."""
+    from registry.config import (
+        DEFAULT_VERIFY_ATTEMPTS,
+        DEFAULT_VERIFY_EVIDENCE_DAYS,
+        DEFAULT_VERIFY_PUBLIC_URL,
+        DEFAULT_VERIFY_TTL_HOURS,
+    )
+
+    url = args.verify_public_url or DEFAULT_VERIFY_PUBLIC_URL
+    ttl = DEFAULT_VERIFY_TTL_HOURS if args.verify_ttl_hours is None else args.verify_ttl_hours
+    attempts = DEFAULT_VERIFY_ATTEMPTS if args.verify_attempts is None else args.verify_attempts
+    days = getattr(args, "verify_evidence_days", None)
+    days = DEFAULT_VERIFY_EVIDENCE_DAYS if days is None else days
+    if not url.startswith(("http://", "https://")) or not 0 < ttl <= 24 * 366 or not 1 <= attempts <= 20 \
+            or not 0 < days <= 3660:
+        raise CliError("usage.invalid_value", "--verify-public-url is an http(s) address, --verify-ttl-hours "
+                       "positive (at most a year), --verify-attempts 1..20, --verify-evidence-days 0..3660",
+                       EXIT_USAGE)
+    return {"verify_public_url": url, "verify_ttl_hours": ttl, "verify_attempts": attempts,
+            "verify_evidence_days": days, "verify_challenge_seed": getattr(args, "verify_challenge_seed", None)}
+
+
 def _blob_gc_args(p: Any) -> None:
     p.add_argument("--blob-partial-ttl-hours", type=float, default=None, metavar="HOURS",
                    help="a partial blob upload is removed this long after its last chunk (default 24)")
@@ -228,9 +306,95 @@ def cmd_serve(args: argparse.Namespace) -> int:
               settings=Settings(token_ttl=ttl, max_body=max_body, warning_limits=args.warning_limits,
                                 allow_approver_issues_card=args.allow_approver_issues_card,
                                 login_max_failures=args.login_max_failures, login_lock=args.login_lock,
-                                login_address_max_failures=args.login_address_max_failures, **blob_gc))
+                                login_address_max_failures=args.login_address_max_failures, **blob_gc,
+                                **_verify_settings(args)))
     except OSError as e:
         raise CliError("server.bind_failed", f"cannot listen on {args.host}:{args.port}: {e.strerror}") from None
+    return 0
+
+
+def cmd_serve_verify(args: argparse.Namespace) -> int:
+    from registry.config import Settings, resolve_db_url
+    from registry.server import serve_verify
+
+    if args.max_body <= 0 or not 0 <= args.port <= 65535:
+        raise CliError("usage.invalid_value", "--max-body must be positive and --port 0..65535", EXIT_USAGE)
+    settings = Settings(max_body=args.max_body, **_verify_settings(args))
+    engine = _engine(args)
+    try:
+        serve_verify(resolve_db_url(args.db), args.host, args.port, engine=engine, parent_pid=args.exit_with_parent,
+                     settings=settings)
+    except OSError as e:
+        raise CliError("server.bind_failed", f"cannot listen on {args.host}:{args.port}: {e.strerror}") from None
+    return 0
+
+
+# ------------------------------------------------------------------------------ remote verification
+
+def _operator(engine, username: str, password: str):  # noqa: ANN001, ANN202
+    """The named, enabled operator whose password this is (any role: the request checks the village)."""
+    from sqlalchemy import select
+
+    from registry.auth import load_operator
+    from registry.review import check_password
+    from registry.schema import operators
+
+    with engine.connect() as conn:
+        row = conn.execute(select(operators.c.id, operators.c.disabled)
+                           .where(operators.c.username == username)).first()
+        if row is None:
+            raise CliError(error_codes.BAD_CREDENTIALS, f"no operator {username!r}")
+        if row.disabled:
+            raise CliError(error_codes.OPERATOR_DISABLED, f"operator {username!r} is disabled")
+        operator = load_operator(conn, row.id)
+    _api_errors(lambda: check_password(engine, operator, password))
+    return operator
+
+
+def cmd_verification_create(args: argparse.Namespace) -> int:
+    from registry.clock import SystemClock
+    from registry.config import Settings
+    from registry.verification.request_store import create
+
+    password = read_password()
+    settings = Settings(**_verify_settings(args))
+    engine = _engine(args)
+    operator = _operator(engine, args.username, password)
+    created = _api_errors(lambda: create(engine, operator, args.id_number.strip().upper(), args.city,
+                                         settings=settings, clock=SystemClock()))
+    if args.json:
+        print_json(created.to_dict())
+    else:
+        sys.stdout.write(f"link    {created.link}\ntoken   {created.token}\nexpires {created.request['expires_at']}\n"
+                         f"(the token is shown once; the registry keeps only its hash)\n")
+    return 0
+
+
+def cmd_verification_list(args: argparse.Namespace) -> int:
+    from registry.auth import Operator
+    from registry.clock import SystemClock
+    from registry.verification.request_store import list_requests
+
+    everyone = Operator(0, "cli", "admin", "")  # the terminal with the database's URL sees every village
+    print_json({"verifications": list_requests(_engine(args), everyone, state=args.state, clock=SystemClock(),
+                                               limit=100_000)})
+    return 0
+
+
+def cmd_verification_purge(args: argparse.Namespace) -> int:
+    from registry.clock import SystemClock
+    from registry.config import DEFAULT_VERIFY_EVIDENCE_DAYS
+    from registry.verification.evidence import purge
+
+    days = DEFAULT_VERIFY_EVIDENCE_DAYS if args.older_than is None else args.older_than
+    if not 0 <= days <= 3660:
+        raise CliError("usage.invalid_value", "--older-than is 0..3660 days", EXIT_USAGE)
+    out = purge(_engine(args), older_than_days=days, clock=SystemClock())
+    if args.json:
+        print_json(out)
+    else:
+        sys.stdout.write(f"purged {out['frames_purged']} evidence frame(s) ({out['bytes']} bytes) of attempts "
+                         f"finished before {out['cutoff']}\n")
     return 0
 
 

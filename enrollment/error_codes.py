@@ -58,6 +58,21 @@ PUSH_CADRE_ONLY = "record.push_cadre_only"
 REVIEW_OWN_RECORD = "review.own_record"
 REVIEW_APPROVER_ISSUES_CARD = "review.approver_issues_card"
 
+# --- remote verification (docs/verification-api.md): the worker's page and the requests behind it
+VERIFY_TOKEN_UNKNOWN = "verify.token_unknown"        # no such link (or it names no one any more)
+VERIFY_EXPIRED = "verify.expired"                    # the link is past its expiry
+VERIFY_USED_UP = "verify.used_up"                    # passed already, or no attempts left
+VERIFY_ID_MISMATCH = "verify.id_mismatch"            # the last 6 ID characters do not match (counted)
+VERIFY_CONSENT_REQUIRED = "verify.consent_required"  # the consent text was not agreed to (this version)
+VERIFY_SESSION_INVALID = "verify.session_invalid"    # no unlocked session, or it timed out
+VERIFY_ATTEMPT_CLOSED = "verify.attempt_closed"      # the attempt is finished or past its last deadline
+VERIFY_NONCE_MISMATCH = "verify.nonce_mismatch"      # a frame without the attempt's nonce
+VERIFY_UPLOAD_TOO_LARGE = "verify.upload_too_large"  # a frame, or an attempt's frames together, too large
+VERIFY_TOO_MANY_FRAMES = "verify.too_many_frames"    # more frames than an attempt takes
+VERIFY_RATE_LIMITED = "verify.rate_limited"          # too many wrong digits from this link or address
+VERIFY_RESIDENT_UNKNOWN = "verify.resident_unknown"  # a request for someone on no roster and with no record
+VERIFY_ENGINE_UNAVAILABLE = "verify.engine_unavailable"  # the liveness engine is not installed here
+
 # --- the registry failed (an answer in its error shape with a 5xx status)
 SERVER_INTERNAL = "server.internal"
 

@@ -47,6 +47,8 @@ class FindingKind(_Labelled):
     DATASET_RULE = "dataset_rule"        # a cross-comparison rule hit a department dataset row
     NOT_ON_ROSTER = "not_on_roster"      # the ID number is on no village's roster (花名册)
     ROSTER_OTHER_VILLAGE = "roster_other_village"  # on another village's roster than the enrolling one
+    VERIFICATION_FAILED = "verification_failed"    # the remote face verification failed (evidence attached)
+    VERIFICATION_MANUAL = "verification_manual"    # remote verification expired or used up: a home visit
 
 
 class Light(_Labelled):
@@ -114,6 +116,8 @@ LABELS: dict[StrEnum, str] = {
     FindingKind.DATASET_RULE: "部门比对",
     FindingKind.NOT_ON_ROSTER: "不在本村花名册",
     FindingKind.ROSTER_OTHER_VILLAGE: "在他村花名册",
+    FindingKind.VERIFICATION_FAILED: "远程核验未通过",
+    FindingKind.VERIFICATION_MANUAL: "需上门或人工核验",
     Light.NONE: "正常",
     Light.YELLOW: "黄灯",
     Light.RED: "红灯",

@@ -42,6 +42,8 @@ from .db import iso, now_iso
 from .errors import ApiError, status_of
 from .reports import ReportError
 from .throttle import Throttle, ThrottleLimits
+from .verification import routes as verification_public
+from .verification import staff_routes as verification_staff
 
 log = logging.getLogger("registry.api")
 
@@ -53,9 +55,9 @@ _INT32_MAX = 2**31 - 1
 _INT63_MAX = 2**63 - 1
 
 
-# Query parameters that may carry personal data (the queue's name/ID prefix search); their
-# values never reach the access log.
-_PERSONAL_QUERY = re.compile(r"([?&]q=)[^&\s]*")
+# Query parameters that may carry personal data (the queue's name/ID prefix search) or a secret (a
+# verification link's token, /verify?t=); their values never reach the access log.
+_PERSONAL_QUERY = re.compile(r"([?&](?:q|t)=)[^&\s]*")
 
 
 class ScrubQueryFilter(logging.Filter):
@@ -63,7 +65,7 @@ class ScrubQueryFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "q=" in args[2]:
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and ("q=" in args[2] or "t=" in args[2]):
             record.args = (*args[:2], _PERSONAL_QUERY.sub(r"\1***", args[2]), *args[3:])
         return True
 
@@ -113,6 +115,11 @@ async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
 _NO_TOKEN_PATHS = frozenset({protocol.HEALTH, protocol.LOGIN})
 
 
+def _public_verify(path: str) -> bool:
+    """The worker's page API (registry.verification.routes): no version header, no bearer token."""
+    return path.startswith(protocol.VERIFY_API_PREFIX)
+
+
 def _token_refusal(engine: Engine, authorization: str | None) -> ApiError | None:
     """Why this Authorization header gets no session (401/403), or None when it does."""
     try:
@@ -126,8 +133,10 @@ def _token_refusal(engine: Engine, authorization: str | None) -> ApiError | None
 class Guard:
     """Protocol version check, body-size limit, and the last line of defence against 500 leaks."""
 
-    def __init__(self, app: Any, max_body: int) -> None:
-        self.app, self.max_body = app, max_body
+    def __init__(self, app: Any, max_body: int, *, public_only: bool = False) -> None:
+        # public_only (serve-verify): no route there takes a token or a version header, so neither is
+        # checked; anything but the page, its API and health is simply absent (404).
+        self.app, self.max_body, self.public_only = app, max_body, public_only
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -135,7 +144,7 @@ class Guard:
             return
         path: str = scope["path"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if path.startswith("/api/") and path != protocol.HEALTH:
+        if path.startswith("/api/") and path != protocol.HEALTH and not _public_verify(path) and not self.public_only:
             raw = headers.get(protocol.VERSION_HEADER.lower(), "").strip()
             # isdigit() alone takes "١" or "²", which int() refuses.
             if not (raw.isascii() and raw.isdigit() and protocol.MIN_PROTOCOL_VERSION <= int(raw) <= protocol.PROTOCOL_VERSION):
@@ -153,7 +162,8 @@ class Guard:
         has_body = declared not in ("", "0") or "transfer-encoding" in headers
         # A request with a body to an authenticated endpoint shows its token before a byte of the
         # body is read: 20 unauthenticated 15 MiB posts once took the registry from 252 to 727 MiB.
-        if has_body and path.startswith("/api/") and path not in _NO_TOKEN_PATHS:
+        if (has_body and path.startswith("/api/") and path not in _NO_TOKEN_PATHS and not _public_verify(path)
+                and not self.public_only):
             refusal = await run_in_threadpool(_token_refusal, self.app.state.engine, headers.get("authorization"))
             if refusal is not None:
                 await _send_json(send, refusal.status, protocol.error_body(
@@ -344,10 +354,12 @@ def _moment(at: str | None, clock: Clock) -> dt.datetime:
     return moment
 
 
-def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | None = None) -> Any:
+def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | None = None, *,
+               public_only: bool = False) -> Any:
     """The ASGI app. Hooks the server may set on ``.app.state`` (``create_app(...).app``):
     ``run_checks(actor=USERNAME) -> summary`` for POST run-checks, and ``records_received()``,
-    called after a push stored at least one new version (wakes the check worker)."""
+    called after a push stored at least one new version (wakes the check worker). ``public_only``:
+    the app of ``registry serve-verify`` (the worker's page and its API, and health; nothing else)."""
     settings = settings or Settings()
     _scrub_access_log()
     app = FastAPI(title="Yikatong registry", version=str(protocol.PROTOCOL_VERSION),
@@ -374,7 +386,7 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         response = _json_error(exc.status, exc.code, exc.message, exc.field, **exc.data)
-        if exc.code == error_codes.AUTH_LOCKED:
+        if exc.code in (error_codes.AUTH_LOCKED, error_codes.VERIFY_RATE_LIMITED):
             response.headers["Retry-After"] = str(exc.data.get("retry_after", 1))
         return response
 
@@ -444,9 +456,11 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
         return {"protocol_version": protocol.PROTOCOL_VERSION, "results": results}
 
     @app.get(protocol.PULL, summary="Changes after a counter, oldest first, restricted to your villages")
-    def pull(session: Auth, since: Annotated[int, Query(ge=0, le=_INT63_MAX)] = 0,
+    def pull(session: Auth, request: Request, since: Annotated[int, Query(ge=0, le=_INT63_MAX)] = 0,
              limit: Annotated[int, Query(ge=1, le=protocol.PULL_LIMIT_MAX)] = 500) -> dict[str, Any]:
-        return service.pull(engine, session.operator, since, limit)
+        # The Guard let only a version in range through; newer kinds go to clients that parse them.
+        return service.pull(engine, session.operator, since, limit,
+                            client_version=int(request.headers[protocol.VERSION_HEADER]))
 
     @app.post(protocol.DIGEST, summary="Compare the client's digest of synced records with the server's")
     def digest(body: DigestRequest, session: Auth) -> dict[str, Any]:
@@ -481,7 +495,15 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
         return Response(data, media_type="application/octet-stream")
 
     _review_routes(app, engine, clock, limits, settings)
-    return Guard(app, settings.max_body)
+    verification_staff.register(app, engine, settings, clock)
+    verification_public.register(app, engine, settings, clock)
+    if public_only:
+        # registry serve-verify: the route table is the allow-list (the page, its API, health);
+        # the staff and sync API and the API description are not there at all.
+        allowed = {*verification_public.PUBLIC_ROUTES, ("GET", protocol.HEALTH)}
+        app.router.routes = [r for r in app.router.routes
+                             if {(m, getattr(r, "path", "")) for m in getattr(r, "methods", None) or ()} & allowed]
+    return Guard(app, settings.max_body, public_only=public_only)
 
 
 def _review_routes(app: FastAPI, engine: Engine, clock: Clock, limits: warn.WarningLimits,

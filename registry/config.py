@@ -13,6 +13,11 @@ DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DEFAULT_BLOB_PARTIAL_TTL = 24 * 3600  # seconds since its last chunk before a partial upload is removed
 DEFAULT_BLOB_GRACE = 7 * 24 * 3600  # seconds after completion an unreferenced blob is kept
 DEFAULT_BLOB_GC_INTERVAL = 3600  # seconds between the server's blob collections
+# Remote verification (registry/verification/, docs/verification-api.md).
+DEFAULT_VERIFY_TTL_HOURS = 72.0  # a link's life
+DEFAULT_VERIFY_ATTEMPTS = 3  # attempts one link allows
+DEFAULT_VERIFY_EVIDENCE_DAYS = 90.0  # evidence frames are purged after this many days
+DEFAULT_VERIFY_PUBLIC_URL = "http://127.0.0.1:8766"  # where workers' phones reach serve-verify (behind HTTPS)
 
 
 def default_db_url() -> str:
@@ -38,3 +43,12 @@ class Settings:
     blob_partial_ttl: float = DEFAULT_BLOB_PARTIAL_TTL
     blob_grace: float = DEFAULT_BLOB_GRACE
     blob_gc_interval: float = DEFAULT_BLOB_GC_INTERVAL
+    # Remote verification: the public address links point to (the HTTPS proxy in front of
+    # ``registry serve-verify``), a link's life and attempts, and how long evidence frames are kept.
+    verify_public_url: str = DEFAULT_VERIFY_PUBLIC_URL
+    verify_ttl_hours: float = DEFAULT_VERIFY_TTL_HOURS
+    verify_attempts: int = DEFAULT_VERIFY_ATTEMPTS
+    verify_evidence_days: float = DEFAULT_VERIFY_EVIDENCE_DAYS
+    # TEST-ONLY: a fixed seed for the challenge draw, so a recorded clip's own movements answer it.
+    # Production leaves it None (random.SystemRandom).
+    verify_challenge_seed: int | None = None

@@ -37,6 +37,7 @@ class RegistryProcess:
     proc: subprocess.Popen | None = None
     url: str = ""
     exit_with_parent: bool = True     # the registry shuts down when this process ends (registry/parent_watch.py)
+    command: str = "serve"            # or "serve-verify" (the public verification process)
 
     @property
     def log_path(self) -> Path:
@@ -47,7 +48,7 @@ class RegistryProcess:
         log = open(self.log_path, "ab")
         watch = ["--exit-with-parent", str(os.getpid())] if self.exit_with_parent else []
         self.proc = subprocess.Popen(
-            cli_command("registry", "serve", "--db", self.db_url, "--host", self.host,
+            cli_command("registry", self.command, "--db", self.db_url, "--host", self.host,
                         "--port", str(self.port), *watch, *self.extra_args),
             cwd=_project_root(), stdout=subprocess.PIPE, stderr=log, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

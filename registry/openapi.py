@@ -19,7 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
-from enrollment.vocabulary import FindingKind, Light, ReviewState
+from enrollment.vocabulary import FindingKind, Light, ReviewState, VerificationMethod, VerificationState
 from sync import protocol
 
 from .schema import ROLES
@@ -30,11 +30,21 @@ BEARER = "bearer"
 ERROR_SCHEMA = "Error"
 _REF = "#/components/schemas/{model}"
 
+# The worker's page and its API (registry/verification/routes.py): no token, no version header.
+VERIFY_PUBLIC = frozenset({
+    ("get", protocol.VERIFY_PAGE), ("get", protocol.VERIFY_APP_JS), ("get", protocol.VERIFY_APP_CSS),
+    ("post", protocol.VERIFY_UNLOCK), ("post", protocol.VERIFY_CONSENT), ("post", protocol.VERIFY_ATTEMPTS),
+    ("put", protocol.VERIFY_FRAME), ("post", protocol.VERIFY_FINISH)})
 # The operations anyone may call without a token.
-PUBLIC = frozenset({("get", protocol.HEALTH), ("post", protocol.LOGIN)})
+PUBLIC = frozenset({("get", protocol.HEALTH), ("post", protocol.LOGIN)}) | VERIFY_PUBLIC
+
+
+def versioned(path: str) -> bool:
+    """Whether the Guard requires the protocol version header on ``path``."""
+    return path.startswith("/api/") and path != protocol.HEALTH and not path.startswith(protocol.VERIFY_API_PREFIX)
 
 PUSH_STATUSES = (protocol.ACCEPTED, protocol.UNCHANGED, protocol.CONFLICT, protocol.REFUSED)
-CHANGE_KINDS = (protocol.KIND_RESIDENT, protocol.KIND_RECORD)
+CHANGE_KINDS = (protocol.KIND_RESIDENT, protocol.KIND_RECORD, protocol.KIND_VERIFICATION)
 
 # What each status means on this API; an operation lists the ones it can give (ERRORS below).
 STATUS_MEANING = {
@@ -42,18 +52,22 @@ STATUS_MEANING = {
     401: "No token, an unknown, revoked or expired one (auth.*); at login or a password re-entry: "
          "wrong credentials (auth.bad_credentials).",
     403: "The token's operator may not do this: a disabled account, a cadre on a central route, a push "
-         "from another device or by a non-cadre, a village not assigned, separation of duties.",
-    404: "No such record or blob (or not one this operator may see).",
+         "from another device or by a non-cadre, a village not assigned, separation of duties; on the "
+         "verification page: wrong ID digits (verify.id_mismatch) or a frame without the attempt's nonce.",
+    404: "No such record, blob, resident or verification link (or not one this operator may see).",
     409: "The state on the server moved on: a stale version, a decision the state does not allow, "
-         "a blob upload resumed at another offset.",
+         "a blob upload resumed at another offset; a verification used up, without consent, or an "
+         "attempt already closed.",
+    410: "The verification link has expired (verify.expired).",
     413: "The request body is over the registry's limit (request.too_large), refused while reading.",
     422: "The request does not have the expected shape (request.invalid, with every field in "
          "data.errors) or breaks a rule of the domain (its own code).",
     426: f"{protocol.VERSION_HEADER} is missing or names a version outside "
          f"{protocol.MIN_PROTOCOL_VERSION}–{protocol.PROTOCOL_VERSION} (protocol.unsupported_version).",
-    429: "Too many wrong passwords: the account or address is locked for a while (auth.locked); "
-         "Retry-After says how many seconds.",
-    503: "The registry lacks a part this needs (no check worker, no CJK font); try again later.",
+    429: "Too many wrong passwords or ID digits: the account, link or address is locked for a while "
+         "(auth.locked, verify.rate_limited); Retry-After says how many seconds.",
+    503: "The registry lacks a part this needs (no check worker, no CJK font, no liveness engine); "
+         "try again later.",
 }
 
 _TOKEN = (401, 403, 413, 426)     # every route behind a token: refused token, disabled account, guard
@@ -82,6 +96,17 @@ ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", protocol.REVIEW_REPORT_CSV): (*_TOKEN, 422, 503),
     ("get", protocol.REVIEW_REPORT_PDF): (*_TOKEN, 422, 503),
     ("get", protocol.REVIEW_DASHBOARD): _TOKEN,
+    ("post", protocol.VERIFICATIONS): (*_TOKEN, *_JSON_BODY, 404),
+    ("get", protocol.VERIFICATIONS): (*_TOKEN, 422),
+    ("get", protocol.VERIFICATION_EVIDENCE): (*_TOKEN, 404, 422),
+    ("get", protocol.VERIFY_PAGE): (404, 413, 422),
+    ("get", protocol.VERIFY_APP_JS): (404, 413),
+    ("get", protocol.VERIFY_APP_CSS): (404, 413),
+    ("post", protocol.VERIFY_UNLOCK): (*_JSON_BODY, 403, 404, 409, 410, 413, 429),
+    ("post", protocol.VERIFY_CONSENT): (*_JSON_BODY, 401, 409, 410, 413),
+    ("post", protocol.VERIFY_ATTEMPTS): (*_JSON_BODY, 401, 409, 410, 413),
+    ("put", protocol.VERIFY_FRAME): (403, 409, 413, 422),
+    ("post", protocol.VERIFY_FINISH): (*_JSON_BODY, 401, 409, 413, 503),
 }
 
 _UNLISTED = (*_TOKEN, 422)
@@ -93,6 +118,10 @@ FILES: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any]]] = {
     ("get", protocol.REVIEW_REPORT_CSV): ("text/csv", {"type": "string"}, _ATTACHMENT),
     ("get", protocol.REVIEW_REPORT_PDF): ("application/pdf", {"type": "string", "format": "binary"}, _ATTACHMENT),
     ("get", protocol.BLOB): ("application/octet-stream", {"type": "string", "format": "binary"}, {}),
+    ("get", protocol.VERIFICATION_EVIDENCE): ("image/jpeg", {"type": "string", "format": "binary"}, {}),
+    ("get", protocol.VERIFY_PAGE): ("text/html", {"type": "string"}, {}),
+    ("get", protocol.VERIFY_APP_JS): ("text/javascript", {"type": "string"}, {}),
+    ("get", protocol.VERIFY_APP_CSS): ("text/css", {"type": "string"}, {}),
 }
 
 
@@ -369,6 +398,87 @@ class RunChecksAnswer(BaseModel):
     related_rechecked: int | None = None
 
 
+class VerificationView(BaseModel):
+    """A remote verification request (docs/verification-api.md); never its token."""
+
+    request: str
+    id_number: str
+    village_code: str
+    record_id: str | None
+    city: str
+    method: VerificationMethod
+    state: VerificationState
+    created_by: str
+    created_at: str
+    expires_at: str
+    updated_at: str
+    attempts_max: int
+    attempts_used: int
+    attempts_left: int
+    result: dict[str, Any] | None
+
+
+class CreatedVerificationAnswer(BaseModel):
+    request: VerificationView
+    link: str
+    token: str = Field(description="Shown once; the registry keeps only its SHA-256")
+    expires_at: str
+    qr_svg: str
+    sms_text: str
+
+
+class VerificationsAnswer(BaseModel):
+    verifications: list[VerificationView]
+
+
+class ConsentText(BaseModel):
+    version: str
+    text: str
+
+
+class UnlockAnswer(BaseModel):
+    session: str
+    state: VerificationState
+    attempts_left: int
+    expires_at: str
+    name_masked: str
+    consent: ConsentText
+
+
+class OkAnswer(BaseModel):
+    ok: bool
+
+
+class ChallengeStep(BaseModel):
+    action: str
+    deadline_ms: int
+
+
+class FrameLimits(BaseModel):
+    max_width: int
+    max_bytes: int
+    interval_ms: int
+    max_count: int
+
+
+class AttemptAnswer(BaseModel):
+    attempt: str
+    nonce: str
+    steps: list[ChallengeStep]
+    frames: FrameLimits
+
+
+class FrameAnswer(BaseModel):
+    received: int
+
+
+class FinishAnswer(BaseModel):
+    result: Literal["passed", "failed", "retry"]
+    reasons: list[str]
+    attempts_left: int
+    state: VerificationState
+
+
 ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("get", protocol.HEALTH): Health,
     ("post", protocol.LOGIN): LoginAnswer,
@@ -388,6 +498,13 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("get", protocol.REVIEW_FINDINGS): FindingsAnswer,
     ("get", protocol.REVIEW_WARNINGS): WarningsAnswer,
     ("get", protocol.REVIEW_DASHBOARD): DashboardAnswer,
+    ("post", protocol.VERIFICATIONS): CreatedVerificationAnswer,
+    ("get", protocol.VERIFICATIONS): VerificationsAnswer,
+    ("post", protocol.VERIFY_UNLOCK): UnlockAnswer,
+    ("post", protocol.VERIFY_CONSENT): OkAnswer,
+    ("post", protocol.VERIFY_ATTEMPTS): AttemptAnswer,
+    ("put", protocol.VERIFY_FRAME): FrameAnswer,
+    ("post", protocol.VERIFY_FINISH): FinishAnswer,
 }
 
 # ------------------------------------------------------------------------------ building
@@ -437,7 +554,7 @@ def refine(schema: dict[str, Any]) -> dict[str, Any]:
             key = (method, path)
             if key not in PUBLIC:
                 operation["security"] = [{BEARER: []}]
-            if path != protocol.HEALTH:
+            if versioned(path):
                 operation["parameters"] = [dict(_VERSION_PARAMETER), *operation.get("parameters", [])]
             _sha256_parameters(operation)
             responses = operation["responses"]

@@ -23,7 +23,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from enrollment.vocabulary import NEW_VERSION_STATE, FindingKind, ReviewState
+from enrollment.vocabulary import (
+    NEW_VERSION_STATE,
+    FindingKind,
+    ReviewState,
+    VerificationMethod,
+    VerificationState,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -37,13 +43,14 @@ metadata = MetaData(naming_convention=NAMING)
 
 ROLES = ("cadre", "central", "admin")
 
-# records.state takes the values of enrollment.vocabulary.ReviewState and findings.kind those of
-# FindingKind. The database refuses anything else (migration 0006): a CHECK constraint on
+# records.state takes the values of enrollment.vocabulary.ReviewState, findings.kind those of
+# FindingKind and verification_requests.state those of VerificationState (migration 0010). The database refuses anything else (migration 0006): a CHECK constraint on
 # PostgreSQL, triggers on SQLite (which cannot add a CHECK to an existing table without copying it,
 # and records is referenced by record_versions). The guards are generated here from the vocabulary;
 # a migration freezes the SQL of its day, and tests/registry/test_vocabulary_guards.py fails when the
 # vocabulary and the newest migration's guard disagree: a new member needs a migration.
-VOCABULARY_GUARDS = (("records", "state", ReviewState), ("findings", "kind", FindingKind))
+VOCABULARY_GUARDS = (("records", "state", ReviewState), ("findings", "kind", FindingKind),
+                     ("verification_requests", "state", VerificationState))
 
 
 def allowed_values_sql(column: str, enum: type) -> str:
@@ -354,4 +361,71 @@ reference_templates = Table(
     Column("photo_sha256", String(64), nullable=False),
     Column("template", LargeBinary, nullable=False),
     Column("import_id", Integer, ForeignKey("dataset_imports.id"), nullable=False),
+)
+
+
+# Remote verification (migration 0010, issue 11; registry/verification/, docs/verification-api.md).
+# A request: one resident, one single-use link whose token is known only by its SHA-256. ``counter``
+# is a pull counter (taken again on every change, so the laptops of the village receive the new
+# state); ``result`` is the last decision's summary (JSON: reasons, scores, thresholds; no images).
+# ``session_hash``: the SHA-256 of the key the last unlock handed out (the page keeps it in memory),
+# valid until ``session_expires_at``; the token alone starts nothing.
+verification_requests = Table(
+    "verification_requests", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("id_number", String(18), nullable=False, index=True),
+    Column("village_code", String(12), nullable=False, index=True),
+    Column("record_id", String(36), nullable=True),
+    Column("city", String(100), nullable=False, server_default=""),
+    Column("method", String(16), nullable=False, server_default=VerificationMethod.LIVE.value),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("state", String(16), nullable=False, index=True),
+    Column("attempts_max", Integer, nullable=False),
+    Column("attempts_used", Integer, nullable=False, server_default="0"),
+    Column("counter", BigInteger, nullable=False, index=True),
+    Column("result", Text, nullable=True),
+    Column("opened_at", String(32), nullable=True),
+    Column("session_hash", String(64), nullable=True),
+    Column("session_expires_at", String(32), nullable=True),
+    Column("consent_version", String(32), nullable=True),
+    Column("consent_at", String(32), nullable=True),
+)
+
+# One attempt of a request: the server-drawn challenge (``steps``: [{action, deadline_ms}]), the nonce
+# every frame must carry, and the decision (JSON: checks, reasons, scores, evidence frame seqs).
+# ``client_hash``: SHA-256 of the client's address with a per-attempt salt folded in (``registry.verification``),
+# enough to tell attempts apart, not to recover the address. state: open | decided.
+verification_attempts = Table(
+    "verification_attempts", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("request_id", String(36), ForeignKey("verification_requests.id"), nullable=False, index=True),
+    Column("started_at", String(32), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("steps", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("decision", Text, nullable=True),
+    Column("finished_at", String(32), nullable=True),
+    Column("client_hash", String(64), nullable=False, server_default=""),
+    Column("frames_received", Integer, nullable=False, server_default="0"),
+    Column("bytes_received", Integer, nullable=False, server_default="0"),
+)
+
+# The frames of an attempt: the hash of every frame ever received stays (a frame replayed into a later
+# attempt is found by ``sha256``); the bytes stay only for the evidence frames a decision keeps (at most
+# 4), until ``registry verification purge-evidence`` removes them after the retention (``purged_at``).
+verification_frames = Table(
+    "verification_frames", metadata,
+    Column("attempt_id", String(36), ForeignKey("verification_attempts.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("step", Integer, nullable=False),
+    Column("t_ms", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=True),
+    Column("evidence", Boolean, nullable=False, server_default="0"),
+    Column("purged_at", String(32), nullable=True),
 )

@@ -4,7 +4,9 @@ Once uvicorn accepts connections, exactly one line goes to stdout, flushed:
 ``YIKATONG_REGISTRY_READY http://HOST:PORT``. One worker; all state is in the database,
 written in transactions, so a SIGKILL at any moment leaves it consistent. A thread runs the
 automatic checks on what arrives (``registry.checks.background``); another removes expired
-partial uploads and unreferenced blobs every ``Settings.blob_gc_interval`` (``registry.blobs``).
+partial uploads and unreferenced blobs every ``Settings.blob_gc_interval`` (``registry.blobs``); a
+third moves expired verification requests (``registry.verification.sweeper``). ``serve_verify`` runs
+the public verification process: the worker's page and its API only.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .clock import SystemClock
 from .config import Settings
 from .db import open_database
 from .parent_watch import watch_parent
+from .verification.sweeper import VerificationSweeper
 
 READY_PREFIX = "YIKATONG_REGISTRY_READY"
 
@@ -61,6 +64,35 @@ def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, *, settings: S
     app.app.state.records_received = worker.wake
     sweeper = BlobSweeper(engine, clock=clock, partial_ttl=settings.blob_partial_ttl, grace=settings.blob_grace,
                           interval=settings.blob_gc_interval).start()
+    expiry = VerificationSweeper(engine, clock=clock).start()
+    try:
+        _run(app, host, port, parent_pid)
+    finally:
+        worker.stop()
+        sweeper.stop()
+        expiry.stop()
+        engine.dispose()
+
+
+def serve_verify(db_url: str, host: str = "127.0.0.1", port: int = 8766, *, settings: Settings | None = None,
+                 engine: Engine | None = None, parent_pid: int | None = None) -> None:
+    """The public verification process (``registry serve-verify``): the worker's page, its API and
+    /api/health on the same database, nothing else (no sync, staff or review route, no API
+    description). Put an HTTPS reverse proxy in front: the page needs a secure context for the camera."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    init_native()  # the liveness engine uses the capture face engine (dlib) on request threads
+    engine = engine or open_database(db_url)
+    app = create_app(engine, settings or Settings(), clock=SystemClock(), public_only=True)
+    try:
+        _run(app, host, port, parent_pid)
+    finally:
+        engine.dispose()
+
+
+def _run(app: object, host: str, port: int, parent_pid: int | None) -> None:
+    """Bind, announce readiness on stdout, serve until told to stop."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -80,7 +112,4 @@ def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, *, settings: S
     try:
         server.run(sockets=[sock])
     finally:
-        worker.stop()
-        sweeper.stop()
         sock.close()
-        engine.dispose()

@@ -268,7 +268,12 @@ def record_data(row: Any) -> dict[str, Any]:
             "operator": row.operator, "device_id": row.device_id, "review": review_data(row)}
 
 
-def pull(engine: Engine, operator: Operator, since: int, limit: int) -> dict[str, Any]:
+def pull(engine: Engine, operator: Operator, since: int, limit: int,
+         client_version: int = protocol.PROTOCOL_VERSION) -> dict[str, Any]:
+    """Changes after ``since`` for the operator's villages; kinds newer than the client's protocol
+    version (``protocol.KIND_SINCE``) are left out, as its parser would refuse them."""
+    from .verification.request_store import pull_changes as verification_changes
+
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         rq = select(residents).where(residents.c.counter > since)
         cq = select(records).where(records.c.counter > since)
@@ -278,9 +283,11 @@ def pull(engine: Engine, operator: Operator, since: int, limit: int) -> dict[str
             cq = cq.where(records.c.village_code.in_(codes))
         res = conn.execute(rq.order_by(residents.c.counter).limit(limit + 1)).all()
         recs = conn.execute(cq.order_by(records.c.counter).limit(limit + 1)).all()
+        verifications = (verification_changes(conn, operator, since, limit)
+                         if client_version >= protocol.KIND_SINCE[protocol.KIND_VERIFICATION] else [])
     changes = [_resident_change(r) for r in res] + [
         {"counter": r.counter, "kind": protocol.KIND_RECORD, "key": r.record_id, "data": record_data(r)}
-        for r in recs]
+        for r in recs] + verifications
     changes.sort(key=lambda c: c["counter"])
     more = len(changes) > limit
     changes = changes[:limit]

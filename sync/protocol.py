@@ -30,6 +30,14 @@ Versions
   are byte-identical to v2 and older laptops ignore ``review``, so MIN stays 1. A returned or
   rejected record corrected on the laptop is pushed as a new version of the same record id
   (base_version = the registry's version), never as a new record.
+4 (2026-12): remote verification (issue 11, docs/verification-api.md). Pull gains the change kind
+  ``verification`` (key: the request id; data: the request as ``GET /api/verifications`` lists it:
+  state, attempts, expiry, the last result's reasons and scores; never the token). A v3 laptop's
+  parser refuses an unknown kind (``protocol.bad_change``), so the registry sends ``verification``
+  changes only to clients whose ``X-Yikatong-Protocol`` is 4 or more (``KIND_SINCE``); nothing else
+  changed, so older laptops keep working unchanged (MIN stays 1). New staff/laptop routes:
+  ``POST``/``GET /api/verifications``. The worker's public routes (``/verify``, ``/api/verify/*``) are
+  not part of the sync protocol: they take no version header and no bearer token.
 
 Blob ownership (2026-12, issue 10; same wire format, no new version): an upload belongs to the
 operator and the device of the token that sends it, so other uploaders of the same hash never
@@ -56,7 +64,7 @@ from enrollment.canonical import content_hash
 from enrollment.errors import DomainError
 from enrollment.vocabulary import Action, ReviewState
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 MIN_PROTOCOL_VERSION = 1
 VERSION_HEADER = "X-Yikatong-Protocol"
 
@@ -84,6 +92,22 @@ REVIEW_REPORT_CSV = "/api/review/warnings/report.csv"
 REVIEW_REPORT_PDF = "/api/review/warnings/report.pdf"
 REVIEW_DASHBOARD = "/api/review/dashboard"
 
+# Remote verification (issue 11; docs/verification-api.md). Laptops and staff, bearer token:
+VERIFICATIONS = "/api/verifications"  # POST: create a request (its link); GET ?state=: list
+VERIFICATION_EVIDENCE = "/api/verifications/attempts/{attempt}/evidence/{seq}"  # GET: a kept frame (staff)
+# The worker's page and its API: public (the link's token is the credential), no version header;
+# ``registry serve-verify`` serves only these and HEALTH.
+VERIFY_PAGE = "/verify"
+VERIFY_APP_JS = "/verify/app.js"
+VERIFY_APP_CSS = "/verify/app.css"
+VERIFY_API_PREFIX = "/api/verify/"
+VERIFY_UNLOCK = "/api/verify/unlock"
+VERIFY_CONSENT = "/api/verify/consent"
+VERIFY_ATTEMPTS = "/api/verify/attempts"
+VERIFY_FRAME = "/api/verify/attempts/{attempt}/frames/{seq}"  # PUT the JPEG, ?step=N, header X-Verify-Nonce
+VERIFY_FINISH = "/api/verify/attempts/{attempt}/finish"
+VERIFY_NONCE_HEADER = "X-Verify-Nonce"
+
 # Limits both ends respect
 PUSH_BATCH_MAX = 100
 PULL_LIMIT_MAX = 1000
@@ -99,6 +123,9 @@ REFUSED = "refused"        # a 4xx for this one record; ``error`` says why
 # Pull change kinds
 KIND_RESIDENT = "resident"
 KIND_RECORD = "record"
+KIND_VERIFICATION = "verification"  # v4
+# The protocol version from which the registry sends each newer kind (older clients refuse unknown kinds).
+KIND_SINCE = {KIND_VERIFICATION: 4}
 
 # Review states a pulled record's ``review.state`` takes (v3; the registry's records.state).
 # Aliases of enrollment.vocabulary, kept because the store, the client and the e2e tests name them.
@@ -293,14 +320,38 @@ class PulledRecord:
 
 
 @dataclass(frozen=True)
+class PulledVerification:
+    """A remote verification request as the laptop keeps it (v4); ``data`` is the whole wire object."""
+
+    request: str
+    id_number: str
+    village_code: str
+    state: str
+    expires_at: str
+    attempts_left: int
+    record_id: str | None
+    data: dict[str, Any]
+
+    @classmethod
+    def from_wire(cls, data: Any) -> PulledVerification:
+        data = _object(data, E_BAD_CHANGE, "data")
+        return cls(**{k: _need(data, k, str, E_BAD_CHANGE)
+                      for k in ("request", "id_number", "village_code", "state", "expires_at")},
+                   attempts_left=_need(data, "attempts_left", int, E_BAD_CHANGE),
+                   record_id=_need(data, "record_id", str, E_BAD_CHANGE, optional=True), data=dict(data))
+
+
+@dataclass(frozen=True)
 class PullChange:
-    """One entry of a pull answer's ``changes``: exactly one of ``resident`` / ``record`` is set."""
+    """One entry of a pull answer's ``changes``: exactly one of ``resident`` / ``record`` /
+    ``verification`` is set."""
 
     counter: int
     kind: str
     key: str
     resident: PulledResident | None = None
     record: PulledRecord | None = None
+    verification: PulledVerification | None = None
 
     @classmethod
     def from_wire(cls, change: Any) -> PullChange:
@@ -314,6 +365,8 @@ class PullChange:
             return cls(counter, kind, key, resident=PulledResident.from_wire(change["data"]))
         if kind == KIND_RECORD:
             return cls(counter, kind, key, record=PulledRecord.from_wire(change["data"]))
+        if kind == KIND_VERIFICATION:
+            return cls(counter, kind, key, verification=PulledVerification.from_wire(change["data"]))
         return _refuse(E_BAD_CHANGE, f"unknown kind {kind!r}")
 
 

@@ -30,7 +30,7 @@ def parse(changes: Iterable[Any]) -> list[protocol.PullChange]:
 
 
 def apply(store: Any, changes: list[protocol.PullChange], last_counter: int) -> dict[str, int]:
-    stats = {"residents": 0, "records": 0, "reviews": 0, "returned": 0}
+    stats = {"residents": 0, "records": 0, "reviews": 0, "returned": 0, "verifications": 0}
     with store.transaction():
         residents = []
         for ch in changes:
@@ -38,6 +38,13 @@ def apply(store: Any, changes: list[protocol.PullChange], last_counter: int) -> 
                 residents.append({**vars(ch.resident), "counter": ch.counter})
             elif ch.record is not None:
                 stats["records"] += _apply_record(store.db, ch.record, stats)
+            elif ch.verification is not None:
+                # Remote verification requests (protocol v4): the laptop's part of issue 11
+                # (desktop/verification) keeps them; a store without that part only counts them.
+                keep = getattr(store, "keep_verification", None)
+                if keep is not None:
+                    keep(ch.verification, ch.counter)
+                stats["verifications"] += 1
         if residents:
             stats["residents"] = roster.upsert_residents(store, residents)
         store.set_meta("last_counter", int(last_counter))

@@ -41,6 +41,7 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
         (1, "a migration is frozen: blob_uploads.received, the bytes of an upload received so far"),
     ("registry/schema.py", "received"): (2, "blobs.received and blob_uploads.received: bytes received so far"),
     ("registry/blobs.py", "received"): (5, "the blob status and upload answers' byte count"),
+    ("registry/verification/attempts.py", "received"): (2, "the frame upload's answer {received: seq}"),
     ("registry/checks/runner.py", "checked"): (4, "the run summary's number of records checked"),
     ("registry/checks/background.py", "checked"): (2, "the run summary's number of records checked"),
     ("registry/review.py", "approved"): (5, "answer keys: bulk approval's approved ids, dashboard counts"),

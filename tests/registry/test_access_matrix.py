@@ -102,6 +102,9 @@ FORBIDDEN = Refused(403, "auth.forbidden")
 CADRE_ONLY = Refused(403, "record.push_cadre_only")
 HIDDEN = Refused(404, "request.not_found")
 NOT_ASSIGNED = RecordRefused("village.not_assigned")
+UNKNOWN_RESIDENT = Refused(404, "verify.resident_unknown")
+NO_EVIDENCE = Through(404, "request.not_found")
+NO_SESSION = Refused(401, "verify.session_invalid")
 
 
 # ------------------------------------------------------------------------------------ requests
@@ -154,6 +157,12 @@ def put_photo(http: httpx.Client, headers: dict[str, str], seed: Seed) -> httpx.
     """The whole photo again (a no-op on a complete blob)."""
     return http.put(protocol.BLOB.format(sha256=seed.sha), params={"offset": 0, "size": len(seed.photo)},
                     content=seed.photo, headers={**headers, "Content-Type": "application/octet-stream"})
+
+
+def put_frame(http: httpx.Client, headers: dict[str, str], seed: Seed) -> httpx.Response:
+    """A frame for an attempt that does not exist, with a made-up nonce."""
+    return http.put(protocol.VERIFY_FRAME.format(attempt="a1", seq=0), params={"step": 0}, content=b"\xff\xd8x",
+                    headers={**headers, protocol.VERIFY_NONCE_HEADER: "n", "Content-Type": "image/jpeg"})
 
 
 def pull_shows(r: httpx.Response, seed: Seed) -> bool:
@@ -225,6 +234,30 @@ TABLE: dict[tuple[str, str], Row] = {
         (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  OK,            OK)),
     ("GET", protocol.REVIEW_DASHBOARD): Row(get(protocol.REVIEW_DASHBOARD),
         (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  OK,            OK)),
+    # Remote verification, laptops and staff: a cadre asks only about residents of their villages (for
+    # cadre B the seed's resident is as unknown as an absent one) and lists only their villages' requests.
+    ("POST", protocol.VERIFICATIONS): Row(post(protocol.VERIFICATIONS, lambda s: {"id_number": s.record["id_number"]}),
+        (*STRANGERS,                                      OK,      UNKNOWN_RESIDENT, OK,        OK)),
+    ("GET", protocol.VERIFICATIONS): Row(get(protocol.VERIFICATIONS),
+        (*STRANGERS,                                      SEES,    BLIND,        SEES,          SEES),
+        shows=lambda r, s: any(v["record_id"] == s.record_id for v in r.json()["verifications"])),
+    # Evidence frames are for staff; the seed's request has none.
+    ("GET", protocol.VERIFICATION_EVIDENCE): Row(get(protocol.VERIFICATION_EVIDENCE.replace("{attempt}", "a1")
+                                                     .replace("{seq}", "0")),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  NO_EVIDENCE,   NO_EVIDENCE)),
+    # The worker's page and its API: the same for every caller (no token counts), refused with verify.* codes.
+    ("GET", protocol.VERIFY_PAGE): Row(get(protocol.VERIFY_PAGE), (OK,) * len(ROLES)),
+    ("GET", protocol.VERIFY_APP_JS): Row(get(protocol.VERIFY_APP_JS), (OK,) * len(ROLES)),
+    ("GET", protocol.VERIFY_APP_CSS): Row(get(protocol.VERIFY_APP_CSS), (OK,) * len(ROLES)),
+    ("POST", protocol.VERIFY_UNLOCK): Row(post(protocol.VERIFY_UNLOCK, lambda s: {"token": "x" * 32, "id_tail": "123456"}),
+        (Refused(404, "verify.token_unknown"),) * len(ROLES)),
+    ("POST", protocol.VERIFY_CONSENT): Row(post(protocol.VERIFY_CONSENT, lambda s: {
+        "session": "x" * 32, "version": "1", "agreed": True}), (NO_SESSION,) * len(ROLES)),
+    ("POST", protocol.VERIFY_ATTEMPTS): Row(post(protocol.VERIFY_ATTEMPTS, lambda s: {"session": "x" * 32}),
+        (NO_SESSION,) * len(ROLES)),
+    ("PUT", protocol.VERIFY_FRAME): Row(put_frame, (Refused(403, "verify.nonce_mismatch"),) * len(ROLES)),
+    ("POST", protocol.VERIFY_FINISH): Row(post(protocol.VERIFY_FINISH.replace("{attempt}", "a1"),
+                                               lambda s: {"session": "x" * 32}), (NO_SESSION,) * len(ROLES)),
     # Sent last with the operators' spare tokens (see LAST), so the other cells' tokens stay valid.
     ("POST", protocol.LOGOUT): Row(post(protocol.LOGOUT),
         (*STRANGERS,                                      OK,      OK,           OK,            OK)),
@@ -257,7 +290,7 @@ def test_every_route_has_a_row_and_every_row_a_route():
     without_route = sorted(set(TABLE) - served)
     assert not without_row, f"routes with no row in the access matrix (add one to TABLE): {without_row}"
     assert not without_route, f"rows in the access matrix for routes the app does not serve: {without_route}"
-    named = {v for v in vars(protocol).values() if isinstance(v, str) and v.startswith("/api/")}
+    named = {v for v in vars(protocol).values() if isinstance(v, str) and v.startswith(("/api/", "/verify"))}
     assert {path for _m, path in served} <= named, "a route whose path is not a sync.protocol constant"
 
 
@@ -331,6 +364,10 @@ def matrix_env(registry, registry_db_url, monkeypatch):
     record = payload(1, VILLAGE_A, attachments=[{"kind": "id_front", "sha256": sha256(photo), "size": len(photo),
                                                  "mime": "image/jpeg"}])
     assert cadre_a.push_one(item(record))["status"] == protocol.ACCEPTED
+    # A verification request for the seed's resident (village A).
+    r = httpx.post(registry.url + protocol.VERIFICATIONS, json={"id_number": record["id_number"]},
+                   headers=bearer(cadre_a))
+    assert r.status_code == 200, r.text
     yield registry, callers, spares, Seed(record, photo)
     for a in (api, *logged.values(), *spare.values()):
         a.close()

@@ -55,11 +55,12 @@ def test_every_route_has_its_row_of_errors(schema):
 
 
 def test_bearer_on_every_route_but_health_and_login(schema):
-    """The HTTP bearer scheme is declared and required by every operation except health and login."""
+    """The HTTP bearer scheme is declared and required by every operation except health, login and the
+    worker's verification page and its API (whose link token is the credential)."""
     scheme = schema["components"]["securitySchemes"][openapi.BEARER]
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     for key, op in operations(schema).items():
-        if key in {("get", protocol.HEALTH), ("post", protocol.LOGIN)}:
+        if key in openapi.PUBLIC:
             assert "security" not in op, key
         else:
             assert op["security"] == [{openapi.BEARER: []}], key
@@ -67,10 +68,11 @@ def test_bearer_on_every_route_but_health_and_login(schema):
 
 
 def test_protocol_header_on_every_route_but_health(schema):
-    """Every operation but health requires X-Yikatong-Protocol (an integer in the supported range) and declares 426."""
+    """Every operation but health and the worker's verification page and API requires X-Yikatong-Protocol
+    (an integer in the supported range) and declares 426."""
     for (method, path), op in operations(schema).items():
         names = [p["name"] for p in op.get("parameters", [])]
-        if path == protocol.HEALTH:
+        if path == protocol.HEALTH or (method, path) in openapi.VERIFY_PUBLIC:
             assert protocol.VERSION_HEADER not in names and "426" not in op["responses"]
             continue
         header = parameter(op, protocol.VERSION_HEADER)

@@ -1,0 +1,68 @@
+"""``/api/verifications`` for the laptops and central staff (bearer token; main registry only).
+
+A cadre creates requests for residents of their villages (on the roster or enrolled) and lists their
+villages' requests; central staff and admins for any village, and only they read evidence frames
+(each read audited). The laptops also receive requests in the pull (kind ``verification``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
+
+from enrollment.vocabulary import VerificationState
+from sync import protocol
+
+from .. import openapi as api_description
+from ..auth import Session, authenticate
+from ..clock import Clock
+from ..config import Settings
+from ..review import require_staff
+from . import evidence, request_store
+
+ID_NUMBER_PATTERN = "^[0-9]{17}[0-9X]$"
+
+
+class CreateRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    id_number: str = Field(pattern=ID_NUMBER_PATTERN)
+    city: str | None = Field(default=None, max_length=100)
+
+
+def _session(request: Request) -> Session:
+    engine: Engine = request.app.state.engine
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        return authenticate(conn, request.headers.get("authorization"))
+
+
+Auth = Annotated[Session, Depends(_session)]
+
+
+def register(app: FastAPI, engine: Engine, settings: Settings, clock: Clock) -> None:
+    """Add the staff and laptop routes to ``app``."""
+    r = app
+
+    @r.post(protocol.VERIFICATIONS, summary="Create a verification request: its link, QR code and SMS text "
+                                            "(the token is shown once)")
+    def create(body: CreateRequest, session: Auth) -> dict[str, Any]:
+        return request_store.create(engine, session.operator, body.id_number, body.city, settings=settings,
+                                    clock=clock).to_dict()
+
+    @r.get(protocol.VERIFICATIONS, summary="Verification requests of your villages (staff: all), newest first")
+    def list_all(session: Auth, state: Annotated[VerificationState | None, Query(
+            json_schema_extra=api_description.enum_of(VerificationState))] = None) -> dict[str, Any]:
+        return {"verifications": request_store.list_requests(engine, session.operator, state=state, clock=clock)}
+
+    @r.get(protocol.VERIFICATION_EVIDENCE, summary="A kept evidence frame (JPEG; staff only, audited)",
+           response_class=Response)
+    def evidence_frame(session: Auth, attempt: Annotated[str, PathParam(max_length=36)],
+                       seq: Annotated[int, PathParam(ge=0, le=100_000)]) -> Response:
+        require_staff(session.operator)
+        return Response(evidence.read(engine, session.operator, attempt, seq), media_type="image/jpeg")
+
