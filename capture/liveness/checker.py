@@ -54,7 +54,8 @@ def shared_engine() -> FaceEngine:
 
 
 def _fmt(x: float | None) -> str:
-    return "none" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.3f}"
+    """A measure as the decision stores it; "n/a" when nothing was measured."""
+    return "n/a" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.3f}"
 
 
 class LivenessChecker:
