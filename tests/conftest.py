@@ -49,3 +49,15 @@ def artifacts_dir() -> Path:
     """Screenshots and reports a person looks at after the run."""
     (ARTIFACTS / "screens").mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Totals a test hands over as its "summary" property (schemathesis's) are printed by the process
+    that writes the terminal, so CI shows them also when pytest-xdist runs the tests in workers."""
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.getreports(outcome):
+            if report.when != "call":
+                continue
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "summary":
+                    terminalreporter.write_line(str(value))
