@@ -333,22 +333,7 @@ def cmd_serve_verify(args: argparse.Namespace) -> int:
 
 def _operator(engine, username: str, password: str):  # noqa: ANN001, ANN202
     """The named, enabled operator whose password this is (any role: the request checks the village)."""
-    from sqlalchemy import select
-
-    from registry.auth import load_operator
-    from registry.review import check_password
-    from registry.schema import operators
-
-    with engine.connect() as conn:
-        row = conn.execute(select(operators.c.id, operators.c.disabled)
-                           .where(operators.c.username == username)).first()
-        if row is None:
-            raise CliError(error_codes.BAD_CREDENTIALS, f"no operator {username!r}")
-        if row.disabled:
-            raise CliError(error_codes.OPERATOR_DISABLED, f"operator {username!r} is disabled")
-        operator = load_operator(conn, row.id)
-    _api_errors(lambda: check_password(engine, operator, password))
-    return operator
+    return _named_operator(engine, username, password=password, staff_only=False)
 
 
 def cmd_verification_create(args: argparse.Namespace) -> int:
@@ -586,6 +571,11 @@ def _api_errors(fn):  # noqa: ANN001, ANN202
 
 def _staff(engine, username: str, *, password: str | None):  # noqa: ANN001, ANN202
     """The named operator, who must be central or admin; with ``password``, it must be theirs."""
+    return _named_operator(engine, username, password=password, staff_only=True)
+
+
+def _named_operator(engine, username: str, *, password: str | None, staff_only: bool):  # noqa: ANN001, ANN202
+    """The named, enabled operator (central or admin if ``staff_only``); with ``password``, it must be theirs."""
     from sqlalchemy import select
 
     from registry.auth import load_operator
@@ -600,7 +590,8 @@ def _staff(engine, username: str, *, password: str | None):  # noqa: ANN001, ANN
         if row.disabled:
             raise CliError(error_codes.OPERATOR_DISABLED, f"operator {username!r} is disabled")
         operator = load_operator(conn, row.id)
-    _api_errors(lambda: require_staff(operator))
+    if staff_only:
+        _api_errors(lambda: require_staff(operator))
     if password is not None:
         _api_errors(lambda: check_password(engine, operator, password))
     return operator

@@ -28,7 +28,6 @@ import hashlib
 import json
 import logging
 import re
-import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,6 +43,7 @@ from .clock import Clock, SystemClock
 from .config import DEFAULT_BLOB_GC_INTERVAL, DEFAULT_BLOB_GRACE, DEFAULT_BLOB_PARTIAL_TTL
 from .db import iso
 from .errors import ApiError
+from .periodic import Periodic
 from .schema import (
     blob_chunks,
     blob_upload_chunks,
@@ -388,37 +388,16 @@ def collect_garbage(engine: Engine, *, clock: Clock | None = None, partial_ttl: 
     return summary
 
 
-class BlobSweeper:
-    """The server's periodic collection: a daemon thread runs ``run_once`` every ``interval`` seconds."""
+class BlobSweeper(Periodic):
+    """The server's periodic collection of expired partial uploads and unreferenced blobs."""
+
+    name = "registry-blob-gc"
 
     def __init__(self, engine: Engine, *, clock: Clock, partial_ttl: float = DEFAULT_BLOB_PARTIAL_TTL,
                  grace: float = DEFAULT_BLOB_GRACE, interval: float = DEFAULT_BLOB_GC_INTERVAL) -> None:
+        super().__init__(interval)
         self.engine, self.clock = engine, clock
-        self.partial_ttl, self.grace, self.interval = partial_ttl, grace, interval
-        self.runs = 0
-        self.ran = threading.Event()  # set after each run (tests wait on it, never on time)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.partial_ttl, self.grace = partial_ttl, grace
 
-    def run_once(self) -> GcSummary:
-        summary = collect_garbage(self.engine, clock=self.clock, partial_ttl=self.partial_ttl, grace=self.grace)
-        self.runs += 1
-        self.ran.set()
-        return summary
-
-    def start(self) -> BlobSweeper:
-        self._thread = threading.Thread(target=self._loop, name="registry-blob-gc", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-            except Exception as exc:  # noqa: BLE001 - the sweeper must survive; logged without data
-                log.error("blob collection failed: %s", type(exc).__name__)
+    def work(self) -> GcSummary:
+        return collect_garbage(self.engine, clock=self.clock, partial_ttl=self.partial_ttl, grace=self.grace)
