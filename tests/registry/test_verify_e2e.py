@@ -245,8 +245,10 @@ class Walk:
     timings: dict[str, float]
 
 
-def walk(browsers, world: World, camera: str, resident: int, artifacts_dir: Path, name: str, *extra: str) -> Walk:
-    """The worker's whole walk in the browser: ID digits, consent, camera, the steps, the result."""
+def walk(browsers, world: World, camera: str, resident: int, artifacts_dir: Path, name: str, *extra: str,
+         during: str | None = None) -> Walk:
+    """The worker's whole walk in the browser: ID digits, consent, camera, the steps, the result
+    (``during``: also a screenshot a second into the step with that prompt)."""
     created = world.create(resident, *extra)
     page = _open(browsers, world, camera, created["link"])
     frames: list[tuple[int, int, bytes]] = []
@@ -269,6 +271,11 @@ def walk(browsers, world: World, camera: str, resident: int, artifacts_dir: Path
     page.wait_for_selector("#s-camera:not([hidden])")
     marks["tap"] = time.monotonic()
     page.click("#start")
+    if during:
+        page.wait_for_function("t => document.getElementById('prompt').textContent === t", arg=during,
+                               timeout=20000)
+        page.wait_for_timeout(1000)
+        _shot(page, artifacts_dir, name + "_during_step")
     page.wait_for_selector("#s-result:not([hidden])", timeout=60000)
     _shot(page, artifacts_dir, name)
     text = _text(page)
@@ -284,7 +291,7 @@ def walk(browsers, world: World, camera: str, resident: int, artifacts_dir: Path
 
 @pytest.fixture(scope="module")
 def genuine(browsers, world, artifacts_dir) -> Walk:
-    return walk(browsers, world, "genuine", GENUINE, artifacts_dir, "passed")
+    return walk(browsers, world, "genuine", GENUINE, artifacts_dir, "passed", during="向右转头")
 
 
 @pytest.fixture(scope="module")
