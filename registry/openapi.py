@@ -459,6 +459,7 @@ class FrameLimits(BaseModel):
     max_bytes: int
     interval_ms: int
     max_count: int
+    max_attempt_bytes: int
 
 
 class AttemptAnswer(BaseModel):

@@ -94,6 +94,21 @@ class Throttle:
                     locked = True
         return locked
 
+    def failures_left(self, *keys: str) -> int:
+        """Wrong tries left before one of ``keys`` locks (0 while one is locked)."""
+        now = self.clock.now()
+        horizon = now - dt.timedelta(seconds=self.limits.window)
+        left = []
+        with self._lock:
+            for name in keys:
+                limit = self.limits.address_max_failures if name.startswith("addr:") else self.limits.max_failures
+                k = self._keys.get(name)
+                if k is not None and k.locked_until is not None and k.locked_until > now:
+                    left.append(0)
+                else:
+                    left.append(limit - len([t for t in k.failures if t > horizon]) if k is not None else limit)
+        return max(0, min(left, default=0))
+
     def success(self, key: str) -> None:
         with self._lock:
             self._keys.pop(key, None)

@@ -51,7 +51,7 @@ def draw(source: random.Random) -> list[DrawnStep]:
 
 def frame_limits() -> dict[str, int]:
     return {"max_width": FRAME_MAX_WIDTH, "max_bytes": FRAME_MAX_BYTES, "interval_ms": FRAME_INTERVAL_MS,
-            "max_count": FRAME_MAX_COUNT}
+            "max_count": FRAME_MAX_COUNT, "max_attempt_bytes": ATTEMPT_MAX_BYTES}
 
 
 def last_frame_ms(steps: list[dict[str, Any]]) -> int:

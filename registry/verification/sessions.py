@@ -97,7 +97,7 @@ def unlock(engine: Engine, throttle: Throttle, token: str, id_tail: str, client:
             throttle.failure(*keys)
             audit.append(conn, store.WORKER, store.UNLOCK_FAILED, row.id, {"code": error_codes.VERIFY_ID_MISMATCH})
             refusal = ApiError(error_codes.VERIFY_ID_MISMATCH, "the last 6 characters of the ID number do not match",
-                               field="id_tail")
+                               field="id_tail", tries_left=throttle.failures_left(*keys))
         else:
             throttle.success(keys[0])
             refusal = ended(row, now)

@@ -5,13 +5,14 @@ Made in the test's temp folder, never committed: YUV 4:2:0 (C420jpeg), the clip'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 from facekit import CLIP as HAMILTON_CLIP  # the shared face data, found as every face test finds it
 
-__all__ = ["HAMILTON_CLIP", "clip_to_y4m"]
+__all__ = ["HAMILTON_CLIP", "clip_to_y4m", "images_to_y4m"]
 
 
 def clip_to_y4m(clip: Path, out: Path, width: int = 320, max_frames: int | None = None,
@@ -40,4 +41,16 @@ def clip_to_y4m(clip: Path, out: Path, width: int = 320, max_frames: int | None 
     cap.release()
     if count == 0:
         raise ValueError(f"no frames in {clip}")
+    return out
+
+
+def images_to_y4m(images: Sequence[np.ndarray], out: Path, fps: int = 30) -> Path:
+    """Write BGR ``images`` (one size, even sides) as a Y4M played at ``fps``."""
+    h, w = images[0].shape[:2]
+    with out.open("wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for image in images:
+            assert image.shape[:2] == (h, w), "every frame of a Y4M has one size"
+            f.write(b"FRAME\n")
+            f.write(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420).tobytes())
     return out

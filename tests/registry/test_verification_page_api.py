@@ -55,10 +55,14 @@ def test_before_unlocking_the_answers_reveal_nothing_about_the_person(env):
 def test_wrong_digits_are_counted_and_locked_with_retry_after(env):
     """Five wrong tails lock the link: the sixth try, even with the right digits, is 429
     verify.rate_limited with Retry-After; once the lock passes the right digits unlock. Each wrong try
-    is an audit entry."""
+    is an audit entry. Each wrong try says how many are left (data.tries_left, which the page shows)."""
     token = env.link_token()
+    left = []
     for _ in range(5):
-        assert code(env.unlock(token, "123456")) == "verify.id_mismatch"
+        wrong = env.unlock(token, "123456")
+        assert code(wrong) == "verify.id_mismatch"
+        left.append(wrong.json()["error"]["data"]["tries_left"])
+    assert left == [4, 3, 2, 1, 0]
     locked = env.unlock(token)
     assert (locked.status_code, code(locked)) == (429, "verify.rate_limited")
     assert int(locked.headers["retry-after"]) == 60

@@ -277,10 +277,13 @@
       attempt = {
         id: ans.attempt, nonce: ans.nonce, steps: ans.steps || [],
         frames: { max_width: f.max_width || 320, max_bytes: f.max_bytes || 40000,
-                  interval_ms: f.interval_ms || 250, max_count: f.max_count || 60 },
+                  interval_ms: f.interval_ms || 250, max_count: f.max_count || 60,
+                  max_attempt_bytes: f.max_attempt_bytes || 0 },
         t0: Date.now(), seq: 0, queue: [], capturing: true, uploading: false, failed: 0,
-        closed: false, quality: 0.6, shownStep: -1, encoding: false, lastShot: 0
+        closed: false, quality: 0.6, shownStep: -1, encoding: false, lastShot: 0, bytes: 0
       };
+      attempt.gap = attempt.frames.interval_ms;
+      attempt.end = Math.max.apply(null, attempt.steps.map(function (s) { return s.deadline_ms; }).concat([0]));
       run(attempt);
     }, function (err) { fail(err, newAttempt); });
   }
@@ -314,7 +317,7 @@
       }
       var left = Math.max(0, Math.ceil((step.deadline_ms - elapsed) / 1000));
       $("countdown").textContent = "第 " + (i + 1) + "/" + a.steps.length + " 步，还剩 " + left + " 秒";
-      if (!a.encoding && elapsed - a.lastShot >= a.frames.interval_ms) {
+      if (!a.encoding && elapsed - a.lastShot >= a.gap) {
         a.lastShot = elapsed;
         shoot(a, i);
       }
@@ -329,21 +332,39 @@
     canvas.width = w; canvas.height = Math.round(v.videoHeight * w / v.videoWidth);
     canvas.getContext("2d").drawImage(v, 0, 0, canvas.width, canvas.height);
     a.encoding = true;
-    var seq = a.seq++;
-    encode(a, function (blob) {
+    var elapsed = Date.now() - a.t0;
+    encode(a, target(a, elapsed), function (blob) {
       a.encoding = false;
       if (!blob) return;
-      a.queue.push({ seq: seq, step: stepIndex, blob: blob });
+      a.queue.push({ seq: a.seq++, step: stepIndex, blob: blob });
+      a.bytes += blob.size;
+      pace(a, elapsed, blob.size);
       pump(a);
     });
   }
-  function encode(a, done) {
+  // The attempt's frames together stay within max_attempt_bytes: each frame aims at the bytes left shared
+  // by the frames still to come (the quality goes down to 0.3 for that); when even that is too big, pace()
+  // takes frames less often, so the last step still gets its frames.
+  function target(a, elapsed) {
+    if (!a.frames.max_attempt_bytes) return a.frames.max_bytes;
+    var shotsLeft = Math.max(1, Math.floor((a.end - elapsed) / a.gap) + 1);
+    return Math.min(a.frames.max_bytes, Math.floor((a.frames.max_attempt_bytes - a.bytes) / shotsLeft));
+  }
+  function pace(a, elapsed, size) {
+    if (!a.frames.max_attempt_bytes) return;
+    var left = a.frames.max_attempt_bytes - a.bytes;
+    if (left < size) { a.gap = Infinity; return; } // nothing more fits: the steps run on without frames
+    a.gap = Math.max(a.frames.interval_ms, (a.end - elapsed) / Math.max(1, Math.floor(left / size)));
+  }
+  function encode(a, goal, done) {
     canvas.toBlob(function (blob) {
-      if (blob && blob.size > a.frames.max_bytes && a.quality > 0.3) {
-        a.quality = Math.max(0.3, a.quality - 0.15);
-        encode(a, done);
+      if (blob && blob.size > goal && a.quality > 0.3) {
+        a.quality = Math.max(0.3, a.quality - 0.1);
+        encode(a, goal, done);
       } else {
-        done(blob && blob.size <= a.frames.max_bytes ? blob : null);
+        var fits = blob && blob.size <= a.frames.max_bytes &&
+          (!a.frames.max_attempt_bytes || a.bytes + blob.size <= a.frames.max_attempt_bytes);
+        done(fits ? blob : null);
       }
     }, "image/jpeg", a.quality);
   }
