@@ -11,6 +11,8 @@ Tables
                  review_reason, review_decided_by, review_decided_at, review_card_issued_at),
                  which is independent of the send state: a returned record is "accepted" here
                  (the registry holds it) and its review says 已退回 with the reason.
+``verifications`` remote verification requests as last pulled (schema version 5, protocol v4),
+                 keyed by request id: state, city, method, expiry, outcome and reason codes.
 ``attachments``  (record, kind) → blob SHA-256; ``blobs`` holds the bytes, addressed by SHA-256.
 
 Schema versions live in ``PRAGMA user_version``; :data:`MIGRATIONS` lists one function per
@@ -41,7 +43,7 @@ import sqlite_utils
 from enrollment.private_files import private_sqlite
 
 from . import protocol
-from .local import blobs, credentials, pull, push_results, records, roster
+from .local import blobs, credentials, pull, push_results, records, roster, verifications
 from .local.credentials import E_BAD_CREDENTIALS, E_OFFLINE_UNKNOWN_USER  # noqa: F401 - the store's codes
 from .local.outbox import (  # noqa: F401 - the send states are part of the store's API
     ACCEPTED,
@@ -258,6 +260,19 @@ class Store:
         stats = pull.apply(self, pull.parse(changes), last_counter)
         self.checkpoint()
         return stats
+
+    def keep_verification(self, verification: protocol.PulledVerification, counter: int) -> None:
+        """A pulled remote verification request (v4); called by the pull inside its transaction."""
+        with self.transaction():
+            verifications.keep(self.db, verification, counter)
+
+    def verifications_for(self, id_number: str) -> list[dict]:
+        """This resident's remote verification requests as last pulled, newest first."""
+        return verifications.for_id_number(self.db, id_number)
+
+    def latest_verifications(self, id_numbers: list[str] | None = None) -> dict[str, dict]:
+        """The newest remote verification request per resident (id_number → request)."""
+        return verifications.latest_by_id_number(self.db, id_numbers)
 
     def records_to_send(self, limit: int, after_seq: int = 0) -> list[dict]:
         return records.to_send(self.db, limit, after_seq)

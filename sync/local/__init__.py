@@ -8,6 +8,7 @@ transactions and delegates to them.
 ``outbox``        send states and the one function that moves a record between them
 ``records``       drafts, queueing, edits, tombstones, attachments, conflicts; the records' public view
 ``blobs``         attachment bytes addressed by SHA-256, and which still need uploading
+``verifications`` remote verification requests as last pulled
 ``pull``          applying a pull batch (``protocol.PullChange``)
 ``push_results``  applying a push batch's answers (``protocol.PushResult``)
 """

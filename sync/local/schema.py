@@ -84,8 +84,19 @@ def _m4_review(db: sqlite_utils.Database) -> None:
     db["records"].create_index(["review_state"])
 
 
+def _m5_verifications(db: sqlite_utils.Database) -> None:
+    """Version 5 (protocol v4): remote verification requests as last pulled, keyed by the request id;
+    outcome and reasons copied out of the result so the roster can show them without parsing JSON."""
+    db["verifications"].create({
+        "request": str, "id_number": str, "village_code": str, "record_id": str, "city": str, "method": str,
+        "state": str, "created_at": str, "expires_at": str, "updated_at": str, "attempts_left": int,
+        "outcome": str, "reasons": str, "result": str, "counter": int,
+    }, pk="request", not_null={"id_number", "state", "counter"})
+    db["verifications"].create_index(["id_number", "created_at"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_pinyin_search, _m3_village_search,
-                                                             _m4_review]
+                                                             _m4_review, _m5_verifications]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

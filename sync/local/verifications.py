@@ -1,0 +1,58 @@
+"""Remote verification requests as last pulled (protocol v4, docs/verification-api.md): one row per
+request, replaced whole when the registry sends a newer state; the laptop never writes them otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import protocol
+from .rows import loads, to_json
+
+_COLUMNS = ("request", "id_number", "village_code", "record_id", "city", "method", "state", "created_at",
+            "expires_at", "updated_at", "attempts_left", "outcome", "reasons", "result", "counter")
+
+
+def keep(db: Any, verification: protocol.PulledVerification, counter: int) -> bool:
+    """Store the request unless a newer counter is already kept (a batch replayed); True when written."""
+    data = verification.data
+    result = data.get("result") if isinstance(data.get("result"), dict) else None
+    reasons = result.get("reasons") if result else None
+    row = {
+        "request": verification.request, "id_number": verification.id_number,
+        "village_code": verification.village_code, "record_id": verification.record_id,
+        "city": data.get("city") or "", "method": data.get("method"), "state": verification.state,
+        "created_at": data.get("created_at"), "expires_at": verification.expires_at,
+        "updated_at": data.get("updated_at"), "attempts_left": verification.attempts_left,
+        "outcome": result.get("outcome") if result else None,
+        "reasons": to_json([str(r) for r in reasons]) if isinstance(reasons, list) else None,
+        "result": to_json(result), "counter": int(counter),
+    }
+    placeholders = ", ".join("?" for _ in _COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "request")
+    cursor = db.execute(
+        f"INSERT INTO verifications({', '.join(_COLUMNS)}) VALUES ({placeholders}) "
+        f"ON CONFLICT(request) DO UPDATE SET {updates} WHERE excluded.counter >= verifications.counter",
+        [row[c] for c in _COLUMNS])
+    return cursor.rowcount > 0
+
+
+def _public(row: dict) -> dict:
+    return {**row, "reasons": loads(row["reasons"]) or [], "result": loads(row["result"])}
+
+
+def for_id_number(db: Any, id_number: str) -> list[dict]:
+    """This resident's requests, newest first."""
+    rows = db.query("SELECT * FROM verifications WHERE id_number = ? ORDER BY created_at DESC, counter DESC",
+                    [id_number])
+    return [_public(r) for r in rows]
+
+
+def latest_by_id_number(db: Any, id_numbers: list[str] | None = None) -> dict[str, dict]:
+    """The newest request per resident (all residents, or those listed)."""
+    rows = db.query("SELECT * FROM verifications ORDER BY created_at ASC, counter ASC")
+    wanted = None if id_numbers is None else set(id_numbers)
+    latest: dict[str, dict] = {}
+    for r in rows:
+        if wanted is None or r["id_number"] in wanted:
+            latest[r["id_number"]] = r
+    return {k: _public(v) for k, v in latest.items()}
