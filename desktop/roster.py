@@ -6,7 +6,8 @@ arrive after a newer query was sent are dropped, so the tree never flickers back
 
 The 审核结果 column is the registry's review of the member's record as of the last sync (已退回 with
 its reason, 已批准, …); a returned member's row is highlighted: clicking it opens the record in the
-form with the reason at the top.
+form with the reason at the top. The 远程核验 column is the member's latest remote verification request
+as last pulled (核验通过（日期）, 需上门或人工核验, …; the reasons in its tooltip).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .errors import describe
 from .review_labels import RETURNED, RETURNED_BACKGROUND, review_colour, review_summary
 from .store_worker import StoreOwner
 from .ui import STATE_COLOURS, state_name
+from .verification.labels import verification_colour, verification_details, verification_summary
 
 SEARCH_DEBOUNCE_MS = 150
 RESIDENT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -73,7 +75,7 @@ class RosterView(QWidget):
         self.tree = QTreeWidget()
         self.tree.setObjectName("rosterTree")
         self.tree.setHeaderLabels([self.tr("姓名"), self.tr("身份证号码"), self.tr("关系"), self.tr("登记状态"),
-                                   self.tr("审核结果")])
+                                   self.tr("审核结果"), self.tr("远程核验")])
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
         header = self.tree.header()
@@ -81,6 +83,7 @@ class RosterView(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemClicked.connect(self._activated)
@@ -130,10 +133,10 @@ class RosterView(QWidget):
         seq = self._seq
         if query:
             def fn(store):
-                return _group(store.search_residents(query, village_code=village))
+                return _with_verifications(store, _group(store.search_residents(query, village_code=village)))
         else:
             def fn(store):
-                return store.households(village) if village else []
+                return _with_verifications(store, store.households(village) if village else [])
         (self.owner.op(fn).success(lambda households: self._show(seq, query, households))
          .failure(self._failed).run())
 
@@ -152,7 +155,7 @@ class RosterView(QWidget):
             members += len(people)
             head = hh.get("head_name") or (people[0]["name"] if people else "")
             top = QTreeWidgetItem([self.tr("{head}家（户号 {hh}，{n}人）").format(
-                head=head, hh=hh.get("household_id", ""), n=len(people)), "", "", "", ""])
+                head=head, hh=hh.get("household_id", ""), n=len(people)), "", "", "", "", ""])
             top.setFirstColumnSpanned(True)
             font = top.font(0)
             font.setBold(True)
@@ -161,13 +164,18 @@ class RosterView(QWidget):
                 state = r.get("enrollment_state")
                 review = {"state": r.get("review_state"), "reason": r.get("review_reason")}
                 item = QTreeWidgetItem([r.get("name", ""), r.get("id_number", ""), r.get("relation", ""),
-                                        state_name(state), review_summary(review)])
+                                        state_name(state), review_summary(review),
+                                        verification_summary(r.get("verification"))])
                 item.setData(0, RESIDENT_ROLE, len(self._residents))
                 self._residents.append(r)
                 item.setForeground(3, QBrush(QColor(STATE_COLOURS.get(state, "#666666"))))
                 if review["state"]:
                     item.setForeground(4, QBrush(QColor(review_colour(review["state"]))))
                     item.setToolTip(4, review_summary(review))
+                verification = r.get("verification")
+                if verification:
+                    item.setForeground(5, QBrush(QColor(verification_colour(verification["state"]))))
+                    item.setToolTip(5, verification_details(verification))
                 if review["state"] == RETURNED:
                     for col in range(self.tree.columnCount()):
                         item.setBackground(col, QBrush(QColor(RETURNED_BACKGROUND)))
@@ -195,6 +203,16 @@ class RosterView(QWidget):
         index = item.data(0, RESIDENT_ROLE)
         if isinstance(index, int) and 0 <= index < len(self._residents):
             self.member_selected.emit(dict(self._residents[index]))
+
+
+def _with_verifications(store: Any, households: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each member with their latest remote verification request as last pulled (or None); on the store thread."""
+    ids = [r["id_number"] for hh in households for r in hh.get("members") or []]
+    latest = store.latest_verifications(ids) if ids else {}
+    for hh in households:
+        for r in hh.get("members") or []:
+            r["verification"] = latest.get(r["id_number"])
+    return households
 
 
 def _group(residents: list[dict[str, Any]]) -> list[dict[str, Any]]:

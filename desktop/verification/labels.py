@@ -1,0 +1,85 @@
+"""A remote verification request as the field screens word it: the state's one Chinese name from
+``enrollment.vocabulary`` (through tr()), with the day it ended or the day its link expires, and the
+reason codes in the cadre's words (docs/verification-api.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+
+from enrollment.vocabulary import VerificationState
+
+from ..review_labels import vocabulary_name
+
+STATE_COLOURS = {
+    VerificationState.SENT: "#555555",
+    VerificationState.OPENED: "#1d5fb4",
+    VerificationState.PASSED: "#1a7f37",
+    VerificationState.FAILED: "#c62828",
+    VerificationState.EXPIRED: "#b45309",
+    VerificationState.MANUAL: "#b45309",
+}
+
+# The cadre reads why a worker's check did not pass (the worker's page says the same in its own words).
+_REASONS = {
+    "match.too_low": "与登记照片不符",
+    "match.no_reference": "没有登记照片可比对",
+    "liveness.no_face": "没有拍到人脸",
+    "liveness.many_faces": "画面里不止一个人",
+    "liveness.face_lost": "中途脸离开了画面",
+    "liveness.identity_changed": "中途换了人",
+    "liveness.action_missed": "提示的动作没有做到",
+    "liveness.too_dark": "光线太暗",
+    "liveness.not_still": "「保持不动」时晃动太多",
+    "liveness.presentation_attack": "疑似照片或视频",
+    "liveness.too_few_frames": "照片没有传完（网络不好）",
+    "liveness.replayed": "疑似重放的画面",
+}
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate("verification", text)
+
+
+def reason_text(code: str) -> str:
+    """One reason code in Chinese; an unknown code is shown as it is."""
+    return _t(_REASONS[code]) if code in _REASONS else code
+
+
+def _day(moment: str | None) -> str:
+    return (moment or "")[:10]
+
+
+def verification_summary(verification: dict[str, Any] | None) -> str:
+    """One line for the roster: 核验通过（2026-12-01）, 已发送链接（2026-12-04前有效）, 需上门或人工核验, …"""
+    if not verification or not verification.get("state"):
+        return ""
+    state = verification["state"]
+    name = vocabulary_name(state, VerificationState)
+    result = verification.get("result") or {}
+    if state == VerificationState.PASSED:
+        day = _day(result.get("decided_at") or verification.get("updated_at"))
+        return _t("{name}（{day}）").format(name=name, day=day) if day else name
+    if state in (VerificationState.SENT, VerificationState.OPENED):
+        return _t("{name}（{day}前有效）").format(name=name, day=_day(verification.get("expires_at")))
+    return name
+
+
+def verification_details(verification: dict[str, Any] | None) -> str:
+    """The tooltip: the line above, the city, and why it did not pass (its reasons or its expiry)."""
+    if not verification:
+        return ""
+    lines = [_t("远程核验：{summary}").format(summary=verification_summary(verification))]
+    if verification.get("city"):
+        lines.append(_t("外出务工城市：{city}").format(city=verification["city"]))
+    if verification.get("outcome") == "expired":
+        lines.append(_t("链接过期前没有完成核验"))
+    reasons = verification.get("reasons") or []
+    if reasons and verification.get("state") != VerificationState.PASSED:
+        lines.append(_t("原因：{reasons}").format(reasons="；".join(reason_text(r) for r in reasons)))
+    return "\n".join(lines)
+
+
+def verification_colour(state: str | None) -> str:
+    return STATE_COLOURS.get(state, "#555555")

@@ -1,0 +1,57 @@
+"""Remote verification on the field roster (protocol v4), on a real laptop store fed by a pull."""
+
+from __future__ import annotations
+
+from desktop_helpers import VILLAGE, roster_rows, run_op
+
+from desktop.roster import RosterView
+from sync import protocol
+
+
+def _request(n: int, id_number: str, state: str, result: dict | None = None) -> dict:
+    return {"request": f"00000000-0000-4000-8000-00000000000{n}", "id_number": id_number, "village_code": VILLAGE,
+            "record_id": None, "city": "深圳", "method": "live", "state": state, "created_by": "c1",
+            "created_at": f"2026-11-2{n}T08:00:00.000+00:00", "expires_at": f"2026-11-2{n + 3}T08:00:00.000+00:00",
+            "updated_at": "2026-12-01T10:00:00.000+00:00", "attempts_max": 3, "attempts_used": 1,
+            "attempts_left": 2, "result": result}
+
+
+def _item(view: RosterView, id_number: str):
+    tree = view.tree
+    return next(tree.topLevelItem(i).child(j) for i in range(tree.topLevelItemCount())
+                for j in range(tree.topLevelItem(i).childCount())
+                if tree.topLevelItem(i).child(j).text(1) == id_number)
+
+
+def test_roster_shows_each_members_latest_remote_verification(qtbot, owner, screens):
+    """A passed request shows 核验通过 with its day, one that ended without a pass shows 需上门或人工核验 with
+    its reasons in the tooltip, a newer request replaces an older one, and a member without one shows nothing."""
+    rows = [{**r, "village_code": VILLAGE} for r in roster_rows()]
+    run_op(qtbot, owner, lambda s: s.upsert_residents(rows, 1))
+    passed, manual, waiting, plain = (r["id_number"] for r in rows[:4])
+    changes = [
+        _request(1, passed, "sent"),
+        _request(2, passed, "passed", {"outcome": "passed", "decided_at": "2026-12-01T09:30:00.000+00:00",
+                                       "reasons": []}),
+        _request(3, manual, "manual", {"outcome": "failed", "reasons": ["match.too_low", "liveness.too_dark"]}),
+        _request(4, waiting, "sent"),
+    ]
+    wire = [{"counter": 10 + i, "kind": protocol.KIND_VERIFICATION, "key": c["request"], "data": c}
+            for i, c in enumerate(changes)]
+    run_op(qtbot, owner, lambda s: s.apply_pull(wire, 20))
+
+    view = RosterView(owner)
+    qtbot.addWidget(view)
+    view.resize(1000, 480)
+    view.show()
+    with qtbot.waitSignal(view.loaded, timeout=5000):
+        view.set_villages([{"code": VILLAGE, "name": "大石村"}])
+    assert view.tree.headerItem().text(5) == "远程核验"
+    assert _item(view, passed).text(5) == "核验通过（2026-12-01）"
+    assert _item(view, manual).text(5) == "需上门或人工核验"
+    tip = _item(view, manual).toolTip(5)
+    assert "外出务工城市：深圳" in tip and "原因：与登记照片不符；光线太暗" in tip
+    assert _item(view, waiting).text(5) == "已发送链接（2026-11-27前有效）"
+    assert _item(view, plain).text(5) == ""
+    assert _item(view, passed).foreground(5).color().name() == "#1a7f37"
+    screens(view, "roster_remote_verification")
