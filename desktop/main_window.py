@@ -15,6 +15,7 @@ from .outbox import OutboxView
 from .roster import RosterView
 from .store_worker import StoreOwner
 from .sync_panel import SyncPanel
+from .verification.request_dialog import RequestVerificationDialog
 
 
 def villages_of(operator: dict[str, Any]) -> list[dict[str, str]]:
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self.outbox.conflict_resolved.connect(lambda _rid: self.roster.refresh())
         self.sync_panel.finished.connect(self._sync_finished)
         self.monitor.changed.connect(self.set_online)
+        self.roster.verification_requested.connect(self._request_verification)
         self.owner.unhandled_error.connect(lambda e: self.statusBar().showMessage(describe(e), 10000))
 
         self.roster.set_villages(villages)
@@ -104,6 +106,7 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def set_online(self, online: int | bool) -> None:
         self._online = bool(online)
+        self.roster.set_online(self._online)
         if online:
             self.online_label.setText(self.tr("● 在线"))
             self.online_label.setStyleSheet("color: #1a7f37; font-weight: bold; padding: 0 8px;")
@@ -112,6 +115,13 @@ class MainWindow(QMainWindow):
             self.online_label.setText(self.tr("● 离线"))
             self.online_label.setStyleSheet("color: #c62828; font-weight: bold; padding: 0 8px;")
             self.online_label.setToolTip(self.tr("连接不到登记中心：登记照常保存，联网后再同步"))
+
+    @Slot(object)
+    def _request_verification(self, resident: dict[str, Any]) -> None:
+        dialog = RequestVerificationDialog(self.owner, resident, self)
+        dialog.setModal(True)
+        dialog.show()
+        self.verification_dialog = dialog
 
     def is_online_shown(self) -> bool:
         return self._online

@@ -43,6 +43,7 @@ class RosterView(QWidget):
     # Python objects travel as ``object``: a ``dict`` signature or a dict in an item role is
     # converted to a QVariantMap and back, which in PySide6 mis-counts references to bools.
     member_selected = Signal(object)
+    verification_requested = Signal(object)   # the selected member (发起远程核验)
     new_enrollment = Signal()
     loaded = Signal(int)  # number of members shown
 
@@ -66,11 +67,19 @@ class RosterView(QWidget):
         self.new_button.setObjectName("newEnrollment")
         self.new_button.setToolTip(self.tr("为花名册以外的居民新建登记"))
         self.new_button.clicked.connect(self.new_enrollment)
+        self.verify_button = QPushButton(self.tr("发起远程核验"))
+        self.verify_button.setObjectName("requestVerification")
+        self.verify_button.setToolTip(self.tr("为外出务工的居民生成核验链接（需要联网）"))
+        self.verify_button.setEnabled(False)
+        self.verify_button.clicked.connect(self._request_verification)
+        self._online = False
+        self._selected: dict[str, Any] | None = None
 
         top = QHBoxLayout()
         top.addWidget(QLabel(self.tr("村")))
         top.addWidget(self.village_combo, 1)
         top.addWidget(self.new_button)
+        top.addWidget(self.verify_button)
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("rosterTree")
@@ -202,7 +211,22 @@ class RosterView(QWidget):
     def _activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         index = item.data(0, RESIDENT_ROLE)
         if isinstance(index, int) and 0 <= index < len(self._residents):
+            self._selected = dict(self._residents[index])
+            self._update_verify_button()
             self.member_selected.emit(dict(self._residents[index]))
+
+    def set_online(self, online: int | bool) -> None:
+        """发起远程核验 asks the registry at once: enabled only online, with a member chosen."""
+        self._online = bool(online)
+        self._update_verify_button()
+
+    def _update_verify_button(self) -> None:
+        self.verify_button.setEnabled(self._online and self._selected is not None)
+
+    @Slot()
+    def _request_verification(self) -> None:
+        if self._selected is not None:
+            self.verification_requested.emit(dict(self._selected))
 
 
 def _with_verifications(store: Any, households: list[dict[str, Any]]) -> list[dict[str, Any]]:

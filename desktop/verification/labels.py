@@ -4,6 +4,7 @@ reason codes in the cadre's words (docs/verification-api.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication
@@ -47,8 +48,21 @@ def reason_text(code: str) -> str:
     return _t(_REASONS[code]) if code in _REASONS else code
 
 
-def _day(moment: str | None) -> str:
-    return (moment or "")[:10]
+# The registry's SMS names its times in Beijing time (UTC+8, no daylight saving): the laptop says the same day.
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def beijing_day(moment: str | None) -> str:
+    """The Beijing-time day of a registry timestamp (ISO 8601 with an offset); "" when there is none."""
+    if not moment:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return moment[:10]
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(BEIJING).date().isoformat()
 
 
 def verification_summary(verification: dict[str, Any] | None) -> str:
@@ -59,10 +73,10 @@ def verification_summary(verification: dict[str, Any] | None) -> str:
     name = vocabulary_name(state, VerificationState)
     result = verification.get("result") or {}
     if state == VerificationState.PASSED:
-        day = _day(result.get("decided_at") or verification.get("updated_at"))
+        day = beijing_day(result.get("decided_at") or verification.get("updated_at"))
         return _t("{name}（{day}）").format(name=name, day=day) if day else name
     if state in (VerificationState.SENT, VerificationState.OPENED):
-        return _t("{name}（{day}前有效）").format(name=name, day=_day(verification.get("expires_at")))
+        return _t("{name}（{day}前有效）").format(name=name, day=beijing_day(verification.get("expires_at")))
     return name
 
 

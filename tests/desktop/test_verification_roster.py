@@ -24,14 +24,14 @@ def _item(view: RosterView, id_number: str):
 
 
 def test_roster_shows_each_members_latest_remote_verification(qtbot, owner, screens):
-    """A passed request shows 核验通过 with its day, one that ended without a pass shows 需上门或人工核验 with
+    """A passed request shows 核验通过 with its Beijing-time day, one that ended without a pass shows 需上门或人工核验 with
     its reasons in the tooltip, a newer request replaces an older one, and a member without one shows nothing."""
     rows = [{**r, "village_code": VILLAGE} for r in roster_rows()]
     run_op(qtbot, owner, lambda s: s.upsert_residents(rows, 1))
     passed, manual, waiting, plain = (r["id_number"] for r in rows[:4])
     changes = [
         _request(1, passed, "sent"),
-        _request(2, passed, "passed", {"outcome": "passed", "decided_at": "2026-12-01T09:30:00.000+00:00",
+        _request(2, passed, "passed", {"outcome": "passed", "decided_at": "2026-12-01T16:30:00.000+00:00",
                                        "reasons": []}),
         _request(3, manual, "manual", {"outcome": "failed", "reasons": ["match.too_low", "liveness.too_dark"]}),
         _request(4, waiting, "sent"),
@@ -47,7 +47,7 @@ def test_roster_shows_each_members_latest_remote_verification(qtbot, owner, scre
     with qtbot.waitSignal(view.loaded, timeout=5000):
         view.set_villages([{"code": VILLAGE, "name": "大石村"}])
     assert view.tree.headerItem().text(5) == "远程核验"
-    assert _item(view, passed).text(5) == "核验通过（2026-12-01）"
+    assert _item(view, passed).text(5) == "核验通过（2026-12-02）"
     assert _item(view, manual).text(5) == "需上门或人工核验"
     tip = _item(view, manual).toolTip(5)
     assert "外出务工城市：深圳" in tip and "原因：与登记照片不符；光线太暗" in tip

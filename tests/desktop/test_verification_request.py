@@ -1,0 +1,81 @@
+"""发起远程核验 on the field screens against a real registry process: the button is enabled only online
+with a member chosen, and the dialog shows the link, the SMS text and the QR code the registry made."""
+
+from __future__ import annotations
+
+from desktop_helpers import PASSWORD, VILLAGE, roster_rows, run_op, type_text
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+from desktop.roster import RosterView
+from desktop.verification.labels import beijing_day
+from desktop.verification.request_dialog import RequestVerificationDialog
+from sync.client import SyncClient, login_online
+
+
+def _item(view: RosterView, id_number: str):
+    tree = view.tree
+    return next(tree.topLevelItem(i).child(j) for i in range(tree.topLevelItemCount())
+                for j in range(tree.topLevelItem(i).childCount())
+                if tree.topLevelItem(i).child(j).text(1) == id_number)
+
+
+def test_request_button_needs_a_member_and_the_registry(qtbot, owner):
+    """The button stays disabled offline or with nobody chosen, and asks for the chosen member when enabled."""
+    rows = [{**r, "village_code": VILLAGE} for r in roster_rows()]
+    run_op(qtbot, owner, lambda s: s.upsert_residents(rows, 1))
+    view = RosterView(owner)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.loaded, timeout=5000):
+        view.set_villages([{"code": VILLAGE, "name": "大石村"}])
+    view.set_online(True)
+    assert not view.verify_button.isEnabled()
+    view.tree.itemClicked.emit(_item(view, rows[1]["id_number"]), 0)
+    assert view.verify_button.isEnabled()
+    view.set_online(False)
+    assert not view.verify_button.isEnabled()
+    view.set_online(True)
+    with qtbot.waitSignal(view.verification_requested, timeout=2000) as asked:
+        qtbot.mouseClick(view.verify_button, Qt.MouseButton.LeftButton)
+    assert asked.args[0]["id_number"] == rows[1]["id_number"]
+
+
+def test_dialog_creates_a_request_and_shows_link_sms_and_qr(qtbot, owner, field_registry, screens):
+    """The dialog asks the registry off the UI thread, shows the link, the SMS text (copied by its button)
+    and the QR code, and the next sync brings the request into the laptop store with its city."""
+    run_op(qtbot, owner, lambda s: login_online(s, field_registry.url, "cadre1", PASSWORD))
+    zhang = roster_rows()[0]
+    dialog = RequestVerificationDialog(owner, zhang)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    type_text(qtbot, dialog.city_edit, "深圳")
+    with qtbot.waitSignal(dialog.created, timeout=15_000) as made:
+        qtbot.mouseClick(dialog.send_button, Qt.MouseButton.LeftButton)
+    created = made.args[0]
+    assert "/verify?t=" in dialog.link_edit.text() and created.token in dialog.link_edit.text()
+    assert dialog.sms_edit.toPlainText() == created.sms_text and created.link in created.sms_text
+    assert dialog.qr.renderer().isValid()
+    assert not dialog.send_button.isEnabled()
+    assert f"{beijing_day(created.expires_at)}前有效" in dialog.status_label.text()
+    qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == created.sms_text
+    screens(dialog, "verification_request_dialog")
+
+    report = run_op(qtbot, owner, lambda s: SyncClient(s).run(), timeout=30_000)
+    assert report.ok, report
+    kept = run_op(qtbot, owner, lambda s: s.verifications_for(zhang["id_number"]))
+    assert [(v["request"], v["state"], v["city"]) for v in kept] == [(created.request["request"], "sent", "深圳")]
+    dialog.done(0)
+
+
+def test_dialog_words_a_refusal_in_chinese(qtbot, owner, field_registry):
+    """A resident the registry does not know for this cadre gets the Chinese wording and the button back."""
+    run_op(qtbot, owner, lambda s: login_online(s, field_registry.url, "cadre1", PASSWORD))
+    stranger = {"name": "路人", "id_number": "110101199003070035"}
+    dialog = RequestVerificationDialog(owner, stranger)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.failed, timeout=15_000):
+        qtbot.mouseClick(dialog.send_button, Qt.MouseButton.LeftButton)
+    assert "不能发起远程核验" in dialog.status_label.text()
+    assert dialog.send_button.isEnabled() and not dialog.result_box.isVisibleTo(dialog)
+    dialog.done(0)
