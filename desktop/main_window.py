@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.sync_panel.finished.connect(self._sync_finished)
         self.monitor.changed.connect(self.set_online)
         self.roster.verification_requested.connect(self._request_verification)
+        self.verification_dialog: RequestVerificationDialog | None = None
         self.owner.unhandled_error.connect(lambda e: self.statusBar().showMessage(describe(e), 10000))
 
         self.roster.set_villages(villages)
@@ -118,6 +119,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _request_verification(self, resident: dict[str, Any]) -> None:
+        if self.verification_dialog is not None:
+            self.verification_dialog.done(0)
         dialog = RequestVerificationDialog(self.owner, resident, self)
         dialog.setModal(True)
         dialog.show()
@@ -162,4 +165,8 @@ class MainWindow(QMainWindow):
         self.form.flush()
         if self.sync_panel.running:
             self.sync_panel.cancel()
+        if self.verification_dialog is not None:
+            # Its lane's thread is joined before the window (its parent) goes away.
+            self.verification_dialog.done(0)
+            self.verification_dialog = None
         super().closeEvent(event)

@@ -79,3 +79,38 @@ def test_dialog_words_a_refusal_in_chinese(qtbot, owner, field_registry):
     assert "不能发起远程核验" in dialog.status_label.text()
     assert dialog.send_button.isEnabled() and not dialog.result_box.isVisibleTo(dialog)
     dialog.done(0)
+
+
+def test_app_requests_a_verification_for_the_chosen_member_and_the_sync_shows_it(qtbot, field_registry, tmp_path,
+                                                                                  start_app, screens):
+    """In the whole app: choose a member, 发起远程核验 opens the dialog for them, the link is made, and after
+    the next sync the roster's 远程核验 column says 已发送链接; closing the window with the dialog open stops
+    the dialog's lane."""
+    app = start_app(tmp_path / "laptop.sqlite3", field_registry.url)
+    w = app.login_window
+    w.username_edit.setText("cadre1")
+    w.password_edit.setText(PASSWORD)
+    qtbot.mouseClick(w.login_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: app.main_window is not None, timeout=20_000)
+    win = app.main_window
+    qtbot.addWidget(win)
+    win.resize(1366, 740)
+    qtbot.waitUntil(lambda: not win.sync_panel.running and len(win.roster.shown_residents()) == 7, timeout=30_000)
+    qtbot.waitUntil(lambda: win.is_online_shown(), timeout=10_000)
+    zhang = roster_rows()[0]
+    win.roster.tree.itemClicked.emit(_item(win.roster, zhang["id_number"]), 0)
+    qtbot.mouseClick(win.roster.verify_button, Qt.MouseButton.LeftButton)
+    dialog = win.verification_dialog
+    assert dialog is not None and dialog.resident["id_number"] == zhang["id_number"]
+    type_text(qtbot, dialog.city_edit, "东莞")
+    with qtbot.waitSignal(dialog.created, timeout=15_000):
+        qtbot.mouseClick(dialog.send_button, Qt.MouseButton.LeftButton)
+    win.sync_panel.start()
+    qtbot.waitUntil(lambda: not win.sync_panel.running, timeout=30_000)
+    win.roster.refresh()
+    qtbot.waitUntil(lambda: _item(win.roster, zhang["id_number"]).text(5).startswith("已发送链接"), timeout=10_000)
+    screens(win, "main_roster_verification_sent")
+    lane = dialog._lane
+    assert lane.running()
+    win.close()
+    assert not lane.running() and win.verification_dialog is None
