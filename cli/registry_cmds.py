@@ -79,7 +79,7 @@ def register(sub: Any) -> None:
     _verify_args(v, serving=False)
     v.set_defaults(handler=cmd_verification_create)
     v = vsub.add_parser("list", help="requests, newest first (expired ones moved to manual first)")
-    v.add_argument("--state", default=None, choices=tuple(VerificationState))
+    v.add_argument("--state", default=None, choices=[str(s) for s in VerificationState])
     v.add_argument("--db", help=DB_HELP)
     v.add_argument("--json", action="store_true", help="print JSON (the only output form; full ID numbers)")
     v.set_defaults(handler=cmd_verification_list)

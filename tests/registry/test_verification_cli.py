@@ -43,6 +43,8 @@ def test_create_list_and_purge_evidence_on_a_sqlite_file(tmp_path):
     items = json.loads(listed.stdout)["verifications"]
     assert len(items) == 2 and {v["city"] for v in items} == {"杭州", ""}
     assert lines["token"] not in listed.stdout and created["token"] not in listed.stdout
+    unknown = yikatong("registry", "verification", "list", "--state", "bogus", "--db", url)
+    assert unknown.returncode == 2 and "'sent', 'opened'" in unknown.stderr  # the states as typed, not reprs
 
     kept = yikatong("registry", "verification", "purge-evidence", "--db", url, "--json")
     assert json.loads(kept.stdout)["frames_purged"] == 0
