@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -35,12 +35,13 @@ from sync import protocol
 from . import accounts, blobs, review, service
 from . import openapi as api_description
 from . import warnings as warn
-from .auth import Session, authenticate
+from .auth import authenticate
 from .clock import MOMENT_MAX, MOMENT_MIN, Clock, SystemClock, moment_in_range, parse_moment
 from .config import Settings
 from .db import iso, now_iso
 from .errors import ApiError, status_of
 from .reports import ReportError
+from .request_auth import Auth, Staff
 from .throttle import Throttle, ThrottleLimits
 from .verification import routes as verification_public
 from .verification import staff_routes as verification_staff
@@ -313,24 +314,6 @@ def _allowed_methods(app: FastAPI, path: str) -> str:
         methods |= route.methods
     return ", ".join(sorted(methods))
 
-
-def current_session(request: Request) -> Session:
-    """The operator behind the request's Bearer token (401 with its own code otherwise)."""
-    engine: Engine = request.app.state.engine
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        return authenticate(conn, request.headers.get("authorization"))
-
-
-Auth = Annotated[Session, Depends(current_session)]
-
-
-def staff_session(session: Auth) -> Session:
-    """Central review is for central and admin operators; a cadre gets 403 auth.forbidden."""
-    review.require_staff(session.operator)
-    return session
-
-
-Staff = Annotated[Session, Depends(staff_session)]
 
 _FINDING_STATUSES = (service.FINDING_OPEN, service.FINDING_RESOLVED, service.FINDING_SUPERSEDED)
 _FINDING_STATUS = Query(pattern=f"^({'|'.join(_FINDING_STATUSES)})$",

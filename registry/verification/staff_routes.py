@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,9 +19,9 @@ from enrollment.vocabulary import VerificationState
 from sync import protocol
 
 from .. import openapi as api_description
-from ..auth import Session, authenticate
 from ..clock import Clock
 from ..config import Settings
+from ..request_auth import Auth
 from ..review import require_staff
 from . import evidence, request_store
 
@@ -33,15 +33,6 @@ class CreateRequest(BaseModel):
 
     id_number: str = Field(pattern=ID_NUMBER_PATTERN)
     city: str | None = Field(default=None, max_length=100)
-
-
-def _session(request: Request) -> Session:
-    engine: Engine = request.app.state.engine
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        return authenticate(conn, request.headers.get("authorization"))
-
-
-Auth = Annotated[Session, Depends(_session)]
 
 
 def register(app: FastAPI, engine: Engine, settings: Settings, clock: Clock) -> None:
