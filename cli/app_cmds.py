@@ -93,16 +93,25 @@ def _demo(args) -> int:
     # the app runs, desktop.termination takes over (Qt's idle event loop would delay this handler).
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
     seed_demo_registry(db_url)
-    # --exit-with-parent: if this process dies anyway (SIGKILL, a crash), the registry follows.
+    # Two processes on the one database, as in production: the registry (staff, laptops) and the public
+    # verification process (only the worker's page and its API, ``registry serve-verify``), which the
+    # registry's links point at. Loopback only: a link opens on this machine; in production the public
+    # process sits behind an HTTPS reverse proxy (the phone's camera needs a secure context).
+    # --exit-with-parent: if this process dies anyway (SIGKILL, a crash), both follow.
+    public = RegistryProcess(db_url, data_dir, command="serve-verify", log_name="verify.log")
     reg = RegistryProcess(db_url, data_dir, port=args.port)
     try:
         try:
+            public.start()
+            reg.extra_args = ["--verify-public-url", public.url]
             reg.start()
         except RuntimeError as exc:
             raise CliError("demo.registry_failed", str(exc)) from exc
         url = reg.url
         seed_demo_enrollments(url, db_url, data_dir)
         print(f"registry: {url}  (log: {reg.log_path})", flush=True)
+        print(f"verify: {public.url}  (remote verification links open here, on this machine only; "
+              f"log: {public.log_path})", flush=True)
         print(f"login: cadre / {DEMO_PASSWORD}  ·  central / {DEMO_PASSWORD}  ·  issuer / {DEMO_PASSWORD}",
               flush=True)
         if args.no_app:
@@ -113,3 +122,4 @@ def _demo(args) -> int:
         return app_main(store_path=str(data_dir / "laptop.sqlite3"), registry_url=url)
     finally:
         reg.stop()
+        public.stop()

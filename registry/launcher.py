@@ -38,10 +38,11 @@ class RegistryProcess:
     url: str = ""
     exit_with_parent: bool = True     # the registry shuts down when this process ends (registry/parent_watch.py)
     command: str = "serve"            # or "serve-verify" (the public verification process)
+    log_name: str = "registry.log"    # two processes in one folder (the demo's) keep separate logs
 
     @property
     def log_path(self) -> Path:
-        return self.data_dir / "registry.log"
+        return self.data_dir / self.log_name
 
     def start(self, timeout: float = 60) -> RegistryProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -46,3 +46,75 @@ def test_demo_serves_the_demo_village_and_restarts(tmp_path):
     found = json.loads(yikatong("registry", "findings", "--db", db, "--json").stdout)["findings"]
     assert sorted(f["rule"] for f in found) == ["assist_business_owner", "assist_vehicle_owner", "deceased",
                                                  "dishonest_debtor"]
+
+
+def _demo_lines(proc: subprocess.Popen) -> dict[str, str]:
+    """The demo's address lines (``registry: URL``, ``verify: URL``) as it prints them, up to the login line."""
+    found: dict[str, str] = {}
+    for line in proc.stdout:
+        key, _, rest = line.partition(": ")
+        if key in ("registry", "verify"):
+            found[key] = rest.split()[0]
+        if key == "login":
+            break
+    assert set(found) == {"registry", "verify"}, (found, proc.stderr.read() if proc.poll() is not None else "")
+    return found
+
+
+def test_demo_links_open_on_its_own_public_verification_process(tmp_path):
+    """The demo starts the public verification process on loopback and its links point there: the link's page
+    loads and the ID digits unlock through that port, the staff and sync API are not on it, and it stops with
+    the demo."""
+    import httpx
+
+    from sync import protocol
+
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--no-app", "--data-dir", str(tmp_path / "demo")],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        urls = _demo_lines(proc)
+        public = urls["verify"]
+        assert public.startswith("http://127.0.0.1:") and public != urls["registry"]
+        headers = {protocol.VERSION_HEADER: str(protocol.PROTOCOL_VERSION)}
+        with httpx.Client(base_url=urls["registry"], headers=headers, timeout=30) as staff:
+            login = staff.post(protocol.LOGIN, json={"username": "cadre", "password": "yikatong-demo",
+                                                     "device_id": "demo-test"})
+            assert login.status_code == 200, login.text
+            bearer = {"Authorization": f"Bearer {login.json()['token']}"}
+            resident = _first_demo_resident()
+            made = staff.post(protocol.VERIFICATIONS, json={"id_number": resident, "city": "深圳"}, headers=bearer)
+            assert made.status_code == 200, made.text
+            link = made.json()["link"]
+        assert link.startswith(f"{public}/verify?t="), link
+        with httpx.Client(timeout=30) as phone:
+            page = phone.get(link)
+            assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+            unlocked = phone.post(f"{public}{protocol.VERIFY_UNLOCK}",
+                                  json={"token": made.json()["token"], "id_tail": resident[-6:]})
+            assert unlocked.status_code == 200, unlocked.text
+            assert unlocked.json()["state"] == "opened"
+            # The staff and sync API answer on the registry's port, never on the public one.
+            for path in (protocol.LOGIN, protocol.VERIFICATIONS):
+                assert phone.post(f"{public}{path}", json={}, headers={**headers, **bearer}).status_code == 404
+            assert phone.get(f"{public}{protocol.VERIFICATIONS}", headers={**headers, **bearer}).status_code == 404
+            assert phone.get(f"{urls['registry']}{protocol.VERIFICATIONS}",
+                             headers={**headers, **bearer}).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    # Stopped with the demo: the public address no longer answers.
+    try:
+        httpx.get(f"{public}{protocol.HEALTH}", timeout=5)
+        still_up = True
+    except httpx.TransportError:
+        still_up = False
+    assert not still_up
+
+
+def _first_demo_resident() -> str:
+    import csv
+
+    from resources import path as resource_path
+
+    with open(resource_path("demo", "roster_510903102201.csv"), encoding="utf-8") as f:
+        return next(csv.DictReader(f))["id_number"]
