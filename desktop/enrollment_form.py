@@ -88,6 +88,8 @@ class EnrollmentForm(QWidget):
     queued = Signal(object)        # the record, after it went to the outbox
     draft_saved = Signal(str)    # record id
     status = Signal(str)
+    mark_away_requested = Signal(object)      # the open resident (标记外出务工)
+    verification_requested = Signal(object)   # the open resident (发起远程核验)
 
     def __init__(self, owner: StoreOwner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,6 +119,7 @@ class EnrollmentForm(QWidget):
         self.duplicate_threshold: float | None = None
         self.capture_dialog: Any = None
         self.duplicate_dialog: Any = None
+        self._online = False
 
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setSingleShot(True)
@@ -218,11 +221,25 @@ class EnrollmentForm(QWidget):
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
 
+        # Remote verification of a resident who works away (issue 11): the same dialogs as the roster's.
+        self.away_button = QPushButton(self.tr("标记外出务工"))
+        self.away_button.setObjectName("formMarkAway")
+        self.away_button.setToolTip(self.tr("记下务工城市，保存为此记录的新版本；联网时接着发起远程核验"))
+        self.away_button.clicked.connect(self._mark_away_clicked)
+        self.request_button = QPushButton(self.tr("发起远程核验"))
+        self.request_button.setObjectName("formRequestVerification")
+        self.request_button.setToolTip(self.tr("为外出务工的本人生成核验链接（需要联网）"))
+        self.request_button.clicked.connect(self._request_clicked)
         migrant_row = QHBoxLayout()
         migrant_row.addWidget(self.migrant_check)
         migrant_row.addWidget(self.work_place_edit, 1)
+        away_row = QHBoxLayout()   # its own row: the city keeps its width in a narrow form
+        away_row.addWidget(self.away_button)
+        away_row.addWidget(self.request_button)
+        away_row.addStretch(1)
         extra = QVBoxLayout()
         extra.addLayout(migrant_row)
+        extra.addLayout(away_row)
         extra.addWidget(self.error_labels["work_place"])
         extra.addWidget(self.consent_check)
         extra.addWidget(self.error_labels["consent"])
@@ -502,6 +519,36 @@ class EnrollmentForm(QWidget):
                                                              review=review_state_name(self._review["state"]))
             self.header_label.setText(self.tr("{name} · {state}").format(
                 name=name or self.tr("（未填姓名）"), state=state))
+        self._update_away_buttons()
+
+    # ---- remote verification (issue 11) ---------------------------------------------
+    def set_online(self, online: int | bool) -> None:
+        """发起远程核验 asks the registry at once: enabled only online."""
+        self._online = bool(online)
+        self._update_away_buttons()
+
+    def _update_away_buttons(self) -> None:
+        """标记外出务工 needs a record on this laptop that is not being sent; 发起远程核验 an ID number and
+        the registry."""
+        has_id = len(idn.normalize(self.id_edit.text())) == 18
+        self.away_button.setEnabled(bool(self.record_id) and has_id and self._state != "sending")
+        self.request_button.setEnabled(self._online and has_id)
+
+    def open_resident(self) -> dict[str, Any]:
+        """The resident the form shows, as the roster hands one to the verification dialogs."""
+        f = self.fields()
+        return {"name": f["name"], "id_number": f["id_number"], "record_id": self.record_id,
+                "village_code": f["village_code"], "work_place": self.work_place_edit.text().strip()}
+
+    @Slot()
+    def _mark_away_clicked(self) -> None:
+        self.flush()   # typed changes reach the store first: its thread runs them in order
+        self.mark_away_requested.emit(self.open_resident())
+
+    @Slot()
+    def _request_clicked(self) -> None:
+        self.flush()
+        self.verification_requested.emit(self.open_resident())
 
     def _set_editable(self, editable: bool) -> None:
         for w in (*self.widgets.values(), *self.subsidy_checks.values(), self.migrant_check, self.region_check,
@@ -564,6 +611,7 @@ class EnrollmentForm(QWidget):
             if text not in shown.setdefault(key, []):
                 shown[key].append(text)
         self._show_errors(shown)
+        self._update_away_buttons()
         return shown
 
     def _show_errors(self, shown: dict[str, list[str]]) -> None:

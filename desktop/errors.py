@@ -54,6 +54,8 @@ def _messages() -> dict[str, str]:
         "household_id.invalid": _t("请填写户号（字母、数字、下划线或连字符，最多40位）"),
         "relation.invalid": _t("请选择与户主关系"),
         "address.too_long": _t("住址不能超过{max}个字"),
+        "work_place.empty": _t("请填写外出务工的城市，例如 广东省深圳市"),
+        "work_place.too_long": _t("务工城市不能超过{max}个字"),
         "consent.missing": _t("需要本人同意：请勾选“本人已知情并同意”"),
         "attachment.invalid": _t("附件信息无效，请重新选择文件"),
         "attachment.too_large": _t("附件文件太大（最大 {max_mb} MB）"),

@@ -15,6 +15,7 @@ from .outbox import OutboxView
 from .roster import RosterView
 from .store_worker import StoreOwner
 from .sync_panel import SyncPanel
+from .verification.mark_away import MarkAwayDialog
 from .verification.request_dialog import RequestVerificationDialog
 
 
@@ -95,6 +96,11 @@ class MainWindow(QMainWindow):
         self.monitor.changed.connect(self.set_online)
         self.roster.verification_requested.connect(self._request_verification)
         self.verification_dialog: RequestVerificationDialog | None = None
+        # 标记外出务工 (roster and form) and the form's 发起远程核验: issue 11's cadre side.
+        self.roster.mark_away_requested.connect(self._mark_away)
+        self.form.mark_away_requested.connect(self._mark_away)
+        self.form.verification_requested.connect(self._request_verification)
+        self.mark_away_dialog: MarkAwayDialog | None = None
         self.owner.unhandled_error.connect(lambda e: self.statusBar().showMessage(describe(e), 10000))
 
         self.roster.set_villages(villages)
@@ -108,6 +114,7 @@ class MainWindow(QMainWindow):
     def set_online(self, online: int | bool) -> None:
         self._online = bool(online)
         self.roster.set_online(self._online)
+        self.form.set_online(self._online)
         if online:
             self.online_label.setText(self.tr("● 在线"))
             self.online_label.setStyleSheet("color: #1a7f37; font-weight: bold; padding: 0 8px;")
@@ -122,9 +129,45 @@ class MainWindow(QMainWindow):
         if self.verification_dialog is not None:
             self.verification_dialog.done(0)
         dialog = RequestVerificationDialog(self.owner, resident, self)
+        if resident.get("work_place"):   # the form's 务工地点, or the city just marked
+            dialog.city_edit.setText(str(resident["work_place"]))
         dialog.setModal(True)
         dialog.show()
         self.verification_dialog = dialog
+
+    @Slot(object)
+    def _mark_away(self, resident: dict[str, Any]) -> None:
+        """标记外出务工: the city saved on the record, then (online) the request made with it at once."""
+        if self.mark_away_dialog is not None:
+            self.mark_away_dialog.done(0)
+        dialog = MarkAwayDialog(self.owner, resident, self.is_online_shown, self)
+        dialog.setModal(True)
+        dialog.marked.connect(self._marked_away)
+        dialog.proceed.connect(self._request_after_marking)
+        dialog.finished.connect(lambda _code, d=dialog: self._mark_away_closed(d))
+        dialog.show()
+        self.mark_away_dialog = dialog
+
+    def _mark_away_closed(self, dialog: MarkAwayDialog) -> None:
+        if self.mark_away_dialog is dialog:
+            self.mark_away_dialog = None
+
+    def _marked_away(self, marked: Any) -> None:
+        self.roster.refresh()
+        self.outbox.refresh()
+        if marked.record_id and marked.record_id == self.form.record_id:
+            rid = marked.record_id
+            self.owner.op(lambda store: store.get_record(rid)).success(self._reload_form_record).run()
+
+    def _reload_form_record(self, record: dict[str, Any]) -> None:
+        if record.get("record_id") == self.form.record_id:
+            self.form.load_record(record)
+
+    def _request_after_marking(self, resident: dict[str, Any]) -> None:
+        self.statusBar().showMessage(str(resident.get("marked_note") or ""), 8000)
+        self._request_verification(resident)
+        if self.verification_dialog is not None:
+            self.verification_dialog.send()
 
     def is_online_shown(self) -> bool:
         return self._online
@@ -165,6 +208,9 @@ class MainWindow(QMainWindow):
         self.form.flush()
         if self.sync_panel.running:
             self.sync_panel.cancel()
+        if self.mark_away_dialog is not None:
+            self.mark_away_dialog.done(0)
+            self.mark_away_dialog = None
         if self.verification_dialog is not None:
             # Its lane's thread is joined before the window (its parent) goes away.
             self.verification_dialog.done(0)

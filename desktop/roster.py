@@ -33,10 +33,17 @@ from .errors import describe
 from .review_labels import RETURNED, RETURNED_BACKGROUND, review_colour, review_summary
 from .store_worker import StoreOwner
 from .ui import STATE_COLOURS, state_name
-from .verification.labels import verification_colour, verification_details, verification_summary
+from .verification.labels import (
+    summary_samples,
+    verification_colour,
+    verification_details,
+    verification_summary,
+)
 
 SEARCH_DEBOUNCE_MS = 150
 RESIDENT_ROLE = Qt.ItemDataRole.UserRole + 1
+VERIFICATION_COLUMN = 5
+CELL_PADDING = 24   # the cell's margins on both sides and the header's divider, with room to spare
 
 
 class RosterView(QWidget):
@@ -44,6 +51,7 @@ class RosterView(QWidget):
     # converted to a QVariantMap and back, which in PySide6 mis-counts references to bools.
     member_selected = Signal(object)
     verification_requested = Signal(object)   # the selected member (发起远程核验)
+    mark_away_requested = Signal(object)      # the selected member (标记外出务工)
     new_enrollment = Signal()
     loaded = Signal(int)  # number of members shown
 
@@ -72,6 +80,11 @@ class RosterView(QWidget):
         self.verify_button.setToolTip(self.tr("为外出务工的居民生成核验链接（需要联网）"))
         self.verify_button.setEnabled(False)
         self.verify_button.clicked.connect(self._request_verification)
+        self.away_button = QPushButton(self.tr("标记外出务工"))
+        self.away_button.setObjectName("markAway")
+        self.away_button.setToolTip(self.tr("记下外出务工的城市（保存为登记记录的新版本），联网时接着发起远程核验"))
+        self.away_button.setEnabled(False)
+        self.away_button.clicked.connect(self._mark_away)
         self._online = False
         self._selected: dict[str, Any] | None = None
 
@@ -80,6 +93,7 @@ class RosterView(QWidget):
         top.addWidget(self.village_combo, 1)
         top.addWidget(self.new_button)
         top.addWidget(self.verify_button)
+        top.addWidget(self.away_button)
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("rosterTree")
@@ -93,7 +107,7 @@ class RosterView(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        _fit_verification_column(self.tree)
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemClicked.connect(self._activated)
 
@@ -222,11 +236,29 @@ class RosterView(QWidget):
 
     def _update_verify_button(self) -> None:
         self.verify_button.setEnabled(self._online and self._selected is not None)
+        self.away_button.setEnabled(self._selected is not None)   # offline too: the request waits
 
     @Slot()
     def _request_verification(self) -> None:
         if self._selected is not None:
             self.verification_requested.emit(dict(self._selected))
+
+    @Slot()
+    def _mark_away(self) -> None:
+        if self._selected is not None:
+            self.mark_away_requested.emit(dict(self._selected))
+
+
+def _fit_verification_column(tree: QTreeWidget) -> None:
+    """The 远程核验 column as wide as its longest possible line (a passed check with its day, a link with its
+    expiry): never cut to 已发送链接（2026-1… in a narrow window; the tree scrolls sideways instead."""
+    metrics = tree.fontMetrics()
+    widest = max(metrics.horizontalAdvance(text) for text in [tree.headerItem().text(VERIFICATION_COLUMN),
+                                                             *summary_samples()])
+    header = tree.header()
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(VERIFICATION_COLUMN, QHeaderView.ResizeMode.Fixed)
+    header.resizeSection(VERIFICATION_COLUMN, widest + CELL_PADDING)
 
 
 def _with_verifications(store: Any, households: list[dict[str, Any]]) -> list[dict[str, Any]]:

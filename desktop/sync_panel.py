@@ -14,6 +14,7 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from enrollment import error_codes
+from enrollment.vocabulary import VerificationState
 
 from . import session
 from .errors import describe, message_for
@@ -182,7 +183,29 @@ class SyncPanel(QWidget):
             text += "。" + self.tr("请到“发送队列”处理冲突和被拒收的记录")
         if r.get("returned"):
             text += "。" + self.tr("审核退回 {n} 条，请到“发送队列”修改后重新提交").format(n=r["returned"])
+        verifications = self.verification_summary(r.get("verifications") or {})
+        if verifications:
+            text += "。" + verifications
         return text
+
+    def verification_summary(self, by_state: dict[str, int]) -> str:
+        """远程核验：2 条更新（1 通过，1 需上门核实）: the requests the pull brought, by state, results first."""
+        total = sum(by_state.values())
+        if not total:
+            return ""
+        words = {
+            VerificationState.PASSED: self.tr("通过"),
+            VerificationState.MANUAL: self.tr("需上门核实"),
+            VerificationState.FAILED: self.tr("未通过"),
+            VerificationState.EXPIRED: self.tr("链接过期"),
+            VerificationState.OPENED: self.tr("已打开链接"),
+            VerificationState.SENT: self.tr("已发送链接"),
+        }
+        parts = [self.tr("{n} {what}").format(n=by_state[state], what=word)
+                 for state, word in words.items() if by_state.get(state)]
+        if not parts:
+            return self.tr("远程核验：{n} 条更新").format(n=total)
+        return self.tr("远程核验：{n} 条更新（{parts}）").format(n=total, parts="，".join(parts))
 
 
 def _size(n: int) -> str:

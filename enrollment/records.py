@@ -69,6 +69,9 @@ DUPLICATE_REVIEW_DECISION = "duplicate_review.decision_invalid"  # decision/deci
 DUPLICATE_REVIEW_REASON = "duplicate_review.reason_missing"       # a cadre's decision needs a typed reason
 DUPLICATE_REVIEW_REASON_LONG = "duplicate_review.reason_too_long"
 SUBSIDIES_INVALID = "subsidies.invalid"    # not a list of strings
+WORK_PLACE_EMPTY = "work_place.empty"        # marked away (外出务工) without the city
+WORK_PLACE_TOO_LONG = "work_place.too_long"
+WORK_PLACE_MAX = 40                            # a province, city and district with room to spare
 SUBSIDIES_UNKNOWN = "subsidies.unknown"    # a code not in resources/subsidies/catalogue.json (data: item)
 
 _VILLAGE = re.compile(r"^\d{12}$")
@@ -278,6 +281,17 @@ def validate_enrollment(payload: dict[str, Any], *, today: dt.date | None = None
         "confirmed_warnings": confirmed,
         "note": str(payload.get("note") or "").strip(),
     }
+
+
+def validate_work_place(value: Any) -> str:
+    """The city a resident who works away (外出务工) is in, as the cadre marks it: required, its spaces
+    collapsed, at most WORK_PLACE_MAX characters (the registry keeps a request's city to 100)."""
+    city = " ".join(str(value or "").split())
+    if not city:
+        raise DomainError(WORK_PLACE_EMPTY, "work_place")
+    if len(city) > WORK_PLACE_MAX:
+        raise DomainError(WORK_PLACE_TOO_LONG, "work_place", max=WORK_PLACE_MAX)
+    return city
 
 
 def validate_subsidies(value: Any) -> list[str]:

@@ -25,7 +25,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from enrollment import error_codes
@@ -85,6 +85,8 @@ class SyncReport:
     # protocol v3: records whose registry review changed in this sync's pull, and those newly returned
     reviews_changed: int = 0
     returned: int = 0
+    # protocol v4: remote verification requests whose state this sync's pull brought, counted by state
+    verifications: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +96,14 @@ class SyncReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok}
+
+
+def _count_verifications(counts: dict[str, int], changes: list[Any]) -> None:
+    """Tally the pulled verification requests by state (the batch was applied, so its shape is valid)."""
+    for change in changes:
+        if isinstance(change, dict) and change.get("kind") == protocol.KIND_VERIFICATION:
+            state = str((change.get("data") or {}).get("state") or "")
+            counts[state] = counts.get(state, 0) + 1
 
 
 class _Stop(Exception):
@@ -405,6 +415,7 @@ class SyncClient:
                                 f"{protocol.PROTOCOL_VERSION}: {e}") from e
                 self.report.reviews_changed += applied.get("reviews", 0)
                 self.report.returned += applied.get("returned", 0)
+                _count_verifications(self.report.verifications, changes)
             self.report.pulled += len(changes)
             self.report.pull_batches += 1
             more = bool(body.get("more")) and bool(changes) and last > since

@@ -20,10 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from enrollment.errors import DomainError
-from enrollment.records import CARD_PHOTO, CARD_PHOTO_MIME, FACE_KINDS, FACE_TEMPLATE, FACE_TEMPLATE_MIME
+from enrollment.errors import DomainError, ValidationErrors
+from enrollment.records import (
+    CARD_PHOTO,
+    CARD_PHOTO_MIME,
+    FACE_KINDS,
+    FACE_TEMPLATE,
+    FACE_TEMPLATE_MIME,
+    validate_work_place,
+)
 
 from . import protocol
+from .local.outbox import DRAFT, QUEUED
 
 E_ATTACHMENT_UNREADABLE = "attachment.unreadable"
 E_ATTACHMENT_TOO_LARGE = "attachment.too_large"
@@ -177,6 +185,41 @@ def save_and_queue(store: Any, record_id: str, fields: dict[str, Any]) -> Queued
     purpose: when validation refuses, the fields typed are still kept as the draft."""
     autosave(store, record_id, fields)
     return queue(store, record_id)
+
+
+@dataclass(frozen=True)
+class MarkedAway:
+    """标记外出务工 done: what was written. ``record_id`` None: the resident has no record on this laptop and
+    nothing was written (the city travels with the verification request only). ``queued``: a new version
+    is in the outbox (False also when the record already said so: nothing changed); else the away
+    fields wait in a draft (one still being typed, or one ``refused`` by
+    validation, whose errors say what is missing)."""
+
+    city: str
+    record_id: str | None = None
+    state: str | None = None
+    queued: bool = False
+    refused: ValidationErrors | None = None
+
+
+def mark_away(store: Any, record_id: str | None, city: str) -> MarkedAway:
+    """The record's away fields (migrant_worker, work_place) through the form's own path: the fields saved,
+    then validated into the outbox as a new version (an accepted record's edit is based on the registry's
+    version), unless the record is a draft the cadre has not finished."""
+    city = validate_work_place(city)
+    if record_id is None:
+        return MarkedAway(city)
+    record = store.get_record(record_id)
+    was_draft = record["state"] == DRAFT
+    fields = {**(record.get("fields") or {}), "migrant_worker": True, "work_place": city}
+    autosave(store, record_id, fields)
+    if was_draft:
+        return MarkedAway(city, record_id, _state(store, record_id))
+    try:
+        queued = queue(store, record_id)
+    except ValidationErrors as e:
+        return MarkedAway(city, record_id, _state(store, record_id), refused=e)
+    return MarkedAway(city, record_id, queued.state, queued=queued.state == QUEUED)
 
 
 def enroll(store: Any, fields: dict[str, Any], attachments: Iterable[tuple[str, bytes, str]] = ()) -> Queued:

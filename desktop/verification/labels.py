@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
-from enrollment.vocabulary import VerificationState
+from enrollment.vocabulary import VerificationMethod, VerificationState
 
 from ..review_labels import vocabulary_name
 
@@ -65,6 +65,19 @@ def beijing_day(moment: str | None) -> str:
     return when.astimezone(BEIJING).date().isoformat()
 
 
+def beijing_time(moment: str | None) -> str:
+    """A registry timestamp as a Beijing-time minute, 2026-12-04 16:00; "" when there is none."""
+    if not moment:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return moment
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
 def verification_summary(verification: dict[str, Any] | None) -> str:
     """One line for the roster: 核验通过（2026-12-01）, 已发送链接（2026-12-04前有效）, 需上门或人工核验, …"""
     if not verification or not verification.get("state"):
@@ -84,15 +97,34 @@ def verification_details(verification: dict[str, Any] | None) -> str:
     """The tooltip: the line above, the city, and why it did not pass (its reasons or its expiry)."""
     if not verification:
         return ""
-    lines = [_t("远程核验：{summary}").format(summary=verification_summary(verification))]
+    state = verification.get("state")
+    lines = [_t("远程核验：{summary}").format(summary=verification_summary(verification)),
+             _t("状态：{name}").format(name=vocabulary_name(state, VerificationState))]
+    if verification.get("method"):
+        lines.append(_t("方式：{name}").format(name=vocabulary_name(verification["method"], VerificationMethod)))
     if verification.get("city"):
         lines.append(_t("外出务工城市：{city}").format(city=verification["city"]))
+    decided = (verification.get("result") or {}).get("decided_at")
+    if state == VerificationState.PASSED and decided:
+        lines.append(_t("核验时间：{time}（北京时间）").format(time=beijing_time(decided)))
+    if verification.get("expires_at"):
+        lines.append(_t("链接有效期至：{time}（北京时间）").format(time=beijing_time(verification["expires_at"])))
+    if state in (VerificationState.SENT, VerificationState.OPENED) and verification.get("attempts_left") is not None:
+        lines.append(_t("剩余核验次数：{n}").format(n=verification["attempts_left"]))
     if verification.get("outcome") == "expired":
         lines.append(_t("链接过期前没有完成核验"))
     reasons = verification.get("reasons") or []
     if reasons and verification.get("state") != VerificationState.PASSED:
         lines.append(_t("原因：{reasons}").format(reasons="；".join(reason_text(r) for r in reasons)))
     return "\n".join(lines)
+
+
+def summary_samples() -> list[str]:
+    """Every line the roster's 远程核验 column can show (each state, each method, a long date): its width."""
+    day = "2026-12-31T15:59:00.000+00:00"
+    return [verification_summary({"state": str(state), "method": str(method), "expires_at": day,
+                                  "updated_at": day, "result": {"decided_at": day}})
+            for state in VerificationState for method in VerificationMethod]
 
 
 def verification_colour(state: str | None) -> str:

@@ -133,13 +133,14 @@ def test_demo_exits_cleanly_on_a_signal_and_takes_its_registry(signum, demo_dir)
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_a_killed_demo_takes_its_registry_and_the_next_start_reuses_the_port(demo_dir):
-    """SIGKILL to ``yikatong demo`` (no handler runs) still ends its embedded registry within seconds; a new
-    demo on the same folder and the same port starts, and tells the cadre the last session ended abnormally."""
+    """SIGKILL to ``yikatong demo`` (no handler runs) still ends its embedded registry and its public verification
+    process within seconds; a new demo on the same folder and the same port starts, and tells the cadre the last
+    session ended abnormally."""
     data = demo_dir
     proc, url = start_demo(data)
     port = urlparse(url).port
     registry_pids = registry_children(proc.pid)
-    assert len(registry_pids) == 1
+    assert len(registry_pids) == 2   # the registry and the public verification process (serve-verify)
     proc.kill()
     proc.wait(10)
     deadline = time.monotonic() + 15
