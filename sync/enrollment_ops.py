@@ -202,14 +202,21 @@ class MarkedAway:
     refused: ValidationErrors | None = None
 
 
-def mark_away(store: Any, record_id: str | None, city: str) -> MarkedAway:
+def away_record(store: Any, id_number: str, record_id: str | None = None) -> dict | None:
+    """The record 标记外出务工 writes: the one named, else this resident's newest on the laptop (a roster row
+    read before the last sync may not know it yet)."""
+    return store.get_record(record_id) if record_id else store.record_for_id_number(id_number)
+
+
+def mark_away(store: Any, id_number: str, city: str, record_id: str | None = None) -> MarkedAway:
     """The record's away fields (migrant_worker, work_place) through the form's own path: the fields saved,
     then validated into the outbox as a new version (an accepted record's edit is based on the registry's
     version), unless the record is a draft the cadre has not finished."""
     city = validate_work_place(city)
-    if record_id is None:
+    record = away_record(store, id_number, record_id)
+    if record is None:
         return MarkedAway(city)
-    record = store.get_record(record_id)
+    record_id = record["record_id"]
     was_draft = record["state"] == DRAFT
     fields = {**(record.get("fields") or {}), "migrant_worker": True, "work_place": city}
     autosave(store, record_id, fields)

@@ -4,7 +4,8 @@ store thread: a new version in the outbox, sent with the next sync like any edit
 registry can be reached, the verification request is made at once (the caller opens the request
 dialog with this city). Offline the dialog says the request can be made once online.
 
-The city is prefilled from the record's 务工地点 when it has one.
+The city is prefilled from the record's 务工地点 when it has one. The record is the one named, else the
+resident's newest on this laptop (a roster row read before the last sync may not name it yet).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from enrollment.errors import DomainError
 from enrollment.records import WORK_PLACE_MAX, validate_work_place
-from sync.enrollment_ops import MarkedAway, mark_away
+from sync.enrollment_ops import MarkedAway, away_record, mark_away
 
 from ..errors import describe
 from ..store_worker import StoreOwner
@@ -92,20 +93,23 @@ class MarkAwayDialog(QDialog):
         layout.addWidget(self.note_label)
         layout.addWidget(self.status_label)
         layout.addLayout(buttons)
+        self._has_record = bool(self.resident.get("record_id"))
         self.refresh_note()
 
-        rid = self.resident.get("record_id")
-        if rid and not self.city_edit.text():
-            (self.owner.op(lambda store: (store.get_record(rid).get("fields") or {}).get("work_place") or "")
-             .success(self._prefill).failure(lambda _e: None).run())
+        id_number, rid = self.resident.get("id_number") or "", self.resident.get("record_id")
+        (self.owner.op(lambda store: _record_summary(away_record(store, id_number, rid)))
+         .success(self._found).failure(lambda _e: None).run())
 
-    def _prefill(self, work_place: str) -> None:
+    def _found(self, found: tuple[bool, str]) -> None:
+        """The record on this laptop (if any) and its 务工地点, which fills the city unless one is typed."""
+        self._has_record, work_place = found
         if work_place and not self.city_edit.text():
             self.city_edit.setText(work_place)
+        self.refresh_note()
 
     def refresh_note(self) -> None:
         """What 确定 will do, as the connection is now."""
-        if self.resident.get("record_id"):
+        if self._has_record:
             saved = self.tr("确定后，外出务工信息作为登记记录的新版本保存，下次同步时发送。")
         else:
             saved = self.tr("该居民在本机还没有登记记录：务工城市随远程核验请求发送。")
@@ -121,8 +125,8 @@ class MarkAwayDialog(QDialog):
             self._show_error(describe(e))
             return
         self.confirm_button.setEnabled(False)
-        rid = self.resident.get("record_id")
-        (self.owner.op(lambda store: mark_away(store, rid, city))
+        id_number, rid = self.resident.get("id_number") or "", self.resident.get("record_id")
+        (self.owner.op(lambda store: mark_away(store, id_number, city, rid))
          .success(self._marked).failure(self._failed).run())
 
     def _marked(self, marked: MarkedAway) -> None:
@@ -158,3 +162,10 @@ class MarkAwayDialog(QDialog):
         self.error_label.setText(text)
         self.error_label.show()
         self.city_edit.setFocus()
+
+
+def _record_summary(record: dict | None) -> tuple[bool, str]:
+    """(a record exists, its 务工地点): plain values for the GUI thread."""
+    if record is None:
+        return False, ""
+    return True, str((record.get("fields") or {}).get("work_place") or "")

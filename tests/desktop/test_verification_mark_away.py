@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from desktop_helpers import PASSWORD, VILLAGE, roster_rows, run_op, type_text
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
 
 from desktop.enrollment_form import EnrollmentForm
 from desktop.sync_panel import SyncPanel
+from desktop.verification.labels import verification_details
 from desktop.verification.mark_away import MarkAwayDialog
 from enrollment import id_number as idn
 from sync import protocol
+from sync.enrollment_ops import mark_away
 
 
 def _accepted_record(store, resident: dict, **extra) -> str:
@@ -73,6 +76,40 @@ def test_mark_away_dialog_prefills_the_records_work_place(qtbot, owner, screens)
     screens(dialog, "mark_away_dialog")
 
 
+def test_mark_away_keeps_a_draft_a_draft_and_writes_nothing_without_a_record(qtbot, owner):
+    """A draft the cadre has not finished (found by the ID number alone, as a roster row read before it was made
+    would name it) gets the city but stays out of the outbox; a roster member with no record on this laptop gets
+    nothing written, and online the dialog goes on to the request with the city."""
+    zhang, li = roster_rows()[:2]
+    rid = run_op(qtbot, owner, lambda s: s.save_draft({**zhang, "village_code": VILLAGE}))
+    marked = run_op(qtbot, owner, lambda s: mark_away(s, zhang["id_number"], "  四川省 成都市 "))
+    assert (marked.record_id, marked.state, marked.queued, marked.city) == (rid, "draft", False, "四川省 成都市")
+    fields = run_op(qtbot, owner, lambda s: s.get_record(rid))["fields"]
+    assert fields["migrant_worker"] is True and fields["work_place"] == "四川省 成都市"
+
+    records_before = run_op(qtbot, owner, lambda s: len(s.list_records()))
+    dialog = MarkAwayDialog(owner, {**li, "record_id": None}, lambda: True)
+    qtbot.addWidget(dialog)
+    assert "还没有登记记录" in dialog.note_label.text()
+    type_text(qtbot, dialog.city_edit, "深圳")
+    with qtbot.waitSignal(dialog.proceed, timeout=5000) as proceeded:
+        qtbot.mouseClick(dialog.confirm_button, Qt.MouseButton.LeftButton)
+    assert proceeded.args[0]["id_number"] == li["id_number"] and proceeded.args[0]["work_place"] == "深圳"
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert run_op(qtbot, owner, lambda s: len(s.list_records())) == records_before
+
+
+def test_tooltip_gives_state_expiry_in_beijing_time_and_reasons():
+    """The 远程核验 tooltip names the state, the method, the link's expiry as a Beijing-time minute, and why it failed."""
+    request = {"state": "manual", "method": "live", "city": "深圳", "expires_at": "2026-11-27T08:00:00.000+00:00",
+               "outcome": "failed", "reasons": ["match.too_low"], "attempts_left": 0, "result": {}}
+    tip = verification_details(request).splitlines()
+    assert "状态：需上门或人工核验" in tip and "方式：远程刷脸核验" in tip
+    assert "链接有效期至：2026-11-27 16:00（北京时间）" in tip and "原因：与登记照片不符" in tip
+    waiting = verification_details({**request, "state": "sent", "outcome": None, "reasons": [], "attempts_left": 3})
+    assert "剩余核验次数：3" in waiting.splitlines()
+
+
 def test_form_offers_mark_away_for_a_stored_record_and_the_request_online(qtbot, owner, screens):
     """The resident form's 标记外出务工 needs a record on this laptop and 发起远程核验 needs the registry; each hands
     the open resident (with the record and its 务工地点) to the dialogs."""
@@ -130,7 +167,7 @@ def test_app_marks_a_member_away_and_makes_the_request_then_the_sync_brings_both
     qtbot.waitUntil(lambda: not win.sync_panel.running, timeout=30_000)
     assert win.sync_panel.report.accepted == 1
     win.roster.refresh()
-    qtbot.waitUntil(lambda: _item(win.roster.tree, zhang["id_number"]).text(3) != "", timeout=10_000)
+    qtbot.waitUntil(lambda: _item(win.roster.tree, zhang["id_number"]).text(3) == "已送达", timeout=10_000)
 
     win.roster.tree.itemClicked.emit(_item(win.roster.tree, zhang["id_number"]), 0)
     assert win.roster.away_button.isEnabled()
