@@ -86,6 +86,10 @@ SYNC_REFUSED = "sync.refused"
 # --- the laptop's store
 STORE_TOO_NEW = "store.too_new"
 
+# --- the laptop's part of the offline video path (docs/verification-api.md, "The offline video path")
+VIDEO_NO_REQUEST = "video.no_request"    # no request with a video challenge for this resident on this laptop
+VIDEO_TOO_LARGE = "video.too_large"      # the clip is larger than a blob may be (protocol.BLOB_MAX)
+
 # --- no usable answer: the code of an ``enrollment.errors.Unavailable`` of each kind
 NETWORK_TIMEOUT = "network.timeout"
 NETWORK_UNREACHABLE = "network.unreachable"
