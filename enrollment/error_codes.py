@@ -72,6 +72,11 @@ VERIFY_TOO_MANY_FRAMES = "verify.too_many_frames"    # more frames than an attem
 VERIFY_RATE_LIMITED = "verify.rate_limited"          # too many wrong digits from this link or address
 VERIFY_RESIDENT_UNKNOWN = "verify.resident_unknown"  # a request for someone on no roster and with no record
 VERIFY_ENGINE_UNAVAILABLE = "verify.engine_unavailable"  # the liveness engine is not installed here
+VERIFY_CLIP_MISSING = "verify.clip_missing"          # a video check names a clip this caller did not upload
+# The offline video path: a clip the engine cannot take (capture/liveness/video.py)
+VIDEO_UNREADABLE = "video.unreadable"                # not a video OpenCV can decode
+VIDEO_TOO_SHORT = "video.too_short"                  # shorter than 3 s
+VIDEO_TOO_LONG = "video.too_long"                    # longer than 60 s
 
 # --- the registry failed (an answer in its error shape with a 5xx status)
 SERVER_INTERNAL = "server.internal"
