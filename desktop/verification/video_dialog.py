@@ -18,14 +18,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QUrl, Signal, Slot
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QSizeF, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QBrush, QColor, QResizeEvent
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-from PySide6.QtMultimediaWidgets import QVideoWidget
+from PySide6.QtMultimediaWidgets import QGraphicsVideoItem
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QFileDialog,
+    QGraphicsScene,
+    QGraphicsView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -60,6 +62,36 @@ def _checker() -> Any:
     from capture.liveness import LivenessChecker
 
     return LivenessChecker()
+
+
+class VideoView(QGraphicsView):
+    """The clip's picture, scaled to fit. A ``QGraphicsVideoItem`` rather than a ``QVideoWidget``: the widget
+    draws into a native child window through the GPU (nothing at all without a GPU backend, and nothing in
+    a screenshot), the item through QPainter like every other widget, with Qt's CPU frame conversion."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.item = QGraphicsVideoItem()
+        self.item.setSize(QSizeF(320, 240))
+        self.setScene(QGraphicsScene(self))
+        self.scene().addItem(self.item)
+        self.setBackgroundBrush(QColor("#222222"))
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.item.nativeSizeChanged.connect(self._native_size)
+
+    def _native_size(self, size: QSizeF) -> None:
+        if not size.isEmpty():
+            self.item.setSize(size)
+            self._fit()
+
+    def _fit(self) -> None:
+        self.scene().setSceneRect(self.item.boundingRect())
+        self.fitInView(self.item, Qt.AspectRatioMode.KeepAspectRatio)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
 
 
 class VideoCheckDialog(QDialog):
@@ -109,14 +141,13 @@ class VideoCheckDialog(QDialog):
         self.clip_label.setObjectName("videoClipName")
         self.clip_label.setStyleSheet("color: #555;")
 
-        self.video = QVideoWidget()
+        self.video = VideoView()
         self.video.setObjectName("videoView")
-        self.video.setMinimumSize(320, 240)
-        self.video.setStyleSheet("background: #222;")
+        self.video.setMinimumSize(320, 300)
         self.player = QMediaPlayer(self)
-        self.audio = QAudioOutput(self)
+        self.audio = QAudioOutput(self)   # the worker's voice saying the digits: the cadre must hear it
         self.player.setAudioOutput(self.audio)
-        self.player.setVideoOutput(self.video)
+        self.player.setVideoOutput(self.video.item)
         self.player.playbackStateChanged.connect(self._playback_changed)
 
         self.progress = QProgressBar()
@@ -167,8 +198,8 @@ class VideoCheckDialog(QDialog):
         right.addWidget(self.result_label)
         right.addWidget(self.checks, 1)
         middle = QHBoxLayout()
-        middle.addLayout(left, 1)
-        middle.addLayout(right, 1)
+        middle.addLayout(left, 2)
+        middle.addLayout(right, 3)
         bottom = QHBoxLayout()
         bottom.addWidget(self.heard_box, 1)
         bottom.addWidget(self.record_button)
@@ -180,7 +211,7 @@ class VideoCheckDialog(QDialog):
         layout.addLayout(middle, 1)
         layout.addLayout(bottom)
         layout.addWidget(self.status_label)
-        self.resize(1000, 620)
+        self.resize(1120, 640)
 
         id_number = self.resident["id_number"]
         (self.owner.op(lambda store: video_task(store, id_number))
@@ -222,6 +253,7 @@ class VideoCheckDialog(QDialog):
         self.clip_label.setText(self.clip_path.name)
         self.player.stop()
         self.player.setSource(QUrl.fromLocalFile(str(self.clip_path)))
+        self.player.pause()   # paused at the start: the first frame shows before the cadre presses 播放
         self.play_button.setEnabled(True)
         self.checks.clear()
         self.result_label.clear()
