@@ -340,6 +340,11 @@ def cmd_status(args: Any) -> int:
 
 
 def cmd_verify_video(args: Any) -> int:
+    import os
+
+    # FFmpeg (inside OpenCV) writes its own complaints about a broken file to stderr ("moov atom not
+    # found"): only fatal ones, so an error is the one line with its code, as every command's is.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
     from sync import verification_ops
 
     clip = Path(args.clip)
