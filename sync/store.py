@@ -36,6 +36,7 @@ from one thread; several ``Store`` objects (the desktop's and a sync thread's) m
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import sqlite3
 import uuid
@@ -307,8 +308,6 @@ class Store:
 
     def video_clip_bytes(self, check: dict) -> bytes:
         """The recorded clip's bytes; ``blob.missing`` when its file is gone or no longer matches."""
-        import hashlib
-
         try:
             data = (self.clip_folder / check["clip_file"]).read_bytes()
         except OSError:
