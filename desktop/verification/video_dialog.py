@@ -53,7 +53,7 @@ from ..lane import Lane
 from ..store_worker import StoreOwner
 from .labels import action_text, check_text, reason_text, spaced_digits
 
-PASSED_COLOUR, FAILED_COLOUR = "#1a7f37", "#c62828"
+PASSED_COLOUR, FAILED_COLOUR, NOTE_COLOUR = "#1a7f37", "#c62828", "#b45309"
 CLIP_FILTER = "视频 (*.mp4 *.mov *.3gp *.m4v *.webm *.mkv *.avi);;所有文件 (*)"
 
 
@@ -301,9 +301,15 @@ class VideoCheckDialog(QDialog):
                                     str(check.get("threshold") or "")])
             item.setForeground(1, QBrush(QColor(PASSED_COLOUR if ok else FAILED_COLOUR)))
             self.checks.addTopLevelItem(item)
+        reasons = local.decision.get("reasons") or []
         if local.passed:
             self.result_label.setText(self.tr("本机检查通过。请播放视频，确认听到了本人念出的数字。"))
             self.result_label.setStyleSheet(f"color: {PASSED_COLOUR}; font-weight: bold;")
+        elif reasons == ["match.no_reference"]:
+            # Only the match is missing, for want of a photo here: the registry matches against its own.
+            self.result_label.setText(self.tr("动作和真人检查通过；本机没有登记照片，比对由登记中心完成。"
+                                              "请播放视频，确认听到了本人念出的数字。"))
+            self.result_label.setStyleSheet(f"color: {NOTE_COLOUR}; font-weight: bold;")
         else:
             reasons = "；".join(reason_text(r) for r in local.decision.get("reasons") or [])
             self.result_label.setText(self.tr("本机检查未通过：{reasons}").format(reasons=reasons))

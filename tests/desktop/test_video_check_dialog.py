@@ -6,11 +6,12 @@ Screenshots: artifacts/screens/video_check_*.png."""
 
 from __future__ import annotations
 
+import csv
 import stat
 
 import cv2
 import pytest
-from desktop_helpers import VILLAGE, roster_rows, run_op
+from desktop_helpers import PASSWORD, VILLAGE, VILLAGE_NAME, roster_rows, run_op, write_roster_csv
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QFileDialog
@@ -19,7 +20,10 @@ from capture.faces import FaceTemplate
 from desktop.roster import RosterView
 from desktop.verification.video_dialog import VideoCheckDialog
 from enrollment.records import FACE_TEMPLATE, FACE_TEMPLATE_MIME
+from registry.launcher import RegistryProcess
 from sync import protocol
+from sync.http import RegistryHttp
+from sync.verification_ops import create_verification
 from tests.capture import livenesskit as kit
 
 REQUEST = "00000000-0000-4000-8000-0000000000a1"
@@ -211,3 +215,92 @@ def test_a_file_that_is_no_video_is_refused_in_words(qtbot, owner, dialogs, monk
         qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     assert failed.args[0].code == "video.unreadable"
     assert "无法读取这个视频文件" in dialog.result_label.text() and not dialog.record_button.isEnabled()
+
+
+@pytest.fixture
+def seeded_registry(registry_db_url, tmp_path):
+    """``registry serve`` with the test-only challenge seed whose video challenge the singer's clip answers
+    (turn left, then turn right; tests/registry/test_verify_video.py), the village's roster, cadre1, and the
+    first member's reference photo: the singer from another frame of the clip."""
+    reg = RegistryProcess(registry_db_url, tmp_path / "registry", extra_args=["--verify-challenge-seed", "1"])
+    reg.start()
+    try:
+        write_roster_csv(tmp_path / "roster.csv")
+        for args, stdin in ((("import-roster", str(tmp_path / "roster.csv"), "--village", VILLAGE,
+                              "--village-name", VILLAGE_NAME), None),
+                            (("add-operator", "--username", "cadre1", "--role", "cadre", "--village", VILLAGE),
+                             PASSWORD + "\n")):
+            done = reg.cli(*args, input=stdin)
+            assert done.returncode == 0, done.stderr
+        cv2.imwrite(str(tmp_path / "ref.jpg"), kit.phone_view(kit.clip_frames()[kit.REFERENCE_FRAME]))
+        with (tmp_path / "refs.csv").open("w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([["id_number", "photo"], [roster_rows()[0]["id_number"], "ref.jpg"]])
+        done = reg.cli("import-dataset", "reference_photos", str(tmp_path / "refs.csv"))
+        assert done.returncode == 0, done.stderr
+        yield reg
+    finally:
+        reg.stop()
+
+
+def test_app_video_check_from_the_roster_is_sent_at_once_and_the_roster_says_it_is_weaker(
+        qtbot, seeded_registry, tmp_path, start_app, monkeypatch, genuine_clip, screens):
+    """In the whole app, online: a member with a request opens 视频核验 from the roster, the clip is checked
+    (no photo on this laptop: the match is left to the registry), 记录视频核验 starts a sync at once, the
+    registry decides it passed, and the roster shows 视频核验通过（弱于现场活体核验）; closing the window stops
+    the dialog's lane."""
+    registry = seeded_registry
+    zhang = roster_rows()[0]
+    login = requests_login(registry.url)
+    created = create_verification(RegistryHttp(registry.url, login), zhang["id_number"], "深圳")
+
+    app = start_app(tmp_path / "laptop.sqlite3", registry.url)
+    w = app.login_window
+    w.username_edit.setText("cadre1")
+    w.password_edit.setText(PASSWORD)
+    qtbot.mouseClick(w.login_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: app.main_window is not None, timeout=20_000)
+    win = app.main_window
+    qtbot.addWidget(win)
+    win.resize(1366, 740)
+    qtbot.waitUntil(lambda: not win.sync_panel.running and len(win.roster.shown_residents()) == 7, timeout=30_000)
+    qtbot.waitUntil(lambda: win.is_online_shown(), timeout=10_000)
+
+    def item():
+        tree = win.roster.tree
+        return next(tree.topLevelItem(i).child(j) for i in range(tree.topLevelItemCount())
+                    for j in range(tree.topLevelItem(i).childCount())
+                    if tree.topLevelItem(i).child(j).text(1) == zhang["id_number"])
+
+    win.roster.tree.itemClicked.emit(item(), 0)
+    assert win.roster.video_button.isEnabled()
+    qtbot.mouseClick(win.roster.video_button, Qt.MouseButton.LeftButton)
+    dialog = win.video_dialog
+    assert dialog is not None and dialog.resident["id_number"] == zhang["id_number"]
+    qtbot.waitUntil(lambda: dialog.task is not None, timeout=10_000)
+    assert dialog.task.digits == created.request["video_challenge"]["digits"]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(genuine_clip), "")))
+    decision = _check(qtbot, dialog)
+    assert decision["reasons"] == ["match.no_reference"]
+    assert "比对由登记中心完成" in dialog.result_label.text()
+    qtbot.mouseClick(dialog.heard_box, Qt.MouseButton.LeftButton, pos=QPoint(8, dialog.heard_box.height() // 2))
+    with qtbot.waitSignal(win.sync_panel.finished, timeout=120_000) as synced:
+        qtbot.mouseClick(dialog.record_button, Qt.MouseButton.LeftButton)
+    assert "正在同步发送" in dialog.status_label.text()
+    report = synced.args[0]
+    assert report.ok and report.video_sent == 1, report
+    assert "视频核验已发送 1 条" in win.sync_panel.summary_label.text()
+    qtbot.waitUntil(lambda: item().text(5) == "视频核验通过（弱于现场活体核验）", timeout=10_000)
+    screens(win, "main_roster_video_check_passed")
+    win.roster.tree.itemClicked.emit(item(), 0)
+    assert not win.roster.video_button.isEnabled()
+    lane = dialog._lane
+    assert lane.running()
+    win.close()
+    assert not lane.running() and win.video_dialog is None
+
+
+def requests_login(url: str) -> str:
+    """cadre1's bearer token from the registry's login (the create call's caller)."""
+    with RegistryHttp(url) as http:
+        return http.request("POST", protocol.LOGIN, json={"username": "cadre1", "password": PASSWORD,
+                                                           "device_id": "test-device"})["token"]
