@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import stat
+from pathlib import Path
 
 import cv2
 import pytest
@@ -304,3 +305,20 @@ def requests_login(url: str) -> str:
     with RegistryHttp(url) as http:
         return http.request("POST", protocol.LOGIN, json={"username": "cadre1", "password": PASSWORD,
                                                            "device_id": "test-device"})["token"]
+
+
+def test_the_app_starts_without_loading_qtmultimedia():
+    """Importing the app and its main window (a fresh process) loads neither QtMultimedia nor the liveness
+    engine: they load when 视频核验 first opens, so the app's start does not pay for them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, desktop.app, desktop.main_window\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('PySide6.QtMultimedia', 'capture.liveness'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=str(Path(__file__).resolve().parents[2]))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    done = subprocess.run([sys.executable, "-c", code.replace("desktop.main_window", "desktop.verification.video_dialog")],
+                          capture_output=True, text=True, timeout=120, cwd=str(Path(__file__).resolve().parents[2]))
+    assert "PySide6.QtMultimedia" in done.stdout   # the check above can see it when it is loaded
