@@ -305,7 +305,10 @@ def cmd_sync(args: Any) -> int:
             f"pulled {report.pulled} (review changed on {report.reviews_changed}, newly returned "
             f"{report.returned}); digest {'matches' if report.digest_match else 'DOES NOT MATCH'}"
             f" ({report.local_count} records); left to send {report.left_to_send}; "
-            f"needs attention {counts[SendState.NEEDS_ATTENTION]}\n")
+            f"needs attention {counts[SendState.NEEDS_ATTENTION]}"
+            + (f"; video checks sent {report.video_sent}, refused {report.video_refused}, "
+               f"left {report.video_left}" if report.video_sent or report.video_refused or report.video_left
+               else "") + "\n")
     if report.error:
         sys.stderr.write(f"error: {report.error}\n")
     elif not report.ok:
