@@ -53,7 +53,7 @@ def _visible(conn: Connection, operator: Operator, request_id: str, now: dt.date
     row = store.load(conn, request_id, lock=True) if len(request_id) <= 36 else None
     if row is None or row.village_code not in operator.village_codes:
         raise _refuse_unknown()
-    return store.expire_if_due(conn, row, now, operator.username)
+    return store.expire_if_due(conn, row, now)
 
 
 def _sent_before(conn: Connection, request_id: str, clip_sha256: str) -> Any:
