@@ -5,6 +5,7 @@
                  [--confirm-region-warnings]
     field sync   --store PATH [--json] [--registry URL] [--batch-size N] [--max-retries N]
     field status --store PATH [--json [--review]]
+    field verify-video ID_NUMBER CLIP --store PATH [--digits-heard] [--json]
 
 Bulk-enrollment CSV: the roster columns, plus optional ``consent_form``, ``id_front`` and
 ``id_back`` columns naming image files (relative to the CSV) to attach, and an optional ``photo``
@@ -17,6 +18,12 @@ The whole file is checked first and applied in one transaction: one bad row (its
 reported with its line and every failed check) and nothing is stored. An optional ``subsidies``
 column lists the subsidy items applied for as catalogue codes separated by ``;`` (protocol v3,
 ``resources/subsidies/catalogue.json``); an unknown code fails the row with ``subsidies.unknown``.
+
+``field verify-video`` is the desktop's 视频核验 (the offline video path, docs/verification-api.md): the
+resident's newest request that takes a video, the liveness checks run on the clip here against the
+resident's face template on this laptop (a preview: the registry runs them again and decides), the
+clip and the check recorded in the store and sent by the next ``field sync``. It prints the local
+decision; exit 0 when the local check passed and the digits were heard (``--digits-heard``), else 1.
 
 ``field status`` shows the records per send state and, after a sync with a v3 registry, per review
 state (received, checked, needs_review, cleared, approved, rejected, returned; "none" = not reviewed
@@ -53,6 +60,7 @@ E_DUPLICATE = "record.duplicate_id_number"
 E_ATTACHMENT_FILE = "attachment.file_unreadable"
 E_VILLAGE_NOT_ASSIGNED = "village.not_assigned"
 E_PHOTO_FILE = "photo.file_unreadable"
+E_CLIP_FILE = "video.file_not_found"
 PHOTO_COLUMN = "photo"
 SUBSIDIES_COLUMN = "subsidies"
 SUBSIDY_SEPARATORS = (";", "；")   # the full-width one is what a Chinese keyboard types
@@ -94,6 +102,15 @@ def register(sub: Any) -> None:
     p.add_argument("--review", action="store_true",
                    help="with --json: add the review counts under \"review\" (the text always shows them)")
     p.set_defaults(handler=cmd_status)
+
+    p = fsub.add_parser("verify-video", help="check a clip the worker sent (offline video path); sent at the next sync")
+    p.add_argument("id_number", metavar="ID_NUMBER")
+    p.add_argument("clip", metavar="CLIP")
+    p.add_argument("--store", required=True, metavar="PATH")
+    p.add_argument("--digits-heard", action="store_true",
+                   help="the worker says the request's 4 digits in the clip (a person listened)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_verify_video)
 
 
 def _open(path: str, *, must_exist: bool = True):
@@ -288,7 +305,10 @@ def cmd_sync(args: Any) -> int:
             f"pulled {report.pulled} (review changed on {report.reviews_changed}, newly returned "
             f"{report.returned}); digest {'matches' if report.digest_match else 'DOES NOT MATCH'}"
             f" ({report.local_count} records); left to send {report.left_to_send}; "
-            f"needs attention {counts[SendState.NEEDS_ATTENTION]}\n")
+            f"needs attention {counts[SendState.NEEDS_ATTENTION]}"
+            + (f"; video checks sent {report.video_sent}, refused {report.video_refused}, "
+               f"left {report.video_left}" if report.video_sent or report.video_refused or report.video_left
+               else "") + "\n")
     if report.error:
         sys.stderr.write(f"error: {report.error}\n")
     elif not report.ok:
@@ -320,3 +340,38 @@ def cmd_status(args: Any) -> int:
     return EXIT_OK
 
 
+
+
+def cmd_verify_video(args: Any) -> int:
+    import os
+
+    # FFmpeg (inside OpenCV) writes its own complaints about a broken file to stderr ("moov atom not
+    # found"): only fatal ones, so an error is the one line with its code, as every command's is.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
+    from sync import verification_ops
+
+    clip = Path(args.clip)
+    if not clip.is_file():
+        raise CliError(E_CLIP_FILE, f"no such clip: {clip}", EXIT_USAGE)
+    with _open(args.store) as store:
+        task = verification_ops.video_task(store, args.id_number)
+        local = verification_ops.check_video(task, clip)
+        check = verification_ops.record_video_check(store, task, local, args.digits_heard)
+    passed = local.passed and bool(args.digits_heard)
+    if args.json:
+        print_json({"check_id": check["check_id"], "request": task.request_id, "id_number": task.id_number,
+                    "digits": task.digits, "actions": task.actions, "clip_sha256": check["clip_sha256"],
+                    "digits_heard": check["digits_heard"], "local_passed": local.passed, "passed": passed,
+                    "send_state": check["send_state"], "decision": local.decision})
+    else:
+        out = sys.stdout
+        out.write(f"request {task.request_id}: digits {' '.join(task.digits)}, actions {', '.join(task.actions)}\n")
+        for c in local.decision.get("checks") or []:
+            mark = "ok  " if c.get("passed") else "FAIL"
+            reason = f"  ({c['reason']})" if c.get("reason") and not c.get("passed") else ""
+            out.write(f"  {mark} {c.get('name')}: {c.get('value')} (threshold {c.get('threshold')}){reason}\n")
+        out.write(f"local check: {'passed' if local.passed else 'failed'}"
+                  f"{'' if local.passed else ' (' + ', '.join(local.decision.get('reasons') or []) + ')'}; "
+                  f"digits {'heard' if args.digits_heard else 'NOT confirmed (--digits-heard)'}\n")
+        out.write(f"recorded as {check['check_id']}; sent to the registry at the next `yikatong field sync`\n")
+    return EXIT_OK if passed else EXIT_FAILURE

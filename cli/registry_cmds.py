@@ -379,7 +379,8 @@ def cmd_verification_purge(args: argparse.Namespace) -> int:
         print_json(out)
     else:
         sys.stdout.write(f"purged {out['frames_purged']} evidence frame(s) ({out['bytes']} bytes) of attempts "
-                         f"finished before {out['cutoff']}\n")
+                         f"finished before {out['cutoff']}; {out['clips_released']} video clip(s) released "
+                         f"to gc-blobs\n")
     return 0
 
 

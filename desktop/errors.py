@@ -176,6 +176,10 @@ def _messages() -> dict[str, str]:
         "verify.too_many_frames": _t("上传的画面过多，请重新开始"),
         "verify.rate_limited": _t("尝试次数过多，请{retry_after}秒后再试"),
         "verify.engine_unavailable": _t("登记中心暂时无法进行人脸核验，请稍后再试"),
+        "verify.clip_missing": _t("核验视频还没有上传到登记中心，请同步后再试"),
+        "video.unreadable": _t("无法读取这个视频文件，请让对方重新录制并发送（常见格式如 MP4）"),
+        "video.too_short": _t("视频太短：至少需要3秒，请让对方按提示重新录一段10秒左右的视频"),
+        "video.too_long": _t("视频太长：最多60秒，请让对方重新录一段10秒左右的视频"),
         "checks.config_invalid": _t("自动比对的阈值配置文件有误，请联系管理员（resources/review/checks.json）"),
         "audit.text_unknown": _t("审计记录中没有这段文字（请核对哈希值）"),
         "audit.text_already_redacted": _t("这段文字已经依法删除"),
@@ -192,6 +196,10 @@ def _messages() -> dict[str, str]:
         "dataset.photo_id_repeated": _t("同一身份证号只能有一张参考照片"),
         "subsidies.unknown": _t("未知的补贴项目代码：{item}"),
         "subsidies.invalid": _t("补贴项目格式不正确"),
+        # the laptop's offline video path (desktop/verification/video_dialog.py, field verify-video)
+        "video.file_not_found": _t("找不到这个视频文件"),
+        "video.no_request": _t("本机没有此居民可用的远程核验请求（含视频核验的数字和动作）：请先发起远程核验并同步"),
+        "video.too_large": _t("视频文件太大（最多{max_mb}MB），请让本人重新录一段10秒左右的视频"),
         # roster and dataset files (enrollment.roster_csv, the registry's dataset import)
         "csv.encoding": _t("文件编码无法识别：请另存为 UTF-8 或 GBK 编码的 CSV 文件"),
         "csv.empty": _t("文件是空的，没有任何数据行"),

@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from .enrollment_form import EnrollmentForm
 from .errors import describe
@@ -95,12 +95,14 @@ class MainWindow(QMainWindow):
         self.sync_panel.finished.connect(self._sync_finished)
         self.monitor.changed.connect(self.set_online)
         self.roster.verification_requested.connect(self._request_verification)
+        self.roster.video_check_requested.connect(self._video_check)
         self.verification_dialog: RequestVerificationDialog | None = None
         # 标记外出务工 (roster and form) and the form's 发起远程核验: issue 11's cadre side.
         self.roster.mark_away_requested.connect(self._mark_away)
         self.form.mark_away_requested.connect(self._mark_away)
         self.form.verification_requested.connect(self._request_verification)
         self.mark_away_dialog: MarkAwayDialog | None = None
+        self.video_dialog: QDialog | None = None
         self.owner.unhandled_error.connect(lambda e: self.statusBar().showMessage(describe(e), 10000))
 
         self.roster.set_villages(villages)
@@ -168,6 +170,22 @@ class MainWindow(QMainWindow):
         self._request_verification(resident)
         if self.verification_dialog is not None:
             self.verification_dialog.send()
+    def _video_check(self, resident: dict[str, Any]) -> None:
+        # Imported here: QtMultimedia loads only when a cadre first opens 视频核验, not at the app's start.
+        from .verification.video_dialog import VideoCheckDialog
+
+        if self.video_dialog is not None:
+            self.video_dialog.done(0)
+        dialog = VideoCheckDialog(self.owner, resident, self, online=self._online)
+        dialog.recorded.connect(self._video_check_recorded)
+        dialog.setModal(True)
+        dialog.show()
+        self.video_dialog = dialog
+
+    def _video_check_recorded(self, _check: dict[str, Any]) -> None:
+        self.roster.refresh()
+        if self._online:
+            self.sync_panel.start()   # sent at once; offline it waits for the next sync
 
     def is_online_shown(self) -> bool:
         return self._online
@@ -215,4 +233,7 @@ class MainWindow(QMainWindow):
             # Its lane's thread is joined before the window (its parent) goes away.
             self.verification_dialog.done(0)
             self.verification_dialog = None
+        if self.video_dialog is not None:
+            self.video_dialog.done(0)
+            self.video_dialog = None
         super().closeEvent(event)

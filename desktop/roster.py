@@ -7,7 +7,9 @@ arrive after a newer query was sent are dropped, so the tree never flickers back
 The 审核结果 column is the registry's review of the member's record as of the last sync (已退回 with
 its reason, 已批准, …); a returned member's row is highlighted: clicking it opens the record in the
 form with the reason at the top. The 远程核验 column is the member's latest remote verification request
-as last pulled (核验通过（日期）, 需上门或人工核验, …; the reasons in its tooltip).
+as last pulled (核验通过（日期）, 视频核验通过（弱于现场活体核验）, 需上门或人工核验, …; the reasons in its
+tooltip), and the laptop's own video check while it waits for a sync (视频核验已记录，待同步发送).
+视频核验 opens the offline video path for a member whose request still takes a video (no network needed).
 """
 
 from __future__ import annotations
@@ -29,15 +31,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sync.verification_ops import takes_video
+
 from .errors import describe
 from .review_labels import RETURNED, RETURNED_BACKGROUND, review_colour, review_summary
 from .store_worker import StoreOwner
 from .ui import STATE_COLOURS, state_name
 from .verification.labels import (
+    reason_text,
     summary_samples,
     verification_colour,
     verification_details,
     verification_summary,
+    video_check_summary,
 )
 
 SEARCH_DEBOUNCE_MS = 150
@@ -52,6 +58,7 @@ class RosterView(QWidget):
     member_selected = Signal(object)
     verification_requested = Signal(object)   # the selected member (发起远程核验)
     mark_away_requested = Signal(object)      # the selected member (标记外出务工)
+    video_check_requested = Signal(object)    # the selected member (视频核验)
     new_enrollment = Signal()
     loaded = Signal(int)  # number of members shown
 
@@ -85,6 +92,11 @@ class RosterView(QWidget):
         self.away_button.setToolTip(self.tr("记下外出务工的城市（保存为登记记录的新版本），联网时接着发起远程核验"))
         self.away_button.setEnabled(False)
         self.away_button.clicked.connect(self._mark_away)
+        self.video_button = QPushButton(self.tr("视频核验"))
+        self.video_button.setObjectName("videoCheck")
+        self.video_button.setToolTip(self.tr("本人打不开链接时：导入本人发来的视频，在本机检查并记录（不需要联网）"))
+        self.video_button.setEnabled(False)
+        self.video_button.clicked.connect(self._video_check)
         self._online = False
         self._selected: dict[str, Any] | None = None
 
@@ -94,6 +106,7 @@ class RosterView(QWidget):
         top.addWidget(self.new_button)
         top.addWidget(self.verify_button)
         top.addWidget(self.away_button)
+        top.addWidget(self.video_button)
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("rosterTree")
@@ -199,6 +212,17 @@ class RosterView(QWidget):
                 if verification:
                     item.setForeground(5, QBrush(QColor(verification_colour(verification["state"]))))
                     item.setToolTip(5, verification_details(verification))
+                waiting = video_check_summary(r.get("video_check"))
+                if waiting:
+                    check = r["video_check"]
+                    item.setText(5, waiting)
+                    tip = [waiting]
+                    if check.get("error_code"):
+                        tip.append(self.tr("原因：{reason}").format(reason=describe(check["error_code"])))
+                    if check.get("local_reasons"):
+                        tip.append(self.tr("本机检查：{reasons}").format(
+                            reasons="；".join(reason_text(x) for x in check["local_reasons"])))
+                    item.setToolTip(5, "\n".join(tip))
                 if review["state"] == RETURNED:
                     for col in range(self.tree.columnCount()):
                         item.setBackground(col, QBrush(QColor(RETURNED_BACKGROUND)))
@@ -237,6 +261,13 @@ class RosterView(QWidget):
     def _update_verify_button(self) -> None:
         self.verify_button.setEnabled(self._online and self._selected is not None)
         self.away_button.setEnabled(self._selected is not None)   # offline too: the request waits
+        verification = (self._selected or {}).get("verification")
+        self.video_button.setEnabled(bool(verification) and takes_video(verification))
+
+    @Slot()
+    def _video_check(self) -> None:
+        if self._selected is not None:
+            self.video_check_requested.emit(dict(self._selected))
 
     @Slot()
     def _request_verification(self) -> None:
@@ -262,12 +293,15 @@ def _fit_verification_column(tree: QTreeWidget) -> None:
 
 
 def _with_verifications(store: Any, households: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each member with their latest remote verification request as last pulled (or None); on the store thread."""
+    """Each member with their latest remote verification request as last pulled and the laptop's latest video
+    check (or None); on the store thread."""
     ids = [r["id_number"] for hh in households for r in hh.get("members") or []]
     latest = store.latest_verifications(ids) if ids else {}
+    checks = store.latest_video_checks(ids) if ids else {}
     for hh in households:
         for r in hh.get("members") or []:
             r["verification"] = latest.get(r["id_number"])
+            r["video_check"] = checks.get(r["id_number"])
     return households
 
 

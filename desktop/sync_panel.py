@@ -72,6 +72,7 @@ class SyncPanel(QWidget):
             "blobs": self.tr("正在上传附件"),
             "push": self.tr("正在发送登记记录"),
             "pull": self.tr("正在下载花名册和审核结果"),
+            "video": self.tr("正在发送视频核验"),
             "digest": self.tr("正在核对"),
         }.get(phase, phase)
 
@@ -181,6 +182,10 @@ class SyncPanel(QWidget):
             text += "。" + message_for("sync.digest_mismatch")
         if r.get("conflicts") or r.get("refused"):
             text += "。" + self.tr("请到“发送队列”处理冲突和被拒收的记录")
+        if r.get("video_sent"):
+            text += "。" + self.tr("视频核验已发送 {n} 条").format(n=r["video_sent"])
+        if r.get("video_refused"):
+            text += "。" + self.tr("视频核验被登记中心拒收 {n} 条（原因见花名册）").format(n=r["video_refused"])
         if r.get("returned"):
             text += "。" + self.tr("审核退回 {n} 条，请到“发送队列”修改后重新提交").format(n=r["returned"])
         verifications = self.verification_summary(r.get("verifications") or {})

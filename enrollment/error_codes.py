@@ -72,6 +72,11 @@ VERIFY_TOO_MANY_FRAMES = "verify.too_many_frames"    # more frames than an attem
 VERIFY_RATE_LIMITED = "verify.rate_limited"          # too many wrong digits from this link or address
 VERIFY_RESIDENT_UNKNOWN = "verify.resident_unknown"  # a request for someone on no roster and with no record
 VERIFY_ENGINE_UNAVAILABLE = "verify.engine_unavailable"  # the liveness engine is not installed here
+VERIFY_CLIP_MISSING = "verify.clip_missing"          # a video check names a clip this caller did not upload
+# The offline video path: a clip the engine cannot take (capture/liveness/video.py)
+VIDEO_UNREADABLE = "video.unreadable"                # not a video OpenCV can decode
+VIDEO_TOO_SHORT = "video.too_short"                  # shorter than 3 s
+VIDEO_TOO_LONG = "video.too_long"                    # longer than 60 s
 
 # --- the registry failed (an answer in its error shape with a 5xx status)
 SERVER_INTERNAL = "server.internal"
@@ -85,6 +90,10 @@ SYNC_REFUSED = "sync.refused"
 
 # --- the laptop's store
 STORE_TOO_NEW = "store.too_new"
+
+# --- the laptop's part of the offline video path (docs/verification-api.md, "The offline video path")
+VIDEO_NO_REQUEST = "video.no_request"    # no request with a video challenge for this resident on this laptop
+VIDEO_TOO_LARGE = "video.too_large"      # the clip is larger than a blob may be (protocol.BLOB_MAX)
 
 # --- no usable answer: the code of an ``enrollment.errors.Unavailable`` of each kind
 NETWORK_TIMEOUT = "network.timeout"

@@ -16,7 +16,8 @@ proves they hold them.
 Garbage collection (``collect_garbage``; ``yikatong registry gc-blobs`` and the server's
 ``BlobSweeper``): a partial upload whose last chunk is older than the partial TTL is removed, and a
 complete blob is removed once no record version (deleted records' history included: central staff
-may need it), no kept conflict, and no reference photo names it, and its grace period has passed
+may need it), no kept conflict, no reference photo and no verification clip whose evidence is still
+kept names it, and its grace period has passed
 since the last time an uploader completed it or was told it is complete.
 """
 
@@ -55,6 +56,7 @@ from .schema import (
     records,
     reference_templates,
     server_counter,
+    verification_attempts,
 )
 
 log = logging.getLogger("registry.blobs")
@@ -283,6 +285,11 @@ def read(engine: Engine, operator: Operator, sha256: str) -> bytes | None:
         return _bytes(conn, sha256)
 
 
+def complete_bytes(conn: Connection, sha256: str) -> bytes | None:
+    """The bytes of a complete blob, for a caller that already checked who may read them."""
+    return _bytes(conn, sha256)
+
+
 def _bytes(conn: Connection, sha256: str) -> bytes | None:
     if conn.execute(select(blobs.c.complete).where(blobs.c.sha256 == sha256)).scalar() is not True:
         return None
@@ -323,6 +330,9 @@ def _unreferenced(grace_cutoff: str) -> Any:
         func.coalesce(blobs.c.completed_at, blobs.c.created_at) < grace_cutoff,
         ~exists().where(record_attachments.c.sha256 == blobs.c.sha256),
         ~exists().where(reference_templates.c.photo_sha256 == blobs.c.sha256),
+        # A verification clip (the offline video path) until its attempt's evidence is purged.
+        ~exists().where(verification_attempts.c.clip_sha256 == blobs.c.sha256,
+                        verification_attempts.c.clip_purged_at.is_(None)),
         ~exists().where(blob_uploaders.c.sha256 == blobs.c.sha256, blob_uploaders.c.confirmed_at >= grace_cutoff),
     )
 

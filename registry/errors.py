@@ -68,6 +68,10 @@ STATUS: dict[str, int] = {
     codes.VERIFY_TOO_MANY_FRAMES: 413,
     codes.VERIFY_RATE_LIMITED: 429,
     codes.VERIFY_ENGINE_UNAVAILABLE: 503,
+    codes.VERIFY_CLIP_MISSING: 409,
+    codes.VIDEO_UNREADABLE: 422,
+    codes.VIDEO_TOO_SHORT: 422,
+    codes.VIDEO_TOO_LONG: 422,
     # The registry is up but lacks a part (no check worker, no CJK font): the laptop retries later.
     codes.REVIEW_CHECKS_UNAVAILABLE: 503,
     FONT_MISSING: 503,

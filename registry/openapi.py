@@ -57,11 +57,12 @@ STATUS_MEANING = {
     404: "No such record, blob, resident or verification link (or not one this operator may see).",
     409: "The state on the server moved on: a stale version, a decision the state does not allow, "
          "a blob upload resumed at another offset; a verification used up, without consent, or an "
-         "attempt already closed.",
+         "attempt already closed; a verification clip this caller did not upload (verify.clip_missing).",
     410: "The verification link has expired (verify.expired).",
     413: "The request body is over the registry's limit (request.too_large), refused while reading.",
     422: "The request does not have the expected shape (request.invalid, with every field in "
-         "data.errors) or breaks a rule of the domain (its own code).",
+         "data.errors) or breaks a rule of the domain (its own code; a verification clip that is no video, "
+         "or too short or long: video.*).",
     426: f"{protocol.VERSION_HEADER} is missing or names a version outside "
          f"{protocol.MIN_PROTOCOL_VERSION}–{protocol.PROTOCOL_VERSION} (protocol.unsupported_version).",
     429: "Too many wrong passwords or ID digits: the account, link or address is locked for a while "
@@ -99,6 +100,7 @@ ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", protocol.VERIFICATIONS): (*_TOKEN, *_JSON_BODY, 404),
     ("get", protocol.VERIFICATIONS): (*_TOKEN, 422),
     ("get", protocol.VERIFICATION_EVIDENCE): (*_TOKEN, 404, 422),
+    ("post", protocol.VERIFICATION_VIDEO): (*_TOKEN, *_JSON_BODY, 404, 409, 503),
     ("get", protocol.VERIFY_PAGE): (404, 413, 422),
     ("get", protocol.VERIFY_APP_JS): (404, 413),
     ("get", protocol.VERIFY_APP_CSS): (404, 413),
@@ -398,6 +400,13 @@ class RunChecksAnswer(BaseModel):
     related_rechecked: int | None = None
 
 
+class VideoChallenge(BaseModel):
+    """What a worker who cannot open the link says and does in a clip (docs/verification-api.md)."""
+
+    digits: str = Field(description="4 decimal digits, said facing the camera")
+    actions: list[str] = Field(description="Two different actions, done in this order after the digits")
+
+
 class VerificationView(BaseModel):
     """A remote verification request (docs/verification-api.md); never its token."""
 
@@ -416,6 +425,8 @@ class VerificationView(BaseModel):
     attempts_used: int
     attempts_left: int
     result: dict[str, Any] | None
+    video_challenge: VideoChallenge | None = Field(
+        description="The offline video path's challenge, drawn with the request (null on none)")
 
 
 class CreatedVerificationAnswer(BaseModel):
@@ -480,6 +491,11 @@ class FinishAnswer(BaseModel):
     state: VerificationState
 
 
+class VideoAttemptAnswer(FinishAnswer):
+    decision: dict[str, Any] = Field(description="The stored decision: passed, reasons, checks (with "
+                                     "digits_heard), match_distance, passive_score, evidence, reference, frames")
+
+
 ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("get", protocol.HEALTH): Health,
     ("post", protocol.LOGIN): LoginAnswer,
@@ -506,6 +522,7 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("post", protocol.VERIFY_ATTEMPTS): AttemptAnswer,
     ("put", protocol.VERIFY_FRAME): FrameAnswer,
     ("post", protocol.VERIFY_FINISH): FinishAnswer,
+    ("post", protocol.VERIFICATION_VIDEO): VideoAttemptAnswer,
 }
 
 # ------------------------------------------------------------------------------ building

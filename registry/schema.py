@@ -393,6 +393,8 @@ verification_requests = Table(
     Column("session_expires_at", String(32), nullable=True),
     Column("consent_version", String(32), nullable=True),
     Column("consent_at", String(32), nullable=True),
+    # The offline video path (migration 0011): {"digits", "actions"} drawn at creation (JSON).
+    Column("video_challenge", Text, nullable=True),
 )
 
 # One attempt of a request: the server-drawn challenge (``steps``: [{action, deadline_ms}]), the nonce
@@ -412,6 +414,15 @@ verification_attempts = Table(
     Column("client_hash", String(64), nullable=False, server_default=""),
     Column("frames_received", Integer, nullable=False, server_default="0"),
     Column("bytes_received", Integer, nullable=False, server_default="0"),
+    # Migration 0011: ``method`` live | video; a video attempt's clip blob (``clip_sha256``: one attempt
+    # per clip and request, so a resent clip finds its answer; found by hash across requests for the
+    # replay check), kept from garbage collection until ``clip_purged_at``; ``result`` the answer's
+    # passed | retry | failed.
+    Column("method", String(16), nullable=False, server_default="live"),
+    Column("clip_sha256", String(64), nullable=True),
+    Column("clip_purged_at", String(32), nullable=True),
+    Column("result", String(16), nullable=True),
+    Index("ix_verification_attempts_clip", "clip_sha256", "request_id", unique=True),
 )
 
 # The frames of an attempt: the hash of every frame ever received stays (a frame replayed into a later

@@ -24,7 +24,10 @@ apt_install() {
 # Qt's offscreen/xcb platforms need these libraries; fonts-noto-cjk or every Chinese character is a box.
 QT_PACKAGES=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-noto-cjk fonts-wqy-zenhei
              libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
-             libxcb-render-util0 libxcb-image0)
+             libxcb-render-util0 libxcb-image0
+             # QtMultimedia (PySide6-Addons; the 视频核验 dialog's player): its FFmpeg is in the wheel, but
+             # libQt6Multimedia links PulseAudio's client library and the FFmpeg plugin XRandR and DRM.
+             libpulse0 libxrandr2 libdrm2)
 
 make_venv() {
   local extras="$1"

@@ -1,4 +1,4 @@
-"""The field sync client: login, and one sync = health → blobs → push → pull → digest.
+"""The field sync client: login, and one sync = health → blobs → push → pull → video checks → digest.
 
 Guarantees (DESIGN.md, "Sync properties"):
 
@@ -24,12 +24,13 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from enrollment import error_codes
-from enrollment.errors import Kind
+from enrollment.errors import DomainError, Kind
 
 from . import protocol
 from .http import ApiError, RegistryHttp, TransportError
@@ -49,7 +50,7 @@ WAIT_SLICE_S = 0.25
 
 @dataclass
 class SyncProgress:
-    phase: str   # "blobs" | "push" | "pull" | "digest" | "waiting" (a retry after a network error)
+    phase: str   # "blobs" | "push" | "pull" | "video" | "digest" | "waiting" (a retry after a network error)
     done: int
     total: int
     # With phase "waiting": how long the consumer should let pass before the next step. The client
@@ -87,6 +88,10 @@ class SyncReport:
     returned: int = 0
     # protocol v4: remote verification requests whose state this sync's pull brought, counted by state
     verifications: dict[str, int] = field(default_factory=dict)
+    # issue 11 item 4: the cadre's offline video checks decided by the registry, refused, still to send
+    video_sent: int = 0
+    video_refused: int = 0
+    video_left: int = 0
 
     @property
     def ok(self) -> bool:
@@ -98,12 +103,13 @@ class SyncReport:
         return {**asdict(self), "ok": self.ok}
 
 
-def _count_verifications(counts: dict[str, int], changes: list[Any]) -> None:
-    """Tally the pulled verification requests by state (the batch was applied, so its shape is valid)."""
+def _count_verifications(report: SyncReport, latest: dict[str, str], changes: list[Any]) -> None:
+    """Tally the pulled verification requests by their latest state (the batch was applied, so its shape is
+    valid); a request pulled twice in one sync (again after a video check was decided) counts once."""
     for change in changes:
         if isinstance(change, dict) and change.get("kind") == protocol.KIND_VERIFICATION:
-            state = str((change.get("data") or {}).get("state") or "")
-            counts[state] = counts.get(state, 0) + 1
+            latest[str(change.get("key"))] = str((change.get("data") or {}).get("state") or "")
+    report.verifications = dict(Counter(latest.values()))
 
 
 class _Stop(Exception):
@@ -252,6 +258,7 @@ class SyncClient:
     def run_steps(self) -> Iterator[SyncProgress]:
         """One sync, yielding after each unit of work; the outcome is in ``self.report``."""
         self.report = rep = SyncReport()
+        self._pulled_verifications: dict[str, str] = {}
         try:
             self._check_cancel()
             if self._http is None and not self.store.token():
@@ -260,6 +267,7 @@ class SyncClient:
             yield from self._blobs()
             yield from self._push()
             yield from self._pull()
+            yield from self._video_checks()
             self._check_cancel()
             yield from self._digest()
             yield SyncProgress("digest", 1, 1)
@@ -278,6 +286,7 @@ class SyncClient:
         finally:
             counts = self.store.counts_by_state()
             rep.left_to_send = counts["queued"] + counts["sending"]
+            rep.video_left = len(self.store.video_checks_to_send())
             log.info("sync finished: accepted=%d unchanged=%d conflicts=%d refused=%d blobs=%d pulled=%d "
                      "digest_match=%s left=%d error=%s", rep.accepted, rep.unchanged, rep.conflicts,
                      rep.refused, rep.blobs_sent, rep.pulled, rep.digest_match, rep.left_to_send,
@@ -294,8 +303,12 @@ class SyncClient:
     # -- blobs
     def _blobs(self) -> Iterator[SyncProgress]:
         todo = self.store.blobs_to_send()
-        if not todo:
-            return
+        if todo:
+            yield from self._upload_blobs(todo, self.store.blob_bytes)
+
+    def _upload_blobs(self, todo: list[tuple[str, int]], read: Callable[[str], bytes]) -> Iterator[SyncProgress]:
+        """Ask which of ``todo`` (sha256, size) the registry lacks, then send each missing one in chunks from
+        the offset it holds; ``read(sha256)`` gives a blob's bytes (the records' blobs or a video clip)."""
         self._check_cancel()
         sizes = dict(todo)
         status = yield from self._request("POST", protocol.BLOB_STATUS,
@@ -313,7 +326,7 @@ class SyncClient:
         total = sum(size - received for _sha, size, received in pending)
         done = 0
         for sha, size, received in pending:
-            data = self.store.blob_bytes(sha)
+            data = read(sha)
             offset = received if 0 <= received <= size else 0
             while True:
                 self._check_cancel()
@@ -325,7 +338,7 @@ class SyncClient:
                         offset = e.data["received"]  # the registry has more (or less): resume there
                         continue
                     log.warning("blob %s… refused: %s", sha[:12], e.code)
-                    break  # the record's push will be refused (blob.missing) and shown to the cadre
+                    break  # the record's push (or the video check) will be refused and shown to the cadre
                 self.report.bytes_sent += len(chunk)
                 done += len(chunk)
                 offset = int(answer.get("received", offset + len(chunk)))
@@ -415,13 +428,48 @@ class SyncClient:
                                 f"{protocol.PROTOCOL_VERSION}: {e}") from e
                 self.report.reviews_changed += applied.get("reviews", 0)
                 self.report.returned += applied.get("returned", 0)
-                _count_verifications(self.report.verifications, changes)
+                _count_verifications(self.report, self._pulled_verifications, changes)
             self.report.pulled += len(changes)
             self.report.pull_batches += 1
             more = bool(body.get("more")) and bool(changes) and last > since
             yield SyncProgress("pull", self.report.pulled, self.report.pulled + (self.pull_limit if more else 0))
             if not more:
                 break
+
+    # -- offline video checks (issue 11 item 4)
+    def _video_checks(self) -> Iterator[SyncProgress]:
+        """Send each pending video check: its clip as a blob, then the submission; store the answer. A 4xx
+        refusal is stored (``refused``, with its code) and not sent again; a network failure or a 5xx ends
+        the sync with the check still pending. A pull follows when any was decided, so the request's new
+        state is on the laptop at the end of this sync."""
+        from .verification_ops import submit_video_check
+
+        todo = self.store.video_checks_to_send()
+        decided = 0
+        for index, check in enumerate(todo):
+            self._check_cancel()
+            check_id, sha = check["check_id"], check["clip_sha256"]
+            try:
+                clip = self.store.video_clip_bytes(check)
+            except DomainError as e:
+                self.store.mark_video_check_refused(check_id, e.code, "the clip's copy on this laptop is missing")
+                self.report.video_refused += 1
+                continue
+            yield from self._upload_blobs([(sha, len(clip))], lambda _sha, clip=clip: clip)
+            try:
+                answer = yield from self._call(submit_video_check, self.http, check["request"], sha,
+                                               check["digits_heard"])
+            except ApiError as e:
+                self.store.mark_video_check_refused(check_id, e.code, e.message)
+                self.report.video_refused += 1
+                log.info("video check %s refused: %s", check_id, e.code)
+            else:
+                self.store.mark_video_check_sent(check_id, answer)
+                self.report.video_sent += 1
+                decided += 1
+            yield SyncProgress("video", index + 1, len(todo))
+        if decided:
+            yield from self._pull()
 
     # -- digest
     def _digest(self) -> Iterator[SyncProgress]:

@@ -14,6 +14,11 @@ Tables
 ``verifications`` remote verification requests as last pulled (schema version 5, protocol v4),
                  keyed by request id: state, city, method, expiry, outcome and reason codes.
 ``attachments``  (record, kind) → blob SHA-256; ``blobs`` holds the bytes, addressed by SHA-256.
+``video_checks``  the cadre's offline video checks (schema version 6, issue 11 item 4): request, clip
+                 SHA-256 (the clip itself is a 0600 file in the store's clip folder, ``<store>-clips/``),
+                 the local decision, digits heard, who checked and when, the send state
+                 (``pending → sent | refused``) and the registry's answer. ``verifications`` also keeps
+                 each request's ``video_challenge`` (digits and actions) from version 6 on.
 
 Schema versions live in ``PRAGMA user_version``; :data:`MIGRATIONS` lists one function per
 version and :func:`migrate` applies the missing ones, each in its own transaction
@@ -31,6 +36,7 @@ from one thread; several ``Store`` objects (the desktop's and a sync thread's) m
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import sqlite3
 import uuid
@@ -40,10 +46,11 @@ from typing import Any
 
 import sqlite_utils
 
+from enrollment.errors import DomainError
 from enrollment.private_files import private_sqlite
 
 from . import protocol
-from .local import blobs, credentials, pull, push_results, records, roster, verifications
+from .local import blobs, credentials, pull, push_results, records, roster, verifications, video_checks
 from .local.credentials import E_BAD_CREDENTIALS, E_OFFLINE_UNKNOWN_USER  # noqa: F401 - the store's codes
 from .local.outbox import (  # noqa: F401 - the send states are part of the store's API
     ACCEPTED,
@@ -273,6 +280,62 @@ class Store:
     def latest_verifications(self, id_numbers: list[str] | None = None) -> dict[str, dict]:
         """The newest remote verification request per resident (id_number → request)."""
         return verifications.latest_by_id_number(self.db, id_numbers)
+
+    def verification(self, request: str) -> dict | None:
+        """One remote verification request as last pulled (None if this laptop has not pulled it)."""
+        return verifications.get(self.db, request)
+
+    # -- offline video checks (sync/local/video_checks.py; the steps: sync/verification_ops.py)
+    @property
+    def clip_folder(self) -> Path:
+        return video_checks.clip_folder(self.path)
+
+    def record_video_check(self, *, request: str, id_number: str, clip: bytes, suffix: str,
+                           decision: dict[str, Any], digits_heard: bool, checked_by: str | None) -> dict:
+        """Copy the clip into the clip folder and record the check as ``pending``; the row."""
+        sha, name = video_checks.copy_clip(self.clip_folder, clip, suffix)
+        with self.transaction():
+            check_id = video_checks.insert(self.db, request=request, id_number=id_number, clip_sha256=sha,
+                                           clip_size=len(clip), clip_file=name, decision=decision,
+                                           digits_heard=digits_heard, checked_by=checked_by)
+        return video_checks.get(self.db, check_id)
+
+    def video_check(self, check_id: str) -> dict | None:
+        return video_checks.get(self.db, check_id)
+
+    def video_checks_to_send(self) -> list[dict]:
+        return video_checks.to_send(self.db)
+
+    def video_clip_bytes(self, check: dict) -> bytes:
+        """The recorded clip's bytes; ``blob.missing`` when its file is gone or no longer matches."""
+        try:
+            data = (self.clip_folder / check["clip_file"]).read_bytes()
+        except OSError:
+            raise DomainError(protocol.E_BLOB_MISSING, "clip_file") from None
+        if hashlib.sha256(data).hexdigest() != check["clip_sha256"]:
+            raise DomainError(protocol.E_BLOB_MISSING, "clip_file")
+        return data
+
+    def mark_video_check_sent(self, check_id: str, answer: dict[str, Any]) -> None:
+        with self.transaction():
+            video_checks.mark_sent(self.db, check_id, answer)
+
+    def mark_video_check_refused(self, check_id: str, code: str, message: str) -> None:
+        with self.transaction():
+            video_checks.mark_refused(self.db, check_id, code, message)
+
+    def video_checks_for(self, id_number: str) -> list[dict]:
+        return video_checks.for_id_number(self.db, id_number)
+
+    def latest_video_checks(self, id_numbers: list[str] | None = None) -> dict[str, dict]:
+        return video_checks.latest_by_id_number(self.db, id_numbers)
+
+    def face_template_for(self, id_number: str) -> bytes | None:
+        """The resident's face template on this laptop (their record's), or None."""
+        from enrollment.records import FACE_TEMPLATE
+
+        record = self.record_for_id_number(id_number)
+        return None if record is None else self.attachment_bytes(record["record_id"], FACE_TEMPLATE)
 
     def records_to_send(self, limit: int, after_seq: int = 0) -> list[dict]:
         return records.to_send(self.db, limit, after_seq)

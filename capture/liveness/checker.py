@@ -112,8 +112,10 @@ class LivenessChecker:
         check("frames_change", change is not None and change >= t.still_min_change, change,
               f">= {t.still_min_change}", PRESENTATION_ATTACK)
 
-        # Which frames belong to which step: the page's step index, received before the deadline.
-        per_step = [[o for o in obs if frames[o.index].step == s and frames[o.index].t_ms <= step.deadline_ms]
+        # Which frames belong to which step: the page's step index, received before the deadline. A
+        # clip's action steps (``after_previous``) are filled in below, once the previous is judged.
+        per_step = [[] if step.after_previous else
+                    [o for o in obs if frames[o.index].step == s and frames[o.index].t_ms <= step.deadline_ms]
                     for s, step in enumerate(steps)]
         still_index = next((s for s, st in enumerate(steps) if st.action == ChallengeAction.HOLD_STILL), 0)
         still = [o for o in per_step[still_index] if o.measures is not None]
@@ -132,10 +134,15 @@ class LivenessChecker:
         check("hold_still_shift", shift <= t.still_max_shift, shift, f"<= {t.still_max_shift}", NOT_STILL)
 
         peaks: list[int] = []
+        moment = max(o.index for o in per_step[still_index])     # when the previous step was done
         for s, step in enumerate(steps):
             if s == still_index:
                 continue
+            if step.after_previous:
+                per_step[s] = [o for o in obs if o.index > moment and frames[o.index].t_ms <= step.deadline_ms]
             res = actions.judge(ChallengeAction(step.action), per_step[s], base, t)
+            if step.after_previous and res.seen and res.first is not None:
+                moment = res.first
             # A blink's value is the lowest eye opening (must go below); the others must reach above.
             op = "<=" if step.action == ChallengeAction.BLINK else ">="
             check(f"step{s}:{step.action}", res.seen, res.value, f"{op} {_fmt(res.threshold)}", ACTION_MISSED)

@@ -36,6 +36,11 @@ REASON_CODES = (NO_FACE, MANY_FACES, FACE_LOST, IDENTITY_CHANGED, ACTION_MISSED,
 class Step:
     action: ChallengeAction        # HOLD_STILL first, then two drawn from RANDOM_ACTIONS
     deadline_ms: int               # since the attempt's start, set by the server
+    # A clip's action steps (video.py): no page says which step a frame was in and there is no
+    # server deadline, so the step's frames are those after the moment the previous step's action
+    # was first seen (after the hold-still window for the first), up to ``deadline_ms``: the
+    # actions must come in the order drawn. The live path's steps leave it False.
+    after_previous: bool = False
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
-from enrollment.vocabulary import VerificationMethod, VerificationState
+from enrollment.vocabulary import ChallengeAction, VerificationMethod, VerificationState
 
 from ..review_labels import vocabulary_name
 
@@ -36,7 +36,30 @@ _REASONS = {
     "liveness.presentation_attack": "疑似照片或视频",
     "liveness.too_few_frames": "照片没有传完（网络不好）",
     "liveness.replayed": "疑似重放的画面",
+    # the offline video path (docs/verification-api.md, "The offline video path")
+    "video.digits_not_heard": "没有听到本人念出数字",
+    "video.unreadable": "视频无法读取",
+    "video.too_short": "视频太短（不到3秒）",
+    "video.too_long": "视频太长（超过60秒）",
 }
+
+# Each check of a Decision (capture/liveness: CheckResult.name) as the 视频核验 dialog lists it.
+_CHECKS = {
+    "frames": "画面数量",
+    "face_present": "画面中有人脸",
+    "one_face": "只有一个人",
+    "face_track": "人脸始终在画面中",
+    "brightness": "光线",
+    "frames_change": "画面有变化（不是一张照片）",
+    "hold_still_yaw": "开始时正对镜头",
+    "hold_still_shift": "开始时保持不动",
+    "same_person": "前后是同一个人",
+    "passive": "真人检测（防照片、翻拍）",
+    "match": "与登记照片比对",
+}
+
+# A passed video check is weaker than the live check on the worker's phone: the roster says so.
+VIDEO_PASSED = "视频核验通过（弱于现场活体核验）"
 
 
 def _t(text: str) -> str:
@@ -46,6 +69,34 @@ def _t(text: str) -> str:
 def reason_text(code: str) -> str:
     """One reason code in Chinese; an unknown code is shown as it is."""
     return _t(_REASONS[code]) if code in _REASONS else code
+
+
+def action_text(action: str) -> str:
+    """A challenge action's Chinese name (向左转头, 张嘴, …); an unknown one as it is."""
+    return vocabulary_name(action, ChallengeAction)
+
+
+def check_text(name: str) -> str:
+    """One liveness check's name in Chinese; ``step{i}:{action}`` is 动作{i}：{the action}."""
+    if name.startswith("step") and ":" in name:
+        index, action = name[4:].split(":", 1)
+        return _t("动作{i}：{action}").format(i=index, action=action_text(action))
+    return _t(_CHECKS[name]) if name in _CHECKS else name
+
+
+def spaced_digits(digits: str) -> str:
+    """4821 → 4 8 2 1: read one digit at a time, as the worker is asked to say them."""
+    return " ".join(digits)
+
+
+def video_instruction(challenge: dict[str, Any] | None) -> str:
+    """The instruction sent with the link for a worker who cannot open it (the contract's wording)."""
+    if not challenge:
+        return ""
+    actions = "，再".join(action_text(a) for a in challenge.get("actions") or [])
+    return _t("如果打不开链接：请录一段 10 秒左右的视频，正对镜头，先念出数字 {digits}，再{actions}，"
+              "然后把视频发给村干部。").format(digits=spaced_digits(str(challenge.get("digits") or "")),
+                                              actions=actions)
 
 
 # The registry's SMS names its times in Beijing time (UTC+8, no daylight saving): the laptop says the same day.
@@ -85,6 +136,8 @@ def verification_summary(verification: dict[str, Any] | None) -> str:
     state = verification["state"]
     name = vocabulary_name(state, VerificationState)
     result = verification.get("result") or {}
+    if state == VerificationState.PASSED and verification.get("method") == VerificationMethod.VIDEO:
+        return _t(VIDEO_PASSED)
     if state == VerificationState.PASSED:
         day = beijing_day(result.get("decided_at") or verification.get("updated_at"))
         return _t("{name}（{day}）").format(name=name, day=day) if day else name
@@ -124,7 +177,20 @@ def summary_samples() -> list[str]:
     day = "2026-12-31T15:59:00.000+00:00"
     return [verification_summary({"state": str(state), "method": str(method), "expires_at": day,
                                   "updated_at": day, "result": {"decided_at": day}})
-            for state in VerificationState for method in VerificationMethod]
+            for state in VerificationState for method in VerificationMethod] + [
+        video_check_summary({"send_state": "pending"}), video_check_summary({"send_state": "refused"})]
+
+
+def video_check_summary(check: dict[str, Any] | None) -> str:
+    """The laptop's own video check while the registry has not decided it: 视频核验已记录，待同步发送, or
+    the registry's refusal; "" once sent (the request's pulled state says the rest)."""
+    if not check:
+        return ""
+    if check.get("send_state") == "pending":
+        return _t("视频核验已记录，待同步发送")
+    if check.get("send_state") == "refused":
+        return _t("视频核验未被登记中心接收")
+    return ""
 
 
 def verification_colour(state: str | None) -> str:

@@ -31,7 +31,7 @@ from sync.verification_ops import CreatedVerification, create_verification
 from ..errors import describe
 from ..lane import Lane
 from ..store_worker import StoreOwner
-from .labels import beijing_day
+from .labels import beijing_day, video_instruction
 
 QR_SIZE = 220
 
@@ -78,6 +78,16 @@ class RequestVerificationDialog(QDialog):
         self.copy_button = QPushButton(self.tr("复制短信"))
         self.copy_button.setObjectName("verifyCopySms")
         self.copy_button.clicked.connect(self.copy_sms)
+        # The offline path: for a worker who cannot open the link, the request's digits and actions to
+        # record in a clip and send back through a messaging app (docs/verification-api.md).
+        self.video_edit = QPlainTextEdit()
+        self.video_edit.setObjectName("verifyVideoInstruction")
+        self.video_edit.setReadOnly(True)
+        self.video_edit.setFixedHeight(72)
+        self.video_edit.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.copy_video_button = QPushButton(self.tr("复制说明"))
+        self.copy_video_button.setObjectName("verifyCopyVideo")
+        self.copy_video_button.clicked.connect(self.copy_video_instruction)
         self.qr = QSvgWidget()
         self.qr.setObjectName("verifyQr")
         self.qr.setFixedSize(QR_SIZE, QR_SIZE)
@@ -88,6 +98,11 @@ class RequestVerificationDialog(QDialog):
         sms_row.addWidget(self.sms_edit, 1)
         sms_row.addWidget(self.copy_button)
         result_form.addRow(self.tr("短信"), sms_row)
+        video_row = QHBoxLayout()
+        video_row.addWidget(self.video_edit, 1)
+        video_row.addWidget(self.copy_video_button)
+        self.video_label = QLabel(self.tr("打不开链接时"))
+        result_form.addRow(self.video_label, video_row)
         result_form.addRow(self.tr("二维码"), self.qr)
         self.result_box.setVisible(False)
 
@@ -122,6 +137,10 @@ class RequestVerificationDialog(QDialog):
         self.link_edit.setText(created.link)
         self.link_edit.setCursorPosition(0)
         self.sms_edit.setPlainText(created.sms_text)
+        instruction = video_instruction(created.request.get("video_challenge"))
+        self.video_edit.setPlainText(instruction)
+        for widget in (self.video_label, self.video_edit, self.copy_video_button):
+            widget.setVisible(bool(instruction))
         self.qr.load(QByteArray(created.qr_svg.encode("utf-8")))
         self.result_box.setVisible(True)
         self.adjustSize()
@@ -136,6 +155,11 @@ class RequestVerificationDialog(QDialog):
     def copy_sms(self) -> None:
         QGuiApplication.clipboard().setText(self.sms_edit.toPlainText())
         self.status_label.setText(self.tr("短信已复制。") + self._note)
+
+    @Slot()
+    def copy_video_instruction(self) -> None:
+        QGuiApplication.clipboard().setText(self.video_edit.toPlainText())
+        self.status_label.setText(self.tr("视频核验说明已复制。") + self._note)
 
     def done(self, result: int) -> None:
         self._lane.shutdown()

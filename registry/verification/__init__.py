@@ -15,6 +15,7 @@ becomes a finding on the resident's record. One job per module:
 ``reference``      the descriptor to match against: the reference photo, else the enrolled template
 ``engine``         the adapter to ``capture.liveness`` (imported lazily)
 ``evidence``       evidence frames for staff; the purge after the retention
+``video``          the offline video path: a cadre's clip decided as an attempt (replay, digits, counting)
 ``sweeper``        the server's thread that moves expired requests
 ``routes``         the public routes (``/verify``, ``/api/verify/*``) and ``serve-verify``'s app
 ``staff_routes``   ``/api/verifications`` for the laptops and staff (bearer token)

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from enrollment import error_codes
 from enrollment.canonical import canonical_bytes
-from enrollment.vocabulary import VerificationState
+from enrollment.vocabulary import VerificationMethod, VerificationState
 
 from .. import audit
 from ..clock import Clock
@@ -121,15 +121,23 @@ def put_frame(engine: Engine, attempt_id: str, seq: int, step: int, nonce: str |
     return {"received": seq}
 
 
-def _replayed(conn: Any, attempt_id: str, frames: list[Any]) -> list[int]:
-    """Seqs of this attempt's frames whose hash was seen in another attempt."""
-    shas = sorted({f.sha256 for f in frames})
+def replayed(conn: Any, attempt_id: str, frames: list[tuple[int, str]]) -> list[int]:
+    """Seqs of this attempt's frames ((seq, sha256) each) whose hash was seen in another attempt, live
+    or video."""
+    shas = sorted({sha for _seq, sha in frames})
     seen: set[str] = set()
     for i in range(0, len(shas), 500):
         seen |= set(conn.execute(select(verification_frames.c.sha256).where(
             verification_frames.c.sha256.in_(shas[i:i + 500]),
             verification_frames.c.attempt_id != attempt_id)).scalars())
-    return [f.seq for f in frames if f.sha256 in seen]
+    return [seq for seq, sha in frames if sha in seen]
+
+
+def replay_decision(count: int) -> dict[str, Any]:
+    """The decision of an attempt with ``count`` frames (or a clip) seen before: failed without the engine."""
+    return {"passed": False, "reasons": [REPLAYED], "checks": [{
+        "name": "replay", "passed": False, "value": str(count), "threshold": "0", "reason": REPLAYED}],
+        "match_distance": None, "passive_score": None, "evidence": []}
 
 
 def _decode(frames: list[Any]) -> tuple[list[FrameInput], list[int]]:
@@ -157,14 +165,12 @@ def finish(engine: Engine, liveness: LivenessEngine, attempt_id: str, session: s
             raise ApiError(error_codes.VERIFY_ATTEMPT_CLOSED, "this attempt is finished")
         frames = conn.execute(select(verification_frames).where(verification_frames.c.attempt_id == attempt_id)
                               .order_by(verification_frames.c.seq)).all()
-        replayed = _replayed(conn, attempt_id, frames)
-        vector, ref_source = (None, None) if replayed else reference.descriptor(conn, row)
+        seen_before = replayed(conn, attempt_id, [(f.seq, f.sha256) for f in frames])
+        vector, ref_source = (None, None) if seen_before else reference.descriptor(conn, row)
     steps = json.loads(attempt.steps)
-    if replayed:
-        decision = {"passed": False, "reasons": [REPLAYED], "checks": [{
-            "name": "replay", "passed": False, "value": str(len(replayed)), "threshold": "0",
-            "reason": REPLAYED}], "match_distance": None, "passive_score": None, "evidence": []}
-        evidence_seqs = replayed[:4]
+    if seen_before:
+        decision = replay_decision(len(seen_before))
+        evidence_seqs = seen_before[:4]
     else:
         inputs, seqs = _decode(frames)
         raw = liveness.decide(inputs, [StepInput(s["action"], int(s["deadline_ms"])) for s in steps], vector)
@@ -176,41 +182,56 @@ def finish(engine: Engine, liveness: LivenessEngine, attempt_id: str, session: s
                                .with_for_update()).first()
         if attempt.state != OPEN:
             raise ApiError(error_codes.VERIFY_ATTEMPT_CLOSED, "this attempt is finished")
-        decision = {**decision, "evidence": evidence_seqs, "reference": ref_source, "frames": len(frames)}
-        # Keep the evidence frames' bytes; drop the others' (their hashes stay for the replay check).
-        if evidence_seqs:
-            conn.execute(update(verification_frames).where(verification_frames.c.attempt_id == attempt_id,
-                                                           verification_frames.c.seq.in_(evidence_seqs))
-                         .values(evidence=True))
-        conn.execute(update(verification_frames).where(verification_frames.c.attempt_id == attempt_id,
-                                                       verification_frames.c.evidence.is_(False))
-                     .values(data=None))
-        conn.execute(update(verification_attempts).where(verification_attempts.c.id == attempt_id).values(
-            state=DECIDED, decision=canonical_bytes(decision).decode("utf-8"), finished_at=iso(now)))
-        audit.append(conn, store.WORKER, store.DECIDED, row.id, {
-            "attempt": attempt_id, "passed": decision["passed"], "reasons": decision["reasons"],
-            "match_distance": decision["match_distance"], "passive_score": decision["passive_score"],
-            "frames": len(frames), "evidence": [f.sha256 for f in frames if f.seq in evidence_seqs]})
-        summary = {"attempt": attempt_id, "decided_at": iso(now), "reasons": decision["reasons"],
-                   "match_distance": decision["match_distance"], "passive_score": decision["passive_score"],
-                   "reference": ref_source}
-        left = max(0, row.attempts_max - row.attempts_used)
-        if decision["passed"]:
-            row = store.move(conn, row, VerificationState.PASSED, now=now, actor=store.WORKER,
-                             result={**summary, "outcome": PASSED}, session_hash=None, session_expires_at=None)
-            result = PASSED
-        elif left == 0:
-            evidence = {"outcome": "failed", "request": row.id, "attempt": attempt_id, "checks": decision["checks"],
-                        "reasons": decision["reasons"], "match_distance": decision["match_distance"],
-                        "passive_score": decision["passive_score"], "reference": ref_source,
-                        "evidence_frames": [{"seq": f.seq, "sha256": f.sha256} for f in frames
-                                            if f.seq in evidence_seqs]}
-            row = store.to_manual(conn, row, now=now, actor=store.WORKER, outcome=store.OUTCOME_FAILED,
-                                  result=summary, evidence=evidence)
-            conn.execute(update(verification_requests).where(verification_requests.c.id == row.id)
-                         .values(session_hash=None, session_expires_at=None))
-            result = FAILED
-        else:
-            row = store.move(conn, row, row.state, now=now, actor=store.WORKER, result={**summary, "outcome": RETRY})
-            result = RETRY
+        result, row, left, decision = conclude(
+            conn, row, attempt_id, decision, [(f.seq, f.sha256) for f in frames], evidence_seqs, ref_source,
+            now=now, actor=store.WORKER)
     return {"result": result, "reasons": decision["reasons"], "attempts_left": left, "state": row.state}
+
+
+def conclude(conn: Any, row: Any, attempt_id: str, decision: dict[str, Any], frames: list[tuple[int, str]],
+             evidence_seqs: list[int], ref_source: str | None, *, now: dt.datetime, actor: str,
+             method: VerificationMethod = VerificationMethod.LIVE) -> tuple[str, Any, int, dict[str, Any]]:
+    """Store an attempt's decision and move its request, the same for a live attempt and a clip: keep
+    the evidence frames' bytes and drop the others' (``frames``: (seq, sha256) of all; their hashes stay
+    for the replay check), audit the decision, then ``passed`` (with ``method``), ``retry`` (attempts
+    left; the state stays) or, on the last attempt, ``manual`` with a ``verification_failed`` finding.
+    Returns (result, the request row, attempts left, the decision as stored)."""
+    decision = {**decision, "evidence": evidence_seqs, "reference": ref_source, "frames": len(frames)}
+    how = {} if method == VerificationMethod.LIVE else {"method": str(method)}   # live: entries as before
+    if evidence_seqs:
+        conn.execute(update(verification_frames).where(verification_frames.c.attempt_id == attempt_id,
+                                                       verification_frames.c.seq.in_(evidence_seqs))
+                     .values(evidence=True))
+    conn.execute(update(verification_frames).where(verification_frames.c.attempt_id == attempt_id,
+                                                   verification_frames.c.evidence.is_(False))
+                 .values(data=None))
+    audit.append(conn, actor, store.DECIDED, row.id, {
+        "attempt": attempt_id, "passed": decision["passed"], "reasons": decision["reasons"],
+        "match_distance": decision["match_distance"], "passive_score": decision["passive_score"],
+        "frames": len(frames), "evidence": [sha for seq, sha in frames if seq in evidence_seqs], **how})
+    summary = {"attempt": attempt_id, "decided_at": iso(now), "reasons": decision["reasons"],
+               "match_distance": decision["match_distance"], "passive_score": decision["passive_score"],
+               "reference": ref_source, **how}
+    left = max(0, row.attempts_max - row.attempts_used)
+    if decision["passed"]:
+        row = store.move(conn, row, VerificationState.PASSED, now=now, actor=actor,
+                         result={**summary, "outcome": PASSED}, session_hash=None, session_expires_at=None,
+                         method=method)
+        result = PASSED
+    elif left == 0:
+        evidence = {"outcome": "failed", "request": row.id, "attempt": attempt_id, "checks": decision["checks"],
+                    "reasons": decision["reasons"], "match_distance": decision["match_distance"],
+                    "passive_score": decision["passive_score"], "reference": ref_source,
+                    "evidence_frames": [{"seq": seq, "sha256": sha} for seq, sha in frames if seq in evidence_seqs],
+                    **how}
+        row = store.to_manual(conn, row, now=now, actor=actor, outcome=store.OUTCOME_FAILED,
+                              result=summary, evidence=evidence)
+        conn.execute(update(verification_requests).where(verification_requests.c.id == row.id)
+                     .values(session_hash=None, session_expires_at=None))
+        result = FAILED
+    else:
+        row = store.move(conn, row, row.state, now=now, actor=actor, result={**summary, "outcome": RETRY})
+        result = RETRY
+    conn.execute(update(verification_attempts).where(verification_attempts.c.id == attempt_id).values(
+        state=DECIDED, decision=canonical_bytes(decision).decode("utf-8"), finished_at=iso(now), result=result))
+    return result, row, left, decision

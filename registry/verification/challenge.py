@@ -1,4 +1,5 @@
-"""The live challenge the server draws for each attempt, and the frame limits the page is told.
+"""The live challenge the server draws for each attempt, the frame limits the page is told, and the
+offline video path's challenge drawn with each request (``draw_video``).
 
 ``HOLD_STILL`` first (the baseline the engine measures eyes and mouth against), then two different
 actions of ``RANDOM_ACTIONS`` in random order, each with a deadline in milliseconds since the
@@ -47,6 +48,18 @@ def draw(source: random.Random) -> list[DrawnStep]:
     for action in actions:
         steps.append(DrawnStep(action, steps[-1].deadline_ms + ACTION_MS))
     return steps
+
+
+VIDEO_DIGITS = 4         # digits the worker says in a clip (the offline video path)
+
+
+def draw_video(source: random.Random) -> dict[str, Any]:
+    """The offline video path's challenge, drawn with a request: ``{"digits": "4821", "actions": [two
+    different actions of RANDOM_ACTIONS]}``. The actions are drawn first, as ``draw`` draws them, so a
+    test's seed gives a clip the same actions as the live challenge."""
+    actions = source.sample(list(RANDOM_ACTIONS), DRAWN)
+    digits = "".join(str(source.randrange(10)) for _ in range(VIDEO_DIGITS))
+    return {"digits": digits, "actions": [str(a) for a in actions]}
 
 
 def frame_limits() -> dict[str, int]:

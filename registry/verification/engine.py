@@ -44,6 +44,36 @@ class Engine(Protocol):
         """A ``capture.liveness.Decision`` (or an object with its attributes)."""
         ...
 
+    def check_clip(self, clip: Any, actions: Sequence[str], reference: np.ndarray | None) -> Any:
+        """The offline video path: ``capture.liveness.video.check_clip`` on a clip ``read_clip`` read."""
+        ...
+
+
+def _unavailable(e: ImportError) -> ApiError:
+    log.error("liveness engine unavailable: %s", type(e).__name__)
+    return ApiError(error_codes.VERIFY_ENGINE_UNAVAILABLE, "the liveness engine is not installed")
+
+
+def read_clip(path: str) -> Any:
+    """``capture.liveness.video.read_clip`` (a ``Clip``); its ``VideoError`` as the API's refusal
+    (422 ``video.unreadable`` | ``video.too_short`` | ``video.too_long``)."""
+    try:
+        from capture.liveness import video
+    except ImportError as e:
+        raise _unavailable(e) from None
+    try:
+        return video.read_clip(path)
+    except video.VideoError as e:
+        raise ApiError(e.code, "the clip cannot be checked", **e.data) from None
+
+
+def clip_steps(clip: Any, actions: Sequence[str]) -> list[dict[str, Any]]:
+    """The steps ``check_clip`` judges the clip by, as an attempt stores them."""
+    from capture.liveness import video
+
+    return [{"action": str(s.action), "deadline_ms": s.deadline_ms, "after_previous": s.after_previous}
+            for s in video.video_steps(actions, clip.duration_ms)]
+
 
 class LivenessEngine:
     """``capture.liveness.LivenessChecker``, made once on first use; decisions one at a time."""
@@ -55,18 +85,31 @@ class LivenessEngine:
     def decide(self, frames: Sequence[FrameInput], steps: Sequence[StepInput],
                reference: np.ndarray | None) -> Any:
         try:
-            from capture.liveness import Frame, LivenessChecker, Step
+            from capture.liveness import Frame, Step
         except ImportError as e:
-            log.error("liveness engine unavailable: %s", type(e).__name__)
-            raise ApiError(error_codes.VERIFY_ENGINE_UNAVAILABLE, "the liveness engine is not installed") from None
+            raise _unavailable(e) from None
         from enrollment.vocabulary import ChallengeAction
 
         with self._lock:
-            if self._checker is None:
-                self._checker = LivenessChecker()
-            return self._checker.decide(
+            return self._checker_once().decide(
                 [Frame(image=f.image, t_ms=f.t_ms, step=f.step) for f in frames],
                 [Step(action=ChallengeAction(s.action), deadline_ms=s.deadline_ms) for s in steps], reference)
+
+
+    def check_clip(self, clip: Any, actions: Sequence[str], reference: np.ndarray | None) -> Any:
+        try:
+            from capture.liveness import video
+        except ImportError as e:
+            raise _unavailable(e) from None
+        with self._lock:
+            return video.check_clip(clip, actions, reference, self._checker_once())
+
+    def _checker_once(self) -> Any:
+        if self._checker is None:
+            from capture.liveness import LivenessChecker
+
+            self._checker = LivenessChecker()
+        return self._checker
 
 
 def _text(value: Any) -> str | None:

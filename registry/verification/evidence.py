@@ -1,6 +1,7 @@
 """Evidence frames: read by central staff (each read audited), purged after the retention
 (``Settings.verify_evidence_days``, default 90; ``registry verification purge-evidence``). A purge
-keeps the frames' hashes (the replay check needs them) and clears only the bytes."""
+keeps the frames' hashes (the replay check needs them) and clears only the bytes; a video attempt's clip
+blob is released with them (``blobs`` garbage collection then removes it)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,12 @@ def purge(engine: Engine, *, older_than_days: float, clock: Clock, actor: str = 
                                    .where(*where)).one()
         if count:
             conn.execute(update(verification_frames).where(*where).values(data=None, purged_at=iso(now)))
+        # A video attempt's clip blob is released to garbage collection (gc-blobs) with its frames; its
+        # hash stays on the attempt for the replay check.
+        clips = conn.execute(update(verification_attempts).where(
+            verification_attempts.c.id.in_(attempts), verification_attempts.c.clip_sha256.is_not(None),
+            verification_attempts.c.clip_purged_at.is_(None)).values(clip_purged_at=iso(now))).rowcount
         audit.append(conn, actor, store.EVIDENCE_PURGED, "verification_frames", {
-            "frames": int(count), "bytes": int(size), "older_than_days": f"{older_than_days:g}", "cutoff": cutoff})
-    return {"frames_purged": int(count), "bytes": int(size), "cutoff": cutoff}
+            "frames": int(count), "bytes": int(size), "older_than_days": f"{older_than_days:g}", "cutoff": cutoff,
+            **({"clips_released": int(clips)} if clips else {})})
+    return {"frames_purged": int(count), "bytes": int(size), "clips_released": int(clips), "cutoff": cutoff}

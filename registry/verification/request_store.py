@@ -31,7 +31,7 @@ from ..db import iso
 from ..errors import ApiError
 from ..schema import records, residents, verification_requests
 from ..service import next_counter
-from . import findings, tokens
+from . import challenge, findings, tokens
 
 # Audit actions (subject: the request id; never a name, an ID number or a token).
 CREATED = "verification.created"
@@ -74,7 +74,8 @@ def view(row: Any) -> dict[str, Any]:
             "created_by": row.created_by, "created_at": row.created_at, "expires_at": row.expires_at,
             "updated_at": row.updated_at, "attempts_max": row.attempts_max, "attempts_used": row.attempts_used,
             "attempts_left": max(0, row.attempts_max - row.attempts_used),
-            "result": json.loads(row.result) if row.result else None}
+            "result": json.loads(row.result) if row.result else None,
+            "video_challenge": json.loads(row.video_challenge) if row.video_challenge else None}
 
 
 def load(conn: Connection, request_id: str, *, lock: bool = False) -> Any:
@@ -125,7 +126,9 @@ def create(engine: Engine, operator: Operator, id_number: str, city: str | None,
             id=request_id, id_number=id_number, village_code=village, record_id=record_id,
             city=(city or "").strip()[:100], method=VerificationMethod.LIVE, created_by=operator.username,
             created_at=iso(now), expires_at=iso(expires), updated_at=iso(now), token_hash=tokens.digest(token),
-            state=VerificationState.SENT, attempts_max=settings.verify_attempts, attempts_used=0, counter=counter))
+            state=VerificationState.SENT, attempts_max=settings.verify_attempts, attempts_used=0, counter=counter,
+            video_challenge=canonical_bytes(challenge.draw_video(challenge.rng(settings.verify_challenge_seed)))
+            .decode("utf-8")))
         audit.append(conn, operator.username, CREATED, request_id, {
             "village_code": village, "record_id": record_id, "expires_at": iso(expires),
             "attempts_max": settings.verify_attempts, "counter": counter})

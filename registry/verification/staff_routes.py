@@ -2,14 +2,15 @@
 
 A cadre creates requests for residents of their villages (on the roster or enrolled) and lists their
 villages' requests; central staff and admins for any village, and only they read evidence frames
-(each read audited). The laptops also receive requests in the pull (kind ``verification``).
+(each read audited). Only a village's cadres send a clip for a request (the offline video path,
+``video``); staff review it. The laptops also receive requests in the pull (kind ``verification``).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,9 +24,16 @@ from ..clock import Clock
 from ..config import Settings
 from ..request_auth import Auth
 from ..review import require_staff
-from . import evidence, request_store
+from . import evidence, request_store, video
 
 ID_NUMBER_PATTERN = "^[0-9]{17}[0-9X]$"
+
+
+class VideoAttempt(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    clip_sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    digits_heard: bool
 
 
 class CreateRequest(BaseModel):
@@ -49,6 +57,13 @@ def register(app: FastAPI, engine: Engine, settings: Settings, clock: Clock) -> 
     def list_all(session: Auth, state: Annotated[VerificationState | None, Query(
             json_schema_extra=api_description.enum_of(VerificationState))] = None) -> dict[str, Any]:
         return {"verifications": request_store.list_requests(engine, session.operator, state=state, clock=clock)}
+
+    @r.post(protocol.VERIFICATION_VIDEO, summary="A cadre's clip for the request (the offline video path): the "
+                                                 "registry decides it as an attempt")
+    def video_attempt(body: VideoAttempt, session: Auth, request: Request,
+                      verification: Annotated[str, PathParam(alias="request", max_length=36)]) -> dict[str, Any]:
+        return video.submit(engine, request.app.state.liveness, session.operator, verification, body.clip_sha256,
+                            body.digits_heard, clock=clock)
 
     @r.get(protocol.VERIFICATION_EVIDENCE, summary="A kept evidence frame (JPEG; staff only, audited)",
            response_class=Response)

@@ -95,8 +95,29 @@ def _m5_verifications(db: sqlite_utils.Database) -> None:
     db["verifications"].create_index(["id_number", "created_at"])
 
 
+def _m6_video_checks(db: sqlite_utils.Database) -> None:
+    """Version 6 (issue 11, the offline video path): each request's video challenge as last pulled (JSON,
+    NULL from a registry before its migration 0011), and the cadre's video checks: the clip (a copy in the
+    store's folder, by its SHA-256), the local decision, whether the digits were heard, who checked and
+    when, the send state (pending → sent | refused) and the registry's answer or refusal."""
+    db["verifications"].add_column("video_challenge", str)
+    db["video_checks"].create({
+        "check_id": str, "request": str, "id_number": str,
+        "clip_sha256": str, "clip_size": int, "clip_file": str,   # clip_file: name inside the store's clip folder
+        "local_passed": int, "local_reasons": str, "local_decision": str,
+        "digits_heard": int, "checked_by": str, "checked_at": str,
+        "send_state": str, "sent_at": str,
+        "answer_result": str, "answer_state": str, "answer": str,
+        "error_code": str, "error_message": str,
+    }, pk="check_id", not_null={"request", "id_number", "clip_sha256", "clip_size", "clip_file", "local_passed",
+                                "digits_heard", "checked_at", "send_state"},
+        defaults={"send_state": "pending"})
+    db["video_checks"].create_index(["send_state", "checked_at"])
+    db["video_checks"].create_index(["id_number", "checked_at"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_pinyin_search, _m3_village_search,
-                                                             _m4_review, _m5_verifications]
+                                                             _m4_review, _m5_verifications, _m6_video_checks]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -9,7 +9,7 @@ from .. import protocol
 from .rows import loads, to_json
 
 _COLUMNS = ("request", "id_number", "village_code", "record_id", "city", "method", "state", "created_at",
-            "expires_at", "updated_at", "attempts_left", "outcome", "reasons", "result", "counter")
+            "expires_at", "updated_at", "attempts_left", "outcome", "reasons", "result", "counter", "video_challenge")
 
 
 def keep(db: Any, verification: protocol.PulledVerification, counter: int) -> bool:
@@ -26,6 +26,7 @@ def keep(db: Any, verification: protocol.PulledVerification, counter: int) -> bo
         "outcome": result.get("outcome") if result else None,
         "reasons": to_json([str(r) for r in reasons]) if isinstance(reasons, list) else None,
         "result": to_json(result), "counter": int(counter),
+        "video_challenge": to_json(video_challenge(data.get("video_challenge"))),
     }
     placeholders = ", ".join("?" for _ in _COLUMNS)
     updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "request")
@@ -36,8 +37,26 @@ def keep(db: Any, verification: protocol.PulledVerification, counter: int) -> bo
     return cursor.rowcount > 0
 
 
+def video_challenge(value: Any) -> dict[str, Any] | None:
+    """The request's offline-video challenge (docs/verification-api.md, "The offline video path") when it
+    has the contract's shape, else None (a registry before its migration 0011 sends none)."""
+    if not isinstance(value, dict):
+        return None
+    digits, actions = value.get("digits"), value.get("actions")
+    if not (isinstance(digits, str) and digits.isdigit() and isinstance(actions, list)
+            and actions and all(isinstance(a, str) for a in actions)):
+        return None
+    return {"digits": digits, "actions": list(actions)}
+
+
 def _public(row: dict) -> dict:
-    return {**row, "reasons": loads(row["reasons"]) or [], "result": loads(row["result"])}
+    return {**row, "reasons": loads(row["reasons"]) or [], "result": loads(row["result"]),
+            "video_challenge": loads(row.get("video_challenge"))}
+
+
+def get(db: Any, request: str) -> dict | None:
+    rows = list(db.query("SELECT * FROM verifications WHERE request = ?", [request]))
+    return _public(rows[0]) if rows else None
 
 
 def for_id_number(db: Any, id_number: str) -> list[dict]:

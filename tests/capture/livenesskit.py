@@ -130,3 +130,31 @@ def clip_reference() -> np.ndarray:
 
 def photo_reference(name: str) -> np.ndarray:
     return reference_descriptor(cv2.imread(str(FACES / name), cv2.IMREAD_COLOR))
+
+
+# The offline video path (capture/liveness/video.py): the genuine challenge's frames as a phone
+# clip the worker sends through a messaging app. The singer's movement is a performer's, quick: he
+# faces the camera for only ~0.27 s (145-152) before turning. A worker told to say four digits
+# first and then turn does it slower, so the clip is written at a quarter of its speed (7.5 fps:
+# 8.8 s, within the 3-60 s a clip may last, the hold-still over its first second as video_steps
+# measures it). Its own order: hold still, turn left (his own left), turn right.
+VIDEO_FPS = 7.5
+VIDEO_FRAMES = (145, 210)
+VIDEO_ACTIONS = (ChallengeAction.TURN_LEFT, ChallengeAction.TURN_RIGHT)
+VIDEO_SIZE = (300, 360)            # the phone_view window, width x height
+
+
+def write_video(path, images, fps: float = VIDEO_FPS):
+    """``images`` (BGR, all ``VIDEO_SIZE``) written as an MP4 clip at ``fps`` with ``cv2.VideoWriter``."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, VIDEO_SIZE)
+    assert writer.isOpened()
+    for image in images:
+        writer.write(image)
+    writer.release()
+    return path
+
+
+def genuine_video(path):
+    """The singer's genuine challenge (hold still, turn left, turn right) as a phone clip at ``path``."""
+    first, last = VIDEO_FRAMES
+    return write_video(path, [phone_view(clip_frames()[i]) for i in range(first, last + 1)])

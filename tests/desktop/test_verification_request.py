@@ -7,9 +7,11 @@ from desktop_helpers import PASSWORD, VILLAGE, roster_rows, run_op, type_text
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
+from desktop.review_labels import vocabulary_name
 from desktop.roster import RosterView
 from desktop.verification.labels import beijing_day
 from desktop.verification.request_dialog import RequestVerificationDialog
+from enrollment.vocabulary import ChallengeAction
 from sync.client import SyncClient, login_online
 
 
@@ -41,8 +43,9 @@ def test_request_button_needs_a_member_and_the_registry(qtbot, owner):
 
 
 def test_dialog_creates_a_request_and_shows_link_sms_and_qr(qtbot, owner, field_registry, screens):
-    """The dialog asks the registry off the UI thread, shows the link, the SMS text (copied by its button)
-    and the QR code, and the next sync brings the request into the laptop store with its city."""
+    """The dialog asks the registry off the UI thread, shows the link, the SMS text (copied by its button),
+    the QR code and the offline video path's instruction with the request's digits and actions, and the next
+    sync brings the request into the laptop store with its city and video challenge."""
     run_op(qtbot, owner, lambda s: login_online(s, field_registry.url, "cadre1", PASSWORD))
     zhang = roster_rows()[0]
     dialog = RequestVerificationDialog(owner, zhang)
@@ -55,16 +58,27 @@ def test_dialog_creates_a_request_and_shows_link_sms_and_qr(qtbot, owner, field_
     assert "/verify?t=" in dialog.link_edit.text() and created.token in dialog.link_edit.text()
     assert dialog.sms_edit.toPlainText() == created.sms_text and created.link in created.sms_text
     assert dialog.qr.renderer().isValid()
+    # The offline path's instruction, for a worker who cannot open the link: the request's digits and actions.
+    challenge = created.request["video_challenge"]
+    instruction = dialog.video_edit.toPlainText()
+    assert instruction.startswith("如果打不开链接：请录一段 10 秒左右的视频，正对镜头，先念出数字 "
+                                  + " ".join(challenge["digits"]) + "，再")
+    assert instruction.endswith("然后把视频发给村干部。") and dialog.video_edit.isVisibleTo(dialog)
+    assert all(vocabulary_name(a, ChallengeAction) in instruction for a in challenge["actions"])
     assert not dialog.send_button.isEnabled()
     assert f"{beijing_day(created.expires_at)}前有效" in dialog.status_label.text()
     qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text() == created.sms_text
+    qtbot.mouseClick(dialog.copy_video_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == instruction
+    qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
     screens(dialog, "verification_request_dialog")
 
     report = run_op(qtbot, owner, lambda s: SyncClient(s).run(), timeout=30_000)
     assert report.ok, report
     kept = run_op(qtbot, owner, lambda s: s.verifications_for(zhang["id_number"]))
     assert [(v["request"], v["state"], v["city"]) for v in kept] == [(created.request["request"], "sent", "深圳")]
+    assert kept[0]["video_challenge"] == challenge
     dialog.done(0)
 
 

@@ -55,3 +55,41 @@ def test_roster_shows_each_members_latest_remote_verification(qtbot, owner, scre
     assert _item(view, plain).text(5) == ""
     assert _item(view, passed).foreground(5).color().name() == "#1a7f37"
     screens(view, "roster_remote_verification")
+
+
+def test_roster_says_a_video_pass_is_weaker_and_shows_a_video_check_waiting_for_the_sync(qtbot, owner):
+    """A request passed by video shows 视频核验通过（弱于现场活体核验）; a member whose video check the laptop has
+    recorded but not sent shows 视频核验已记录，待同步发送 with the local reasons in its tooltip, and 视频核验 is
+    enabled only for a member whose request still takes a video."""
+    from sync.verification_ops import LocalVideoCheck, record_video_check, video_task
+
+    rows = [{**r, "village_code": VILLAGE} for r in roster_rows()]
+    run_op(qtbot, owner, lambda s: s.upsert_residents(rows, 1))
+    by_video, waiting = rows[0]["id_number"], rows[1]["id_number"]
+    challenge = {"digits": "4821", "actions": ["turn_left", "open_mouth"]}
+    changes = [
+        {**_request(1, by_video, "passed", {"outcome": "passed", "reasons": []}), "method": "video",
+         "video_challenge": challenge},
+        {**_request(2, waiting, "opened"), "video_challenge": challenge},
+    ]
+    wire = [{"counter": 10 + i, "kind": protocol.KIND_VERIFICATION, "key": c["request"], "data": c}
+            for i, c in enumerate(changes)]
+    run_op(qtbot, owner, lambda s: s.apply_pull(wire, 20))
+    local = LocalVideoCheck(clip=b"clip bytes", suffix=".mp4", sha256="", decision={
+        "passed": False, "reasons": ["liveness.action_missed"], "checks": []})
+    run_op(qtbot, owner, lambda s: record_video_check(s, video_task(s, waiting), local, True))
+
+    view = RosterView(owner)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.loaded, timeout=5000):
+        view.set_villages([{"code": VILLAGE, "name": "大石村"}])
+    assert _item(view, by_video).text(5) == "视频核验通过（弱于现场活体核验）"
+    assert _item(view, waiting).text(5) == "视频核验已记录，待同步发送"
+    assert "本机检查：提示的动作没有做到" in _item(view, waiting).toolTip(5)
+    view.tree.itemClicked.emit(_item(view, by_video), 0)
+    assert not view.video_button.isEnabled()   # passed: the registry takes no more videos
+    view.tree.itemClicked.emit(_item(view, waiting), 0)
+    assert view.video_button.isEnabled()
+    with qtbot.waitSignal(view.video_check_requested, timeout=2000) as asked:
+        view.video_button.click()
+    assert asked.args[0]["id_number"] == waiting

@@ -105,6 +105,7 @@ NOT_ASSIGNED = RecordRefused("village.not_assigned")
 UNKNOWN_RESIDENT = Refused(404, "verify.resident_unknown")
 NO_EVIDENCE = Through(404, "request.not_found")
 NO_SESSION = Refused(401, "verify.session_invalid")
+CLIP_MISSING = Through(409, "verify.clip_missing")
 
 
 # ------------------------------------------------------------------------------------ requests
@@ -115,6 +116,7 @@ class Seed:
 
     record: dict[str, Any]
     photo: bytes
+    request: str = ""   # the verification request made for the seed's resident
 
     @property
     def record_id(self) -> str:
@@ -148,7 +150,7 @@ def get(path: str, **params: Any) -> Send:
 
 def post(path: str, body: Callable[[Seed], Any] | None = None) -> Send:
     def send(http: httpx.Client, headers: dict[str, str], seed: Seed) -> httpx.Response:
-        url = path.format(record_id=seed.record_id)
+        url = path.format(record_id=seed.record_id, request=seed.request)
         return http.post(url, headers=headers, json=body(seed)) if body else http.post(url, headers=headers)
     return send
 
@@ -245,6 +247,11 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", protocol.VERIFICATION_EVIDENCE): Row(get(protocol.VERIFICATION_EVIDENCE.replace("{attempt}", "a1")
                                                      .replace("{seq}", "0")),
         (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  NO_EVIDENCE,   NO_EVIDENCE)),
+    # A clip for the seed's request: only the resident's village's cadres send one (cadre B: as unknown as an
+    # absent request; staff review, they do not submit); cadre A never uploaded this hash: clip_missing.
+    ("POST", protocol.VERIFICATION_VIDEO): Row(post(protocol.VERIFICATION_VIDEO, lambda s: {
+        "clip_sha256": "0" * 64, "digits_heard": True}),
+        (*STRANGERS,                                      CLIP_MISSING, UNKNOWN_RESIDENT, FORBIDDEN, FORBIDDEN)),
     # The worker's page and its API: the same for every caller (no token counts), refused with verify.* codes.
     ("GET", protocol.VERIFY_PAGE): Row(get(protocol.VERIFY_PAGE), (OK,) * len(ROLES)),
     ("GET", protocol.VERIFY_APP_JS): Row(get(protocol.VERIFY_APP_JS), (OK,) * len(ROLES)),
@@ -368,7 +375,7 @@ def matrix_env(registry, registry_db_url, monkeypatch):
     r = httpx.post(registry.url + protocol.VERIFICATIONS, json={"id_number": record["id_number"]},
                    headers=bearer(cadre_a))
     assert r.status_code == 200, r.text
-    yield registry, callers, spares, Seed(record, photo)
+    yield registry, callers, spares, Seed(record, photo, r.json()["request"]["request"])
     for a in (api, *logged.values(), *spare.values()):
         a.close()
 

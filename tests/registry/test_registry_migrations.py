@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -78,4 +79,32 @@ def test_upgrade_from_0001_backfills_record_attachments(registry_db_url):
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT record_id, version, kind, sha256 FROM record_attachments")).all()
     assert [tuple(r) for r in rows] == [("r1", 1, "id_front", sha)]
+    engine.dispose()
+
+
+def test_upgrade_from_0010_draws_a_video_challenge_for_each_request(registry_db_url):
+    """Requests stored before 0011 get a video challenge (4 digits, two different actions) and their
+    attempts the method live."""
+    engine = make_engine(registry_db_url)
+    upgrade_to(engine, "0010")
+    now = "2026-12-01T00:00:00.000000Z"
+    with engine.begin() as conn:
+        for n in (1, 2):
+            conn.execute(text(
+                "INSERT INTO verification_requests (id, id_number, village_code, created_by, created_at, expires_at,"
+                " updated_at, token_hash, state, attempts_max, counter) VALUES"
+                " (:id, '11010519491231002X', '510903102201', 'a', :t, :t, :t, :h, 'sent', 3, :n)"),
+                {"id": f"q{n}", "t": now, "h": str(n) * 64, "n": n})
+        conn.execute(text("INSERT INTO verification_attempts (id, request_id, started_at, nonce, steps, state)"
+                          " VALUES ('a1', 'q1', :t, 'n', '[]', 'decided')"), {"t": now})
+    migrate(engine)
+    with engine.connect() as conn:
+        drawn = [json.loads(v) for v in conn.execute(text(
+            "SELECT video_challenge FROM verification_requests ORDER BY id")).scalars()]
+        method = conn.execute(text("SELECT method FROM verification_attempts")).scalar()
+    assert method == "live" and len(drawn) == 2
+    for challenge in drawn:
+        assert len(challenge["digits"]) == 4 and challenge["digits"].isdigit()
+        assert len(set(challenge["actions"])) == 2
+        assert set(challenge["actions"]) <= {"open_mouth", "turn_left", "turn_right", "blink"}
     engine.dispose()

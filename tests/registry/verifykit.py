@@ -77,6 +77,11 @@ class ScriptedChecker:
         self.calls.append({"frames": list(frames), "steps": list(steps), "reference": reference})
         return self.decisions.pop(0) if len(self.decisions) > 1 else self.decisions[0]
 
+    def check_clip(self, clip: Any, actions: Any, reference: Any) -> ScriptedDecision:
+        """The offline video path: the same script, recording the clip's frames and the actions."""
+        self.calls.append({"frames": list(clip.frames), "actions": list(actions), "reference": reference})
+        return self.decisions.pop(0) if len(self.decisions) > 1 else self.decisions[0]
+
 
 def jpeg(seed: int, size: int = 48) -> bytes:
     """A small JPEG of noise, different for every seed."""
