@@ -98,6 +98,7 @@ ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", protocol.REVIEW_DASHBOARD): _TOKEN,
     ("post", protocol.VERIFICATIONS): (*_TOKEN, *_JSON_BODY, 404),
     ("get", protocol.VERIFICATIONS): (*_TOKEN, 422),
+    ("get", protocol.VERIFICATION): (*_TOKEN, 404, 422),
     ("get", protocol.VERIFICATION_EVIDENCE): (*_TOKEN, 404, 422),
     ("get", protocol.VERIFY_PAGE): (404, 413, 422),
     ("get", protocol.VERIFY_APP_JS): (404, 413),
@@ -480,6 +481,27 @@ class FinishAnswer(BaseModel):
     state: VerificationState
 
 
+class VerificationAttemptView(BaseModel):
+    """One attempt of a request: its challenge and its stored decision (docs/verification-api.md)."""
+
+    attempt: str
+    number: int
+    state: str
+    started_at: str
+    finished_at: str | None
+    steps: list[ChallengeStep]
+    frames_received: int
+    decision: dict[str, Any] | None = Field(description="passed, reasons, checks [{name, passed, value, threshold, "
+                                                        "reason}], match_distance, passive_score, evidence [seqs], "
+                                                        "reference, frames")
+    evidence_kept: list[int] = Field(description="The evidence frames whose bytes are still kept (not purged)")
+
+
+class VerificationDetail(BaseModel):
+    request: VerificationView
+    attempts: list[VerificationAttemptView]
+
+
 ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("get", protocol.HEALTH): Health,
     ("post", protocol.LOGIN): LoginAnswer,
@@ -501,6 +523,7 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("get", protocol.REVIEW_DASHBOARD): DashboardAnswer,
     ("post", protocol.VERIFICATIONS): CreatedVerificationAnswer,
     ("get", protocol.VERIFICATIONS): VerificationsAnswer,
+    ("get", protocol.VERIFICATION): VerificationDetail,
     ("post", protocol.VERIFY_UNLOCK): UnlockAnswer,
     ("post", protocol.VERIFY_CONSENT): OkAnswer,
     ("post", protocol.VERIFY_ATTEMPTS): AttemptAnswer,

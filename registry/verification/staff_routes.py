@@ -23,7 +23,7 @@ from ..clock import Clock
 from ..config import Settings
 from ..request_auth import Auth
 from ..review import require_staff
-from . import evidence, request_store
+from . import detail, evidence, request_store
 
 ID_NUMBER_PATTERN = "^[0-9]{17}[0-9X]$"
 
@@ -49,6 +49,11 @@ def register(app: FastAPI, engine: Engine, settings: Settings, clock: Clock) -> 
     def list_all(session: Auth, state: Annotated[VerificationState | None, Query(
             json_schema_extra=api_description.enum_of(VerificationState))] = None) -> dict[str, Any]:
         return {"verifications": request_store.list_requests(engine, session.operator, state=state, clock=clock)}
+
+    @r.get(protocol.VERIFICATION, summary="One request with every attempt's decision (checks, reasons, scores, "
+                                          "evidence frame numbers; no images)")
+    def read_one(session: Auth, request: Annotated[str, PathParam(max_length=36)]) -> dict[str, Any]:
+        return detail.read(engine, session.operator, request)
 
     @r.get(protocol.VERIFICATION_EVIDENCE, summary="A kept evidence frame (JPEG; staff only, audited)",
            response_class=Response)
