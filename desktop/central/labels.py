@@ -178,12 +178,18 @@ def dot_icon(light: str | None, size: int = 14) -> QIcon:
 
 # What each of the liveness engine's checks measures, as a reviewer reads it (capture/liveness names).
 _CHECK_NAMES = {
-    "frames": "收到的画面数", "face_present": "画面中有人脸（无脸画面的比例）",
-    "one_face": "只有一个人（多张人脸画面的比例）", "face_track": "人脸始终在画面中（中断次数）",
-    "brightness": "光线亮度", "frames_change": "画面有变化（不是静止的照片）",
-    "hold_still_yaw": "「保持不动」时的转头幅度", "hold_still_shift": "「保持不动」时的位置移动",
-    "same_person": "前后是同一个人（人脸距离）", "passive": "防照片/视频翻拍评分",
-    "match": "与登记照片比对（人脸距离，越小越像）", "replay": "重放画面（以前见过的画面数）",
+    "frames": ("收到的画面数", "手机传来的画面张数"),
+    "face_present": ("拍到人脸", "没有人脸的画面所占比例"),
+    "one_face": ("只有一个人", "有多张人脸的画面所占比例"),
+    "face_track": ("人脸连续", "人脸离开画面（中断）的次数"),
+    "brightness": ("光线", "人脸区域的平均亮度（0–255）"),
+    "frames_change": ("画面有变化", "画面之间的变化量：静止的照片几乎没有变化"),
+    "hold_still_yaw": ("保持不动：转头", "「保持不动」时头部左右转动的幅度"),
+    "hold_still_shift": ("保持不动：移动", "「保持不动」时人脸位置的移动（以脸宽计）"),
+    "same_person": ("前后同一人", "各步骤人脸之间的最大距离：中途换人时变大"),
+    "passive": ("防翻拍评分", "照片/视频翻拍检测给出的真人概率，越高越像真人"),
+    "match": ("与登记照片比对", "与登记照片的人脸距离，越小越像"),
+    "replay": ("重放画面", "以前的核验里出现过的画面张数"),
 }
 # Values and thresholds the engine writes as words rather than numbers.
 _CHECK_WORDS = {"no face": "没有人脸", "a face": "有人脸", "no reference": "没有登记照片", "0 breaks": "0 次中断"}
@@ -202,7 +208,12 @@ def check_name(name: str | None) -> str:
         index, action = name[4:].split(":", 1)
         if index.isdigit():
             return _t("第{n}步：{action}").format(n=int(index) + 1, action=vocabulary_name(action, ChallengeAction))
-    return _t(_CHECK_NAMES[name]) if name in _CHECK_NAMES else name
+    return _t(_CHECK_NAMES[name][0]) if name in _CHECK_NAMES else name
+
+
+def check_help(name: str | None) -> str:
+    """What a check measures (the checks table's tooltip); "" for a step or an unknown check."""
+    return _t(_CHECK_NAMES[name][1]) if name in _CHECK_NAMES else ""
 
 
 def check_text(text: str | None) -> str:

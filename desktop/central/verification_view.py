@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QTableView,
     QTableWidget,
@@ -48,6 +48,7 @@ from .labels import (
     VIDEO_BACKGROUND,
     VIDEO_COLOUR,
     beijing_minute,
+    check_help,
     check_name,
     check_text,
     method_name,
@@ -58,7 +59,9 @@ from .labels import (
 )
 from .net import CentralOwner
 
-FRAME_SIZE = QSize(200, 240)   # an evidence frame is at most 320 px wide, portrait
+FRAME_SIZE = QSize(140, 168)   # an evidence frame is at most 320 px wide, portrait (300 x 360 from a phone)
+# The list's columns that are elided to a fixed width (their full text in the tooltip); the others fit their text.
+ELIDED_WIDTHS = {"state": 150, "method": 100}
 # The state filter: (registry state to ask for, outcome to keep) per choice.
 STATE_FILTERS = (
     (VerificationState.SENT, VerificationState.SENT, None),
@@ -96,7 +99,7 @@ class VerificationsModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return (self.tr("居民身份证号"), self.tr("村"), self.tr("外出务工城市"), self.tr("状态"), self.tr("方式"),
-                    self.tr("已用/可用次数"), self.tr("更新时间（北京时间）"))[section]
+                    self.tr("次数"), self.tr("更新（北京时间）"))[section]
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -113,6 +116,8 @@ class VerificationsModel(QAbstractTableModel):
                 return QBrush(QColor(VIDEO_COLOUR))
         if role == Qt.ItemDataRole.BackgroundRole and col == "method" and item.get("method") == VerificationMethod.VIDEO:
             return QBrush(QColor(VIDEO_BACKGROUND))
+        if role == Qt.ItemDataRole.ToolTipRole and col in ("state", "method", "village"):
+            return self.display(item, col)
         if role == Qt.ItemDataRole.UserRole:
             return item
         return None
@@ -212,10 +217,10 @@ class VerificationDetail(QWidget):
         scores.addRow(self.tr("人脸比对"), self.match_label)
         scores.addRow(self.tr("活体评分"), self.passive_label)
 
-        self.checks_table = QTableWidget(0, 5)
+        self.checks_table = QTableWidget(0, 4)
         self.checks_table.setObjectName("verificationChecks")
-        self.checks_table.setHorizontalHeaderLabels([self.tr("检查项"), self.tr("结果"), self.tr("测得"),
-                                                     self.tr("标准"), self.tr("说明")])
+        self.checks_table.setHorizontalHeaderLabels([self.tr("检查项"), self.tr("测得"), self.tr("标准"),
+                                                     self.tr("结果")])
         self.checks_table.verticalHeader().hide()
         self.checks_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.checks_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -223,17 +228,21 @@ class VerificationDetail(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
 
+        # At most 4 evidence frames (docs/verification-api.md): two by two beside the checks.
         self.frames_label = QLabel(self.tr("核验画面"))
-        self.frames_row = QHBoxLayout()
-        self.frames_row.setContentsMargins(0, 0, 0, 0)
-        frames_box = QWidget()
-        frames_box.setLayout(self.frames_row)
-        frames_scroll = QScrollArea()
-        frames_scroll.setObjectName("evidenceFrames")
-        frames_scroll.setWidget(frames_box)
-        frames_scroll.setWidgetResizable(True)
-        frames_scroll.setFixedHeight(FRAME_SIZE.height() + 24)
-        frames_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.frames_label.setObjectName("evidenceFramesLabel")
+        self.frames_label.setWordWrap(True)
+        self.frames_grid = QGridLayout()
+        self.frames_grid.setContentsMargins(0, 0, 0, 0)
+        self.frames_grid.setSpacing(6)
+        frames_panel = QWidget()
+        frames_panel.setObjectName("evidenceFrames")
+        fv = QVBoxLayout(frames_panel)
+        fv.setContentsMargins(0, 0, 0, 0)
+        fv.addWidget(self.frames_label)
+        fv.addLayout(self.frames_grid)
+        fv.addStretch(1)
+        frames_panel.setFixedWidth(2 * FRAME_SIZE.width() + 12)
 
         v = QVBoxLayout(self)
         v.setContentsMargins(8, 0, 0, 0)
@@ -244,9 +253,10 @@ class VerificationDetail(QWidget):
         v.addLayout(top)
         v.addWidget(self.facts)
         v.addLayout(scores)
-        v.addWidget(self.checks_table, 1)
-        v.addWidget(self.frames_label)
-        v.addWidget(frames_scroll)
+        below = QHBoxLayout()
+        below.addWidget(self.checks_table, 1)
+        below.addWidget(frames_panel)
+        v.addLayout(below, 1)
 
     @property
     def request_id(self) -> str | None:
@@ -324,15 +334,16 @@ class VerificationDetail(QWidget):
         self.checks_table.setRowCount(len(checks))
         for r, c in enumerate(checks):
             ok = bool(c.get("passed"))
-            cells = [QTableWidgetItem(check_name(c.get("name"))),
-                     QTableWidgetItem(self.tr("通过") if ok else self.tr("未通过")),
-                     QTableWidgetItem(check_text(c.get("value"))), QTableWidgetItem(check_text(c.get("threshold"))),
-                     QTableWidgetItem("" if ok else verification_reason(c.get("reason")))]
-            cells[1].setForeground(QBrush(QColor(PASSED_COLOUR if ok else FAILED_COLOUR)))
+            verdict = self.tr("通过") if ok else self.tr("未通过：{why}").format(why=verification_reason(c.get("reason")))
+            cells = [QTableWidgetItem(check_name(c.get("name"))), QTableWidgetItem(check_text(c.get("value"))),
+                     QTableWidgetItem(check_text(c.get("threshold"))), QTableWidgetItem(verdict)]
+            cells[3].setForeground(QBrush(QColor(PASSED_COLOUR if ok else FAILED_COLOUR)))
             if not ok:
                 bold = QFont()
                 bold.setBold(True)
-                cells[1].setFont(bold)
+                for cell in cells:
+                    cell.setFont(bold)
+            cells[0].setToolTip(check_help(c.get("name")))
             for col, cell in enumerate(cells):
                 self.checks_table.setItem(r, col, cell)
         self.checks_table.resizeRowsToContents()
@@ -340,11 +351,9 @@ class VerificationDetail(QWidget):
 
     def _show_frames(self, attempt: dict[str, Any] | None) -> None:
         for box in self.frames:
-            self.frames_row.removeWidget(box)
+            self.frames_grid.removeWidget(box)
             box.deleteLater()
         self.frames = []
-        while self.frames_row.count():
-            self.frames_row.takeAt(0)
         if attempt is None:
             self.frames_label.setText(self.tr("核验画面：无"))
             return
@@ -353,13 +362,13 @@ class VerificationDetail(QWidget):
         if not wanted:
             self.frames_label.setText(self.tr("核验画面：此次核验没有留存画面"))
             return
-        self.frames_label.setText(self.tr("核验画面（{n} 张，每次查看都记入审计日志）").format(n=len(wanted)))
+        self.frames_label.setText(self.tr("核验画面 {n} 张（每次查看都记入审计日志）").format(n=len(wanted)))
         attempt_id = str(attempt.get("attempt"))
         for seq in wanted:
             box = FrameBox(int(seq))
             box.setToolTip(self.tr("第 {seq} 帧").format(seq=seq))
+            self.frames_grid.addWidget(box, len(self.frames) // 2, len(self.frames) % 2)
             self.frames.append(box)
-            self.frames_row.addWidget(box)
             if int(seq) not in kept:
                 box.setText(self.tr("已按保留期限删除"))
                 continue
@@ -370,7 +379,6 @@ class VerificationDetail(QWidget):
             (self.net.op(lambda c, a=attempt_id, s=int(seq): verification_ops.evidence_frame(c.http, a, s))
              .success(lambda data, k=key: self._frame_arrived(k, data))
              .failure(lambda e, k=key: self._frame_failed(k, e)).run())
-        self.frames_row.addStretch(1)
         self._maybe_all_loaded()
 
     def _box(self, key: tuple[str, int]) -> FrameBox | None:
@@ -450,8 +458,13 @@ class VerificationsView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for col, width in ELIDED_WIDTHS.items():
+            header.setSectionResizeMode(VerificationsModel.COLUMNS.index(col), QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(VerificationsModel.COLUMNS.index(col), width)
+        header.setStretchLastSection(True)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.count_label = QLabel()
         self.count_label.setObjectName("verificationCount")
@@ -465,9 +478,9 @@ class VerificationsView(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(self.detail)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 4)
-        split.setSizes([560, 780])
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 5)
+        split.setSizes([660, 706])
 
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 6, 0, 0)
