@@ -213,7 +213,7 @@ class VerificationDetail(QWidget):
         self.passive_label.setObjectName("verificationPassive")
         scores = QFormLayout()
         scores.addRow(self.tr("核验次数"), self.attempt_combo)
-        scores.addRow(self.tr("未通过原因"), self.reasons_label)
+        scores.addRow(self.tr("原因"), self.reasons_label)
         scores.addRow(self.tr("人脸比对"), self.match_label)
         scores.addRow(self.tr("活体评分"), self.passive_label)
 
@@ -249,7 +249,8 @@ class VerificationDetail(QWidget):
         v.addWidget(self.title)
         top = QHBoxLayout()
         top.addWidget(self.state_label)
-        top.addWidget(self.method_label, 1)
+        top.addWidget(self.method_label)
+        top.addStretch(1)
         v.addLayout(top)
         v.addWidget(self.facts)
         v.addLayout(scores)
@@ -320,6 +321,8 @@ class VerificationDetail(QWidget):
         reasons = decision.get("reasons") or []
         self.reasons_label.setText("；".join(verification_reason(r) for r in reasons) if reasons else
                                    (self.tr("无（核验通过）") if decision.get("passed") else self.tr("—")))
+        colour = FAILED_COLOUR if reasons else (PASSED_COLOUR if decision.get("passed") else "#555")
+        self.reasons_label.setStyleSheet(f"font-weight: bold; color: {colour};")
         checks = decision.get("checks") or []
         by_name = {c.get("name"): c for c in checks}
         match = by_name.get("match") or {}
