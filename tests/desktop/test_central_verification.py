@@ -6,12 +6,15 @@ real liveness engine decides against the resident's reference photo (obama's, im
 (``--verify-attempts 1``), puts a verification_failed finding on the resident's record.
 
 Residents (regkit.resident(i), village A, enrolled by cadre_a): FAILED (the failed attempt), SENT (a link
-never opened), PASSED (the same movements, other camera noise, against another frame of the clip: passes). Screenshots: /work/helper/shots/ and artifacts/screens/central_verification_*.png.
+never opened), PASSED (the same movements, other camera noise, against another frame of the clip: passes),
+EXPIRED (a link made by the CLI with a TTL under a second: expired unused, a verification_manual finding). Screenshots: /work/helper/shots/ and artifacts/screens/central_verification_*.png.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import json
 import shutil
 import time
 from dataclasses import dataclass
@@ -32,10 +35,11 @@ from registry.launcher import RegistryProcess
 from registry.verification import challenge
 from sync import protocol
 from tests.capture.livenesskit import GENUINE_SEGMENTS, clip_frames, phone_view
+from tests.conftest import yikatong
 from tests.facekit import FACES
 
 SEED = 1                   # draws hold still, turn left, turn right (asserted below)
-FAILED, SENT, PASSED = 21, 22, 24
+FAILED, SENT, PASSED, EXPIRED = 21, 22, 24, 25
 REFERENCE_FRAME = 100      # PASSED's photo on file: another frame of the clip (livenesskit.REFERENCE_FRAME)
 SHOTS = Path("/work/helper/shots")
 
@@ -118,7 +122,7 @@ def world(tmp_path_factory) -> World:
         assert done.returncode == 0, done.stdout + done.stderr
         cadre = Api(registry.url).login("cadre_a", CADRE_PASSWORD)
         records = {}
-        for i in (FAILED, SENT, PASSED):
+        for i in (FAILED, SENT, PASSED, EXPIRED):
             p = payload(i, VILLAGE_A, attachments=[upload(cadre, card_jpeg("obama.jpg"))])
             assert cadre.push_one(item(p))["status"] == "accepted"
             records[i] = p["record_id"]
@@ -137,6 +141,16 @@ def world(tmp_path_factory) -> World:
         assert failed["result"] == "failed" and failed["reasons"] == ["match.too_low"], failed
         passed = _attempt(registry.url, tokens[PASSED], PASSED, seed=8)
         assert passed["result"] == "passed", passed
+        out = yikatong("registry", "verification", "create", id_number(EXPIRED), "--as", "cadre_a", "--json",
+                       "--verify-ttl-hours", "0.0002", "--db", registry.db_url, input=CADRE_PASSWORD + "\n")
+        assert out.returncode == 0, out.stderr
+        made = json.loads(out.stdout)
+        requests[EXPIRED] = made["request"]["request"]
+        expires = dt.datetime.fromisoformat(made["expires_at"].replace("Z", "+00:00"))
+        while dt.datetime.now(dt.UTC) <= expires + dt.timedelta(seconds=1):   # the registry's own clock decides
+            time.sleep(0.2)
+        listed = {v["request"]: v for v in central.get(protocol.VERIFICATIONS).json()["verifications"]}
+        assert listed[requests[EXPIRED]]["state"] == "manual", listed[requests[EXPIRED]]
         cadre.close()
         central.close()
         yield World(registry, records, requests, failed)
@@ -197,6 +211,7 @@ def test_the_list_shows_the_failed_request_and_its_decision_with_the_evidence_fr
     assert _cell(view, row, "method") == "远程刷脸核验" and _cell(view, row, "attempts") == "1/1"
     assert _cell(view, _row_of(view, world.requests[SENT]), "state") == "已发送链接"
     assert _cell(view, _row_of(view, world.requests[PASSED]), "state") == "核验通过"
+    assert _cell(view, _row_of(view, world.requests[EXPIRED]), "state") == "需上门或人工核验（链接已过期）"
     updated = _cell(view, row, "updated")
     assert len(updated) == 16 and updated[10] == " "
 
@@ -226,9 +241,9 @@ def test_the_list_shows_the_failed_request_and_its_decision_with_the_evidence_fr
 
 
 def test_the_filters_narrow_the_list(qtbot, world):
-    """核验未通过 keeps only the failed request (asked of the registry as manual, kept by its outcome),
-    核验通过 only the passed one, 已发送链接 only the unopened link, 链接已过期 none; the village and method
-    filters narrow it here."""
+    """核验未通过 keeps only the failed request and 链接已过期 only the expired one (both asked of the registry
+    as manual, kept by their outcome), 需上门或人工核验 both, 核验通过 the passed one, 已发送链接 the unopened
+    link; the village and method filters narrow it here."""
     win = _window(qtbot, world)
     view = _show_verifications(qtbot, win)
 
@@ -242,9 +257,9 @@ def test_the_filters_narrow_the_list(qtbot, world):
     choose_state("核验未通过")
     assert shown() == {world.requests[FAILED]} and view.count_label.text() == "共 1 条"
     choose_state("链接已过期")
-    assert shown() == set()
+    assert shown() == {world.requests[EXPIRED]}
     choose_state("需上门或人工核验")
-    assert shown() == {world.requests[FAILED]}
+    assert shown() == {world.requests[FAILED], world.requests[EXPIRED]}
     choose_state("核验通过")
     assert shown() == {world.requests[PASSED]}
     choose_state("已发送链接")
@@ -297,6 +312,30 @@ def test_the_queue_record_with_a_failed_verification_opens_its_decision_and_evid
     qtbot.waitUntil(lambda: win.verifications.table.selectionModel().selectedRows() != [], timeout=15_000)
     [selected] = win.verifications.table.selectionModel().selectedRows()
     assert win.verifications.model.items[selected.row()]["request"] == world.requests[FAILED]
+    win.shutdown()
+
+
+def test_the_queue_record_whose_link_expired_opens_its_verification(qtbot, world):
+    """The expired link is a verification_manual finding: the record says the link ran out unused, shows no
+    phone frame, and its button opens the request, which says it expired before any attempt."""
+    win = _window(qtbot, world)
+    q = win.queue
+    q.kind_combo.setCurrentIndex(q.kind_combo.findData("verification_manual"))
+    qtbot.waitUntil(lambda: win.net.pending() == 0 and [i["record_id"] for i in q.model.items]
+                    == [world.records[EXPIRED]], timeout=15_000)
+    view = win.open_record(world.records[EXPIRED])
+    qtbot.waitUntil(lambda: bool(view.findings) and view.own_photo.loaded, timeout=20_000)
+    [index] = [i for i, f in enumerate(view.findings) if f["kind"] == "verification_manual"]
+    view.findings_list.setCurrentRow(index)
+    assert "核验链接已过期" in view.evidence_view.toPlainText() and "已用 0 次，共 3 次" in view.evidence_view.toPlainText()
+    assert view.metric_label.text() == "远程核验链接已过期，需上门或人工核实"
+    assert view.other_photo.picture.text() == "没有核验画面（链接过期前没有完成核验）"
+    with qtbot.waitSignal(win.verifications.detail_loaded, timeout=15_000):
+        qtbot.mouseClick(view.verification_button, Qt.MouseButton.LeftButton)
+    detail = win.verifications.detail
+    assert detail.state_label.text() == "需上门或人工核验（链接已过期）"
+    assert "链接过期前没有完成核验" in detail.facts.text() and detail.attempt_combo.currentText() == "还没有核验"
+    assert detail.frames == []
     win.shutdown()
 
 
