@@ -7,7 +7,8 @@ real liveness engine decides against the resident's reference photo (obama's, im
 
 Residents (regkit.resident(i), village A, enrolled by cadre_a): FAILED (the failed attempt), SENT (a link
 never opened), PASSED (the same movements, other camera noise, against another frame of the clip: passes),
-EXPIRED (a link made by the CLI with a TTL under a second: expired unused, a verification_manual finding). Screenshots: /work/helper/shots/ and artifacts/screens/central_verification_*.png.
+EXPIRED (a link made by the CLI with a TTL under a second: expired unused, a verification_manual finding).
+Screenshots: artifacts/screens/central_verification_*.png.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from tests.facekit import FACES
 SEED = 1                   # draws hold still, turn left, turn right (asserted below)
 FAILED, SENT, PASSED, EXPIRED = 21, 22, 24, 25
 REFERENCE_FRAME = 100      # PASSED's photo on file: another frame of the clip (livenesskit.REFERENCE_FRAME)
-SHOTS = Path("/work/helper/shots")
 
 
 @dataclass
@@ -187,12 +187,9 @@ def _cell(view: VerificationsView, row: int, column: str) -> str:
 def _shot(widget, name: str, artifacts_dir: Path) -> Path:
     from PySide6.QtWidgets import QApplication
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
     QApplication.processEvents()   # the layout requests the last texts posted (a grab does not run them)
-    image = widget.grab()
-    assert image.save(str(artifacts_dir / "screens" / f"{name}.png"))
-    path = SHOTS / f"{name}.png"
-    assert image.save(str(path)), path
+    path = artifacts_dir / "screens" / f"{name}.png"
+    assert widget.grab().save(str(path)), path
     return path
 
 
