@@ -99,6 +99,7 @@ ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", protocol.REVIEW_DASHBOARD): _TOKEN,
     ("post", protocol.VERIFICATIONS): (*_TOKEN, *_JSON_BODY, 404),
     ("get", protocol.VERIFICATIONS): (*_TOKEN, 422),
+    ("get", protocol.VERIFICATION): (*_TOKEN, 404, 422),
     ("get", protocol.VERIFICATION_EVIDENCE): (*_TOKEN, 404, 422),
     ("post", protocol.VERIFICATION_VIDEO): (*_TOKEN, *_JSON_BODY, 404, 409, 503),
     ("get", protocol.VERIFY_PAGE): (404, 413, 422),
@@ -494,6 +495,25 @@ class FinishAnswer(BaseModel):
 class VideoAttemptAnswer(FinishAnswer):
     decision: dict[str, Any] = Field(description="The stored decision: passed, reasons, checks (with "
                                      "digits_heard), match_distance, passive_score, evidence, reference, frames")
+class VerificationAttemptView(BaseModel):
+    """One attempt of a request: its challenge and its stored decision (docs/verification-api.md)."""
+
+    attempt: str
+    number: int
+    state: str
+    started_at: str
+    finished_at: str | None
+    steps: list[ChallengeStep]
+    frames_received: int
+    decision: dict[str, Any] | None = Field(description="passed, reasons, checks [{name, passed, value, threshold, "
+                                                        "reason}], match_distance, passive_score, evidence [seqs], "
+                                                        "reference, frames")
+    evidence_kept: list[int] = Field(description="The evidence frames whose bytes are still kept (not purged)")
+
+
+class VerificationDetail(BaseModel):
+    request: VerificationView
+    attempts: list[VerificationAttemptView]
 
 
 ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
@@ -517,6 +537,7 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("get", protocol.REVIEW_DASHBOARD): DashboardAnswer,
     ("post", protocol.VERIFICATIONS): CreatedVerificationAnswer,
     ("get", protocol.VERIFICATIONS): VerificationsAnswer,
+    ("get", protocol.VERIFICATION): VerificationDetail,
     ("post", protocol.VERIFY_UNLOCK): UnlockAnswer,
     ("post", protocol.VERIFY_CONSENT): OkAnswer,
     ("post", protocol.VERIFY_ATTEMPTS): AttemptAnswer,

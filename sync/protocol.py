@@ -94,6 +94,7 @@ REVIEW_DASHBOARD = "/api/review/dashboard"
 
 # Remote verification (issue 11; docs/verification-api.md). Laptops and staff, bearer token:
 VERIFICATIONS = "/api/verifications"  # POST: create a request (its link); GET ?state=: list
+VERIFICATION = "/api/verifications/{request}"  # GET: one request with its attempts' decisions
 VERIFICATION_EVIDENCE = "/api/verifications/attempts/{attempt}/evidence/{seq}"  # GET: a kept frame (staff)
 VERIFICATION_VIDEO = "/api/verifications/{request}/video"  # POST: a cadre's clip for the request (offline path)
 # The worker's page and its API: public (the link's token is the credential), no version header;

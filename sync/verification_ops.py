@@ -1,5 +1,6 @@
 """The laptop's and the central workspace's calls for remote verification (docs/verification-api.md):
-create a request for a resident (its link, QR code and SMS text come back once) and list requests.
+create a request for a resident (its link, QR code and SMS text come back once), list requests, read one
+with its attempts' decisions, and fetch a kept evidence frame.
 No Qt: the desktop calls these on a worker thread. Errors are ``sync.http``'s typed ones
 (``verify.resident_unknown``, ``auth.*``, ``TransportError``).
 
@@ -175,3 +176,12 @@ def _reference(template: bytes | None) -> Any:
     from capture.faces import FaceTemplate
 
     return FaceTemplate.from_bytes(template).vector
+def verification_detail(http: RegistryHttp, request_id: str) -> dict[str, Any]:
+    """``{"request", "attempts": [{attempt, number, state, started_at, finished_at, steps, decision,
+    evidence_kept}]}``: one request with every attempt's stored decision (no images)."""
+    return http.request("GET", protocol.VERIFICATION.format(request=request_id))
+
+
+def evidence_frame(http: RegistryHttp, attempt: str, seq: int) -> bytes:
+    """A kept evidence frame's JPEG (central staff; the registry audits each read)."""
+    return http.get_bytes(protocol.VERIFICATION_EVIDENCE.format(attempt=attempt, seq=int(seq)))

@@ -128,3 +128,58 @@ class DecisionDialog(QDialog):
         if self.needs_password:
             self.password_edit.selectAll()
             self.password_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+
+class VerificationIdDialog(QDialog):
+    """发起远程核验, first step for central staff: the resident's ID number, checked here (length, check
+    character, birth date) before the registry is asked. Emits ``chosen(id_number)``; the window then
+    opens the request dialog the laptop uses (``desktop.verification.request_dialog``)."""
+
+    chosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("verificationIdDialog")
+        self.setWindowTitle(self.tr("发起远程核验"))
+        self.setModal(True)
+        note = QLabel(self.tr("为外出务工人员生成一次性核验链接。请输入本人的身份证号码："))
+        note.setWordWrap(True)
+        self.id_edit = QLineEdit()
+        self.id_edit.setObjectName("verificationIdNumber")
+        self.id_edit.setMaxLength(20)
+        self.id_edit.setPlaceholderText(self.tr("18位身份证号码"))
+        self.error_label = QLabel()
+        self.error_label.setObjectName("verificationIdError")
+        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.setWordWrap(True)
+        self.ok_button = QPushButton(self.tr("下一步"))
+        self.ok_button.setObjectName("verificationIdOk")
+        self.ok_button.setDefault(True)
+        self.ok_button.clicked.connect(self._submit)
+        cancel = QPushButton(self.tr("取消"))
+        cancel.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(cancel)
+        buttons.addWidget(self.ok_button)
+        v = QVBoxLayout(self)
+        v.addWidget(note)
+        v.addWidget(self.id_edit)
+        v.addWidget(self.error_label)
+        v.addLayout(buttons)
+        self.id_edit.returnPressed.connect(self._submit)
+        self.resize(420, 160)
+
+    def _submit(self) -> None:
+        from desktop.errors import describe
+        from enrollment import id_number
+        from enrollment.errors import DomainError
+
+        try:
+            number = id_number.parse(self.id_edit.text()).number
+        except DomainError as e:
+            self.error_label.setText(describe(e))
+            return
+        self.error_label.clear()
+        self.accept()
+        self.chosen.emit(number)

@@ -180,7 +180,35 @@ def readable(finding: dict[str, Any]) -> list[str]:
         out.append(_t("与户籍照片的人脸距离：{d}（大于 {t} 判为不是同一人）").format(
             d=ev.get("distance") or finding.get("score") or "?", t=ev.get("threshold") or "?"))
         return out
+    if kind in (FindingKind.VERIFICATION_FAILED, FindingKind.VERIFICATION_MANUAL):
+        return _verification_lines(ev)
     return lines(ev)
+
+
+def _verification_lines(ev: dict[str, Any]) -> list[str]:
+    """A remote verification that ended without a pass: why, with the failed attempt's numbers."""
+    from .labels import beijing_minute, check_name, check_text, reference_name, verification_reason
+
+    out: list[str] = []
+    if ev.get("outcome") == "expired":
+        out.append(_t("核验链接已过期（{at}，北京时间），本人没有完成核验").format(at=beijing_minute(ev.get("expires_at"))))
+        out.append(_t("已用 {used} 次，共 {max} 次").format(used=ev.get("attempts_used", 0), max=ev.get("attempts_max", 0)))
+        out.append(_t("请上门或人工核实本人"))
+        return out
+    out.append(_t("远程核验次数已用完，最后一次未通过"))
+    reasons = ev.get("reasons") or []
+    if reasons:
+        out.append(_t("原因：{r}").format(r="；".join(verification_reason(r) for r in reasons)))
+    if ev.get("match_distance") is not None:
+        out.append(_t("与{ref}的人脸距离：{d}").format(ref=reference_name(ev.get("reference")), d=ev["match_distance"]))
+    if ev.get("passive_score") is not None:
+        out.append(_t("活体评分：{s}").format(s=ev["passive_score"]))
+    failed = [c for c in ev.get("checks") or [] if not c.get("passed")]
+    for c in failed:
+        out.append(_t("　未通过：{name}　测得 {v}　标准 {t}").format(
+            name=check_name(c.get("name")), v=check_text(c.get("value")), t=check_text(c.get("threshold"))))
+    out.append(_t("留存画面：{n} 张（点“查看远程核验详情与画面”）").format(n=len(ev.get("evidence_frames") or [])))
+    return out
 
 
 def headline(finding: dict[str, Any]) -> str:
@@ -195,6 +223,10 @@ def headline(finding: dict[str, Any]) -> str:
         text += _t("：距离 {d}").format(d=score or ev.get("distance"))
     elif kind == FindingKind.DEMOGRAPHIC and score:
         text += _t("：相似度 {s}").format(s=score)
+    elif kind == FindingKind.VERIFICATION_FAILED and ev.get("reasons"):
+        from .labels import verification_reason
+
+        text += "：" + "；".join(verification_reason(r) for r in ev["reasons"])
     elif kind == FindingKind.DATASET_RULE:
         rule = _rule(ev)
         name = rule.get("name") or finding.get("rule") or ""
@@ -218,6 +250,13 @@ def metric(finding: dict[str, Any]) -> str:
         return _t("姓名/出生/性别/村 综合相似度 {s}（阈值 {t}）").format(s=score or "?", t=ev.get("threshold") or "?")
     if kind == FindingKind.SAME_ID:
         return _t("同一身份证号码已有另一条登记记录")
+    if kind == FindingKind.VERIFICATION_FAILED:
+        from .labels import verification_reason
+
+        reasons = "；".join(verification_reason(r) for r in ev.get("reasons") or [])
+        return _t("远程刷脸核验未通过：{r}").format(r=reasons or _t("见核验详情"))
+    if kind == FindingKind.VERIFICATION_MANUAL:
+        return _t("远程核验链接已过期，需上门或人工核实")
     if kind == FindingKind.DATASET_RULE:
         rule = _rule(ev)
         return _t("规则：{name}　部门：{dept}　数据：{ds}").format(

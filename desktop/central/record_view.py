@@ -3,7 +3,9 @@
 Opened from the queue (double-click). The comparison puts this record next to the record a
 finding is about (both card photos fetched as blobs, every field in two columns, differing
 fields highlighted, the face distance / demographic score / rule), next to the population
-registry's reference photo, or next to the department dataset row a rule matched.
+registry's reference photo, or next to the department dataset row a rule matched. A remote
+verification's finding puts the card photo next to a frame the worker's phone sent (fetched from the
+registry, audited there) and opens the verification's full decision in the 远程核验 tab.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from desktop.errors import describe, message_for, show_error
 from enrollment.vocabulary import DECISION_FROM, Action, FindingKind, Light, ReviewState
+from sync import verification_ops
 
 from . import evidence as ev
 from .dialogs import REASON_MAX, DecisionDialog
@@ -58,6 +61,7 @@ PAYLOAD_FIELDS = ("name", "id_number", "sex", "birth_date", "village_code", "hou
                   "phone", "subsidies", "consent")
 META_FIELDS = ("operator", "device_id", "version", "state")
 RELATED_KINDS = (FindingKind.SAME_ID, FindingKind.DEMOGRAPHIC, FindingKind.FACE_MATCH)
+VERIFICATION_KINDS = (FindingKind.VERIFICATION_FAILED, FindingKind.VERIFICATION_MANUAL)
 APPROVABLE = DECISION_FROM[Action.APPROVE]
 REJECTABLE = DECISION_FROM[Action.REJECT]
 
@@ -121,6 +125,7 @@ class RecordView(QWidget):
 
     decided = Signal(str, str)
     loaded = Signal(str)
+    open_verification = Signal(str)   # a verification finding's request id: show its decision and evidence
 
     def __init__(self, net: CentralOwner, record_id: str, operator: dict[str, Any] | None = None,
                  parent: QWidget | None = None) -> None:
@@ -178,6 +183,11 @@ class RecordView(QWidget):
         self.metric_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.metric_label.setWordWrap(True)
         self.metric_label.setStyleSheet("font-weight: bold; color: #b71c1c; padding: 4px;")
+        self.verification_button = QPushButton(self.tr("查看远程核验详情与画面"))
+        self.verification_button.setObjectName("openVerification")
+        self.verification_button.setVisible(False)
+        self.verification_button.clicked.connect(self._open_verification)
+        self.verification_request: str | None = None
         self.compare_table = QTableWidget(0, 3)
         self.compare_table.setObjectName("compareTable")
         self.compare_table.setHorizontalHeaderLabels([self.tr("字段"), self.tr("本记录"), self.tr("对比")])
@@ -194,6 +204,7 @@ class RecordView(QWidget):
         rv.setContentsMargins(0, 0, 0, 0)
         rv.addLayout(photos)
         rv.addWidget(self.metric_label)
+        rv.addWidget(self.verification_button, 0, Qt.AlignmentFlag.AlignHCenter)
         rv.addWidget(self.compare_table, 1)
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -377,6 +388,10 @@ class RecordView(QWidget):
         names = field_names()
         kind = (finding or {}).get("kind")
         self.metric_label.setText(ev.metric(finding) if finding else self.tr("没有疑点：无对比对象"))
+        found = (finding or {}).get("evidence") or {}
+        self.verification_request = (str(found.get("request") or finding.get("subject") or "")
+                                     if finding and kind in VERIFICATION_KINDS else None) or None
+        self.verification_button.setVisible(self.verification_request is not None)
         other: dict[str, str] | None = None
         keys = list(PAYLOAD_FIELDS) + list(META_FIELDS)
         extra_labels: dict[str, str] = {}
@@ -394,6 +409,9 @@ class RecordView(QWidget):
                    or (finding or {}).get("subject"))
             self.other_photo.caption.setText(self.tr("户籍照片（人口信息系统）"))
             self._load_photo(self.other_photo, sha, self.tr("没有户籍照片"))
+        elif kind in VERIFICATION_KINDS:
+            self._set_header(self.tr("对比"))
+            self._show_verification_frame((finding or {}).get("evidence") or {})
         elif kind == FindingKind.DATASET_RULE:
             row = ev.source_row(finding or {}) or {}
             dataset = ev.rule_of(finding or {}).get("dataset")
@@ -431,6 +449,41 @@ class RecordView(QWidget):
             for c, cell in enumerate(cells):
                 self.compare_table.setItem(r, c, cell)
         self.compare_table.resizeRowsToContents()
+
+    def _show_verification_frame(self, found: dict[str, Any]) -> None:
+        """The first evidence frame of the failed attempt, beside the card photo (none for an expired link)."""
+        frames = found.get("evidence_frames") or []
+        attempt = found.get("attempt")
+        self.other_photo.sha = None
+        if not attempt or not frames:
+            self.other_photo.caption.setText(self.tr("远程核验"))
+            self.other_photo.set_text(self.tr("没有核验画面（链接过期前没有完成核验）") if not attempt
+                                      else self.tr("此次核验没有留存画面"))
+            return
+        seq = int(frames[0].get("seq", 0))
+        key = f"verification:{attempt}:{seq}"
+        self.other_photo.sha = key
+        self.other_photo.caption.setText(self.tr("远程核验时手机拍到的画面"))
+        if key in self._blobs:
+            self.other_photo.set_jpeg(self._blobs[key])
+            return
+        self.other_photo.set_text(self.tr("正在读取画面…"))
+        (self.net.op(lambda c: verification_ops.evidence_frame(c.http, str(attempt), seq))
+         .success(lambda data: self._blob_arrived_for(self.other_photo, key, data))
+         .failure(lambda e: self._frame_failed(key, e)).run())
+
+    def _blob_arrived_for(self, box: PhotoBox, key: str, data: bytes) -> None:
+        self._blobs[key] = data
+        if box.sha == key:
+            box.set_jpeg(data)
+
+    def _frame_failed(self, key: str, error: BaseException) -> None:
+        if self.other_photo.sha == key:
+            self.other_photo.set_text(self.tr("画面读取失败：{reason}").format(reason=describe(error)))
+
+    def _open_verification(self) -> None:
+        if self.verification_request:
+            self.open_verification.emit(self.verification_request)
 
     def _set_header(self, text: str) -> None:
         self.compare_table.setHorizontalHeaderItem(2, QTableWidgetItem(text))

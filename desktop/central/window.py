@@ -1,4 +1,4 @@
-"""The central workspace window: 审核队列 / 预警 / 统计 tabs, and one closable tab per opened record."""
+"""The central workspace window: 审核队列 / 预警 / 统计 / 远程核验 tabs, and one closable tab per opened record."""
 
 from __future__ import annotations
 
@@ -18,20 +18,35 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.errors import describe, show_error
+from desktop.lane import Lane
 from desktop.review_labels import review_state_name
 from enrollment.vocabulary import ReviewState
 
 from .dashboard_view import DashboardView
-from .dialogs import DecisionDialog
+from .dialogs import DecisionDialog, VerificationIdDialog
 from .net import CentralOwner
 from .queue_view import QueueView
 from .record_view import RecordView
+from .verification_view import VerificationsView
 from .warnings_view import WarningsView
 
 
 def _write_file(path: str, data: bytes) -> str:
     Path(path).write_bytes(data)
     return path
+
+
+class _Credentials:
+    """The registry address and the operator's token, as the request dialog asks a store for them."""
+
+    def __init__(self, registry_url: str, token: str | None) -> None:
+        self._url, self._token = registry_url, token
+
+    def registry_url(self) -> str:
+        return self._url
+
+    def token(self) -> str | None:
+        return self._token
 
 
 class CentralWindow(QMainWindow):
@@ -50,6 +65,7 @@ class CentralWindow(QMainWindow):
     bulk_done = Signal(object)
     checks_done = Signal(object)   # the run's summary, or the exception
     logout_requested = Signal()    # 退出登录: the app revokes the token and returns to the login window
+    verification_created = Signal(object)   # the CreatedVerification of 发起远程核验
 
     def __init__(self, registry_url: str, token: str | None, operator: dict[str, Any],
                  net: CentralOwner | None = None, parent: QWidget | None = None, *,
@@ -59,6 +75,7 @@ class CentralWindow(QMainWindow):
         self.setWindowTitle(self.tr("一卡通 审核工作台"))
         self.operator = operator or {}
         self.registry_url = registry_url
+        self._token = token
         self.net = net or CentralOwner(registry_url, token)
         self.long_net = long_net or CentralOwner(registry_url, token, name="central-long")
         self._own_lanes = [lane for lane, given in ((self.net, net), (self.long_net, long_net)) if given is None]
@@ -69,17 +86,22 @@ class CentralWindow(QMainWindow):
         # The moment warnings are computed for (ISO): None = the registry's clock; set for drills and tests.
         self.warnings_at: str | None = None
         self.file_dialog: QFileDialog | None = None
+        self.verification_id_dialog: VerificationIdDialog | None = None
+        self.verification_dialog: Any = None   # desktop.verification.request_dialog.RequestVerificationDialog
+        self._credentials: Lane | None = None
 
         self.queue = QueueView()
         self.warnings = WarningsView()
         self.dashboard = DashboardView()
+        self.verifications = VerificationsView(self.net)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("centralTabs")
         self.tabs.setTabsClosable(True)
         self.tabs.addTab(self.queue, self.tr("审核队列"))
         self.tabs.addTab(self.warnings, self.tr("预警"))
         self.tabs.addTab(self.dashboard, self.tr("统计"))
-        for i in range(3):   # the three fixed tabs cannot be closed
+        self.tabs.addTab(self.verifications, self.tr("远程核验"))
+        for i in range(4):   # the four fixed tabs cannot be closed
             self.tabs.tabBar().setTabButton(i, self.tabs.tabBar().ButtonPosition.RightSide, None)
         self.tabs.tabCloseRequested.connect(self._close_tab)
         self.tabs.currentChanged.connect(self._tab_changed)
@@ -119,6 +141,7 @@ class CentralWindow(QMainWindow):
         self.warnings.export_requested.connect(self.ask_export)
         self.warnings.open_record.connect(self.open_record)
         self.dashboard.refresh_requested.connect(self.refresh_dashboard)
+        self.verifications.create_requested.connect(self.start_verification_request)
         self.resize(1366, 740)
         self.refresh_queue()
         self.refresh_dashboard()
@@ -161,6 +184,7 @@ class CentralWindow(QMainWindow):
             view = RecordView(self.net, record_id, self.operator)
             view.decided.connect(self._record_decided)
             view.loaded.connect(lambda rid: self._retitle(rid))
+            view.open_verification.connect(self.open_verification)
             self.records[record_id] = view
             self.tabs.addTab(view, self.tr("记录"))
             view.load()
@@ -193,6 +217,8 @@ class CentralWindow(QMainWindow):
             self.refresh_warnings()
         elif widget is self.dashboard:
             self.refresh_dashboard()
+        elif widget is self.verifications:
+            self.verifications.refresh()
 
     # -- bulk approval
     def start_bulk_approve(self, items: list[dict[str, Any]]) -> DecisionDialog:
@@ -278,6 +304,7 @@ class CentralWindow(QMainWindow):
     def _dashboard_arrived(self, d: dict[str, Any]) -> None:
         self.dashboard.show_dashboard(d)
         self.queue.set_villages(d.get("by_village") or [])
+        self.verifications.set_villages(d.get("by_village") or [])
         self.dashboard_loaded.emit()
 
     def run_checks(self) -> None:
@@ -302,6 +329,42 @@ class CentralWindow(QMainWindow):
         # The long lane: a run over many records may take minutes (read timeout 600 s).
         self.long_net.op(lambda c: c.run_checks()).success(done).failure(failed).run()
 
+    # -- remote verification
+    def open_verification(self, request_id: str) -> VerificationsView:
+        """The 远程核验 tab with this request's decision and evidence (from a record's finding)."""
+        self.tabs.setCurrentWidget(self.verifications)   # refreshes the list
+        self.verifications.open_request(request_id)
+        return self.verifications
+
+    def start_verification_request(self) -> VerificationIdDialog:
+        """发起远程核验: the ID number first, then the laptop's request dialog (link, SMS text, QR code)."""
+        dialog = VerificationIdDialog(self)
+        dialog.chosen.connect(self._ask_registry_for_link)
+        self.verification_id_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _ask_registry_for_link(self, id_number: str) -> None:
+        from desktop.verification.request_dialog import RequestVerificationDialog
+
+        if self._credentials is None:
+            # The dialog asks its owner for the address and the token on the owner's lane (the laptop's
+            # store); here they are the window's own, handed over by a lane of their own.
+            url, token = self.registry_url, self._token
+            self._credentials = Lane("central-credentials", lambda: _Credentials(url, token), self)
+            self._credentials.start()
+        dialog = RequestVerificationDialog(self._credentials, {"id_number": id_number, "name": ""}, self)
+        dialog.created.connect(self._verification_created)
+        self.verification_dialog = dialog
+        dialog.open()
+
+    def _verification_created(self, created: Any) -> None:
+        self.statusBar().showMessage(self.tr("已生成核验链接"), 8000)
+        if self.tabs.currentWidget() is self.verifications:
+            self.verifications.refresh()
+        self.verifications.open_request(str(created.request["request"]))
+        self.verification_created.emit(created)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.shutdown()
         super().closeEvent(event)
@@ -309,3 +372,6 @@ class CentralWindow(QMainWindow):
     def shutdown(self) -> None:
         for lane in self._own_lanes:
             lane.shutdown()
+        if self._credentials is not None:
+            self._credentials.shutdown()
+            self._credentials = None

@@ -24,7 +24,7 @@ from ..clock import Clock
 from ..config import Settings
 from ..request_auth import Auth
 from ..review import require_staff
-from . import evidence, request_store, video
+from . import detail, evidence, request_store, video
 
 ID_NUMBER_PATTERN = "^[0-9]{17}[0-9X]$"
 
@@ -64,6 +64,11 @@ def register(app: FastAPI, engine: Engine, settings: Settings, clock: Clock) -> 
                       verification: Annotated[str, PathParam(alias="request", max_length=36)]) -> dict[str, Any]:
         return video.submit(engine, request.app.state.liveness, session.operator, verification, body.clip_sha256,
                             body.digits_heard, clock=clock)
+
+    @r.get(protocol.VERIFICATION, summary="One request with every attempt's decision (checks, reasons, scores, "
+                                          "evidence frame numbers; no images)")
+    def read_one(session: Auth, request: Annotated[str, PathParam(max_length=36)]) -> dict[str, Any]:
+        return detail.read(engine, session.operator, request)
 
     @r.get(protocol.VERIFICATION_EVIDENCE, summary="A kept evidence frame (JPEG; staff only, audited)",
            response_class=Response)

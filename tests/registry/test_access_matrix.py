@@ -117,6 +117,7 @@ class Seed:
     record: dict[str, Any]
     photo: bytes
     request: str = ""   # the verification request made for the seed's resident
+    request: str = ""   # the seed's verification request
 
     @property
     def record_id(self) -> str:
@@ -144,8 +145,8 @@ class Row:
 
 
 def get(path: str, **params: Any) -> Send:
-    return lambda http, headers, seed: http.get(path.format(record_id=seed.record_id, sha256=seed.sha),
-                                                headers=headers, params=params)
+    return lambda http, headers, seed: http.get(path.format(record_id=seed.record_id, sha256=seed.sha,
+                                                            request=seed.request), headers=headers, params=params)
 
 
 def post(path: str, body: Callable[[Seed], Any] | None = None) -> Send:
@@ -243,6 +244,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", protocol.VERIFICATIONS): Row(get(protocol.VERIFICATIONS),
         (*STRANGERS,                                      SEES,    BLIND,        SEES,          SEES),
         shows=lambda r, s: any(v["record_id"] == s.record_id for v in r.json()["verifications"])),
+    # One request with its attempts: its village's cadre and staff; for cadre B it does not exist.
+    ("GET", protocol.VERIFICATION): Row(get(protocol.VERIFICATION),
+        (*STRANGERS,                                      OK,      HIDDEN,       OK,            OK)),
     # Evidence frames are for staff; the seed's request has none.
     ("GET", protocol.VERIFICATION_EVIDENCE): Row(get(protocol.VERIFICATION_EVIDENCE.replace("{attempt}", "a1")
                                                      .replace("{seq}", "0")),

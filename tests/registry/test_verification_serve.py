@@ -11,7 +11,8 @@ from verifykit import Env
 from registry.launcher import RegistryProcess
 from sync import protocol
 
-SAMPLE = {"record_id": "00000000-0000-0000-0000-000000000000", "sha256": "0" * 64, "attempt": "a1", "seq": "0"}
+SAMPLE = {"record_id": "00000000-0000-0000-0000-000000000000", "sha256": "0" * 64, "attempt": "a1", "seq": "0",
+          "request": "00000000-0000-0000-0000-000000000001"}
 
 
 def protocol_routes() -> list[tuple[str, str]]:
