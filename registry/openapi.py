@@ -501,6 +501,9 @@ class VerificationAttemptView(BaseModel):
     attempt: str
     number: int
     state: str
+    method: str = Field(description="live | video (the offline path: weaker than a live check)")
+    clip_sha256: str | None = Field(description="A video attempt's clip while it is kept (staff download it as "
+                                                "a blob, audited); null for a live attempt or once purged")
     started_at: str
     finished_at: str | None
     steps: list[ChallengeStep]

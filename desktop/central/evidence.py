@@ -187,7 +187,8 @@ def readable(finding: dict[str, Any]) -> list[str]:
 
 def _verification_lines(ev: dict[str, Any]) -> list[str]:
     """A remote verification that ended without a pass: why, with the failed attempt's numbers."""
-    from .labels import beijing_minute, check_name, check_text, reference_name, verification_reason
+    from ..verification.labels import check_name, check_value
+    from .labels import beijing_minute, reference_name, verification_reason
 
     out: list[str] = []
     if ev.get("outcome") == "expired":
@@ -206,7 +207,7 @@ def _verification_lines(ev: dict[str, Any]) -> list[str]:
     failed = [c for c in ev.get("checks") or [] if not c.get("passed")]
     for c in failed:
         out.append(_t("　未通过：{name}　测得 {v}　标准 {t}").format(
-            name=check_name(c.get("name")), v=check_text(c.get("value")), t=check_text(c.get("threshold"))))
+            name=check_name(c.get("name")), v=check_value(c.get("value")), t=check_value(c.get("threshold"))))
     out.append(_t("留存画面：{n} 张（点“查看远程核验详情与画面”）").format(n=len(ev.get("evidence_frames") or [])))
     return out
 

@@ -42,15 +42,13 @@ from enrollment.vocabulary import VerificationMethod, VerificationState
 from sync import verification_ops
 
 from ..review_labels import vocabulary_name
+from ..verification.labels import check_help, check_name, check_value
 from .labels import (
     FAILED_COLOUR,
     PASSED_COLOUR,
     VIDEO_BACKGROUND,
     VIDEO_COLOUR,
     beijing_minute,
-    check_help,
-    check_name,
-    check_text,
     method_name,
     reference_name,
     verification_reason,
@@ -327,19 +325,19 @@ class VerificationDetail(QWidget):
         by_name = {c.get("name"): c for c in checks}
         match = by_name.get("match") or {}
         self.match_label.setText(self.tr("距离 {d}（标准 {t}）　比对照片：{ref}").format(
-            d=decision.get("match_distance") or check_text(match.get("value")),
-            t=check_text(match.get("threshold")), ref=reference_name(decision.get("reference"))) if decision else "")
+            d=decision.get("match_distance") or check_value(match.get("value")),
+            t=check_value(match.get("threshold")), ref=reference_name(decision.get("reference"))) if decision else "")
         passive = by_name.get("passive") or {}
         self.passive_label.setText(self.tr("{s}（标准 {t}；越高越像真人）").format(
-            s=decision.get("passive_score") or check_text(passive.get("value")),
-            t=check_text(passive.get("threshold"))) if decision else "")
+            s=decision.get("passive_score") or check_value(passive.get("value")),
+            t=check_value(passive.get("threshold"))) if decision else "")
 
         self.checks_table.setRowCount(len(checks))
         for r, c in enumerate(checks):
             ok = bool(c.get("passed"))
             verdict = self.tr("通过") if ok else self.tr("未通过：{why}").format(why=verification_reason(c.get("reason")))
-            cells = [QTableWidgetItem(check_name(c.get("name"))), QTableWidgetItem(check_text(c.get("value"))),
-                     QTableWidgetItem(check_text(c.get("threshold"))), QTableWidgetItem(verdict)]
+            cells = [QTableWidgetItem(check_name(c.get("name"))), QTableWidgetItem(check_value(c.get("value"))),
+                     QTableWidgetItem(check_value(c.get("threshold"))), QTableWidgetItem(verdict)]
             cells[3].setForeground(QBrush(QColor(PASSED_COLOUR if ok else FAILED_COLOUR)))
             if not ok:
                 bold = QFont()

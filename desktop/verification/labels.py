@@ -43,20 +43,26 @@ _REASONS = {
     "video.too_long": "视频太长（超过60秒）",
 }
 
-# Each check of a Decision (capture/liveness: CheckResult.name) as the 视频核验 dialog lists it.
+# Each check of a Decision (capture/liveness: CheckResult.name): its name and what it measures, as the 视频核验
+# dialog and the central 远程核验 view both show it (one wording for one check).
 _CHECKS = {
-    "frames": "画面数量",
-    "face_present": "画面中有人脸",
-    "one_face": "只有一个人",
-    "face_track": "人脸始终在画面中",
-    "brightness": "光线",
-    "frames_change": "画面有变化（不是一张照片）",
-    "hold_still_yaw": "开始时正对镜头",
-    "hold_still_shift": "开始时保持不动",
-    "same_person": "前后是同一个人",
-    "passive": "真人检测（防照片、翻拍）",
-    "match": "与登记照片比对",
+    "frames": ("画面数量", "检查用到的画面张数"),
+    "face_present": ("无人脸的画面", "没有人脸的画面所占比例"),
+    "one_face": ("多人的画面", "有多张人脸的画面所占比例"),
+    "face_track": ("人脸中断", "人脸离开画面（中断）的次数"),
+    "brightness": ("光线", "人脸区域的平均亮度（0–255）"),
+    "frames_change": ("画面有变化（不是一张照片）", "画面之间的变化量：静止的照片几乎没有变化"),
+    "hold_still_yaw": ("开始时正对镜头", "「保持不动」时头部左右转动的幅度"),
+    "hold_still_shift": ("开始时保持不动", "「保持不动」时人脸位置的移动（以脸宽计）"),
+    "same_person": ("前后是同一个人", "各步骤人脸之间的最大距离：中途换人时变大"),
+    "passive": ("真人检测（防照片、翻拍）", "照片/视频翻拍检测给出的真人概率，越高越像真人"),
+    "match": ("与登记照片比对", "与登记照片的人脸距离，越小越像"),
+    "replay": ("重放画面", "以前的核验里出现过的画面张数"),
+    "digits_heard": ("听到本人念出数字", "村干部播放视频时是否听到了本人念出的数字"),
 }
+
+# Values and thresholds the engine writes as words rather than numbers.
+_CHECK_WORDS = {"no face": "没有人脸", "a face": "有人脸", "no reference": "没有登记照片", "0 breaks": "0 次中断"}
 
 # A passed video check is weaker than the live check on the worker's phone: the roster says so.
 VIDEO_PASSED = "视频核验通过（弱于现场活体核验）"
@@ -76,12 +82,29 @@ def action_text(action: str) -> str:
     return vocabulary_name(action, ChallengeAction)
 
 
-def check_text(name: str) -> str:
-    """One liveness check's name in Chinese; ``step{i}:{action}`` is 动作{i}：{the action}."""
+def check_name(name: str | None) -> str:
+    """One liveness check's name in Chinese; ``step{i}:{action}`` is 动作{i}：{the action} (step 0 is the
+    hold-still); an unknown name as it is."""
+    name = name or ""
     if name.startswith("step") and ":" in name:
         index, action = name[4:].split(":", 1)
         return _t("动作{i}：{action}").format(i=index, action=action_text(action))
-    return _t(_CHECKS[name]) if name in _CHECKS else name
+    return _t(_CHECKS[name][0]) if name in _CHECKS else name
+
+
+def check_help(name: str | None) -> str:
+    """What a check measures (a tooltip); "" for an action step or an unknown check."""
+    return _t(_CHECKS[name][1]) if name in _CHECKS else ""
+
+
+def check_value(text: str | None) -> str:
+    """A check's value or threshold: "<= 0.6" → "≤ 0.6", the engine's few words in Chinese."""
+    if text is None or text == "":
+        return _t("—")
+    text = str(text)
+    if text in _CHECK_WORDS:
+        return _t(_CHECK_WORDS[text])
+    return text.replace("<=", "≤").replace(">=", "≥")
 
 
 def spaced_digits(digits: str) -> str:

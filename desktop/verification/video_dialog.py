@@ -51,7 +51,7 @@ from sync.verification_ops import (
 from ..errors import describe
 from ..lane import Lane
 from ..store_worker import StoreOwner
-from .labels import action_text, check_text, reason_text, spaced_digits
+from .labels import action_text, check_help, check_name, check_value, reason_text, spaced_digits
 
 PASSED_COLOUR, FAILED_COLOUR, NOTE_COLOUR = "#1a7f37", "#c62828", "#b45309"
 CLIP_FILTER = "视频 (*.mp4 *.mov *.3gp *.m4v *.webm *.mkv *.avi);;所有文件 (*)"
@@ -297,8 +297,9 @@ class VideoCheckDialog(QDialog):
             ok = bool(check.get("passed"))
             result = self.tr("通过") if ok else self.tr("未通过：{reason}").format(
                 reason=reason_text(check.get("reason") or ""))
-            item = QTreeWidgetItem([check_text(str(check.get("name"))), result, str(check.get("value") or ""),
-                                    str(check.get("threshold") or "")])
+            item = QTreeWidgetItem([check_name(check.get("name")), result, check_value(check.get("value")),
+                                    check_value(check.get("threshold"))])
+            item.setToolTip(0, check_help(check.get("name")))
             item.setForeground(1, QBrush(QColor(PASSED_COLOUR if ok else FAILED_COLOUR)))
             self.checks.addTopLevelItem(item)
         reasons = local.decision.get("reasons") or []

@@ -40,6 +40,7 @@ def read(engine: Engine, operator: Operator, request_id: str) -> dict[str, Any]:
                 kept.setdefault(attempt_id, []).append(int(seq))
     return {"request": store.view(row), "attempts": [
         {"attempt": a.id, "number": n, "state": a.state, "started_at": a.started_at, "finished_at": a.finished_at,
+         "method": a.method, "clip_sha256": a.clip_sha256 if a.clip_purged_at is None else None,
          "steps": json.loads(a.steps), "frames_received": a.frames_received,
          "decision": json.loads(a.decision) if a.decision else None, "evidence_kept": kept.get(a.id, [])}
         for n, a in enumerate(attempts, 1)]}

@@ -230,9 +230,9 @@ def test_the_list_shows_the_failed_request_and_its_decision_with_the_evidence_fr
     rows = {table.item(r, 0).text(): [table.item(r, c).text() for c in range(1, 4)] for r in range(table.rowCount())}
     [match] = [c for c in attempt["decision"]["checks"] if c["name"] == "match"]
     assert rows["与登记照片比对"] == [match["value"], "≤ 0.6", "未通过：与登记照片不符"]
-    assert rows["第2步：向左转头"][2] == rows["第3步：向右转头"][2] == "通过"
-    assert rows["收到的画面数"] == [str(len(_worker_frames())), "≥ 12", "通过"]
-    assert len(rows) == len(attempt["decision"]["checks"]) and "防翻拍评分" in rows
+    assert rows["动作1：向左转头"][2] == rows["动作2：向右转头"][2] == "通过"
+    assert rows["画面数量"] == [str(len(_worker_frames())), "≥ 12", "通过"]
+    assert len(rows) == len(attempt["decision"]["checks"]) and "真人检测（防照片、翻拍）" in rows
     _shot(win, "central_verification_failed", artifacts_dir)
     win.shutdown()
 

@@ -269,10 +269,17 @@ def test_an_expired_request_still_takes_a_clip_and_a_passed_one_does_not(env, cl
 
 def test_the_clip_blob_is_kept_until_its_evidence_is_purged(env, clips):
     """gc-blobs keeps a sent clip's blob past its grace while the attempt's evidence is kept; after
-    purge-evidence it collects it, while the clip's hash still makes a later send replayed."""
+    purge-evidence it collects it, while the clip's hash still makes a later send replayed; staff see the
+    attempt as a video one with its clip until then."""
     request_id = request(env)
     clip = upload(env, clips["genuine"])
     assert send(env, request_id, clip).json()["result"] == "passed"
+
+    def seen_by_staff() -> dict:
+        detail = env.client.get(protocol.VERIFICATION.format(request=request_id), headers=env.bearer("central"))
+        return detail.json()["attempts"][0]
+
+    assert (seen_by_staff()["method"], seen_by_staff()["clip_sha256"]) == ("video", clip)
 
     def stored() -> bool:
         with env.engine.connect() as conn:
@@ -285,6 +292,7 @@ def test_the_clip_blob_is_kept_until_its_evidence_is_purged(env, clips):
     assert out["clips_released"] == 1
     assert blobs.collect_garbage(env.engine, clock=env.clock, grace=dt.timedelta(days=1).total_seconds()
                                  ).blobs_removed == 1 and not stored()
+    assert (seen_by_staff()["method"], seen_by_staff()["clip_sha256"]) == ("video", None)
     with env.engine.connect() as conn:
         assert conn.execute(select(verification_attempts.c.clip_sha256)).scalars().all() == [clip]
     r = send(env, request(env), upload(env, clips["genuine"]))
