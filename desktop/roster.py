@@ -230,6 +230,7 @@ class RosterView(QWidget):
             self.tree.addTopLevelItem(top)
             top.setFirstColumnSpanned(True)
         self.tree.expandAll()
+        self._keep_selection()
         if query:
             self.count_label.setText(self.tr("找到 {n} 人").format(n=members))
         elif members:
@@ -237,6 +238,32 @@ class RosterView(QWidget):
         else:
             self.count_label.setText(self.tr("花名册为空：请联网后点“同步”下载本村花名册"))
         self.loaded.emit(members)
+
+    def _keep_selection(self) -> None:
+        """After a refresh (a sync pulled a request, a check was recorded) the chosen member stays chosen with
+        their fresh row, so the buttons follow the new state; the form is not reloaded (no signal): it may hold
+        the cadre's unsaved edits."""
+        chosen = (self._selected or {}).get("id_number")
+        self._selected = None
+        if chosen:
+            for index, resident in enumerate(self._residents):
+                if resident.get("id_number") == chosen:
+                    self._selected = dict(resident)
+                    item = self._item_for(index)
+                    if item is not None:
+                        blocked = self.tree.blockSignals(True)
+                        self.tree.setCurrentItem(item)
+                        self.tree.blockSignals(blocked)
+                    break
+        self._update_verify_button()
+
+    def _item_for(self, index: int) -> QTreeWidgetItem | None:
+        for top in range(self.tree.topLevelItemCount()):
+            household = self.tree.topLevelItem(top)
+            for child in range(household.childCount()):
+                if household.child(child).data(0, RESIDENT_ROLE) == index:
+                    return household.child(child)
+        return None
 
     def shown_residents(self) -> list[dict[str, Any]]:
         return list(self._residents)

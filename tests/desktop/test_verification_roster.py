@@ -93,3 +93,29 @@ def test_roster_says_a_video_pass_is_weaker_and_shows_a_video_check_waiting_for_
     with qtbot.waitSignal(view.video_check_requested, timeout=2000) as asked:
         view.video_button.click()
     assert asked.args[0]["id_number"] == waiting
+
+
+def test_a_chosen_member_stays_chosen_with_their_fresh_row_when_a_sync_brings_their_request(qtbot, owner):
+    """After a refresh that brought the chosen member's first request, 视频核验 is enabled for them without choosing
+    them again, and the form is not reloaded (no member_selected: it may hold unsaved edits)."""
+    rows = [{**r, "village_code": VILLAGE} for r in roster_rows()]
+    run_op(qtbot, owner, lambda s: s.upsert_residents(rows, 1))
+    chosen = rows[0]["id_number"]
+    view = RosterView(owner)
+    qtbot.addWidget(view)
+    view.set_online(True)
+    with qtbot.waitSignal(view.loaded, timeout=5000):
+        view.set_villages([{"code": VILLAGE, "name": "大石村"}])
+    view.tree.itemClicked.emit(_item(view, chosen), 0)
+    assert view.verify_button.isEnabled() and not view.video_button.isEnabled()
+
+    request = {**_request(1, chosen, "sent"), "video_challenge": {"digits": "4821", "actions": ["blink", "turn_left"]}}
+    run_op(qtbot, owner, lambda s: s.apply_pull(
+        [{"counter": 10, "kind": protocol.KIND_VERIFICATION, "key": request["request"], "data": request}], 10))
+    reselected = []
+    view.member_selected.connect(reselected.append)
+    with qtbot.waitSignal(view.loaded, timeout=5000):
+        view.refresh()
+    assert view.video_button.isEnabled()
+    assert view.tree.currentItem() is _item(view, chosen)
+    assert reselected == []
