@@ -18,7 +18,9 @@ from stdnum.cn import ric
 
 from .errors import DomainError
 
-_FORMAT = re.compile(r"^\d{17}[\dX]$")
+# ASCII digits only (Python's \d also takes other scripts' digits); shared with the API's request schemas.
+FORMAT_PATTERN = "^[0-9]{17}[0-9X]$"
+_FORMAT = re.compile(FORMAT_PATTERN)
 
 # Stable codes, one per failure (see desktop/errors.py for the wording).
 EMPTY = "id_number.empty"

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
+from enrollment.id_number import FORMAT_PATTERN as ID_NUMBER_FORMAT
 from enrollment.vocabulary import VerificationState
 from sync import protocol
 
@@ -25,8 +26,6 @@ from ..config import Settings
 from ..request_auth import Auth
 from ..review import require_staff
 from . import detail, evidence, request_store, video
-
-ID_NUMBER_PATTERN = "^[0-9]{17}[0-9X]$"
 
 
 class VideoAttempt(BaseModel):
@@ -39,7 +38,7 @@ class VideoAttempt(BaseModel):
 class CreateRequest(BaseModel):
     model_config = ConfigDict(strict=True)
 
-    id_number: str = Field(pattern=ID_NUMBER_PATTERN)
+    id_number: str = Field(pattern=ID_NUMBER_FORMAT)
     city: str | None = Field(default=None, max_length=100)
 
 

@@ -49,6 +49,7 @@ def test_odd_sequence_is_male():
         ("1101051949123100211", idn.LENGTH),
         ("11010519491231002A", idn.FORMAT),
         ("1101051949123A002X", idn.FORMAT),
+        ("٥١٠٩٠٣١٩٦٨٠٣١٤٠١١٨", idn.FORMAT),   # Arabic-Indic digits: Python's \d would take them
         ("110105194912310021", idn.CHECK),
         (with_check("51090319990230123"), idn.DATE_INVALID),
         (with_check("51090320991231123"), idn.DATE_FUTURE),
