@@ -185,3 +185,10 @@ def verification_detail(http: RegistryHttp, request_id: str) -> dict[str, Any]:
 def evidence_frame(http: RegistryHttp, attempt: str, seq: int) -> bytes:
     """A kept evidence frame's JPEG (central staff; the registry audits each read)."""
     return http.get_bytes(protocol.VERIFICATION_EVIDENCE.format(attempt=attempt, seq=int(seq)))
+
+
+def video_clip(http: RegistryHttp, sha256: str) -> bytes:
+    """A video attempt's kept clip (``clip_sha256`` of the attempt in ``verification_detail``), for central
+    staff to watch and hear; ``GET /api/blobs/{sha256}``, audited by the registry. A purged clip is gone:
+    the detail says so with ``clip_sha256`` null, and asking anyway is the blob's 404."""
+    return http.get_bytes(protocol.BLOB.format(sha256=sha256))

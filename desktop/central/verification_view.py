@@ -22,6 +22,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -42,7 +43,7 @@ from enrollment.vocabulary import VerificationMethod, VerificationState
 from sync import verification_ops
 
 from ..review_labels import vocabulary_name
-from ..verification.labels import check_help, check_name, check_value
+from ..verification.labels import action_text, check_help, check_name, check_value, spaced_digits
 from .labels import (
     FAILED_COLOUR,
     PASSED_COLOUR,
@@ -170,9 +171,12 @@ class VerificationDetail(QWidget):
 
     ``show_detail(answer)`` takes ``GET /api/verifications/{request}``'s answer; the frames are fetched
     on ``net`` one by one. Emits ``frames_loaded(n)`` once every kept frame of the attempt shown arrived.
+    A video attempt (the offline path) also shows what the worker was asked to say and do, whether the
+    cadre ticked 听到数字, and 播放视频 while its clip is kept: staff hear the digits themselves.
     """
 
     frames_loaded = Signal(int)
+    clip_opened = Signal(object)   # the player dialog (desktop/central/video_clip.py), as 播放视频 opens it
 
     def __init__(self, net: CentralOwner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -180,6 +184,7 @@ class VerificationDetail(QWidget):
         self.setObjectName("verificationDetail")
         self.detail: dict[str, Any] = {}
         self.attempt: dict[str, Any] | None = None
+        self.clip_dialog: QDialog | None = None
         self.frames: list[FrameBox] = []
         self._jpegs: dict[tuple[str, int], bytes] = {}
 
@@ -214,6 +219,29 @@ class VerificationDetail(QWidget):
         scores.addRow(self.tr("原因"), self.reasons_label)
         scores.addRow(self.tr("人脸比对"), self.match_label)
         scores.addRow(self.tr("活体评分"), self.passive_label)
+
+        # A video attempt only: the challenge it answered, the cadre's tick, and the clip to watch and hear.
+        self.video_label = QLabel()
+        self.video_label.setObjectName("verificationVideoChallenge")
+        self.video_label.setWordWrap(True)
+        self.video_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.play_clip_button = QPushButton(self.tr("播放视频"))
+        self.play_clip_button.setObjectName("verificationPlayClip")
+        self.play_clip_button.setToolTip(self.tr("从登记中心读取本人发来的视频并播放（有声音；记入审计日志）"))
+        self.play_clip_button.clicked.connect(self.play_clip)
+        self.clip_status = QLabel()
+        self.clip_status.setObjectName("verificationClipStatus")
+        self.clip_status.setWordWrap(True)
+        self.video_panel = QWidget()
+        self.video_panel.setObjectName("verificationVideo")
+        self.video_panel.setStyleSheet(f"#verificationVideo {{ background: {VIDEO_BACKGROUND}; "
+                                       f"border: 1px solid {VIDEO_COLOUR}; }}")
+        video_row = QHBoxLayout(self.video_panel)
+        video_row.setContentsMargins(8, 4, 8, 4)
+        video_row.addWidget(self.video_label, 1)
+        video_row.addWidget(self.clip_status)
+        video_row.addWidget(self.play_clip_button)
+        self.video_panel.hide()
 
         self.checks_table = QTableWidget(0, 4)
         self.checks_table.setObjectName("verificationChecks")
@@ -252,6 +280,7 @@ class VerificationDetail(QWidget):
         v.addLayout(top)
         v.addWidget(self.facts)
         v.addLayout(scores)
+        v.addWidget(self.video_panel)
         below = QHBoxLayout()
         below.addWidget(self.checks_table, 1)
         below.addWidget(frames_panel)
@@ -348,7 +377,69 @@ class VerificationDetail(QWidget):
             for col, cell in enumerate(cells):
                 self.checks_table.setItem(r, col, cell)
         self.checks_table.resizeRowsToContents()
+        self._show_video(attempt)
         self._show_frames(attempt)
+
+    # -- a video attempt (the offline path)
+    def _challenge_text(self) -> str:
+        challenge = (self.detail.get("request") or {}).get("video_challenge") or {}
+        actions = "，再".join(action_text(a) for a in challenge.get("actions") or [])
+        return self.tr("视频中本人应当：先念出数字 {digits}，再{actions}").format(
+            digits=spaced_digits(str(challenge.get("digits") or "")), actions=actions)
+
+    def _show_video(self, attempt: dict[str, Any] | None) -> None:
+        if (attempt or {}).get("method") != VerificationMethod.VIDEO:
+            self.video_panel.hide()
+            return
+        assert attempt is not None
+        checks = ((attempt.get("decision") or {}).get("checks")) or []
+        heard = next((c for c in checks if c.get("name") == "digits_heard"), None)
+        ticked = (self.tr("—") if heard is None else self.tr("是") if heard.get("passed") else self.tr("否"))
+        self.video_label.setText(self.tr("<b>{challenge}</b><br>村干部勾选「听到数字」：{ticked}"
+                                         "（仅供参考，请播放视频亲自听）").format(
+            challenge=self._challenge_text(), ticked=ticked))
+        kept = bool(attempt.get("clip_sha256"))
+        self.play_clip_button.setVisible(kept)
+        self.play_clip_button.setEnabled(kept)
+        self.clip_status.setStyleSheet("color: #555;")
+        self.clip_status.setText("" if kept else self.tr("视频已按保留期限删除"))
+        self.video_panel.show()
+
+    def play_clip(self) -> None:
+        """Fetch the shown attempt's clip on ``net`` (into a private temp file) and open the player."""
+        sha256 = (self.attempt or {}).get("clip_sha256")
+        if not sha256:
+            return
+        from .video_clip import fetch_clip  # the player's QtMultimedia only once staff play a clip
+
+        self.play_clip_button.setEnabled(False)
+        self.clip_status.setStyleSheet("color: #555;")
+        self.clip_status.setText(self.tr("正在读取视频…"))
+        about = self._challenge_text()
+        (self.net.op(lambda c: fetch_clip(c, sha256))
+         .success(lambda path: self._clip_arrived(path, about))
+         .failure(self._clip_failed).run())
+
+    def _clip_arrived(self, path: Any, about: str) -> None:
+        from .video_clip import ClipDialog
+
+        self.play_clip_button.setEnabled(True)
+        self.clip_status.setText("")
+        self.close_clip()
+        self.clip_dialog = ClipDialog(path, about, self)
+        self.clip_dialog.show()
+        self.clip_opened.emit(self.clip_dialog)
+
+    def _clip_failed(self, error: BaseException) -> None:
+        self.play_clip_button.setEnabled(True)
+        self.clip_status.setStyleSheet(f"color: {FAILED_COLOUR};")
+        self.clip_status.setText(self.tr("视频读取失败：{reason}").format(reason=describe(error)))
+
+    def close_clip(self) -> None:
+        """Close the player if one is open (its temp file goes with it)."""
+        if self.clip_dialog is not None:
+            self.clip_dialog.done(0)
+            self.clip_dialog = None
 
     def _show_frames(self, attempt: dict[str, Any] | None) -> None:
         for box in self.frames:

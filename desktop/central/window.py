@@ -370,6 +370,7 @@ class CentralWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
+        self.verifications.detail.close_clip()   # a clip's temp file goes with its player
         for lane in self._own_lanes:
             lane.shutdown()
         if self._credentials is not None:

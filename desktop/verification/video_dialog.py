@@ -9,8 +9,9 @@ the main window starts a sync on ``recorded``).
 
 Threads: the store is read and written only through its lane (``StoreOwner``); the checks run on a lane
 of this dialog's own (seconds of work, so the store's lane stays free for the roster and autosaves);
-results come back by signal. QtMultimedia is imported here only, and this module only when the dialog
-first opens, so the app's start does not pay for it.
+results come back by signal. The player is the shared ``player.ClipPlayer`` (central staff's 远程核验 plays
+the registry's copy with it); this module is imported only when the dialog first opens, so the app's start
+does not pay for QtMultimedia.
 """
 
 from __future__ import annotations
@@ -18,16 +19,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSizeF, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QBrush, QColor, QResizeEvent
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-from PySide6.QtMultimediaWidgets import QGraphicsVideoItem
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QFileDialog,
-    QGraphicsScene,
-    QGraphicsView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -52,6 +49,7 @@ from ..errors import describe
 from ..lane import Lane
 from ..store_worker import StoreOwner
 from .labels import action_text, check_help, check_name, check_value, reason_text, spaced_digits
+from .player import ClipPlayer
 
 PASSED_COLOUR, FAILED_COLOUR, NOTE_COLOUR = "#1a7f37", "#c62828", "#b45309"
 CLIP_FILTER = "视频 (*.mp4 *.mov *.3gp *.m4v *.webm *.mkv *.avi);;所有文件 (*)"
@@ -62,36 +60,6 @@ def _checker() -> Any:
     from capture.liveness import LivenessChecker
 
     return LivenessChecker()
-
-
-class VideoView(QGraphicsView):
-    """The clip's picture, scaled to fit. A ``QGraphicsVideoItem`` rather than a ``QVideoWidget``: the widget
-    draws into a native child window through the GPU (nothing at all without a GPU backend, and nothing in
-    a screenshot), the item through QPainter like every other widget, with Qt's CPU frame conversion."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.item = QGraphicsVideoItem()
-        self.item.setSize(QSizeF(320, 240))
-        self.setScene(QGraphicsScene(self))
-        self.scene().addItem(self.item)
-        self.setBackgroundBrush(QColor("#222222"))
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.item.nativeSizeChanged.connect(self._native_size)
-
-    def _native_size(self, size: QSizeF) -> None:
-        if not size.isEmpty():
-            self.item.setSize(size)
-            self._fit()
-
-    def _fit(self) -> None:
-        self.scene().setSceneRect(self.item.boundingRect())
-        self.fitInView(self.item, Qt.AspectRatioMode.KeepAspectRatio)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
-        super().resizeEvent(event)
-        self._fit()
 
 
 class VideoCheckDialog(QDialog):
@@ -133,22 +101,14 @@ class VideoCheckDialog(QDialog):
         self.import_button.setObjectName("videoImport")
         self.import_button.setEnabled(False)
         self.import_button.clicked.connect(self.choose_clip)
-        self.play_button = QPushButton(self.tr("播放"))
-        self.play_button.setObjectName("videoPlay")
-        self.play_button.setEnabled(False)
-        self.play_button.clicked.connect(self.toggle_play)
         self.clip_label = QLabel(self.tr("尚未导入视频"))
         self.clip_label.setObjectName("videoClipName")
         self.clip_label.setStyleSheet("color: #555;")
 
-        self.video = VideoView()
-        self.video.setObjectName("videoView")
-        self.video.setMinimumSize(320, 300)
-        self.player = QMediaPlayer(self)
-        self.audio = QAudioOutput(self)   # the worker's voice saying the digits: the cadre must hear it
-        self.player.setAudioOutput(self.audio)
-        self.player.setVideoOutput(self.video.item)
-        self.player.playbackStateChanged.connect(self._playback_changed)
+        self.clip_player = ClipPlayer(self)   # the worker's voice saying the digits: the cadre must hear it
+        self.play_button = self.clip_player.play_button
+        self.video = self.clip_player.view
+        self.player = self.clip_player.player
 
         self.progress = QProgressBar()
         self.progress.setObjectName("videoProgress")
@@ -251,10 +211,7 @@ class VideoCheckDialog(QDialog):
         self.record = None
         self.progress_seen = []
         self.clip_label.setText(self.clip_path.name)
-        self.player.stop()
-        self.player.setSource(QUrl.fromLocalFile(str(self.clip_path)))
-        self.player.pause()   # paused at the start: the first frame shows before the cadre presses 播放
-        self.play_button.setEnabled(True)
+        self.clip_player.load(self.clip_path)
         self.checks.clear()
         self.result_label.clear()
         self.status_label.clear()
@@ -270,14 +227,7 @@ class VideoCheckDialog(QDialog):
 
     @Slot()
     def toggle_play(self) -> None:
-        if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
-            self.player.pause()
-        else:
-            self.player.play()
-
-    def _playback_changed(self, state: QMediaPlayer.PlaybackState) -> None:
-        playing = state == QMediaPlayer.PlaybackState.PlayingState
-        self.play_button.setText(self.tr("暂停") if playing else self.tr("播放"))
+        self.clip_player.toggle_play()
 
     # -- the checks
     def _progress(self, step: VideoCheckProgress) -> None:
@@ -359,6 +309,6 @@ class VideoCheckDialog(QDialog):
         self.status_label.setStyleSheet(f"color: {FAILED_COLOUR};")
 
     def done(self, result: int) -> None:
-        self.player.stop()
+        self.clip_player.stop()
         self._lane.shutdown()
         super().done(result)
