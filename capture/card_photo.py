@@ -1,7 +1,7 @@
 """The card photo: 358 x 441, 24-bit colour, 350 dpi JPEG inside the region's size window.
 
-Geometry comes from ``resources/capture/card_photo_spec.json``: the estimated whole head (jaw width
-from the 68 landmarks widened for ears and hair; crown one eye-to-chin distance above the eyes)
+Geometry comes from ``resources/capture/card_photo_spec.json``: the estimated whole head (face width
+from the face mesh widened for ears and hair; crown one eye-to-chin distance above the eyes)
 is scaled to ``head_width_px`` and centred horizontally, the crown ``crown_margin_px`` below the
 top edge, eyes at least ``eyes_min_from_bottom_px`` above the bottom. Parts of the frame outside
 the source image are padded white (the card background) up to ``max_pad_fraction`` of the photo;
@@ -22,7 +22,7 @@ import numpy as np
 from .errors import E_HEAD_OUT_OF_FRAME, E_SETTINGS_INVALID, E_SIZE_WINDOW, CaptureError
 from .faces import FaceBox
 from .images import jfif_density, set_jfif_density
-from .quality import head_box
+from .quality import eye_level, head_box
 from .settings_file import read_known_keys
 
 SPEC_FILE = Path(__file__).resolve().parent.parent / "resources" / "capture" / "card_photo_spec.json"
@@ -70,15 +70,16 @@ class CardPhoto:
         return len(self.jpeg)
 
 
-def layout(face: FaceBox, landmarks68: np.ndarray | None, spec: CardPhotoSpec
+def layout(face: FaceBox, landmarks: np.ndarray | None, spec: CardPhotoSpec
            ) -> tuple[float, float, float, tuple[float, float, float, float]]:
-    """(scale, x0, y0, head) mapping source to card: card = (source - (x0, y0)) * scale."""
-    hl, ht, hr, hb = head_box(face, landmarks68)
+    """(scale, x0, y0, head) mapping source to card: card = (source - (x0, y0)) * scale.
+    ``landmarks``: the face mesh (``QualityReport.landmarks``), or None to lay out from the face box."""
+    hl, ht, hr, hb = head_box(face, landmarks)
     scale = spec.head_width_px / max(1.0, hr - hl)
     cx = (hl + hr) / 2.0
     crown = spec.crown_margin_px
-    if landmarks68 is not None:
-        eye_y = float(landmarks68[36:48, 1].mean())
+    if landmarks is not None:
+        eye_y = eye_level(landmarks)
         eye_card = crown + (eye_y - ht) * scale
         limit = spec.height - spec.eyes_min_from_bottom_px
         if eye_card > limit:        # long face: raise it, keeping the crown inside the frame
@@ -88,11 +89,11 @@ def layout(face: FaceBox, landmarks68: np.ndarray | None, spec: CardPhotoSpec
     return scale, x0, y0, (hl, ht, hr, hb)
 
 
-def compose(image: np.ndarray, face: FaceBox, landmarks68: np.ndarray | None = None,
+def compose(image: np.ndarray, face: FaceBox, landmarks: np.ndarray | None = None,
             spec: CardPhotoSpec | None = None) -> CardPhoto:
     spec = spec or CardPhotoSpec()
     h, w = image.shape[:2]
-    scale, x0, y0, (hl, ht, hr, hb) = layout(face, landmarks68, spec)
+    scale, x0, y0, (hl, ht, hr, hb) = layout(face, landmarks, spec)
     # the head (sides, crown estimate with a little slack, chin) must be in the source image
     slack = 0.08 * (hb - ht)
     if hl < -slack or hr > w + slack or ht < -slack or hb > h:

@@ -2,7 +2,8 @@
 
 Keeps the ``face_recognition`` package's behaviour: the HOG frontal-face detector, 5-point
 landmarks for the 128-d descriptor (ResNet v1, 150 x 150 chip, padding 0.25, no jitter),
-68-point landmarks for eyes and pose, Euclidean distance with 0.6 as the match threshold.
+Euclidean distance with 0.6 as the match threshold. Eyes, pose and the head box come from
+MediaPipe's face mesh (``capture.facemesh``), not from dlib's 68 points.
 
 The descriptor network is dlib's ResNet with dlib's weights, evaluated by ``capture.dlib_resnet``
 on NumPy's BLAS (dlib-bin is built without BLAS: ~15 ms a chip instead of ~110-150 ms on 2 cores when
@@ -14,8 +15,9 @@ imports ``pkg_resources``, which current setuptools no longer ships). They load 
 under a lock; call ``FaceEngine.load()`` from a worker thread to keep a UI responsive. dlib itself
 comes from ``capture.native``, which makes its first use safe on any thread (a QThread included).
 
-The 68-point model (iBUG 300-W training data) excludes commercial use; ``FaceEngine(use_68=False)``
-runs without it, and the quality checks that need it (eyes, pose) are then skipped.
+The 68-point model (iBUG 300-W training data) excludes commercial use, so it is an optional extra:
+not loaded unless ``FaceEngine(use_68=True)`` asks for it (then ``landmarks68`` works, for comparisons
+such as ``bench``); no default path calls it, and its file may be absent.
 Images are BGR uint8 (as from ``capture.images``): the HOG detector and the shape predictors are
 symmetric in channel order, so only the 150 x 150 descriptor chip is flipped to RGB.
 """
@@ -100,7 +102,7 @@ class FaceBox:
 class FaceEngine:
     """Detector, landmark predictors and descriptor network; thread-safe, loaded once on first use."""
 
-    def __init__(self, models: Path | None = None, *, use_68: bool = True) -> None:
+    def __init__(self, models: Path | None = None, *, use_68: bool = False) -> None:
         self._dir = Path(models) if models else None
         self.use_68 = use_68
         self._lock = threading.Lock()        # loading

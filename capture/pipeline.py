@@ -38,7 +38,7 @@ def process_photo(image: np.ndarray, engine: FaceEngine, *, limits: QualityLimit
         raise CaptureError(E_QUALITY_FAILED, failed=report.failed,
                            values={c.code: round(c.value, 4) for c in report.checks if not c.passed})
     assert report.face is not None
-    card = compose(image, report.face, report.landmarks68, spec)
+    card = compose(image, report.face, report.landmarks, spec)
     template = engine.template(image, report.face)
     return CaptureResult(card, template, report)
 

@@ -7,17 +7,18 @@ Checks (code: value measured, passes when):
   image.too_dark        mean luma of the face region (0-255)  >= brightness_min
   image.too_bright      mean luma of the face region          <= brightness_max
   image.low_contrast    luma standard deviation of the face   >= contrast_min
-  pose.yaw/pitch/roll   |degrees| from the 68 landmarks       <= yaw_max / pitch_max / roll_max
-  eyes.closed           mean eye aspect ratio of both eyes    >= ear_min
+  pose.yaw/pitch/roll   |degrees|, solvePnP of the face mesh  <= yaw_max / pitch_max / roll_max
+  eyes.closed           mean eye aspect ratio of both eyes (mesh lids)  >= ear_min
   background.not_plain  share of near-white pixels around the head (purpose "card" only) >= background_min_white
 
 Without a face, exposure, contrast and sharpness are measured on the whole frame (so "too dark"
-can still be said); checks that need a face or its landmarks are listed in ``skipped``.
+can still be said); checks that need a face are listed in ``skipped``. Landmarks are MediaPipe's
+468-point face mesh (``capture.facemesh``, Apache-2.0), never dlib's 68 points (non-commercial
+training data): every check runs without that model.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from . import facemesh
+from .facemesh import eye_aspect_ratio, head_pose
 from .faces import FaceBox, FaceEngine
 from .settings_file import read_known_keys
 
@@ -49,11 +52,10 @@ class QualityLimits:
     brightness_min: float = 70.0
     brightness_max: float = 210.0
     contrast_min: float = 25.0
-    yaw_max: float = 15.0
-    pitch_max: float = 20.0
-    pitch_offset: float = 10.0
+    yaw_max: float = 12.0
+    pitch_max: float = 25.0
     roll_max: float = 10.0
-    ear_min: float = 0.15
+    ear_min: float = 0.18
     background_min_white: float = 0.85
     background_white_luma: float = 190.0
     background_white_max_saturation: float = 40.0
@@ -83,7 +85,7 @@ class Check:
 class QualityReport:
     checks: list[Check]
     face: FaceBox | None
-    landmarks68: np.ndarray | None
+    landmarks: np.ndarray | None         # the face mesh, 468 x 3 (x, y in image pixels)
     faces: list[FaceBox] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     pose: dict[str, float] | None = None
@@ -156,27 +158,27 @@ def assess(image: np.ndarray, engine: FaceEngine, limits: QualityLimits | None =
     checks.append(_max(TOO_BRIGHT, mean, limits.brightness_max))
     checks.append(_min(LOW_CONTRAST, std, limits.contrast_min))
 
-    lm68 = None
+    pts = None
     pose = None
-    if face is not None and engine.use_68:
-        lm68 = engine.landmarks68(image, face)
-        yaw, pitch, roll = head_pose(lm68, (h, w))
-        pitch -= limits.pitch_offset
-        pose = {"yaw": yaw, "pitch": pitch, "roll": roll}
-        checks.append(_max(POSE_YAW, abs(yaw), limits.yaw_max))
-        checks.append(_max(POSE_PITCH, abs(pitch), limits.pitch_max))
-        checks.append(_max(POSE_ROLL, abs(roll), limits.roll_max))
-        checks.append(_min(EYES_CLOSED, eye_aspect_ratio(lm68), limits.ear_min))
+    if face is not None:
+        pts = facemesh.landmarks(image, face)
+        angles = head_pose(pts)
+        pose = angles.to_dict()
+        # a failed solve is NaN: abs(NaN) <= limit is False, so the check fails rather than passes
+        checks.append(_max(POSE_YAW, abs(angles.yaw), limits.yaw_max))
+        checks.append(_max(POSE_PITCH, abs(angles.pitch), limits.pitch_max))
+        checks.append(_max(POSE_ROLL, abs(angles.roll), limits.roll_max))
+        checks.append(_min(EYES_CLOSED, eye_aspect_ratio(pts), limits.ear_min))
     else:
         skipped += [POSE_YAW, POSE_PITCH, POSE_ROLL, EYES_CLOSED]
 
     if purpose == "card":
         if face is not None:
-            checks.append(_min(BACKGROUND, white_background_fraction(image, face, lm68, limits),
+            checks.append(_min(BACKGROUND, white_background_fraction(image, face, pts, limits),
                                limits.background_min_white))
         else:
             skipped.append(BACKGROUND)
-    return QualityReport(checks, face, lm68, list(faces), skipped, pose)
+    return QualityReport(checks, face, pts, list(faces), skipped, pose)
 
 
 def guidance(report: QualityReport) -> str | None:
@@ -197,53 +199,34 @@ def sharpness(gray_patch: np.ndarray) -> float:
     return float(cv2.Laplacian(small, cv2.CV_64F).var())
 
 
-def eye_aspect_ratio(lm68: np.ndarray) -> float:
-    """Soukupová & Čech (2016): (|p2-p6| + |p3-p5|) / (2 |p1-p4|), mean of both eyes; ~0.3 open, <0.2 closed."""
-    def ear(p: np.ndarray) -> float:
-        a = np.linalg.norm(p[1] - p[5])
-        b = np.linalg.norm(p[2] - p[4])
-        c = np.linalg.norm(p[0] - p[3])
-        return float((a + b) / (2.0 * c)) if c > 0 else 0.0
-
-    return (ear(lm68[36:42]) + ear(lm68[42:48])) / 2.0
+# The mesh's chin point (152) sits 4-17 % (mean 12 %) of the eye-to-chin distance above dlib's
+# 68-point chin (point 8) on the shared photos; the card layout was tuned on the latter, so the mesh's
+# eye-to-chin distance is scaled by 1 / 0.88 to keep the composed head where it was.
+MESH_CHIN_SCALE = 1.14
 
 
-# A generic adult head (mm), camera axes: x right, y down, z away from the camera; nose tip at 0.
-_MODEL_3D = np.array([
-    (0.0, 0.0, 0.0),          # 30 nose tip
-    (0.0, 330.0, 65.0),       # 8  chin
-    (-225.0, -170.0, 135.0),  # 36 outer corner of the eye on the image's left
-    (225.0, -170.0, 135.0),   # 45 outer corner of the other eye
-    (-150.0, 150.0, 125.0),   # 48 mouth corner
-    (150.0, 150.0, 125.0),    # 54 mouth corner
-], dtype=np.float64)
-_MODEL_IDX = [30, 8, 36, 45, 48, 54]
+def eye_level(landmarks: np.ndarray) -> float:
+    """The eye line's y from the face mesh (468 points) or, if given, dlib's 68 points."""
+    if len(landmarks) == 68:
+        return float(landmarks[36:48, 1].mean())
+    return facemesh.eye_level(landmarks)
 
 
-def head_pose(lm68: np.ndarray, shape_hw: tuple[int, int]) -> tuple[float, float, float]:
-    """(yaw, pitch, roll) in degrees: yaw/pitch from cv2.solvePnP on a generic 3D head with a pinhole
-    camera (focal length = image width); roll from the line through the eye centres (no model needed)."""
-    h, w = shape_hw
-    cam = np.array([[w, 0, w / 2.0], [0, w, h / 2.0], [0, 0, 1]], dtype=np.float64)
-    pts = lm68[_MODEL_IDX].astype(np.float64)
-    ok, rvec, _tvec = cv2.solvePnP(_MODEL_3D, pts, cam, np.zeros(4), flags=cv2.SOLVEPNP_ITERATIVE)
-    yaw = pitch = 0.0
-    if ok:
-        r, _ = cv2.Rodrigues(rvec)
-        pitch = math.degrees(math.atan2(r[2, 1], r[2, 2]))
-        yaw = math.degrees(math.asin(max(-1.0, min(1.0, -r[2, 0]))))
-    left_eye, right_eye = lm68[36:42].mean(axis=0), lm68[42:48].mean(axis=0)
-    dx, dy = right_eye - left_eye
-    roll = math.degrees(math.atan2(dy, dx))
-    return yaw, pitch, roll
+def head_box(face: FaceBox, landmarks: np.ndarray | None) -> tuple[float, float, float, float]:
+    """Estimated whole head (left, top, right, bottom) including hair: eyes sit near mid-height.
 
-
-def head_box(face: FaceBox, lm68: np.ndarray | None) -> tuple[float, float, float, float]:
-    """Estimated whole head (left, top, right, bottom) including hair: eyes sit near mid-height."""
-    if lm68 is not None:
-        eye_y = float(lm68[36:48, 1].mean())
-        chin_y = float(lm68[8, 1])
-        left, right = float(lm68[0:17, 0].min()), float(lm68[0:17, 0].max())
+    From the face mesh: the face oval's width x 1.23 for ears and hair, crown one eye-to-chin distance
+    (x 1.05) above the eyes. dlib's 68 points (the optional extra) give the same from the jaw line;
+    without landmarks, the detector's box.
+    """
+    if landmarks is not None:
+        eye_y = eye_level(landmarks)
+        if len(landmarks) == 68:
+            chin_y = float(landmarks[8, 1])
+            left, right = float(landmarks[0:17, 0].min()), float(landmarks[0:17, 0].max())
+        else:
+            chin_y = eye_y + MESH_CHIN_SCALE * (float(landmarks[facemesh.CHIN, 1]) - eye_y)
+            left, right = facemesh.face_width(landmarks)
         cx, hw = (left + right) / 2.0, (right - left) * 0.55 * 1.12
         top = eye_y - 1.05 * (chin_y - eye_y)
         return cx - hw, top, cx + hw, chin_y
@@ -252,12 +235,12 @@ def head_box(face: FaceBox, lm68: np.ndarray | None) -> tuple[float, float, floa
     return cx - hw, face.top - 0.45 * face.height, cx + hw, float(face.bottom)
 
 
-def white_background_fraction(image: np.ndarray, face: FaceBox, lm68: np.ndarray | None,
+def white_background_fraction(image: np.ndarray, face: FaceBox, landmarks: np.ndarray | None,
                               limits: QualityLimits) -> float:
     """Share of near-white, unsaturated pixels in the band around the head (above it and beside it,
     down to the chin), i.e. what the card photo's background will be made of."""
     h, w = image.shape[:2]
-    hl, ht, hr, hb = head_box(face, lm68)
+    hl, ht, hr, hb = head_box(face, landmarks)
     hw, hh = hr - hl, hb - ht
     x0, x1 = int(max(0, hl - 0.45 * hw)), int(min(w, hr + 0.45 * hw))
     y0, y1 = int(max(0, ht - 0.25 * hh)), int(min(h, hb))

@@ -32,10 +32,11 @@ def obama() -> np.ndarray:
 @pytest.fixture(scope="session")
 def obama_on_white(engine, obama) -> np.ndarray:
     """obama.jpg with everything around the head painted white: a photo taken against a white sheet."""
+    from capture.facemesh import landmarks
     from capture.quality import head_box
 
     face = engine.detect(obama)[0]
-    lm = engine.landmarks68(obama, face)
+    lm = landmarks(obama, face)
     hl, ht, hr, hb = head_box(face, lm)
     h, w = obama.shape[:2]
     yy, xx = np.ogrid[0:h, 0:w]

@@ -10,6 +10,7 @@ import pytest
 
 from capture.card_photo import CardPhotoSpec, compose, encode_in_window
 from capture.errors import CaptureError
+from capture.facemesh import eye_level, face_width, landmarks
 from capture.images import jfif_density, load_image, sniff_header
 from capture.pipeline import process_photo
 from tests.capture.conftest import face_file
@@ -23,7 +24,7 @@ def cards(engine):
     for name in PHOTOS:
         image = load_image(face_file(name))
         face = engine.detect(image)[0]
-        out[name] = compose(image, face, engine.landmarks68(image, face))
+        out[name] = compose(image, face, landmarks(image, face))
     return out
 
 
@@ -79,14 +80,14 @@ def test_card_photo_face_is_centred_at_the_standard_size(engine, cards, spec, na
     boxes = engine.detect(out)
     assert len(boxes) == 1
     face = boxes[0]
-    lm = engine.landmarks68(out, face)
-    jaw = lm[0:17, 0].max() - lm[0:17, 0].min()
-    cx = (lm[0:17, 0].max() + lm[0:17, 0].min()) / 2
+    lm = landmarks(out, face)
+    left, right = face_width(lm)
+    cx = (left + right) / 2
     assert abs(cx - spec.width / 2) <= 0.04 * spec.width
     assert abs(face.center[0] - spec.width / 2) <= 0.06 * spec.width
-    # head width (jaw x 1.23, as composed) within the spec's tolerance, allowing for re-detection jitter
-    assert abs(jaw * 0.55 * 1.12 * 2 - spec.head_width_px) <= spec.head_width_tolerance_px + 6
-    eye_y = lm[36:48, 1].mean()
+    # head width (face oval x 1.23, as composed) within the spec's tolerance, allowing for re-detection jitter
+    assert abs((right - left) * 0.55 * 1.12 * 2 - spec.head_width_px) <= spec.head_width_tolerance_px + 6
+    eye_y = eye_level(lm)
     assert spec.height - eye_y >= spec.eyes_min_from_bottom_px - 6
     assert face.top > 20 and face.bottom < spec.height
 
@@ -95,7 +96,7 @@ def test_size_window_is_configurable(engine, obama):
     """A 14-40 KB window (another region's limits) gives a file inside that window."""
     face = engine.detect(obama)[0]
     spec = CardPhotoSpec(min_bytes=14 * 1024, max_bytes=40 * 1024)
-    card = compose(obama, face, engine.landmarks68(obama, face), spec)
+    card = compose(obama, face, landmarks(obama, face), spec)
     assert 14 * 1024 <= len(card.jpeg) <= 40 * 1024
 
 
@@ -111,7 +112,7 @@ def test_head_cut_off_is_out_of_frame(engine):
     image = load_image(face_file("obama_partial_face.jpg"))
     face = engine.detect(image)[0]
     with pytest.raises(CaptureError) as e:
-        compose(image, face, engine.landmarks68(image, face))
+        compose(image, face, landmarks(image, face))
     assert e.value.code == "card_photo.head_out_of_frame"
 
 
