@@ -34,6 +34,7 @@ INPUT_SIDE = 256                  # the model's input: 1x3x256x256 RGB 0-1 (NCHW
 WORK_MAX_SIDE = 640               # mask and band are worked out at most at this size: the region is
                                   # ~1.4 card windows, so this is still at least the card's own scale
 WHITE = 255.0
+BACKGROUND_LIKENESS = 30.0        # BGR distance below which an edge pixel counts as the old background
 
 _load_lock = threading.Lock()
 _net: tuple[cv2.dnn.Net, threading.Lock] | None = None
@@ -135,6 +136,17 @@ def local_background(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return np.where(den > 1e-4, num / np.maximum(den, 1e-4), img).astype(np.float32)
 
 
+def drop_background_lookalikes(image: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Where a faint pixel (alpha < 0.6) has the colour of the old background right there, it is that
+    background (a veil of a bright room the filter carried past the ear), not a hair: its alpha is
+    lowered in proportion. The likeness is smoothed (single pixels must not speckle) and the edge
+    ramps of the head and the suit (alpha >= 0.6) are left as they are: a dark suit before a dark
+    wall looks like its background too, and cutting it there made a jagged shoulder."""
+    distance = np.linalg.norm(image.astype(np.float32) - background, axis=-1)
+    likeness = cv2.GaussianBlur(np.clip(distance / BACKGROUND_LIKENESS, 0.0, 1.0), (0, 0), 1.5)
+    return np.where(alpha < 0.6, alpha * likeness, alpha).astype(np.float32)
+
+
 def composite_on_white(image: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> np.ndarray:
     """alpha * foreground + (1 - alpha) * white, the foreground being the pixel with the local old
     background taken out: F = (I - (1 - a) B) / a, so a F + (1 - a) W = I + (1 - a) (W - B). Where
@@ -174,6 +186,7 @@ def replace_background(image: np.ndarray, region: tuple[float, float, float, flo
                                                  interpolation=cv2.INTER_AREA)
     alpha = refine_alpha(work, person_probability(work))
     background = local_background(work, alpha)
+    alpha = drop_background_lookalikes(work, alpha, background)
     if scale < 1.0:   # both are smooth at the work scale: upscaling them loses nothing of the face
         alpha = np.clip(cv2.resize(alpha, (cw, ch), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
         background = cv2.resize(background, (cw, ch), interpolation=cv2.INTER_LINEAR)
