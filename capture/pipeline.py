@@ -11,6 +11,9 @@ A card photo is made one of two ways (``background``):
   taken (the pixels of the face are the same; the descriptor must not depend on our compositing).
 * ``"as_shot"`` (「白布背景拍摄（不替换背景）」: shot against a white sheet): no replacement, and the
   plain-background check runs on the photo as taken, exactly as before.
+
+If the segmentation lost the face (a blank white card would pass a border check), the replaced photo
+fails ``background.not_plain`` with value 0: the advice is the same, shoot against a white sheet.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from .quality import (
 REPLACE, AS_SHOT = "replace", "as_shot"
 BACKGROUND_MODES = (REPLACE, AS_SHOT)
 REGION_MARGIN = 0.2      # the segmented region: the card's source window widened by this much each side
+FACE_KEPT_MIN = 0.9      # mean alpha over the face's middle below this: segmentation failed (background.not_plain)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,10 @@ def process_photo(image: np.ndarray, engine: FaceEngine, *, limits: QualityLimit
 
         scale, x0, y0, head = layout(report.face, report.landmarks68, spec)
         replaced = replace_background(image, card_region(scale, x0, y0, spec))
+        if face_kept(replaced.alpha, report.face) < FACE_KEPT_MIN:
+            # the person was not separated from the room: no card photo to look at
+            report.checks.append(Check(BACKGROUND, 0.0, limits.background_min_white, False))
+            _raise_failed(report)
         card = compose(replaced.image, report.face, report.landmarks68, spec)
         assert card.image is not None
         chin_on_card = (head[3] - y0) * scale
@@ -85,6 +93,15 @@ def process_photo(image: np.ndarray, engine: FaceEngine, *, limits: QualityLimit
         _raise_failed(report)
     template = engine.template(image, report.face)
     return CaptureResult(card, template, report, background)
+
+
+def face_kept(alpha: np.ndarray, face: FaceBox) -> float:
+    """Mean alpha over the middle of the face box: ~1 when the segmentation kept the face."""
+    h, w = alpha.shape[:2]
+    box = face.clipped(w, h)
+    dx, dy = box.width // 4, box.height // 4
+    inner = alpha[box.top + dy:box.bottom - dy, box.left + dx:box.right - dx]
+    return float(inner.mean()) if inner.size else 0.0
 
 
 def card_region(scale: float, x0: float, y0: float, spec: CardPhotoSpec) -> tuple[float, float, float, float]:

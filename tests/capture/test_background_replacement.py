@@ -128,6 +128,15 @@ def test_result_border_that_is_not_white_fails():
     assert card_border_white_fraction(np.full((441, 358, 3), 255, np.uint8), 300, QualityLimits()) == 1.0
 
 
+def test_face_lost_by_the_segmentation_is_refused_not_a_blank_card(engine, obama, monkeypatch):
+    """When the segmentation finds no person (a blank white card would have a white border) the photo fails
+    background.not_plain with value 0 instead of giving a card photo without a face."""
+    monkeypatch.setattr(segmentation, "person_probability", lambda image: np.zeros(image.shape[:2], np.float32))
+    with pytest.raises(CaptureError) as e:
+        process_photo(obama, engine)
+    assert e.value.data["failed"] == ["background.not_plain"] and e.value.data["values"]["background.not_plain"] == 0
+
+
 def test_unknown_background_mode_is_refused(engine, obama):
     """A background mode other than replace / as_shot is a programming error (ValueError), not a silent default."""
     with pytest.raises(ValueError):
