@@ -10,6 +10,8 @@ Checks (code: value measured, passes when):
   pose.yaw/pitch/roll   |degrees|, solvePnP of the face mesh  <= yaw_max / pitch_max / roll_max
   eyes.closed           mean eye aspect ratio of both eyes (mesh lids)  >= ear_min
   background.not_plain  share of near-white pixels around the head (purpose "card" only) >= background_min_white
+                        (after a background replacement the pipeline decides it on the card photo's
+                        border instead: ``card_border_white_fraction``)
 
 Without a face, exposure, contrast and sharpness are measured on the whole frame (so "too dark"
 can still be said); checks that need a face are listed in ``skipped``. Landmarks are MediaPipe's
@@ -257,5 +259,25 @@ def white_background_fraction(image: np.ndarray, face: FaceBox, landmarks: np.nd
         return 0.0
     hsv = cv2.cvtColor(roi, cv2.COLOR_BGR2HSV)
     luma = cv2.cvtColor(roi, cv2.COLOR_BGR2GRAY)
+    white = (luma >= limits.background_white_luma) & (hsv[:, :, 1] <= limits.background_white_max_saturation)
+    return float(white[mask].mean())
+
+
+CARD_BORDER_PX = 6
+
+
+def card_border_white_fraction(card: np.ndarray, chin_y: float, limits: QualityLimits) -> float:
+    """Share of near-white, unsaturated pixels on the composed card photo's border: the top rows and
+    the left and right columns down to the chin (below it shoulders may reach the edge). This is how
+    ``background.not_plain`` is decided after a background replacement: on the result, not the room."""
+    h, w = card.shape[:2]
+    b = CARD_BORDER_PX
+    bottom = int(min(h, max(b, round(chin_y))))
+    mask = np.zeros((h, w), dtype=bool)
+    mask[:b, :] = True
+    mask[:bottom, :b] = True
+    mask[:bottom, w - b:] = True
+    hsv = cv2.cvtColor(card, cv2.COLOR_BGR2HSV)
+    luma = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)
     white = (luma >= limits.background_white_luma) & (hsv[:, :, 1] <= limits.background_white_max_saturation)
     return float(white[mask].mean())

@@ -2,8 +2,9 @@
 
     capture check IMAGE... [--purpose card|preview] [--limits quality.json]
         every check's value, limit and verdict as JSON; exit 1 if any image fails (all are printed)
-    capture card-photo IMAGE -o OUT.jpg [--limits quality.json] [--spec card_photo_spec.json]
-        writes the card photo, or exits 1 with the reasons (one line, code first)
+    capture card-photo IMAGE -o OUT.jpg [--limits quality.json] [--spec card_photo_spec.json] [--white-sheet]
+        writes the card photo (the background replaced by white; --white-sheet: the photo was shot
+        against a white sheet, keep it and check it), or exits 1 with the reasons (one line, code first)
     capture compare IMAGE_A IMAGE_B [--json] [--threshold 0.6]
         {"distance": d, "threshold": t, "same_person": bool}; exit 1 when either has no usable face
 """
@@ -35,6 +36,9 @@ def register(sub: Any) -> None:
     p.add_argument("--limits", metavar="FILE")
     p.add_argument("--spec", metavar="FILE", help="card photo spec (default resources/capture/card_photo_spec.json)")
     p.add_argument("--json", action="store_true", help="print the checks and the file's properties")
+    p.add_argument("--white-sheet", action="store_true",
+                   help="the photo was shot against a white sheet: keep its background (no replacement) "
+                        "and check that it is plain white")
     p.set_defaults(handler=cmd_card_photo)
 
     p = csub.add_parser("compare", help="distance between the faces of two photos")
@@ -79,7 +83,7 @@ def cmd_card_photo(args: Any) -> int:
     from capture.card_photo import CardPhotoSpec
     from capture.faces import FaceEngine
     from capture.images import load_image
-    from capture.pipeline import process_photo
+    from capture.pipeline import AS_SHOT, REPLACE, process_photo
 
     limits = _limits(args.limits)
     try:
@@ -87,7 +91,8 @@ def cmd_card_photo(args: Any) -> int:
     except (OSError, ValueError, TypeError) as e:
         raise CliError("capture.spec_invalid", f"cannot use card photo spec {args.spec or 'default'}: {e}") from e
     image = load_image(args.image)
-    result = process_photo(image, FaceEngine(), limits=limits, spec=spec)
+    result = process_photo(image, FaceEngine(), limits=limits, spec=spec,
+                           background=AS_SHOT if args.white_sheet else REPLACE)
     out = Path(args.output)
     # write beside the target, then rename: never a half-written photo under the real name
     fd, tmp = tempfile.mkstemp(prefix=".card-", suffix=".jpg", dir=out.parent if str(out.parent) else ".")
@@ -101,7 +106,8 @@ def cmd_card_photo(args: Any) -> int:
     card = result.card_photo
     if args.json:
         print_json({"output": str(out), "width": card.width, "height": card.height, "dpi": card.dpi,
-                    "bytes": card.size, "jpeg_quality": card.quality, **result.report.to_dict()})
+                    "bytes": card.size, "jpeg_quality": card.quality, "background": result.background,
+                    **result.report.to_dict()})
     else:
         sys.stdout.write(f"{out}: {card.width}x{card.height}, {card.dpi} dpi, {card.size} bytes, "
                          f"JPEG quality {card.quality}\n")

@@ -14,6 +14,12 @@ Threads (the UI thread only draws):
 
 Neither worker touches a widget; results come back by signal. A machine without a camera gets a
 clear message and the import-from-file path, never a crash.
+
+Background: by default the person is segmented from the room and put on the standard white
+(``capture.pipeline`` REPLACE); the review page shows the photo as taken beside the result, and the
+cadre can switch to 「白布背景拍摄（不替换背景）」 (AS_SHOT: the photo was shot against a white sheet,
+its own background is kept and checked as before). Switching on the review page re-runs the photo
+on the analyser thread. The choice belongs to the dialog (one photo's scene), not to the settings.
 """
 
 from __future__ import annotations
@@ -30,11 +36,13 @@ import numpy as np
 from PySide6.QtCore import QObject, QRectF, QSize, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QRadioButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -52,6 +60,9 @@ AUTO_COOLDOWN_S = 1.5     # after an automatic capture failed the card checks
 GUIDANCE_CARD_ORDER = ("face.multiple", "face.none", "face.too_small", "card_photo.head_out_of_frame",
                        "image.too_dark", "image.too_bright", "pose.yaw", "pose.pitch", "pose.roll",
                        "eyes.closed", "image.blurry", "image.low_contrast", "background.not_plain")
+
+# capture.pipeline's background modes (the desktop imports capture lazily, on the worker threads)
+REPLACE, AS_SHOT = "replace", "as_shot"
 
 _ENGINE: Any = None
 _ENGINE_LOCK = threading.Lock()
@@ -128,6 +139,7 @@ class _Shared:
         self.analysed = 0
         self.generation = 0               # bumped by a retake: older analyser results are ignored
         self.ui_pending = False           # a frame is on its way to the UI: newer ones are dropped
+        self.background = REPLACE         # how the card photo is made (the cadre's choice)
 
     def try_claim(self) -> bool:
         with self.lock:
@@ -198,7 +210,8 @@ class FrameGrabber(QObject):
 
 class FrameAnalyzer(QObject):
     ready = Signal(object)             # None, or the exception when the models could not load
-    captured = Signal(object, object, str)   # CaptureResult, (display QImage, scale), how ("auto"/"manual"/"file")
+    captured = Signal(object, object, str, object)   # CaptureResult, (display QImage, scale), how
+                                                     # ("auto"/"manual"/"file"/"redo"), the source frame
     capture_failed = Signal(object, str)     # the exception, how
 
     def __init__(self, engine: Any, shared: _Shared, limits: Any = None, spec: Any = None,
@@ -276,13 +289,24 @@ class FrameAnalyzer(QObject):
             return
         self.capture(image, "file", generation)
 
+    @Slot(object, int)
+    def redo(self, image: np.ndarray, generation: int) -> None:
+        """The photo on the review page again, with the background mode now chosen."""
+        try:
+            self._process(image, "redo", generation)
+        finally:
+            self._release()
+
     def _process(self, image: np.ndarray, how: str, generation: int) -> None:
         from capture.errors import E_QUALITY_FAILED
         from capture.pipeline import process_photo
 
+        with self._shared.lock:
+            background = self._shared.background
         try:
             self.engine.load()
-            result = process_photo(image, self.engine, limits=self.limits, spec=self.spec)
+            result = process_photo(image, self.engine, limits=self.limits, spec=self.spec,
+                                   background=background)
         except Exception as e:  # noqa: BLE001 - quality.failed and friends go back to the UI
             if how == "auto":
                 self._cooldown_until = time.monotonic() + AUTO_COOLDOWN_S
@@ -298,7 +322,8 @@ class FrameAnalyzer(QObject):
             if generation != self._shared.generation or self._shared.stop.is_set():
                 return  # a retake or close came first
             self._shared.paused = True
-        self.captured.emit(result, bgr_to_qimage(image, 1200), how)  # the display copy is made here, not on the UI
+        # the display copy is made here, not on the UI
+        self.captured.emit(result, bgr_to_qimage(image, 1200), how, image)
 
 
 def _frame_pixmap(image: QImage, box: tuple[float, float, float, float] | None, ok: bool) -> QPixmap:
@@ -336,6 +361,7 @@ class CaptureDialog(QDialog):
         self._shared = _Shared()
         self._threads: list[QThread] = []
         self._result: Any = None
+        self._source_frame: np.ndarray | None = None   # the photo on the review page, as taken
         self._last: LiveFrame | None = None
         self.captured_how = ""
         self.guidance_code: str | None = None
@@ -354,6 +380,7 @@ class CaptureDialog(QDialog):
         self._analyzer.capture_failed.connect(self._on_capture_failed)
         self._capture_request.connect(self._analyzer.capture)
         self._import_request.connect(self._analyzer.import_file)
+        self._redo_request.connect(self._analyzer.redo)
         self._threads.append(self._analyzer_thread)
         self._analyzer_thread.start()
         self._grabber_thread: QThread | None = None
@@ -361,6 +388,9 @@ class CaptureDialog(QDialog):
 
     _capture_request = Signal(object, str, int)
     _import_request = Signal(str, int)
+    _redo_request = Signal(object, int)
+    background_changed = Signal(str)      # REPLACE / AS_SHOT
+    redone = Signal()                     # the review page shows the photo made in the newly chosen mode
 
     # ---- layout -------------------------------------------------------------------------
     def _build(self) -> None:
@@ -396,6 +426,22 @@ class CaptureDialog(QDialog):
         self.import_button.clicked.connect(self._pick_file)
         self.cancel_button = QPushButton(self.tr("取消"))
         self.cancel_button.clicked.connect(self.reject)
+        self.replace_choice = QRadioButton(self.tr("替换为白色背景（在家中拍摄）"))
+        self.replace_choice.setObjectName("backgroundReplace")
+        self.replace_choice.setToolTip(self.tr("自动把人像从背景中分离出来，放到标准白色背景上"))
+        self.sheet_choice = QRadioButton(self.tr("白布背景拍摄（不替换背景）"))
+        self.sheet_choice.setObjectName("backgroundAsShot")
+        self.sheet_choice.setToolTip(self.tr("人站在白布或白墙前拍摄：保留原背景，并检查背景是否为纯白"))
+        self.replace_choice.setChecked(True)
+        self.background_group = QButtonGroup(self)
+        self.background_group.addButton(self.replace_choice)
+        self.background_group.addButton(self.sheet_choice)
+        self.replace_choice.toggled.connect(self._on_background_toggled)
+        choice = QHBoxLayout()
+        choice.addWidget(QLabel(self.tr("背景：")))
+        choice.addWidget(self.replace_choice)
+        choice.addWidget(self.sheet_choice)
+        choice.addStretch(1)
         row = QHBoxLayout()
         row.addWidget(self.status_label, 1)
         row.addWidget(self.import_button)
@@ -405,6 +451,7 @@ class CaptureDialog(QDialog):
         lv.addWidget(self.preview_label, 0, Qt.AlignmentFlag.AlignHCenter)
         lv.addWidget(self.guidance_label)
         lv.addLayout(row)
+        self.live_page = live
 
         review = QWidget()
         self.source_view = QLabel()
@@ -416,14 +463,18 @@ class CaptureDialog(QDialog):
         self.card_view.setObjectName("cardView")
         self.card_view.setFixedSize(QSize(358, 441))
         self.card_view.setStyleSheet("border: 1px solid #999;")
+        self.card_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.card_view.setWordWrap(True)
         self.card_info = QLabel()
         self.card_info.setObjectName("cardInfo")
         self.card_info.setWordWrap(True)
         left = QVBoxLayout()
-        left.addWidget(QLabel(self.tr("拍摄的画面")))
+        left.addWidget(QLabel(self.tr("原照片（拍摄的画面）")))
         left.addWidget(self.source_view)
         right = QVBoxLayout()
-        right.addWidget(QLabel(self.tr("生成的证件照（358×441）")))
+        self.card_title = QLabel(self.tr("替换背景后的证件照（358×441）"))
+        self.card_title.setObjectName("cardTitle")
+        right.addWidget(self.card_title)
         right.addWidget(self.card_view)
         pair = QHBoxLayout()
         pair.addLayout(left)
@@ -449,6 +500,7 @@ class CaptureDialog(QDialog):
         self.pages.addWidget(review)
         outer = QVBoxLayout(self)
         outer.addWidget(self.pages)
+        outer.addLayout(choice)        # under both pages: chosen before the photo, changed on review
 
     # ---- camera -------------------------------------------------------------------------
     def _start_camera(self) -> None:
@@ -542,31 +594,78 @@ class CaptureDialog(QDialog):
         if path:
             self.import_file(path)
 
-    @Slot(object, object, str)
-    def _on_captured(self, result: Any, shown: tuple[QImage, float], how: str) -> None:
-        self._result, self.captured_how = result, how
+    # ---- background ---------------------------------------------------------------------
+    @property
+    def background(self) -> str:
+        """REPLACE or AS_SHOT: how the next (or the shown) card photo is made."""
+        return REPLACE if self.replace_choice.isChecked() else AS_SHOT
+
+    def set_background(self, mode: str) -> None:
+        (self.replace_choice if mode == REPLACE else self.sheet_choice).setChecked(True)
+
+    @Slot(bool)
+    def _on_background_toggled(self, _checked: bool) -> None:
+        mode = self.background
+        with self._shared.lock:
+            if self._shared.background == mode:
+                return
+            self._shared.background = mode
+        self.card_title.setText(self.tr("替换背景后的证件照（358×441）") if mode == REPLACE
+                                else self.tr("证件照（358×441，保留原背景）"))
+        self.background_changed.emit(mode)
+        if self.pages.currentIndex() == 1 and self._source_frame is not None:
+            self._result = None
+            self.accept_button.setEnabled(False)
+            self.card_view.clear()
+            self.card_view.setText(self.tr("正在重新生成证件照…"))
+            self.card_info.clear()
+            with self._shared.lock:
+                self._shared.busy = True
+            self._redo_request.emit(self._source_frame, self._shared.generation)
+
+    @Slot(object, object, str, object)
+    def _on_captured(self, result: Any, shown: tuple[QImage, float], how: str, frame: Any = None) -> None:
+        if how == "redo":
+            if self.pages.currentIndex() != 1 or result.background != self.background:
+                return      # a retake, or another switch, came first
+            self._result = result
+            self._show_card(result)
+            self.redone.emit()
+            return
+        self._result, self.captured_how, self._source_frame = result, how, frame
         qimg, scale = shown
         face = result.report.face
         box = None if face is None else (face.left * scale, face.top * scale, face.right * scale,
                                          face.bottom * scale)
         self.source_view.setPixmap(_frame_pixmap(qimg, box, True).scaled(
             self.source_view.contentsRect().size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
-        card = QPixmap()
-        card.loadFromData(result.card_photo.jpeg, "JPEG")
-        self.card_view.setPixmap(card)
-        photo = result.card_photo
-        self.card_info.setText(self.tr("{w}×{h} 像素，{dpi} dpi，{kb:.1f} KB").format(
-            w=photo.width, h=photo.height, dpi=photo.dpi, kb=photo.size / 1024))
+        self._show_card(result)
         self.status_label.clear()
         self.pages.setCurrentIndex(1)
         self.accept_button.setFocus()
         if how == "auto":
             self.auto_captured.emit()
 
+    def _show_card(self, result: Any) -> None:
+        card = QPixmap()
+        card.loadFromData(result.card_photo.jpeg, "JPEG")
+        self.card_view.setPixmap(card)
+        photo = result.card_photo
+        self.card_info.setText(self.tr("{w}×{h} 像素，{dpi} dpi，{kb:.1f} KB").format(
+            w=photo.width, h=photo.height, dpi=photo.dpi, kb=photo.size / 1024))
+        self.accept_button.setEnabled(True)
+
     @Slot(object, str)
     def _on_capture_failed(self, error: object, how: str) -> None:
         if how == "auto":
             return  # the guidance line already says what to fix
+        if how == "redo":
+            if self.pages.currentIndex() == 1 and self._result is None:
+                # e.g. 白布背景 chosen for a photo taken in a room: say why; 使用此照片 stays off
+                self.card_view.clear()
+                self.card_view.setText(describe(error))  # type: ignore[arg-type]
+                self.redone.emit()
+            return
         self.status_label.setStyleSheet("color: #c62828;")
         self.status_label.setText(describe(error))  # type: ignore[arg-type]
 
@@ -574,7 +673,9 @@ class CaptureDialog(QDialog):
     def retake(self) -> None:
         """Back to the live preview; the photo taken is dropped."""
         self._result = None
+        self._source_frame = None
         self.captured_how = ""
+        self.accept_button.setEnabled(True)
         with self._shared.lock:
             self._shared.generation += 1
             self._shared.paused = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from capture.images import jfif_density, sniff_header
-from tests.capture.conftest import face_file, write_jpeg
+from tests.capture.conftest import face_file
 from tests.conftest import yikatong
 
 
@@ -31,11 +31,10 @@ def test_check_preview_purpose_passes_a_good_photo():
     assert json.loads(r.stdout)[0]["ok"] is True
 
 
-def test_card_photo_writes_the_standard_file(tmp_path, obama_on_white):
-    """`capture card-photo` writes a 358x441, 350 dpi JPEG within 9-20 KB."""
-    src = write_jpeg(tmp_path / "white.jpg", obama_on_white)
+def test_card_photo_writes_the_standard_file(tmp_path):
+    """`capture card-photo` on an office photo (the background replaced) writes a 358x441, 350 dpi JPEG within 9-20 KB."""
     out = tmp_path / "card.jpg"
-    r = yikatong("capture", "card-photo", str(src), "-o", str(out))
+    r = yikatong("capture", "card-photo", str(face_file("obama.jpg")), "-o", str(out))
     assert r.returncode == 0, r.stderr
     data = out.read_bytes()
     header = sniff_header(data)
@@ -44,9 +43,10 @@ def test_card_photo_writes_the_standard_file(tmp_path, obama_on_white):
 
 
 def test_card_photo_refusal_is_one_line_with_every_reason(tmp_path):
-    """On an office photo `capture card-photo` exits 1 with one stderr line, code first, and writes nothing."""
+    """On a turned office photo `capture card-photo --white-sheet` exits 1 with one stderr line, code first
+    (pose and, as nothing is replaced, the background), and writes nothing."""
     out = tmp_path / "card.jpg"
-    r = yikatong("capture", "card-photo", str(face_file("obama2.jpg")), "-o", str(out))
+    r = yikatong("capture", "card-photo", str(face_file("obama2.jpg")), "-o", str(out), "--white-sheet")
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: quality.failed: ")

@@ -193,7 +193,8 @@ def test_shipped_models_match_their_recorded_sha256():
     """Every model in resources/models has the sha256 its SOURCES.md records."""
     text = (MODELS_DIR / "SOURCES.md").read_text(encoding="utf-8")
     models = sorted(p for p in MODELS_DIR.iterdir() if p.suffix in (".onnx", ".tflite"))
-    assert [p.name for p in models] == ["MiniFASNetV1SE.onnx", "MiniFASNetV2.onnx", "face_landmark.tflite"]
+    assert [p.name for p in models] == ["MiniFASNetV1SE.onnx", "MiniFASNetV2.onnx", "face_landmark.tflite",
+                                        "selfie_segmentation.tflite"]
     for p in models:
         digest = hashlib.sha256(p.read_bytes()).hexdigest()
         assert f"| {p.name} | {digest} |" in text, p.name

@@ -85,12 +85,13 @@ def test_rolled_head_fails_roll(engine, obama_on_white):
 
 
 def test_every_failure_is_listed_at_once(engine, obama):
-    """A dark, blurred office photo lists too_dark, blurry and background together, and quality.failed carries them all."""
+    """A dark, blurred office photo lists too_dark, blurry and background together, and quality.failed
+    (white-sheet mode, where the photo's own background is checked) carries them all."""
     bad = cv2.GaussianBlur((obama * 0.3).astype(np.uint8), (0, 0), 5)
     report = assess(bad, engine)
     assert {"image.too_dark", "image.blurry", "background.not_plain"} <= set(report.failed)
     with pytest.raises(CaptureError) as e:
-        process_photo(bad, engine)
+        process_photo(bad, engine, background="as_shot")
     assert e.value.code == "quality.failed" and set(report.failed) == set(e.value.data["failed"])
 
 
