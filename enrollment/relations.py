@@ -64,7 +64,7 @@ def to_code(raw: Any, *, sex: str | None = None) -> str:
     """The standard code for what was typed or written; DomainError(EMPTY/UNKNOWN) otherwise.
 
     Tried in order: a two-digit code, a standard name, an everyday word, a pre-issue-12 value
-    (none of the seven is a standard name, so old files read as they always did)."""
+    (five of the seven are standard names with the same code; 子女 and 孙子女 map by the table)."""
     value = "".join(str(raw or "").split())
     if not value:
         raise DomainError(EMPTY, "relation")
