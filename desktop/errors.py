@@ -53,7 +53,7 @@ def _messages() -> dict[str, str]:
         "village_code.invalid": _t("村代码应为12位数字"),
         "household_id.invalid": _t("请填写户号（字母、数字、下划线或连字符，最多40位）"),
         "relation.invalid": _t("请选择与户主关系"),
-        "relation.unknown": _t("与户主关系“{value}”不在家庭关系代码表（GB/T 4761）中：请填写如 户主、妻、长子、次女、儿媳、孙子、母亲，或两位代码如 22"),
+        "relation.unknown": _t("与户主关系“{relation}”不在家庭关系代码表（GB/T 4761）中：请填写如 户主、妻、长子、次女、儿媳、孙子、母亲，或两位代码如 22"),
         "address.too_long": _t("住址不能超过{max}个字"),
         "work_place.empty": _t("请填写外出务工的城市，例如 广东省深圳市"),
         "work_place.too_long": _t("务工城市不能超过{max}个字"),

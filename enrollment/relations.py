@@ -18,7 +18,7 @@ import resources
 from .errors import DomainError
 
 EMPTY = "relation.invalid"      # nothing chosen (the form's wording: 请选择与户主关系)
-UNKNOWN = "relation.unknown"    # a value that is no code, name or known word (data: value)
+UNKNOWN = "relation.unknown"    # a value that is no code, name or known word (data: relation, the value)
 
 # The codes that name the head of the household: 02 户主, and 01 本人 on the head's own page.
 HEAD_CODES = ("02", "01")
@@ -79,7 +79,7 @@ def to_code(raw: Any, *, sex: str | None = None) -> str:
     legacy = legacy_code(value, sex)
     if legacy is not None:
         return legacy
-    raise DomainError(UNKNOWN, "relation", value=value)
+    raise DomainError(UNKNOWN, "relation", relation=value)
 
 
 def is_head(code: str | None) -> bool:

@@ -62,7 +62,7 @@ def test_every_error_is_listed():
         (records.RELATION_UNKNOWN, "relation"),
     }
     unknown = next(e for e in info.value.errors if e.field == "relation")
-    assert unknown.data == {"value": "邻居"}
+    assert unknown.data == {"relation": "邻居"}
 
 
 def test_region_warning_must_be_confirmed():

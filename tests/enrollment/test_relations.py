@@ -31,10 +31,10 @@ def test_the_seven_old_values_map_to_codes(old, sex, code):
 
 
 def test_unknown_value_is_an_error_naming_it():
-    """A value that is no code, name or word is relation.unknown with the value; nothing is relation.invalid."""
+    """A value that is no code, name or word is relation.unknown naming the value; nothing is relation.invalid."""
     with pytest.raises(DomainError) as info:
         relations.to_code("邻居")
-    assert (info.value.code, info.value.field, info.value.data) == (relations.UNKNOWN, "relation", {"value": "邻居"})
+    assert (info.value.code, info.value.field, info.value.data) == (relations.UNKNOWN, "relation", {"relation": "邻居"})
     with pytest.raises(DomainError) as empty:
         relations.to_code("  ")
     assert empty.value.code == relations.EMPTY
