@@ -132,3 +132,22 @@ def test_enroll_row_with_a_bad_photo_is_reported_and_nothing_is_applied(tmp_path
     assert all(line != 2 for line, _c, _f in found)
     with Store.open(store) as s:
         assert s.list_records() == [] and s.face_templates() == []
+
+
+def test_enroll_takes_register_relations_and_names_an_unknown_one(tmp_path):
+    """Bulk enrollment reads 户主, 妻, 长子, 次女, 儿媳, 孙子 and the code 22 and queues their codes; 邻居 refuses
+    the file with relation.unknown at its line, and nothing is stored."""
+    store = logged_in_store(tmp_path / "l.sqlite3")
+    register = ["户主", "妻", "长子", "次女", "儿媳", "孙子", "22"]
+    rows = [{**person(60 + n), "household_id": "H0100", "relation": word} for n, word in enumerate(register)]
+    bad = [dict(r) for r in rows]
+    bad[4]["relation"] = "邻居"
+    refused = yikatong("field", "enroll", "--store", str(store), "--from", str(write_csv(tmp_path / "bad.csv", bad)))
+    assert refused.returncode == 1 and "relation.unknown" in refused.stderr
+    assert json.loads(yikatong("field", "status", "--store", str(store), "--json").stdout)["queued"] == 0
+
+    done = yikatong("field", "enroll", "--store", str(store), "--from", str(write_csv(tmp_path / "ok.csv", rows)))
+    assert done.returncode == 0, done.stderr
+    with Store.open(store) as s:
+        stored = {r["payload"]["id_number"]: r["payload"]["relation"] for r in s.list_records()}
+    assert [stored[r["id_number"]] for r in rows] == ["02", "12", "22", "33", "38", "41", "22"]
