@@ -71,3 +71,26 @@ def test_form_stores_the_code_of_what_was_typed_and_names_an_unknown_value(qtbot
     rec = run_op(qtbot, owner, lambda s: s.get_record(queued.args[0]["record_id"]))
     assert rec["payload"]["relation"] == "12"
     assert rec["payload"]["confirmed_warnings"] == []  # 510903 born 1970: the normal case, no region warning
+
+
+def test_roster_shows_relation_names_and_names_households_by_their_head(qtbot, owner):
+    """Residents pulled with codes (02, 12, 22) show 户主, 妻, 长子 in the roster, and each household is headed by its 02."""
+    from desktop_helpers import roster_rows
+
+    from desktop.roster import RosterView
+    from enrollment import relations
+
+    rows = [{**r, "village_code": VILLAGE, "relation": relations.to_code(r["relation"], sex=r["sex"])}
+            for r in roster_rows()]
+    run_op(qtbot, owner, lambda s: s.upsert_residents(rows, 1))
+    view = RosterView(owner)
+    qtbot.addWidget(view)
+    view.show()
+    with qtbot.waitSignal(view.loaded, timeout=5000):
+        view.set_villages([{"code": VILLAGE, "name": "大石村"}])
+    shown = {}
+    for i in range(view.tree.topLevelItemCount()):
+        top = view.tree.topLevelItem(i)
+        shown.update({top.child(j).text(0): (top.text(0), top.child(j).text(2)) for j in range(top.childCount())})
+    assert shown["李秀英"][1] == "妻" and shown["张小明"][1] == "长子" and shown["陈芳"][1] == "长女"
+    assert shown["张三"][1] == "户主" and "张三" in shown["张小明"][0] and "刘建国" in shown["陈芳"][0]
