@@ -11,7 +11,6 @@ from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
 
 from enrollment import relations
-from enrollment.errors import DomainError
 
 
 def item_text(code: str) -> str:
@@ -43,15 +42,11 @@ class RelationCombo(QComboBox):
         self.lineEdit().textEdited.connect(lambda _t: self.edited.emit())
 
     def value(self) -> str:
-        """The standard code for what is shown, or the text as typed when it names no relation."""
+        """The code of the item shown, else the text as typed (22, 老婆, an old 子女): the domain reads it
+        with the resident's sex, or names it in relation.unknown."""
         text = self.currentText().strip()
         index = self.findText(text, Qt.MatchFlag.MatchExactly)
-        if index >= 0:
-            return str(self.itemData(index))
-        try:
-            return relations.to_code(text)
-        except DomainError:
-            return text
+        return str(self.itemData(index)) if index >= 0 else text
 
     def set_value(self, value: str | None) -> None:
         """Show a stored value: a code selects its item; anything else (an old value, a draft's

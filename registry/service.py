@@ -92,7 +92,6 @@ def _check_item(item: dict[str, Any], operator: Operator, client_version: int = 
             raise Refused(protocol.E_INVALID, "a record that is not deleted needs a payload", "payload")
         if payload.get("record_id") != record_id:
             raise Refused(RECORD_ID_INVALID, "payload.record_id differs from record_id", "record_id")
-        sent = payload
         if client_version < protocol.RELATION_CODES_SINCE:
             payload = relations.migrate_payload(payload) or payload
         try:
