@@ -57,7 +57,6 @@ from enrollment.records import (
     DOCUMENT_KINDS,
     FACE_KINDS,
     FACE_TEMPLATE,
-    RELATIONS,
     SEXES,
     face_info,
     new_record_id,
@@ -66,6 +65,7 @@ from enrollment.records import (
 from sync import enrollment_ops
 
 from .errors import describe, field_errors
+from .relation_combo import RelationCombo
 from .review_labels import APPROVED, REJECTED, RETURNED, review_state_name, subsidy_names
 from .store_worker import StoreOwner
 from .ui import ERROR_STYLE, error_label, state_name
@@ -161,11 +161,8 @@ class EnrollmentForm(QWidget):
         self.birth_edit.setPlaceholderText("1980-05-01")
         self.household_edit = QLineEdit()
         self.household_edit.setObjectName("household_id")
-        self.relation_combo = QComboBox()
+        self.relation_combo = RelationCombo()
         self.relation_combo.setObjectName("relation")
-        self.relation_combo.addItem(self.tr("（请选择）"), "")
-        for r in RELATIONS:
-            self.relation_combo.addItem(r, r)
         self.address_edit = QLineEdit()
         self.address_edit.setObjectName("address")
         self.phone_edit = QLineEdit()
@@ -356,6 +353,8 @@ class EnrollmentForm(QWidget):
             if isinstance(w, QLineEdit):
                 w.textEdited.connect(lambda _t, k=key: self._user_changed(k))
                 w.editingFinished.connect(lambda k=key: self._field_done(k))
+            elif isinstance(w, RelationCombo):
+                w.edited.connect(lambda k=key: self._user_changed(k))
             elif isinstance(w, QComboBox):
                 w.activated.connect(lambda _i, k=key: self._user_changed(k, flush=True))
             elif isinstance(w, QCheckBox):
@@ -379,7 +378,7 @@ class EnrollmentForm(QWidget):
             "sex": self.sex_combo.currentData() or "",
             "birth_date": self.birth_edit.text().strip(),
             "household_id": self.household_edit.text().strip(),
-            "relation": self.relation_combo.currentData() or "",
+            "relation": self.relation_combo.value(),
             "address": self.address_edit.text().strip(),
             "phone": self.phone_edit.text().strip(),
             "migrant_worker": self.migrant_check.isChecked(),
@@ -407,7 +406,7 @@ class EnrollmentForm(QWidget):
             self.sex_combo.setCurrentIndex(max(0, self.sex_combo.findData(f.get("sex") or "")))
             self.birth_edit.setText(str(f.get("birth_date") or ""))
             self.household_edit.setText(str(f.get("household_id") or ""))
-            self.relation_combo.setCurrentIndex(max(0, self.relation_combo.findData(f.get("relation") or "")))
+            self.relation_combo.set_value(str(f.get("relation") or ""))
             self.address_edit.setText(str(f.get("address") or ""))
             self.phone_edit.setText(str(f.get("phone") or ""))
             self.migrant_check.setChecked(bool(f.get("migrant_worker")))

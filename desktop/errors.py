@@ -39,7 +39,7 @@ def _messages() -> dict[str, str]:
         "id_number.birth_date_future": _t("身份证号码中的出生日期晚于今天"),
         "id_number.birth_date_too_old": _t("身份证号码中的出生年份（{year}年）不合理"),
         "id_number.region_unknown": _t("身份证号码的地区代码不在行政区划表中，请核实后勾选确认"),
-        "id_number.region_anachronistic": _t("身份证号码的地区代码在出生年份尚未设立，请核实后勾选确认"),
+        "id_number.region_anachronistic": _t("身份证号码的地区代码在此人可能领证的年份（1984年或出生年起至今）都不存在（已撤销），请核实后勾选确认"),
         "id_number.region_unconfirmed": _t("身份证号码的地区代码需要核实：核对无误后请勾选“已核实地区代码”"),
         # names, phones, other fields (enrollment.text, enrollment.records)
         "name.empty": _t("请填写姓名"),
@@ -53,6 +53,7 @@ def _messages() -> dict[str, str]:
         "village_code.invalid": _t("村代码应为12位数字"),
         "household_id.invalid": _t("请填写户号（字母、数字、下划线或连字符，最多40位）"),
         "relation.invalid": _t("请选择与户主关系"),
+        "relation.unknown": _t("与户主关系“{relation}”不在家庭关系代码表（GB/T 4761）中：请填写如 户主、妻、长子、次女、儿媳、孙子、母亲，或两位代码如 22"),
         "address.too_long": _t("住址不能超过{max}个字"),
         "work_place.empty": _t("请填写外出务工的城市，例如 广东省深圳市"),
         "work_place.too_long": _t("务工城市不能超过{max}个字"),

@@ -45,7 +45,7 @@ from .review_labels import (
     subsidy_names,
 )
 from .store_worker import StoreOwner
-from .ui import STATE_COLOURS, STATES, state_name
+from .ui import STATE_COLOURS, STATES, relation_name, state_name
 
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 REVIEW_FILTER = "review:"   # filter entries for a review state: "review:returned"
@@ -300,6 +300,8 @@ class ConflictDialog(QDialog):
 
 
 def _show_value(w: QWidget, key: str, value: Any) -> str:
+    if key == "relation" and isinstance(value, str):
+        return relation_name(value)
     if isinstance(value, bool):
         return w.tr("是") if value else w.tr("否")
     if key == "attachments":

@@ -31,12 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from enrollment import relations
 from sync.verification_ops import takes_video
 
 from .errors import describe
 from .review_labels import RETURNED, RETURNED_BACKGROUND, review_colour, review_summary
 from .store_worker import StoreOwner
-from .ui import STATE_COLOURS, state_name
+from .ui import STATE_COLOURS, relation_name, state_name
 from .verification.labels import (
     reason_text,
     summary_samples,
@@ -199,7 +200,7 @@ class RosterView(QWidget):
             for r in people:
                 state = r.get("enrollment_state")
                 review = {"state": r.get("review_state"), "reason": r.get("review_reason")}
-                item = QTreeWidgetItem([r.get("name", ""), r.get("id_number", ""), r.get("relation", ""),
+                item = QTreeWidgetItem([r.get("name", ""), r.get("id_number", ""), relation_name(r.get("relation")),
                                         state_name(state), review_summary(review),
                                         verification_summary(r.get("verification"))])
                 item.setData(0, RESIDENT_ROLE, len(self._residents))
@@ -339,6 +340,6 @@ def _group(residents: list[dict[str, Any]]) -> list[dict[str, Any]]:
         hh = groups.setdefault(r.get("household_id") or "", {"household_id": r.get("household_id") or "",
                                                                "head_name": "", "members": []})
         hh["members"].append(r)
-        if r.get("relation") == "户主":
+        if relations.is_head(r.get("relation")):
             hh["head_name"] = r.get("name", "")
     return list(groups.values())

@@ -33,11 +33,12 @@ def state_name(state: str | None) -> str:
     return vocabulary_name(state, SendState) if state else _t("未登记")
 
 
-def relation_names() -> dict[str, str]:
-    """The domain's relation values are already Chinese; translation hooks for other locales."""
-    from enrollment.records import RELATIONS
+def relation_name(value: str | None) -> str:
+    """A stored relation as people read it: the GB/T 4761 name of its code (长子 for 22); a value
+    stored before issue 12 (户主, 子女 ...) is shown as it is."""
+    from enrollment import relations
 
-    return {r: QCoreApplication.translate("relation", r) for r in RELATIONS}
+    return QCoreApplication.translate("relation", relations.name(value))
 
 
 def apply_style(app: QApplication) -> None:

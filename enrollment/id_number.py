@@ -1,10 +1,12 @@
 """Citizen ID numbers (GB 11643-1999).
 
-``python-stdnum`` supplies the checksum, the date parsing and the region table. Its
-``validate`` also refuses a region code that did not exist in the birth year, which turns
-away real people (someone born in 1980 in what became 510903 船山区 in 2003 carries
-510903...). Here an unknown or anachronistic region is a *warning* the cadre confirms,
-never a refusal.
+``python-stdnum`` supplies the checksum, the date parsing and the region table (GB/T 2260 with
+each code's years). Its ``validate`` refuses a region code that did not exist in the birth year,
+which turns away nearly everyone born before their county's code: numbers were first issued in
+1984, with the code current at issue (someone born in 1961 in 遂宁 carries 510902, a code of
+1985-2003). Here a code is fine when it existed at any time from max(birth year, 1984) to today;
+a code that never existed or was abolished before then is a *warning* the cadre confirms, never a
+refusal.
 """
 
 from __future__ import annotations
@@ -73,16 +75,25 @@ def parse(raw: str, *, today: dt.date | None = None) -> IdNumberInfo:
     if birth.year < _OLDEST_YEAR:
         raise DomainError(DATE_TOO_OLD, "id_number", year=birth.year)
     sex = "男" if int(number[16]) % 2 == 1 else "女"
-    region_name, warnings = _region(number[:6], birth.year)
+    region_name, warnings = _region(number[:6], birth.year, today.year)
     return IdNumberInfo(number, birth, sex, number[:6], region_name, tuple(warnings))
 
 
-def _region(code: str, year: int) -> tuple[str | None, list[str]]:
+# Numbers were first issued in 1984, each with the region code current at issue (not at birth).
+FIRST_ISSUE_YEAR = 1984
+
+
+def _region(code: str, birth_year: int, this_year: int) -> tuple[str | None, list[str]]:
+    """The code's name and its warning: none when the code existed at some time between the first
+    year the holder could have been issued a number (max(birth year, 1984)) and today; unknown when
+    the table has no such code; anachronistic when it existed only outside that window (abolished
+    before the holder could be issued a number). Spans are numdb's "[start-end]name", either end open."""
     results = numdb.get("cn/loc").info(code)
     info = {k: v for _part, props in results for k, v in props.items()}
     county = info.get("county")
     if not county:
         return None, [REGION_UNKNOWN]
+    first = max(birth_year, FIRST_ISSUE_YEAR)
     names = []
     for entry in county.split(","):
         if not entry.startswith("["):
@@ -90,7 +101,7 @@ def _region(code: str, year: int) -> tuple[str | None, list[str]]:
         span, name = entry[1:].split("]")
         start, end = span.split("-")
         names.append(name)
-        if (not start or year >= int(start)) and (not end or year <= int(end)):
+        if (not start or int(start) <= this_year) and (not end or int(end) >= first):
             return name, []
     return (names[-1] if names else None), [REGION_ANACHRONISTIC]
 

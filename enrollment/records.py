@@ -21,13 +21,13 @@ from typing import Any
 import resources
 
 from . import id_number as idn
+from . import relations
 from .canonical import content_hash
 from .errors import DomainError, ValidationErrors
 from .text import normalize_mobile, normalize_name
 
 PAYLOAD_SCHEMA = "enrollment/1"
 
-RELATIONS = ("户主", "配偶", "子女", "父母", "孙子女", "兄弟姐妹", "其他")
 SEXES = ("男", "女")
 # Documents a cadre scans or photographs (files picked in the form, CSV columns of ``field enroll``).
 DOCUMENT_KINDS = ("consent_form", "id_front", "id_back")
@@ -49,7 +49,8 @@ REASON_MAX = 200
 
 VILLAGE_INVALID = "village_code.invalid"
 HOUSEHOLD_INVALID = "household_id.invalid"
-RELATION_INVALID = "relation.invalid"
+RELATION_INVALID = relations.EMPTY
+RELATION_UNKNOWN = relations.UNKNOWN
 SEX_INVALID = "sex.invalid"
 SEX_MISMATCH = "sex.mismatch"
 BIRTH_DATE_INVALID = "birth_date.invalid"
@@ -164,11 +165,8 @@ def validate_person(fields: dict[str, Any], *, today: dt.date | None = None,
         out["household_id"] = hh
     else:
         errors.append(DomainError(HOUSEHOLD_INVALID, "household_id"))
-    rel = str(fields.get("relation") or "").strip()
-    if rel in RELATIONS:
-        out["relation"] = rel
-    else:
-        errors.append(DomainError(RELATION_INVALID, "relation", allowed=list(RELATIONS)))
+    sex_hint = str(fields.get("sex") or "").strip() or (info.sex if info is not None else None)
+    attempt("relation", lambda: relations.to_code(fields.get("relation"), sex=sex_hint))
 
     sex = str(fields.get("sex") or "").strip()
     if sex not in SEXES:

@@ -427,12 +427,13 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
                 "expires_at": iso(session.expires_at), "server_time": now_iso()}
 
     @app.post(protocol.PUSH, summary="Push a batch of record versions; one result per record")
-    def push(body: PushRequest, session: Auth) -> dict[str, Any]:
+    def push(body: PushRequest, session: Auth, request: Request) -> dict[str, Any]:
         if body.device_id != session.device_id:
             raise ApiError(error_codes.DEVICE_MISMATCH, "the push names another device than the token's",
                            field="device_id")
         results = service.push(engine, session.operator, body.device_id,
-                               [item.model_dump() for item in body.records], clock=clock)
+                               [item.model_dump() for item in body.records], clock=clock,
+                               client_version=int(request.headers[protocol.VERSION_HEADER]))
         hook = app.state.records_received
         if hook is not None and any(r["status"] == protocol.ACCEPTED for r in results):
             hook()

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from enrollment import error_codes
+from enrollment import error_codes, relations
 from enrollment.canonical import CanonicalFormError, canonical_bytes
 from enrollment.errors import DomainError, ValidationErrors, mask_id_number
 from enrollment.records import RECORD_ID_INVALID, validate_enrollment
@@ -71,8 +71,12 @@ def _payload_obj(text: str | None) -> dict[str, Any] | None:
 
 # ---------------------------------------------------------------------------------------- push
 
-def _check_item(item: dict[str, Any], operator: Operator) -> dict[str, Any] | None:
-    """Checks that need no database: id, payload rules, normal form, hash, village. Returns the payload."""
+def _check_item(item: dict[str, Any], operator: Operator, client_version: int = protocol.PROTOCOL_VERSION
+                ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Checks that need no database: id, payload rules, normal form, hash, village. Returns the payload
+    as sent and, for a laptop older than protocol v5 that sent one of the seven simplified relations,
+    the same payload with the GB/T 4761 code (validated in its place), which ``push`` stores as the
+    next version so the old laptop pulls it and its digest agrees."""
     record_id = item["record_id"]
     try:
         if str(uuid.UUID(record_id)) != record_id:
@@ -82,12 +86,14 @@ def _check_item(item: dict[str, Any], operator: Operator) -> dict[str, Any] | No
     if item["base_version"] < 0:
         raise Refused(protocol.E_BASE_VERSION, "base_version must be 0 or more", "base_version")
     deleted = item["deleted"]
-    payload = None if deleted else item["payload"]
+    payload = sent = None if deleted else item["payload"]
     if not deleted:
         if not isinstance(payload, dict):
             raise Refused(protocol.E_INVALID, "a record that is not deleted needs a payload", "payload")
         if payload.get("record_id") != record_id:
             raise Refused(RECORD_ID_INVALID, "payload.record_id differs from record_id", "record_id")
+        if client_version < protocol.RELATION_CODES_SINCE:
+            payload = relations.migrate_payload(payload) or payload
         try:
             normalized = validate_enrollment(payload)
         except ValidationErrors as e:
@@ -103,12 +109,12 @@ def _check_item(item: dict[str, Any], operator: Operator) -> dict[str, Any] | No
             raise Refused(protocol.E_VILLAGE, "this village is not assigned to you", "village_code",
                           village_code=payload["village_code"])
     try:
-        expected = protocol.record_hash(payload, deleted, record_id)
+        expected = protocol.record_hash(sent, deleted, record_id)
     except CanonicalFormError:
         raise Refused(protocol.E_INVALID, "the payload has no canonical form (floats?)", "payload") from None
     if expected != item["content_hash"]:
         raise Refused(protocol.E_HASH, "content_hash does not match the payload", "content_hash")
-    return payload
+    return sent, (payload if payload is not sent else None)
 
 
 def _server_view(row: Any) -> dict[str, Any]:
@@ -207,7 +213,7 @@ def _apply_item(conn: Connection, item: dict[str, Any], payload: dict[str, Any] 
 
 
 def push(engine: Engine, operator: Operator, device_id: str, items: list[dict[str, Any]],
-         *, clock: Any = None) -> list[dict[str, Any]]:
+         *, clock: Any = None, client_version: int = protocol.PROTOCOL_VERSION) -> list[dict[str, Any]]:
     """``clock`` (``registry.clock.Clock``) dates the new versions' review state; default: system time.
     Only cadres push (each record into a village bound to them): central staff and admins decide
     on enrollments and so never create one; their push is refused whole, and the refusal audited."""
@@ -219,20 +225,25 @@ def push(engine: Engine, operator: Operator, device_id: str, items: list[dict[st
                 "records": len(items)})
         raise ApiError(error_codes.PUSH_CADRE_ONLY, "only a village's cadres push enrollments",
                        role=operator.role)
-    checked: list[tuple[dict[str, Any], dict[str, Any] | None, Refused | None]] = []
+    checked: list[tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None, Refused | None]] = []
     for item in items:
         try:
-            checked.append((item, _check_item(item, operator), None))
+            sent, coded = _check_item(item, operator, client_version)
+            checked.append((item, sent, coded, None))
         except Refused as r:
-            checked.append((item, None, r))
+            checked.append((item, None, None, r))
     results = []
     with engine.begin() as conn:
-        for item, payload, refused in checked:
+        for item, payload, coded, refused in checked:
             if refused is None:
                 for attempt in (1, 2):
                     try:
                         with conn.begin_nested():
-                            results.append(_apply_item(conn, item, payload, operator, device_id, now))
+                            result = _apply_item(conn, item, payload, operator, device_id, now)
+                            if coded is not None and result["status"] == protocol.ACCEPTED:
+                                _apply_item(conn, protocol.push_item(item["record_id"], result["version"], coded),
+                                            coded, operator, device_id, now)
+                            results.append(result)
                         break
                     except Refused as r:
                         refused = r

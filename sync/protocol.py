@@ -38,6 +38,17 @@ Versions
   changed, so older laptops keep working unchanged (MIN stays 1). New staff/laptop routes:
   ``POST``/``GET /api/verifications``. The worker's public routes (``/verify``, ``/api/verify/*``) are
   not part of the sync protocol: they take no version header and no bearer token.
+5 (2026-12): relations as the household register writes them (issue 12). A payload's and a pulled
+  resident's ``relation`` is a GB/T 4761-2008 two-digit code ("02" 户主, "22" 长子; the table:
+  ``resources/relations/gbt4761.json``, ``enrollment.relations``) instead of one of seven simplified
+  values (户主 配偶 子女 父母 孙子女 兄弟姐妹 其他). The registry's migration 0012 and the laptop store's
+  schema version 7 rewrite stored records the same way (``relations.migrate_payload``: 子女 by the
+  record's sex, 20 or 30), content hashes included, so an upgraded laptop and registry agree. A laptop
+  older than v5 still syncs (MIN stays 1): the registry validates its record with the code in place of
+  the simplified value, stores the record as sent as version N (the hash the laptop knows, so its
+  answer and a resend match) and the coded payload as version N+1, which the laptop's pull adopts;
+  its digest agrees afterwards. Such a laptop shows pulled codes as they are until it is upgraded. A
+  v5 laptop must not talk to a v4 registry, which refuses a code as ``relation.invalid``.
 
 Blob ownership (2026-12, issue 10; same wire format, no new version): an upload belongs to the
 operator and the device of the token that sends it, so other uploaders of the same hash never
@@ -64,7 +75,7 @@ from enrollment.canonical import content_hash
 from enrollment.errors import DomainError
 from enrollment.vocabulary import Action, ReviewState
 
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 MIN_PROTOCOL_VERSION = 1
 VERSION_HEADER = "X-Yikatong-Protocol"
 
@@ -121,6 +132,10 @@ ACCEPTED = "accepted"      # stored as a new version
 UNCHANGED = "unchanged"    # same content already stored: a no-op success
 CONFLICT = "conflict"      # base version stale; the server's version comes back, ours is kept there too
 REFUSED = "refused"        # a 4xx for this one record; ``error`` says why
+
+# From this client version on a payload's relation is a GB/T 4761 code; older clients send the
+# seven simplified values, which the registry maps (``enrollment.relations.migrate_payload``).
+RELATION_CODES_SINCE = 5
 
 # Pull change kinds
 KIND_RESIDENT = "resident"

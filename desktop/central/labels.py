@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from enrollment.vocabulary import Action, FindingKind, Light, ReviewState
 
 from ..review_labels import vocabulary_name
+from ..ui import relation_name
 
 _CTX = "central"
 
@@ -156,6 +157,8 @@ def field_text(key: str, value: Any) -> str:
         return _t("是") if value else _t("否")
     if key == "state":
         return state_name(str(value))
+    if key == "relation":
+        return relation_name(str(value))
     if isinstance(value, (list, tuple)):
         return "、".join(map(str, value))
     return str(value)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from enrollment import relations
 from enrollment.text import pinyin_keys
 
 from .rows import one
@@ -120,7 +121,7 @@ def households(store: Any, village_code: str) -> list[dict]:
         hh = out.setdefault(r["household_id"], {"household_id": r["household_id"], "head_name": None,
                                                  "members": []})
         hh["members"].append(r)
-        if r["relation"] == "户主" and hh["head_name"] is None:
+        if relations.is_head(r["relation"]) and hh["head_name"] is None:
             hh["head_name"] = r["name"]
     for hh in out.values():
         if hh["head_name"] is None:

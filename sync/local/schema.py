@@ -7,13 +7,16 @@ its ``user_version`` bump in one transaction.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
 from enrollment import error_codes
+from enrollment.canonical import canonical_bytes, content_hash
 from enrollment.errors import DomainError
 from enrollment.text import pinyin_keys
 
@@ -116,8 +119,53 @@ def _m6_video_checks(db: sqlite_utils.Database) -> None:
     db["video_checks"].create_index(["id_number", "checked_at"])
 
 
+# Version 7's table, frozen: the seven pre-issue-12 relations → GB/T 4761 code (子女 by sex).
+_M7_LEGACY = {"户主": "02", "配偶": "10", "父母": "50", "孙子女": "40", "兄弟姐妹": "70", "其他": "80"}
+_M7_CHILD = {"男": "20", "女": "30"}
+
+
+def _m7_code(value: Any, sex: Any) -> str | None:
+    if value == "子女":
+        return _M7_CHILD["男"] if sex == "男" else _M7_CHILD["女"]
+    return _M7_LEGACY.get(value) if isinstance(value, str) else None
+
+
+def _m7_relation_codes(db: sqlite_utils.Database) -> None:
+    """Version 7 (protocol v5, issue 12): relations become GB/T 4761 codes, as the registry's migration
+    0012 does: each record's payload (content hash recomputed over the canonical bytes; the server
+    hash too where it was the hash of this same payload, i.e. the record is the registry's version),
+    its typed fields, the server's version kept beside a conflict, and the roster's residents."""
+    for row in db.execute("SELECT record_id, fields, payload, content_hash, server_hash, conflict_payload"
+                          " FROM records").fetchall():
+        record_id, fields, payload, chash, server_hash, conflict = row
+        changes: dict[str, Any] = {}
+        if payload:
+            obj = json.loads(payload)
+            code = _m7_code(obj.get("relation"), obj.get("sex"))
+            if code is not None:
+                obj["relation"] = code
+                changes["payload"] = canonical_bytes(obj).decode("utf-8")
+                changes["content_hash"] = content_hash(obj)
+                if server_hash is not None and server_hash == chash:
+                    changes["server_hash"] = changes["content_hash"]
+        for column, text in (("fields", fields), ("conflict_payload", conflict)):
+            obj = json.loads(text) if text else None
+            code = _m7_code(obj.get("relation"), obj.get("sex")) if isinstance(obj, dict) else None
+            if code is not None:
+                obj["relation"] = code
+                changes[column] = json.dumps(obj, ensure_ascii=False, sort_keys=True)
+        if changes:
+            db.execute(f"UPDATE records SET {', '.join(f'{k} = ?' for k in changes)} WHERE record_id = ?",
+                       [*changes.values(), record_id])
+    for id_number, relation, sex in db.execute("SELECT id_number, relation, sex FROM residents").fetchall():
+        code = _m7_code(relation, sex)
+        if code is not None:
+            db.execute("UPDATE residents SET relation = ? WHERE id_number = ?", [code, id_number])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_pinyin_search, _m3_village_search,
-                                                             _m4_review, _m5_verifications, _m6_video_checks]
+                                                             _m4_review, _m5_verifications, _m6_video_checks,
+                                                             _m7_relation_codes]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -10,15 +10,16 @@ VILLAGE = "510903102201"
 VILLAGE_NAME = "大石村"
 PASSWORD = "cadre-pass-1"
 
-# (name, relation, household, sex sequence, birth) — one name outside the BMP (𠈌).
+# (name, relation as the household register writes it, household, sex sequence, birth) — one name
+# outside the BMP (𠈌).
 _PEOPLE = [
     ("张三", "户主", "H001", 11, dt.date(1968, 3, 14)),
-    ("李秀英", "配偶", "H001", 22, dt.date(1970, 7, 2)),
-    ("张小明", "子女", "H001", 31, dt.date(1995, 11, 30)),
+    ("李秀英", "妻", "H001", 22, dt.date(1970, 7, 2)),
+    ("张小明", "长子", "H001", 31, dt.date(1995, 11, 30)),
     ("王𠈌", "户主", "H002", 41, dt.date(1955, 1, 9)),
-    ("赵丽", "配偶", "H002", 52, dt.date(1958, 6, 21)),
+    ("赵丽", "妻", "H002", 52, dt.date(1958, 6, 21)),
     ("刘建国", "户主", "H003", 61, dt.date(1980, 5, 1)),
-    ("陈芳", "子女", "H003", 72, dt.date(2004, 9, 18)),
+    ("陈芳", "长女", "H003", 72, dt.date(2004, 9, 18)),
 ]
 
 

@@ -72,7 +72,7 @@ def test_enroll_from_roster_and_sync_with_progress(qtbot, field_registry, tmp_pa
     chen = next(r for r in win.roster.shown_residents() if r["name"] == "陈芳")
     win.roster.member_selected.emit(chen)
     assert form.id_edit.text() == chen["id_number"] and form.name_edit.text() == "陈芳"
-    assert form.relation_combo.currentData() == "子女"
+    assert form.relation_combo.value() == "32" and form.relation_combo.currentText() == "长女（32）"
     form.consent_check.click()
     scan = tmp_path / "consent.jpg"
     scan.write_bytes(bytes(range(256)) * 3000)  # 750 KB: several upload chunks

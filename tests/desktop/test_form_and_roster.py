@@ -90,7 +90,7 @@ def test_form_shows_id_error_at_the_field_and_save_queues(qtbot, owner, screens)
     assert form.error_text("relation") == "请选择与户主关系"
 
     qtbot.keyClicks(form.household_edit, "H009")
-    form.relation_combo.setCurrentIndex(form.relation_combo.findData("户主"))
+    form.relation_combo.setCurrentIndex(form.relation_combo.findData("02"))
     form.relation_combo.activated.emit(form.relation_combo.currentIndex())
     qtbot.keyClicks(form.phone_edit, "1381234567")
     form.phone_edit.editingFinished.emit()
@@ -129,7 +129,7 @@ def test_region_warning_needs_confirmation(qtbot, owner):
     assert "地区代码" in form.region_label.text()
     type_text(qtbot, form.name_edit, "吴敏")
     qtbot.keyClicks(form.household_edit, "H010")
-    form.relation_combo.setCurrentIndex(form.relation_combo.findData("户主"))
+    form.relation_combo.setCurrentIndex(form.relation_combo.findData("02"))
     form.consent_check.setChecked(True)
     form.save()
     assert "地区代码" in form.error_text("id_number")

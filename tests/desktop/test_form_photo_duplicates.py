@@ -33,7 +33,7 @@ def _fill(qtbot, form: EnrollmentForm, number: str, name: str) -> None:
     qtbot.keyClicks(form.id_edit, number)
     type_text(qtbot, form.name_edit, name)
     qtbot.keyClicks(form.household_edit, "H020")
-    form.relation_combo.setCurrentIndex(form.relation_combo.findData("户主"))
+    form.relation_combo.setCurrentIndex(form.relation_combo.findData("02"))
     form.relation_combo.activated.emit(form.relation_combo.currentIndex())
     form.consent_check.click()
 

@@ -61,10 +61,27 @@ def test_each_failure_has_its_own_code(raw, code):
     assert code_of(raw) == code
 
 
-def test_region_created_after_birth_is_a_warning_not_a_refusal():
-    """510903 船山区 exists since 2003; someone born in 1980 there is valid with a warning to confirm."""
-    info = idn.parse(idn.make("510903", dt.date(1980, 1, 1), 123), today=TODAY)
-    assert info.region_name == "船山区"
+@pytest.mark.parametrize("region, born, name", [
+    ("510902", 1961, "市中区"),   # 遂宁市中区 1985-2003: numbers were issued from 1984 with the code then current
+    ("510903", 1968, "船山区"),   # 船山区 since 2003
+    ("510981", 1970, "射洪市"),   # 射洪市 since 2019 (射洪县 before): a number re-issued after the change
+    ("510903", 2005, "船山区"),
+])
+def test_region_current_at_some_time_since_issue_gives_no_warning(region, born, name):
+    """A code that existed at any time between max(birth year, 1984) and today is the normal case: no warning."""
+    info = idn.parse(idn.make(region, dt.date(born, 6, 1), 123), today=TODAY)
+    assert (info.region_name, info.warnings) == (name, ())
+
+
+def test_region_abolished_before_the_holder_could_be_issued_a_number_warns():
+    """110201 昌平县 was abolished in 1982: a holder born in 1970 got a number from 1984 on, so it warns."""
+    info = idn.parse(idn.make("110201", dt.date(1970, 1, 1), 123), today=TODAY)
+    assert (info.region_name, info.warnings) == ("昌平县", (idn.REGION_ANACHRONISTIC,))
+
+
+def test_region_abolished_before_a_later_birth_warns():
+    """510902 市中区 ended in 2003: someone born in 2010 cannot carry it."""
+    info = idn.parse(idn.make("510902", dt.date(2010, 1, 1), 123), today=TODAY)
     assert info.warnings == (idn.REGION_ANACHRONISTIC,)
 
 

@@ -59,13 +59,15 @@ def test_every_error_is_listed():
         (records.BIRTH_DATE_MISMATCH, "birth_date"),
         (text.PHONE_INVALID, "phone"),
         (records.CONSENT_MISSING, "consent"),
-        (records.RELATION_INVALID, "relation"),
+        (records.RELATION_UNKNOWN, "relation"),
     }
+    unknown = next(e for e in info.value.errors if e.field == "relation")
+    assert unknown.data == {"relation": "邻居"}
 
 
 def test_region_warning_must_be_confirmed():
     """An anachronistic region code blocks queueing until the cadre confirms the warning."""
-    number = idn.make("510903", dt.date(1980, 1, 1), 123)
+    number = idn.make("110201", dt.date(1980, 1, 1), 123)  # 昌平县, abolished in 1982
     with pytest.raises(ValidationErrors) as info:
         records.validate_enrollment(payload(id_number=number, birth_date="1980-01-01"), today=TODAY)
     assert [e.code for e in info.value.errors] == [records.REGION_UNCONFIRMED]

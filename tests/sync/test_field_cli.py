@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fieldkit import VILLAGE, people, write_csv, yikatong
+from fieldkit import VILLAGE, people, person, write_csv, yikatong
 
 from sync.store import Store
 
@@ -21,10 +21,10 @@ def logged_in_store(path, villages=(VILLAGE,)):
 def test_bad_rows_are_listed_by_line_and_nothing_is_stored(tmp_path):
     """A wrong check character, then (once fixed) an unconfirmed region warning, each fail with exit 1 naming the line, and nothing is stored."""
     store = logged_in_store(tmp_path / "l.sqlite3")
-    rows = people(4, start=50)  # born 1990+: 510921 is no anachronism for them
+    rows = people(4, start=50)
     good = rows[1]["id_number"]
     rows[1] = {**rows[1], "id_number": good[:-1] + ("1" if good[-1] != "1" else "2")}
-    rows[2] = {**people(1, start=0)[0], "household_id": "H0999"}  # born 1940 in 510921: region warning
+    rows[2] = {**person(0, region="110201"), "household_id": "H0999"}  # 昌平县, abolished 1982: region warning
     for bad_line, code in ((3, "id_number.check_character"), (4, "id_number.region_unconfirmed")):
         csv_path = write_csv(tmp_path / "bad.csv", rows)
         done = yikatong("field", "enroll", "--store", str(store), "--from", str(csv_path))
@@ -41,7 +41,8 @@ def test_bad_rows_are_listed_by_line_and_nothing_is_stored(tmp_path):
 def test_enroll_confirms_region_warnings_and_refuses_duplicates(tmp_path):
     """--confirm-region-warnings records the warning on the record; enrolling the same people again is refused whole."""
     store = logged_in_store(tmp_path / "l.sqlite3")
-    csv_path = write_csv(tmp_path / "ok.csv", people(3))
+    # 110201 昌平县 was abolished in 1982, before anyone born 1940+ could be issued a number there.
+    csv_path = write_csv(tmp_path / "ok.csv", [person(i, region="110201") for i in range(3)])
     done = yikatong("field", "enroll", "--store", str(store), "--from", str(csv_path), "--confirm-region-warnings")
     assert done.returncode == 0, done.stderr
     with Store.open(store) as s:
@@ -131,3 +132,22 @@ def test_enroll_row_with_a_bad_photo_is_reported_and_nothing_is_applied(tmp_path
     assert all(line != 2 for line, _c, _f in found)
     with Store.open(store) as s:
         assert s.list_records() == [] and s.face_templates() == []
+
+
+def test_enroll_takes_register_relations_and_names_an_unknown_one(tmp_path):
+    """Bulk enrollment reads 户主, 妻, 长子, 次女, 儿媳, 孙子 and the code 22 and queues their codes; 邻居 refuses
+    the file with relation.unknown at its line, and nothing is stored."""
+    store = logged_in_store(tmp_path / "l.sqlite3")
+    register = ["户主", "妻", "长子", "次女", "儿媳", "孙子", "22"]
+    rows = [{**person(60 + n), "household_id": "H0100", "relation": word} for n, word in enumerate(register)]
+    bad = [dict(r) for r in rows]
+    bad[4]["relation"] = "邻居"
+    refused = yikatong("field", "enroll", "--store", str(store), "--from", str(write_csv(tmp_path / "bad.csv", bad)))
+    assert refused.returncode == 1 and "relation.unknown" in refused.stderr
+    assert json.loads(yikatong("field", "status", "--store", str(store), "--json").stdout)["queued"] == 0
+
+    done = yikatong("field", "enroll", "--store", str(store), "--from", str(write_csv(tmp_path / "ok.csv", rows)))
+    assert done.returncode == 0, done.stderr
+    with Store.open(store) as s:
+        stored = {r["payload"]["id_number"]: r["payload"]["relation"] for r in s.list_records()}
+    assert [stored[r["id_number"]] for r in rows] == ["02", "12", "22", "33", "38", "41", "22"]

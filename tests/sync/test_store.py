@@ -103,7 +103,7 @@ def test_queue_lists_every_validation_error_and_keeps_the_draft(store):
     with pytest.raises(ValidationErrors) as e:
         store.queue(rid)
     codes = {x.code for x in e.value.errors}
-    assert {"id_number.check_character", "phone.invalid", "relation.invalid", "consent.missing"} <= codes
+    assert {"id_number.check_character", "phone.invalid", "relation.unknown", "consent.missing"} <= codes
     assert store.get_record(rid)["state"] == "draft"
 
 
