@@ -116,7 +116,7 @@ def test_fallback_keeps_the_old_background_check(engine, obama, obama_on_white):
     result = process_photo(obama_on_white, engine, background=AS_SHOT)
     assert result.background == AS_SHOT and result.report.ok
     # the as-shot card is composed from the photo as taken, as before (no replacement)
-    assert result.card_photo.jpeg == compose(obama_on_white, result.report.face, result.report.landmarks68).jpeg
+    assert result.card_photo.jpeg == compose(obama_on_white, result.report.face, result.report.landmarks).jpeg
 
 
 def test_result_border_that_is_not_white_fails():
