@@ -29,7 +29,7 @@ from .main_window import MainWindow
 from .online import OnlineMonitor
 from .store_worker import StoreOwner
 from .termination import SignalQuitter
-from .ui import apply_style
+from .ui import apply_style, install_qt_chinese
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,9 @@ class DesktopApp(QObject):
 
 
 def _install_translations(app: QApplication) -> None:
-    """Source strings are Simplified Chinese; a .qm for another locale, when shipped, goes here."""
+    """Source strings are Simplified Chinese, and so are Qt's own (file dialogs, buttons) whatever the
+    machine's locale; a .qm of ours for another locale, when shipped, goes here."""
+    install_qt_chinese(app)
     translator = QTranslator(app)
     qm_dir = Path(__file__).resolve().parent.parent / "resources" / "translations"
     if translator.load(QLocale(), "yikatong", "_", str(qm_dir)):
