@@ -41,6 +41,7 @@ from .schema import (
     reference_templates,
     residents,
     rule_stats,
+    villages,
 )
 from .service import FINDING_OPEN, FINDING_RESOLVED, next_counter
 from .warnings import (
@@ -518,6 +519,12 @@ def dashboard(conn: Connection, *, now: dt.datetime, limits: WarningLimits) -> d
             .where(live).group_by(records.c.village_code)):
         v = villages_out.setdefault(code, {"village_code": code, "residents": 0, "enrolled": 0, "approved": 0})
         v["enrolled"], v["approved"] = enrolled, approved
+    # Names as the roster import gave them, so the dashboard and the queue's filter read 大石村, not a code.
+    for code, name in conn.execute(select(villages.c.code, villages.c.name)
+                                   .where(villages.c.code.in_(list(villages_out)))):
+        villages_out[code]["village_name"] = name or ""
+    for v in villages_out.values():
+        v.setdefault("village_name", "")
     return {
         "residents": n_residents,
         "enrolled": people(),

@@ -47,6 +47,7 @@ class QueueModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.items: list[dict[str, Any]] = []
+        self.village_names: dict[str, str] = {}   # code → name, from the dashboard's per-village list
         self._icons = {light: dot_icon(light) for light in LIGHTS}
 
     def set_items(self, items: list[dict[str, Any]]) -> None:
@@ -99,6 +100,9 @@ class QueueModel(QAbstractTableModel):
             return "" if item.get("age") is None else str(item["age"])
         if col == "received_at":
             return str(item.get("received_at") or "")[:16].replace("T", " ")
+        if col == "village_code":
+            code = str(item.get(col) or "")
+            return self.village_names.get(code) or code
         return str(item.get(col) or "")
 
 
@@ -214,6 +218,9 @@ class QueueView(QWidget):
         self.village_combo.blockSignals(True)
         self.village_combo.clear()
         self.village_combo.addItem(self.tr("全部村"), "")
+        names = {str(v.get("village_code") or ""): str(v.get("village_name") or "") for v in villages}
+        self.model.village_names = {code: name for code, name in names.items() if name}
+        self.model.layoutChanged.emit()
         for v in villages:
             code = str(v.get("village_code") or "")
             name = str(v.get("village_name") or v.get("name") or "")
