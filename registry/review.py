@@ -316,10 +316,28 @@ def history(conn: Connection, record_id: str) -> list[dict[str, Any]]:
 
 
 def versions(conn: Connection, record_id: str) -> list[dict[str, Any]]:
-    return [{"version": r.version, "content_hash": r.content_hash, "operator": r.operator,
-             "device_id": r.device_id, "received_at": r.received_at, "deleted": bool(r.deleted)}
-            for r in conn.execute(select(record_versions).where(record_versions.c.record_id == record_id)
-                                  .order_by(record_versions.c.version))]
+    """Each version with ``changed``: what differs from the one before (payload keys, an attachment as
+    ``attachment:<kind>``), so a reviewer reads 照片已更换 instead of comparing two hashes."""
+    out: list[dict[str, Any]] = []
+    previous: dict[str, Any] | None = None
+    for r in conn.execute(select(record_versions).where(record_versions.c.record_id == record_id)
+                          .order_by(record_versions.c.version)):
+        current = json.loads(r.payload) if r.payload else {}
+        out.append({"version": r.version, "content_hash": r.content_hash, "operator": r.operator,
+                    "device_id": r.device_id, "received_at": r.received_at, "deleted": bool(r.deleted),
+                    "changed": _changed(previous, current) if previous is not None else []})
+        previous = current
+    return out
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    def by_kind(p: dict[str, Any]) -> dict[str, Any]:
+        return {str(a.get("kind")): a.get("sha256") for a in p.get("attachments") or [] if isinstance(a, dict)}
+
+    keys = sorted(k for k in set(before) | set(after) if k != "attachments" and before.get(k) != after.get(k))
+    old, new = by_kind(before), by_kind(after)
+    keys += sorted(f"attachment:{k}" for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return keys
 
 
 def record_detail(engine: Engine, operator: Operator, record_id: str, *, clock: Any = None,

@@ -390,6 +390,12 @@ def test_a_decision_on_an_outdated_version_is_refused_and_the_new_version_shown(
         body = api.get(protocol.REVIEW_RECORD.format(record_id=rid)).json()
         api.close()
         assert body["record"]["version"] == 2 and body["record"]["state"] != "rejected"
+        # the 历史 tab says what each version changed and which laptop sent it, not a hash and a UUID
+        table = view.versions_table
+        rows = [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
+        assert [r[4] for r in rows] == ["首次登记", "修改了 住址"], rows
+        assert rows[1][3] == "电脑 laptop-b" and table.item(1, 3).toolTip() == "laptop-b"
+        assert not any(len(cell) >= 32 for row in rows for cell in row), rows
     finally:
         win.close()
 
@@ -438,3 +444,17 @@ def test_face_match_comparison_shows_both_faces_and_the_distance(qtbot, registry
         screens(win, "central_comparison_face")
     finally:
         win.close()
+
+
+def test_version_changes_read_as_what_changed():
+    """A version's change list reads as a reviewer says it: a new card photo is 照片已更换 (its template and
+    face data not listed again), other documents and fields by name."""
+    from desktop.central.labels import version_changes
+
+    assert version_changes({"version": 1, "changed": []}) == "首次登记"
+    photo = {"version": 2, "changed": ["duplicate_review", "face", "attachment:card_photo",
+                                      "attachment:face_template"]}
+    assert version_changes(photo) == "照片已更换"
+    assert version_changes({"version": 3, "changed": ["name", "attachment:id_front"]}) == \
+        "身份证正面已更换；修改了 姓名"
+    assert version_changes({"version": 4, "deleted": True, "changed": []}) == "删除"
