@@ -138,10 +138,12 @@ def readable(finding: dict[str, Any]) -> list[str]:
         out.append(_t("比对数据：{ds}").format(ds=dataset_name(rule.get("dataset"))))
         out.append(_t("补贴项目：{s}").format(s=_subsidy(ev.get("subsidy"))))
         for n, row in enumerate(ev.get("rows") or ([ev["row"]] if isinstance(ev.get("row"), dict) else []), 1):
-            out.append(_t("匹配的数据行 {n}：").format(n=n))
+            # the file's line is what a reviewer finds in the department's file; the row id is internal
+            where = _t("（导入文件第 {line} 行）").format(line=row["line"]) if row.get("line") else ""
+            out.append(_t("匹配的数据行 {n}{where}：").format(n=n, where=where))
             for col, value in row.items():
-                label = _t("数据行编号") if col == "row_id" else column_name(col)
-                out.append(f"　{label}：{value}")
+                if col not in ("row_id", "line"):
+                    out.append(f"　{column_name(col)}：{value}")
         return out
     if kind in (FindingKind.NOT_ON_ROSTER, FindingKind.ROSTER_OTHER_VILLAGE):
         here = ev.get("village") or {}
@@ -280,7 +282,7 @@ def source_row(finding: dict[str, Any]) -> dict[str, Any] | None:
     ev = finding.get("evidence") or {}
     rows = ev.get("rows")
     if isinstance(rows, list) and rows and isinstance(rows[0], dict):
-        return {k: v for k, v in rows[0].items() if k != "row_id"}
+        return {k: v for k, v in rows[0].items() if k not in ("row_id", "line")}
     for key in ("row", "source_row", "matching_row", "source"):
         if isinstance(ev.get(key), dict):
             return ev[key]

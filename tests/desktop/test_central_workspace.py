@@ -179,6 +179,7 @@ def test_side_by_side_shows_both_records_and_highlights_the_differences(qtbot, c
         assert "已故人员" in evidence and "民政局" in evidence and "死亡人员" in evidence
         assert "死亡日期：2025-03-02" in evidence and "规则：已故人员（死亡登记）停发一切待遇" in evidence
         assert "deceased" not in evidence   # the rule's id is for machines
+        assert "匹配的数据行 1（导入文件第 2 行）" in evidence and "数据行编号" not in evidence
         assert "已故人员" in dead.metric_label.text()
         headers = dead.compare_table.horizontalHeaderItem(2).text()
         assert headers == "部门数据：死亡人员"
