@@ -169,7 +169,11 @@ class RosterView(QWidget):
         seq = self._seq
         if query:
             def fn(store):
-                return _with_verifications(store, _group(store.search_residents(query, village_code=village)))
+                groups = _group(store.search_residents(query, village_code=village))
+                heads = store.household_heads(village, [g["household_id"] for g in groups])
+                for g in groups:
+                    g["head_name"] = heads.get(g["household_id"]) or g["head_name"]
+                return _with_verifications(store, groups)
         else:
             def fn(store):
                 return _with_verifications(store, store.households(village) if village else [])

@@ -191,6 +191,10 @@ class Store:
     def households(self, village_code: str) -> list[dict]:
         return roster.households(self, village_code)
 
+    def household_heads(self, village_code: str | None, household_ids: list[str]) -> dict[str, str]:
+        """household_id → its head's name (for naming search hits by their household's head)."""
+        return roster.household_heads(self, village_code, household_ids)
+
     def roster_count(self) -> int:
         return roster.roster_count(self)
 

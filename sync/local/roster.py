@@ -11,6 +11,8 @@ from enrollment.text import pinyin_keys
 
 from .rows import one
 
+HEAD_RELATION = "户主"  # the household register's head (本人); a household is named by its head
+
 RESIDENT_COLS = ("id_number", "name", "sex", "birth_date", "village_code", "household_id",
                  "relation", "address", "phone")
 
@@ -120,12 +122,30 @@ def households(store: Any, village_code: str) -> list[dict]:
         hh = out.setdefault(r["household_id"], {"household_id": r["household_id"], "head_name": None,
                                                  "members": []})
         hh["members"].append(r)
-        if r["relation"] == "户主" and hh["head_name"] is None:
+        if r["relation"] == HEAD_RELATION and hh["head_name"] is None:
             hh["head_name"] = r["name"]
     for hh in out.values():
         if hh["head_name"] is None:
             hh["head_name"] = hh["members"][0]["name"]
     return list(out.values())
+
+def household_heads(store: Any, village_code: str | None, household_ids: list[str]) -> dict[str, str]:
+    """household_id → the head's name (relation 户主), so search hits are named by their household's head
+    even when the head is not among them."""
+    ids = sorted({h for h in household_ids if h})
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    where = "village_code = ? AND " if village_code else ""
+    params = [village_code] if village_code else []
+    rows = store.db.execute(
+        f"SELECT household_id, name FROM residents WHERE {where}relation = ? AND household_id IN ({marks}) "
+        "ORDER BY household_id, id_number", [*params, HEAD_RELATION, *ids]).fetchall()
+    heads: dict[str, str] = {}
+    for household_id, name in rows:
+        heads.setdefault(household_id, name)
+    return heads
+
 
 def roster_count(store: Any) -> int:
     return store.db.execute("SELECT count(*) FROM residents").fetchone()[0]

@@ -21,7 +21,8 @@ def _names(view: RosterView) -> list[str]:
 
 
 def test_roster_search_as_you_type(qtbot, owner, screens):
-    """Typing in the search box filters households → members by name, pinyin initials and ID number."""
+    """Typing in the search box filters households → members by name, pinyin initials and ID number; the
+    hits sit under their household named by its head."""
     rows = _fill_roster(qtbot, owner)
     view = RosterView(owner)
     qtbot.addWidget(view)
@@ -39,6 +40,8 @@ def test_roster_search_as_you_type(qtbot, owner, screens):
     view.search_edit.clear()
     qtbot.keyClicks(view.search_edit, "lxy")  # initials of 李秀英
     qtbot.waitUntil(lambda: view.is_current() and _names(view) == ["李秀英"], timeout=5000)
+    # a hit that is not the head is shown under the household named by its head (张三家), not by the hit
+    assert view.tree.topLevelItem(0).text(0).startswith("张三家（户号 H001，"), view.tree.topLevelItem(0).text(0)
 
     view.search_edit.clear()
     wang = next(r for r in rows if r["name"] == "王𠈌")
