@@ -23,6 +23,7 @@ from enrollment import error_codes as codes
 from enrollment import id_number as idn
 from enrollment.errors import mask_id_number
 from enrollment.masking import mask_personal_numbers
+from enrollment.text import is_pinyin_query, pinyin_matches
 from enrollment.vocabulary import DECISION_FROM, DECISION_TARGET, Action, FindingKind, ReviewState
 from sync import protocol
 
@@ -461,8 +462,17 @@ def queue(conn: Connection, filters: QueueFilters, *, now: dt.datetime, limits: 
     if filters.q and filters.q.strip():
         text = filters.q.strip()
         # Canonical JSON writes "name":"…" with no spaces, so a name prefix is a text prefix.
-        where.append(or_(records.c.id_number.like(_like_prefix(text.upper()), escape="\\"),
-                         records.c.payload.like("%" + _like_prefix(f'"name":"{text}'), escape="\\")))
+        matches = [records.c.id_number.like(_like_prefix(text.upper()), escape="\\"),
+                   records.c.payload.like("%" + _like_prefix(f'"name":"{text}'), escape="\\")]
+        if is_pinyin_query(text):
+            # Pinyin as the field roster searches it (full or initials prefix), computed on the names the
+            # other filters leave: the registry keeps no pinyin column.
+            ids = [r.record_id for r in conn.execute(select(records.c.record_id, records.c.payload)
+                                                     .where(and_(*where)))
+                   if pinyin_matches(str((json.loads(r.payload or "{}") or {}).get("name") or ""), text)]
+            if ids:
+                matches.append(records.c.record_id.in_(ids))
+        where.append(or_(*matches))
     base = select(records, record_versions.c.received_at).select_from(current_version_join()).where(and_(*where))
     total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     rows = conn.execute(base.order_by(record_versions.c.received_at, records.c.record_id)

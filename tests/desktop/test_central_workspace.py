@@ -47,7 +47,8 @@ def _wait_queue(qtbot, win: CentralWindow, n: int) -> None:
 
 def test_central_login_opens_the_workspace_and_the_queue_filters(qtbot, central, tmp_path, screens, start_app):
     """A central operator's online login opens the central workspace (not the field one); the queue shows
-    every pending record with its state, findings and light, and each filter narrows it at the registry."""
+    every pending record with its state, findings and light, and each filter narrows it at the registry; the
+    search takes pinyin like the field roster's and an empty result says 无结果."""
     app = start_app(tmp_path / "laptop.sqlite3", central.url, 500)
     _login(qtbot, app, "central1", CENTRAL_PASSWORD)
     win = _workspace(qtbot, app)
@@ -103,6 +104,14 @@ def test_central_login_opens_the_workspace_and_the_queue_filters(qtbot, central,
     q.search_edit.setText("李秀")
     _wait_queue(qtbot, win, 1)
     assert set(_rows(win)) == {ids["dead"]}
+    assert not q.empty_label.isVisible()
+    for pinyin in ("lixiuy", "lxy"):     # full pinyin and initials, as the field roster searches
+        q.search_edit.setText("zzzq")
+        _wait_queue(qtbot, win, 0)
+        assert q.empty_label.isVisible() and q.empty_label.text().startswith("无结果")
+        q.search_edit.setText(pinyin)
+        _wait_queue(qtbot, win, 1)
+        assert set(_rows(win)) == {ids["dead"]} and not q.empty_label.isVisible()
     screens(win, "central_queue_search")
 
 
