@@ -337,6 +337,11 @@ def test_warnings_report_and_dashboard(qtbot, central, tmp_path, screens):
         assert tiles["checks_run"].value.text() == str(numbers["checks_run"])
         assert [label for label, _ in win.dashboard.villages_chart.rows] == ["大石村", "小河村"]
         assert any("已故人员" in label for label, _ in win.dashboard.rules_chart.rows)
+        # a rule's long name is cut on screen; hovering its row gives the whole name
+        chart = win.dashboard.rules_chart
+        i = next(k for k, (label, _) in enumerate(chart.rows) if "已故人员" in label)
+        tip = chart.row_tip(chart._rows_top + (i + 0.5) * chart._row_h())
+        assert tip.startswith(chart.rows[i][0] + "\n"), tip
         assert win.dashboard.departments_chart.rows
         screens(win, "central_dashboard")
 
