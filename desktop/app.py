@@ -201,7 +201,8 @@ def start(argv: list[str] | None = None, *, store_path: str | Path | None = None
     install_excepthook()
     app = QApplication.instance() or QApplication(list(argv) if argv is not None else sys.argv[:1])
     app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName(APP_NAME)
+    # No application display name: Linux window managers append it to every window title
+    # (一卡通 登记 — 登录 — 一卡通 登记); each window's own title names the app already.
     app.setOrganizationName("yikatong")
     _install_translations(app)
     apply_style(app)

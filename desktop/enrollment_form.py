@@ -220,6 +220,8 @@ class EnrollmentForm(QWidget):
         grid.addWidget(self.region_box, 1 + 2 * len(left), 1, 1, 3)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
+        tab_chain = [self.widgets[k] for k in (*left, *right)] + [self.migrant_check, self.work_place_edit,
+                                                                   self.consent_check]
 
         # Remote verification of a resident who works away (issue 11): the same dialogs as the roster's.
         self.away_button = QPushButton(self.tr("标记外出务工"))
@@ -351,6 +353,10 @@ class EnrollmentForm(QWidget):
         outer.addWidget(scroll, 1)
         outer.addWidget(self.message_label)
         outer.addLayout(buttons)
+        # Tab follows the reading order, down the left column then the right (the grid adds them row by row,
+        # which sent Tab from 身份证号码 to 户号); set once every widget is in this window.
+        for before, after in zip(tab_chain, tab_chain[1:], strict=False):
+            QWidget.setTabOrder(before, after)
 
         for key, w in self.widgets.items():
             if isinstance(w, QLineEdit):

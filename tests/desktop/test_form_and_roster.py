@@ -141,3 +141,33 @@ def test_region_warning_needs_confirmation(qtbot, owner):
         form.save()
     rec = run_op(qtbot, owner, lambda s: s.get_record(queued.args[0]["record_id"]))
     assert rec["payload"]["confirmed_warnings"] == ["id_number.region_unknown"]
+
+
+def test_form_tab_order_follows_the_reading_order(qtbot, owner):
+    """Tab from 身份证号码 goes to 姓名, then down the left column and on to the right one (a name typed
+    after Tab lands in 姓名, not in 户号)."""
+    form = EnrollmentForm(owner)
+    qtbot.addWidget(form)
+    form.show()
+    order = []
+    widget = form.id_edit
+    for _ in range(8):
+        order.append(widget.objectName())
+        widget = widget.nextInFocusChain()
+        while not (widget.focusPolicy() & Qt.FocusPolicy.TabFocus) or not widget.isVisible():
+            widget = widget.nextInFocusChain()
+    assert order == ["id_number", "name", "sex", "birth_date", "household_id", "relation", "phone", "address"]
+
+
+def test_login_starts_in_the_user_name_with_one_title(qtbot, owner):
+    """The login window opens with the cursor in 用户名 and its title names the app once."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.login import LoginWindow
+
+    w = LoginWindow(owner, "http://127.0.0.1:1")
+    qtbot.addWidget(w)
+    w.show()
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is w.username_edit, timeout=3000)
+    assert w.windowTitle() == "一卡通 登记 — 登录"
