@@ -803,7 +803,16 @@ class EnrollmentForm(QWidget):
         self.message_label.setText(describe(error))
 
     def _clear_clicked(self) -> None:
-        self.flush()
+        rid, f = self.record_id, self.fields()
+        emptied = (rid is not None and self._state == "draft" and not f.get("attachments")
+                   and not any(_has_value(f.get(k)) for k in _FORM_FIELDS))
+        if emptied:
+            # Everything typed was erased: the draft is dropped, not left empty in 发送队列.
+            self._autosave_timer.stop()
+            self.owner.op(lambda store: enrollment_ops.discard_empty_draft(store, rid)).success(
+                lambda _r: self.draft_saved.emit(rid)).failure(self._show_failure).run()
+        else:
+            self.flush()
         self.clear()
 
     # ---- card photo and face template --------------------------------------------------

@@ -171,3 +171,27 @@ def test_login_starts_in_the_user_name_with_one_title(qtbot, owner):
     w.activateWindow()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is w.username_edit, timeout=3000)
     assert w.windowTitle() == "一卡通 登记 — 登录"
+
+
+def test_clearing_an_erased_form_leaves_no_empty_draft(qtbot, owner):
+    """A name typed (autosaved as a draft), then erased, then 清空表单: no empty draft is left for 发送队列;
+    a form with something typed keeps its draft."""
+    form = EnrollmentForm(owner)
+    form.village_code = VILLAGE
+    qtbot.addWidget(form)
+    form.show()
+    with qtbot.waitSignal(form.draft_saved, timeout=5000):
+        type_text(qtbot, form.name_edit, "张三")
+        form.flush()
+    form.name_edit.selectAll()
+    qtbot.keyClick(form.name_edit, Qt.Key.Key_Backspace)
+    assert form.name_edit.text() == ""
+    qtbot.mouseClick(form.clear_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: run_op(qtbot, owner, lambda s: s.list_records("draft")) == [], timeout=5000)
+
+    with qtbot.waitSignal(form.draft_saved, timeout=5000):
+        type_text(qtbot, form.name_edit, "李四")
+        form.flush()
+    qtbot.mouseClick(form.clear_button, Qt.MouseButton.LeftButton)
+    drafts = run_op(qtbot, owner, lambda s: s.list_records("draft"))
+    assert [d["name"] for d in drafts] == ["李四"]
