@@ -27,7 +27,8 @@ def register(sub) -> None:
 
     demo = sub.add_parser("demo", help="start the desktop app on an embedded registry with a demo village")
     demo.add_argument("--data-dir", type=Path, default=None, help="where the demo keeps its files")
-    demo.add_argument("--port", type=int, default=0)
+    demo.add_argument("--port", type=int, default=0,
+                      help="the demo registry's port on 127.0.0.1 (default 0: a free one, printed at start)")
     demo.add_argument("--no-app", action="store_true", help="only run the registry (for scripted checks)")
     demo.set_defaults(handler=_demo)
 

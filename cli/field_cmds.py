@@ -86,6 +86,8 @@ def register(sub: Any) -> None:
     p.add_argument("--duplicate-threshold", type=float, default=None, metavar="D",
                    help="face distance at or under which two photos are a likely duplicate "
                         "(default: the store's setting, else 0.6)")
+    p.add_argument("--json", action="store_true",
+                   help="a refused file's error as JSON on stderr (every bad row with its line, field, code, data)")
     p.set_defaults(handler=cmd_enroll)
 
     p = fsub.add_parser("sync", help="send queued records and attachments, pull the roster, compare digests")

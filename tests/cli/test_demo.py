@@ -118,3 +118,14 @@ def _first_demo_resident() -> str:
 
     with open(resource_path("demo", "roster_510903102201.csv"), encoding="utf-8") as f:
         return next(csv.DictReader(f))["id_number"]
+
+
+def test_every_demo_option_has_help_text():
+    """`yikatong demo --help` explains every option it lists."""
+    import re
+
+    r = yikatong("demo", "--help")
+    assert r.returncode == 0, r.stderr
+    options = r.stdout.split("options:", 1)[1]
+    entries = re.findall(r"^  (-[^\n]*?)(?:[ ]{2,}(\S[^\n]*))?$", options, flags=re.MULTILINE)
+    assert entries and all(help_text for _option, help_text in entries), options
