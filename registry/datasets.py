@@ -2,7 +2,7 @@
 
 A file (CSV, UTF-8 with or without BOM, or GBK when asked; or XLSX, its first sheet; the
 old binary .xls is refused with ``dataset.format_unsupported``) has a header row with exactly
-the kind's columns (``KINDS``, as in DESIGN.md). Every row is checked first: each bad row is
+the kind's columns (``KINDS``, as in docs/design.md). Every row is checked first: each bad row is
 reported with its line (the sheet's row number for XLSX) and code, and nothing is stored if
 any row is bad. XLSX cells become the same strings a CSV would hold: real Excel dates as
 YYYY-MM-DD, numbers as their decimal text (never through a float's repr: 60000.0 is "60000"),

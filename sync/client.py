@@ -1,6 +1,6 @@
 """The field sync client: login, and one sync = health → blobs → push → pull → video checks → digest.
 
-Guarantees (DESIGN.md, "Sync properties"):
+Guarantees (docs/design.md, "Sync properties"):
 
 * records are marked "sending" and that is COMMITTED before a push request goes out; they
   become "accepted" only on the registry's explicit per-record answer naming their id;
