@@ -345,12 +345,18 @@ def test_warnings_report_and_dashboard(qtbot, central, tmp_path, screens):
         assert win.dashboard.departments_chart.rows
         screens(win, "central_dashboard")
 
+        # now nothing is late: the list says so instead of showing an empty table
+        win.tabs.setCurrentWidget(win.warnings)
+        qtbot.waitUntil(lambda: win.net.pending() == 0 and win.warnings.empty_label.isVisible(), timeout=15_000)
+        assert win.warnings.items == [] and win.warnings.empty_label.text().startswith("暂无预警")
         # four days later nothing has been decided: the unhandled records are yellow, later red
         win.warnings_at = "2030-01-01T00:00:00Z"
-        win.tabs.setCurrentWidget(win.warnings)
+        win.refresh_warnings()
         qtbot.waitUntil(lambda: win.net.pending() == 0 and win.warnings.table.rowCount() > 0, timeout=15_000)
         lights = {i["light"] for i in win.warnings.items}
         assert lights == {"red"} and win.warnings.table.item(0, 0).text() == "红灯"
+        assert not win.warnings.empty_label.isVisible()
+        assert {win.warnings.table.item(r, 3).text() for r in range(win.warnings.table.rowCount())} <= {"大石村", "小河村"}
         screens(win, "central_warnings")
         # through the save dialog, as a person does it
         target = tmp_path / "chosen.csv"
