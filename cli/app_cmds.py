@@ -27,7 +27,8 @@ def register(sub) -> None:
 
     demo = sub.add_parser("demo", help="start the desktop app on an embedded registry with a demo village")
     demo.add_argument("--data-dir", type=Path, default=None, help="where the demo keeps its files")
-    demo.add_argument("--port", type=int, default=0)
+    demo.add_argument("--port", type=int, default=0,
+                      help="the demo registry's port on 127.0.0.1 (default 0: a free one, printed at start)")
     demo.add_argument("--no-app", action="store_true", help="only run the registry (for scripted checks)")
     demo.set_defaults(handler=_demo)
 
@@ -72,7 +73,7 @@ def seed_demo_registry(db_url: str) -> None:
 def seed_demo_enrollments(url: str, db_url: str, data_dir: Path) -> None:
     """Once per demo folder: a second cadre's laptop enrolls ten residents and syncs, so the central
     workspace has a queue (the registry's checks find a deceased resident, a company owner, a car
-    owner and a dishonest debtor among them)."""
+    owner and a dishonest debtor among them), and a third laptop enrolls one of them again (same ID)."""
     store = data_dir / "second-laptop.sqlite3"
     if store.exists():
         return
@@ -80,6 +81,13 @@ def seed_demo_enrollments(url: str, db_url: str, data_dir: Path) -> None:
     _cli("field", "enroll", "--store", str(store), "--from",
          str(resource_path("demo", f"enrollments_{DEMO_VILLAGE}.csv")), "--confirm-region-warnings")
     _cli("field", "sync", "--store", str(store))
+    # A third laptop enrolls one of those residents again (another address): the same-ID case central
+    # staff compare side by side.
+    third = data_dir / "third-laptop.sqlite3"
+    _cli("field", "login", "--store", str(third), "--registry", url, "--username", "cadre", stdin=DEMO_PASSWORD + "\n")
+    _cli("field", "enroll", "--store", str(third), "--from",
+         str(resource_path("demo", f"same_id_{DEMO_VILLAGE}.csv")), "--confirm-region-warnings")
+    _cli("field", "sync", "--store", str(third))
     # Routed before the demo says it is ready, so the first login already sees the queue.
     _cli("registry", "run-checks", "--db", db_url)
 

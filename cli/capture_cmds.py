@@ -58,10 +58,19 @@ def _limits(path: str | None):
         raise CliError("capture.limits_invalid", f"cannot use quality limits {path or 'default'}: {e}") from e
 
 
+def _load(path: str) -> Any:
+    """The image at ``path``; a path with no file is ``source.not_found`` (as documented), not a decoder error."""
+    from capture.errors import E_SOURCE_NOT_FOUND
+    from capture.images import load_image
+
+    if not Path(path).is_file():
+        raise CliError(E_SOURCE_NOT_FOUND, f"no such file: {path}")
+    return load_image(path)
+
+
 def cmd_check(args: Any) -> int:
     from capture.errors import CaptureError
     from capture.faces import FaceEngine
-    from capture.images import load_image
     from capture.quality import assess
 
     limits = _limits(args.limits)
@@ -69,9 +78,13 @@ def cmd_check(args: Any) -> int:
     results = []
     for path in args.images:
         try:
-            image = load_image(path)
+            image = _load(path)
         except CaptureError as e:
             results.append({"image": path, "ok": False, "failed": [e.code], "error": e.to_dict()})
+            continue
+        except CliError as e:
+            results.append({"image": path, "ok": False, "failed": [e.code],
+                            "error": {"code": e.code, "message": e.message, "field": None, "data": {}}})
             continue
         report = assess(image, engine, limits, purpose=args.purpose)
         results.append({"image": path, "purpose": args.purpose, **report.to_dict()})
@@ -82,7 +95,6 @@ def cmd_check(args: Any) -> int:
 def cmd_card_photo(args: Any) -> int:
     from capture.card_photo import CardPhotoSpec
     from capture.faces import FaceEngine
-    from capture.images import load_image
     from capture.pipeline import AS_SHOT, REPLACE, process_photo
 
     limits = _limits(args.limits)
@@ -90,7 +102,7 @@ def cmd_card_photo(args: Any) -> int:
         spec = CardPhotoSpec.load(args.spec)
     except (OSError, ValueError, TypeError) as e:
         raise CliError("capture.spec_invalid", f"cannot use card photo spec {args.spec or 'default'}: {e}") from e
-    image = load_image(args.image)
+    image = _load(args.image)
     result = process_photo(image, FaceEngine(), limits=limits, spec=spec,
                            background=AS_SHOT if args.white_sheet else REPLACE)
     out = Path(args.output)
@@ -116,11 +128,10 @@ def cmd_card_photo(args: Any) -> int:
 
 def cmd_compare(args: Any) -> int:
     from capture.faces import DEFAULT_THRESHOLD, FaceEngine
-    from capture.images import load_image
     from capture.pipeline import compare
 
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
-    a, b = load_image(args.image_a), load_image(args.image_b)
+    a, b = _load(args.image_a), _load(args.image_b)
     result = compare(a, b, FaceEngine(), threshold=threshold)
     if args.json:
         print_json(result)

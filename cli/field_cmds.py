@@ -86,6 +86,8 @@ def register(sub: Any) -> None:
     p.add_argument("--duplicate-threshold", type=float, default=None, metavar="D",
                    help="face distance at or under which two photos are a likely duplicate "
                         "(default: the store's setting, else 0.6)")
+    p.add_argument("--json", action="store_true",
+                   help="a refused file's error as JSON on stderr (every bad row with its line, field, code, data)")
     p.set_defaults(handler=cmd_enroll)
 
     p = fsub.add_parser("sync", help="send queued records and attachments, pull the roster, compare digests")
@@ -303,7 +305,7 @@ def cmd_sync(args: Any) -> int:
             f"accepted {report.accepted}, unchanged {report.unchanged}, conflicts {report.conflicts}, "
             f"refused {report.refused}; blobs {report.blobs_sent} ({report.bytes_sent} bytes); "
             f"pulled {report.pulled} (review changed on {report.reviews_changed}, newly returned "
-            f"{report.returned}); digest {'matches' if report.digest_match else 'DOES NOT MATCH'}"
+            f"{report.returned}); digest {_digest_word(report)}"
             f" ({report.local_count} records); left to send {report.left_to_send}; "
             f"needs attention {counts[SendState.NEEDS_ATTENTION]}"
             + (f"; video checks sent {report.video_sent}, refused {report.video_refused}, "
@@ -313,7 +315,7 @@ def cmd_sync(args: Any) -> int:
         sys.stderr.write(f"error: {report.error}\n")
     elif not report.ok:
         reasons = []
-        if not report.digest_match:
+        if report.digest_checked and not report.digest_match:
             reasons.append("digest mismatch")
         if report.conflicts or report.refused or counts[SendState.NEEDS_ATTENTION]:
             reasons.append(f"{counts[SendState.NEEDS_ATTENTION]} records need attention")
@@ -321,6 +323,12 @@ def cmd_sync(args: Any) -> int:
             reasons.append(f"{report.left_to_send} records not sent")
         sys.stderr.write(f"error: sync.incomplete: {'; '.join(reasons) or 'see the report'}\n")
     return EXIT_OK if report.ok and counts[SendState.NEEDS_ATTENTION] == 0 else EXIT_FAILURE
+
+
+def _digest_word(report: Any) -> str:
+    if not report.digest_checked:
+        return "not checked"
+    return "matches" if report.digest_match else "DOES NOT MATCH"
 
 
 def cmd_status(args: Any) -> int:

@@ -60,6 +60,35 @@ def read_password(prompt_name: str = "password") -> str:
     return password
 
 
+def _wording(code: str, data: dict[str, Any], fallback: str = "") -> str:
+    """The code's Chinese wording (desktop/errors.py, the one table), else the error's own message."""
+    try:
+        from desktop.errors import message_for, template_for
+    except ImportError:  # pragma: no cover - an install without the desktop part
+        return fallback
+    return message_for(code, data) if template_for(code) else fallback
+
+
+def readable_error(e: DomainError) -> str:
+    """``error: CODE: wording`` and, for a refused file, one line per bad row: its line, field, code and
+    wording (the JSON shape is for ``--json``)."""
+    data = dict(getattr(e, "data", None) or {})
+    text = _wording(e.code, data, str(getattr(e, "message", "") or ""))
+    suggested = str(data.get("suggested_encoding") or "")
+    if suggested:
+        text += f"（文件看来是 {suggested.upper()} 编码：请加 --encoding {suggested}）"
+    out = [f"error: {e.code}: {text}".rstrip(": ")]
+    problems = list(getattr(e, "rows", None) or [])
+    for row in problems:
+        where = f"line {row.line}" + (f", {row.field}" if row.field else "")
+        out.append(f"  {where}: {row.code}: {_wording(row.code, dict(row.data or {}), '')}".rstrip(": "))
+    for sub in getattr(e, "errors", None) or []:   # ValidationErrors: one line per field
+        if sub is not e:
+            out.append(f"  {sub.field or '-'}: {sub.code}: {_wording(sub.code, dict(sub.data or {}), '')}"
+                       .rstrip(": "))
+    return "\n".join(out) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -71,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: {e.code}: {e.message}{extra}\n")
         return e.exit_code
     except DomainError as e:
-        detail = e.to_dict()
-        sys.stderr.write(f"error: {e.code}: {json.dumps(detail, ensure_ascii=False)}\n")
+        if getattr(args, "json", False):
+            sys.stderr.write(f"error: {e.code}: {json.dumps(e.to_dict(), ensure_ascii=False)}\n")
+        else:
+            sys.stderr.write(readable_error(e))
         return EXIT_FAILURE
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")

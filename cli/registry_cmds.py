@@ -113,6 +113,8 @@ def register(sub: Any) -> None:
     p.add_argument("--village", required=True, metavar="CODE")
     p.add_argument("--village-name", default=None)
     p.add_argument("--encoding", default="utf-8", help="utf-8 (default) or gbk")
+    p.add_argument("--json", action="store_true",
+                   help="a refused file's error as JSON on stderr (every bad row with its line, field, code, data)")
     p.set_defaults(handler=cmd_import_roster)
 
     p = rsub.add_parser("import-dataset", help="replace a department dataset (deaths, allowance, …) from CSV "

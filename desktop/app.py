@@ -29,7 +29,7 @@ from .main_window import MainWindow
 from .online import OnlineMonitor
 from .store_worker import StoreOwner
 from .termination import SignalQuitter
-from .ui import apply_style
+from .ui import apply_style, install_qt_chinese
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,9 @@ class DesktopApp(QObject):
 
 
 def _install_translations(app: QApplication) -> None:
-    """Source strings are Simplified Chinese; a .qm for another locale, when shipped, goes here."""
+    """Source strings are Simplified Chinese, and so are Qt's own (file dialogs, buttons) whatever the
+    machine's locale; a .qm of ours for another locale, when shipped, goes here."""
+    install_qt_chinese(app)
     translator = QTranslator(app)
     qm_dir = Path(__file__).resolve().parent.parent / "resources" / "translations"
     if translator.load(QLocale(), "yikatong", "_", str(qm_dir)):
@@ -199,7 +201,8 @@ def start(argv: list[str] | None = None, *, store_path: str | Path | None = None
     install_excepthook()
     app = QApplication.instance() or QApplication(list(argv) if argv is not None else sys.argv[:1])
     app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName(APP_NAME)
+    # No application display name: Linux window managers append it to every window title
+    # (一卡通 登记 — 登录 — 一卡通 登记); each window's own title names the app already.
     app.setOrganizationName("yikatong")
     _install_translations(app)
     apply_style(app)

@@ -217,6 +217,8 @@ class EnrollmentForm(QWidget):
         grid.addWidget(self.region_box, 1 + 2 * len(left), 1, 1, 3)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
+        tab_chain = [self.widgets[k] for k in (*left, *right)] + [self.migrant_check, self.work_place_edit,
+                                                                   self.consent_check]
 
         # Remote verification of a resident who works away (issue 11): the same dialogs as the roster's.
         self.away_button = QPushButton(self.tr("标记外出务工"))
@@ -348,6 +350,10 @@ class EnrollmentForm(QWidget):
         outer.addWidget(scroll, 1)
         outer.addWidget(self.message_label)
         outer.addLayout(buttons)
+        # Tab follows the reading order, down the left column then the right (the grid adds them row by row,
+        # which sent Tab from 身份证号码 to 户号); set once every widget is in this window.
+        for before, after in zip(tab_chain, tab_chain[1:], strict=False):
+            QWidget.setTabOrder(before, after)
 
         for key, w in self.widgets.items():
             if isinstance(w, QLineEdit):
@@ -796,7 +802,16 @@ class EnrollmentForm(QWidget):
         self.message_label.setText(describe(error))
 
     def _clear_clicked(self) -> None:
-        self.flush()
+        rid, f = self.record_id, self.fields()
+        emptied = (rid is not None and self._state == "draft" and not f.get("attachments")
+                   and not any(_has_value(f.get(k)) for k in _FORM_FIELDS))
+        if emptied:
+            # Everything typed was erased: the draft is dropped, not left empty in 发送队列.
+            self._autosave_timer.stop()
+            self.owner.op(lambda store: enrollment_ops.discard_empty_draft(store, rid)).success(
+                lambda _r: self.draft_saved.emit(rid)).failure(self._show_failure).run()
+        else:
+            self.flush()
         self.clear()
 
     # ---- card photo and face template --------------------------------------------------

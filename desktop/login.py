@@ -101,6 +101,8 @@ class LoginWindow(QWidget):
         layout.addWidget(self.status_label)
         layout.addLayout(buttons)
         self.resize(560, 380)
+        # The address is usually filled in (remembered, or given at start): the cadre starts with the name.
+        self.username_edit.setFocus()
 
         if not registry_url:
             # the address last used on this laptop, read on the store thread

@@ -112,7 +112,9 @@ class OutboxView(QWidget):
             review = choice[len(REVIEW_FILTER):]
         else:
             state = choice
-        (self.owner.op(lambda store: (store.list_records(state, review_state=review), store.counts_by_state(),
+        # this laptop's records only: those other laptops sent arrive by pull and are theirs to follow
+        (self.owner.op(lambda store: (store.list_records(state, review_state=review, mine_only=True),
+                                      store.counts_by_state(mine_only=True),
                                       store.counts_by_review_state()))
          .success(lambda res: self._show(*res)).failure(lambda e: self.counts_label.setText(describe(e))).run())
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -114,13 +116,17 @@ class RosterView(QWidget):
         self.tree.setHeaderLabels([self.tr("姓名"), self.tr("身份证号码"), self.tr("关系"), self.tr("登记状态"),
                                    self.tr("审核结果"), self.tr("远程核验")])
         self.tree.setAlternatingRowColors(True)
-        self.tree.setUniformRowHeights(True)
+        # A long 审核结果 (a return's reason) wraps in its column where the row has room; whole on hover too.
+        self.tree.setWordWrap(True)
+        self.tree.setItemDelegateForColumn(4, _WrappingDelegate(self.tree))
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)   # the room left, for the reason
+        # rows take their height from the column's new width (Qt keeps the old layout otherwise)
+        header.sectionResized.connect(lambda index, *_: index == 4 and self.tree.doItemsLayout())
         _fit_verification_column(self.tree)
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemClicked.connect(self._activated)
@@ -170,7 +176,11 @@ class RosterView(QWidget):
         seq = self._seq
         if query:
             def fn(store):
-                return _with_verifications(store, _group(store.search_residents(query, village_code=village)))
+                groups = _group(store.search_residents(query, village_code=village))
+                heads = store.household_heads(village, [g["household_id"] for g in groups])
+                for g in groups:
+                    g["head_name"] = heads.get(g["household_id"]) or g["head_name"]
+                return _with_verifications(store, groups)
         else:
             def fn(store):
                 return _with_verifications(store, store.households(village) if village else [])
@@ -208,7 +218,7 @@ class RosterView(QWidget):
                 item.setForeground(3, QBrush(QColor(STATE_COLOURS.get(state, "#666666"))))
                 if review["state"]:
                     item.setForeground(4, QBrush(QColor(review_colour(review["state"]))))
-                    item.setToolTip(4, review_summary(review))
+                    item.setToolTip(4, item.text(4))
                 verification = r.get("verification")
                 if verification:
                     item.setForeground(5, QBrush(QColor(verification_colour(verification["state"]))))
@@ -331,6 +341,18 @@ def _with_verifications(store: Any, households: list[dict[str, Any]]) -> list[di
             r["verification"] = latest.get(r["id_number"])
             r["video_check"] = checks.get(r["id_number"])
     return households
+
+
+class _WrappingDelegate(QStyledItemDelegate):
+    """A cell as tall as its text wrapped to the column's width (QTreeView alone keeps one line)."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
+        size = super().sizeHint(option, index)
+        tree = self.parent()
+        width = max(tree.header().sectionSize(index.column()) - 8, 10) if isinstance(tree, QTreeWidget) else 10
+        text = str(index.data() or "")
+        lines = option.fontMetrics.boundingRect(QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap, text)
+        return QSize(size.width(), max(size.height(), lines.height() + 4))
 
 
 def _group(residents: list[dict[str, Any]]) -> list[dict[str, Any]]:

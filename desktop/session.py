@@ -54,6 +54,13 @@ def login(store, registry_url: str, username: str, password: str) -> dict[str, A
             "registry_url": registry_url}
 
 
+def last_sync(store) -> dict[str, Any] | None:
+    """The last sync this laptop ran (its time and report), for the sync bar after a restart."""
+    from sync.client import last_sync as stored
+
+    return stored(store)
+
+
 def sync_steps(store, cancel: threading.Event) -> Iterator[Any]:
     """Generator for StoreOwner.steps: yields SyncProgress, returns the SyncReport."""
     from sync.client import SyncClient

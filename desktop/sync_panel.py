@@ -7,6 +7,7 @@ the client stops after the current unit.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from typing import Any
 
@@ -66,6 +67,21 @@ class SyncPanel(QWidget):
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(row)
         layout.addWidget(self.summary_label)
+        self.owner.op(session.last_sync).success(self.show_last_sync).run()
+
+    def show_last_sync(self, last: dict[str, Any] | None) -> None:
+        """After a restart: the last sync's time and outcome (kept in the laptop store), not 尚未同步."""
+        if not last or self.running or self.report is not None:
+            return
+        report = last["report"]
+        try:
+            when = dt.datetime.fromisoformat(str(last.get("finished_at"))).astimezone()
+            at = when.strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            at = "?"
+        self.phase_label.setText(self.tr("上次同步 {at}：{outcome}").format(at=at, outcome=self.outcome(report)))
+        self.summary_label.setText(self.summary(report))
+        self.summary_label.setStyleSheet("color: #c62828;" if self.is_bad(report) else "color: #1a7f37;")
 
     def phase_name(self, phase: str) -> str:
         return {
@@ -142,19 +158,26 @@ class SyncPanel(QWidget):
         self._end()
         self.report = report
         self.summary_label.setText(self.summary(report))
-        r = _as_dict(report)
-        bad = (r.get("error") or r.get("digest_match") is False or r.get("conflicts") or r.get("refused")) \
-            and not r.get("cancelled")
-        self.summary_label.setStyleSheet("color: #c62828;" if bad else "color: #1a7f37;")
-        if r.get("cancelled"):
-            self.phase_label.setText(self.tr("同步已取消"))
-        elif r.get("error"):
-            self.phase_label.setText(self.tr("同步未完成"))
-        else:
-            self.phase_label.setText(self.tr("同步完成"))
+        self.summary_label.setStyleSheet("color: #c62828;" if self.is_bad(report) else "color: #1a7f37;")
+        self.phase_label.setText(self.outcome(report))
+        if not _as_dict(report).get("cancelled") and not _as_dict(report).get("error"):
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(1)
         self.finished.emit(report)
+
+    def outcome(self, report: Any) -> str:
+        r = _as_dict(report)
+        if r.get("cancelled"):
+            return self.tr("同步已取消")
+        if r.get("error"):
+            return self.tr("同步未完成")
+        return self.tr("同步完成")
+
+    @staticmethod
+    def is_bad(report: Any) -> bool:
+        r = _as_dict(report)
+        return bool((r.get("error") or _digest_differs(r) or r.get("conflicts") or r.get("refused"))
+                    and not r.get("cancelled"))
 
     def _failed(self, error: BaseException) -> None:
         self._end()
@@ -165,7 +188,7 @@ class SyncPanel(QWidget):
 
     def summary(self, report: Any) -> str:
         r = _as_dict(report)
-        if r.get("digest_match") is None or r.get("error") or r.get("cancelled"):
+        if not _digest_checked(r):
             digest = self.tr("未核对")
         else:
             digest = self.tr("一致") if r.get("digest_match") else self.tr("不一致")
@@ -178,7 +201,7 @@ class SyncPanel(QWidget):
         code = r.get("error_code") or (str(r["error"]).split(":", 1)[0] if r.get("error") else None)
         if code and not r.get("cancelled"):
             text = message_for(code) + "。" + text
-        if r.get("digest_match") is False:
+        if _digest_differs(r):
             text += "。" + message_for("sync.digest_mismatch")
         if r.get("conflicts") or r.get("refused"):
             text += "。" + self.tr("请到“发送队列”处理冲突和被拒收的记录")
@@ -211,6 +234,15 @@ class SyncPanel(QWidget):
         if not parts:
             return self.tr("远程核验：{n} 条更新").format(n=total)
         return self.tr("远程核验：{n} 条更新（{parts}）").format(n=total, parts="，".join(parts))
+
+
+def _digest_checked(r: dict[str, Any]) -> bool:
+    """The registry answered the digest step (a sync that stopped before it compared nothing)."""
+    return bool(r.get("digest_checked")) and not r.get("error") and not r.get("cancelled")
+
+
+def _digest_differs(r: dict[str, Any]) -> bool:
+    return _digest_checked(r) and r.get("digest_match") is False
 
 
 def _size(n: int) -> str:

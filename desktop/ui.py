@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QLabel
 
@@ -54,6 +54,43 @@ def apply_style(app: QApplication) -> None:
         "QLabel[role='fieldError'] { color: #c62828; }"
         "QLabel[role='title'] { font-size: 16pt; font-weight: bold; }"
     )
+
+
+# Qt's own strings (file dialogs, message-box buttons, context menus), shipped with PySide6.
+QT_CATALOGUES = ("qtbase", "qt")
+
+
+# Strings Qt 6 reworded (an accelerator added) that the Chinese catalogue shipped with PySide6 lacks.
+QT_CATALOGUE_GAPS = {
+    ("QFileDialog", "&Look in:"): "查找范围(&L)：",
+    ("QFileDialog", "Files of &type:"): "文件类型(&T)：",
+}
+
+
+class _QtCatalogueGaps(QTranslator):
+    def translate(self, context: str, source: str, disambiguation: str | None = None,
+                  n: int = -1) -> str | None:
+        # None (a null string) lets Qt ask the next catalogue; "" would blank every other string.
+        return QT_CATALOGUE_GAPS.get((context, source))
+
+    def isEmpty(self) -> bool:  # noqa: N802 - Qt's name
+        return False
+
+
+def install_qt_chinese(app: QCoreApplication) -> list[str]:
+    """Load Qt's Simplified Chinese catalogues whatever the machine's locale (a laptop set to English or
+    LANG=C still shows 打开/保存/取消 in Qt's file dialogs); returns the catalogues loaded."""
+    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    loaded = []
+    for catalogue in QT_CATALOGUES:
+        translator = QTranslator(app)
+        if translator.load(QLocale(QLocale.Language.Chinese, QLocale.Country.China), catalogue, "_", folder):
+            app.installTranslator(translator)
+            loaded.append(catalogue)
+    app.installTranslator(_QtCatalogueGaps(app))
+    # Number and date formats, and the dialogs' own locale, follow the app's language, not the machine's.
+    QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
+    return loaded
 
 
 def error_label() -> QLabel:

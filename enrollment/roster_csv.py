@@ -73,7 +73,14 @@ def open_table(raw: bytes, encoding: str, *, encoding_code: str = FILE_ENCODING,
     try:
         text = raw.decode("utf-8-sig" if utf8 else encoding)
     except (UnicodeDecodeError, LookupError) as exc:
-        raise CsvFileError(encoding_code, encoding=encoding) from exc
+        hint = {}
+        if utf8:
+            try:  # most files from a Chinese office suite that are not UTF-8 are GBK: say so
+                raw.decode("gbk")
+                hint = {"suggested_encoding": "gbk"}
+            except UnicodeDecodeError:
+                pass
+        raise CsvFileError(encoding_code, encoding=encoding, **hint) from exc
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]

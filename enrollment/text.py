@@ -75,6 +75,19 @@ def normalize_mobile(raw: str | None) -> str:
     return phone
 
 
+def is_pinyin_query(query: str) -> bool:
+    """Latin letters only (zhangs, zs): a search that may mean a name's pinyin."""
+    return bool(query) and query.isascii() and query.isalpha()
+
+
+def pinyin_matches(name: str, query: str) -> bool:
+    """The name's full pinyin or its initials start with the query, as the field roster searches
+    (张三: zhang, zhangsan, zs)."""
+    q = query.strip().lower()
+    full, initials = pinyin_keys(name)
+    return bool(q) and (full.startswith(q) or initials.startswith(q))
+
+
 def pinyin_keys(name: str) -> tuple[str, str]:
     """(full pinyin, initials) for search: 张三 → ("zhangsan", "zs").
 

@@ -2,7 +2,7 @@
 
 A file (CSV, UTF-8 with or without BOM, or GBK when asked; or XLSX, its first sheet; the
 old binary .xls is refused with ``dataset.format_unsupported``) has a header row with exactly
-the kind's columns (``KINDS``, as in DESIGN.md). Every row is checked first: each bad row is
+the kind's columns (``KINDS``, as in docs/design.md). Every row is checked first: each bad row is
 reported with its line (the sheet's row number for XLSX) and code, and nothing is stored if
 any row is bad. XLSX cells become the same strings a CSV would hold: real Excel dates as
 YYYY-MM-DD, numbers as their decimal text (never through a float's repr: 60000.0 is "60000"),
@@ -229,8 +229,9 @@ def _plain(text: str) -> str:
     return text[len(_NUMERIC_CELL):] if text.startswith(_NUMERIC_CELL) else text
 
 
-def read_dataset(kind: str, path: str | Path, *, encoding: str = "utf-8") -> tuple[bytes, list[dict[str, str]]]:
-    """Check the whole file; return its bytes and the rows to store, or raise CsvFileError listing every problem."""
+def read_dataset(kind: str, path: str | Path, *, encoding: str = "utf-8") -> tuple[bytes, list[dict[str, Any]]]:
+    """Check the whole file; return its bytes and the rows to store (each with its line under ``LINE_KEY``),
+    or raise CsvFileError listing every problem."""
     if kind not in KINDS:
         raise CsvFileError(KIND_UNKNOWN, kind=kind, kinds=list(KINDS))
     path = Path(path)
@@ -264,12 +265,20 @@ def read_dataset(kind: str, path: str | Path, *, encoding: str = "utf-8") -> tup
             errors.append(RowError(line, DUPLICATE_ROW, data={"first_line": seen[key]}))
             continue
         seen[key] = line
-        rows.append(row)
+        rows.append({**row, LINE_KEY: line})
     if errors:
         raise CsvFileError(ROWS_INVALID, errors, count=len(errors))
     if not rows:
         raise CsvFileError(EMPTY)
     return raw, rows
+
+
+# read_dataset's rows carry the file's line under this key (not a column: stored in dataset_rows.line).
+LINE_KEY = "__line__"
+
+
+def _columns(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != LINE_KEY}
 
 
 def import_dataset(engine: Engine, kind: str, path: str | Path, *, encoding: str = "utf-8",
@@ -281,14 +290,15 @@ def import_dataset(engine: Engine, kind: str, path: str | Path, *, encoding: str
     photos = None
     if kind == "reference_photos":  # faces are found before the transaction (seconds per photo): A1's hook
         from .checks.faces import prepare_reference_photos, store_reference_photos
-        photos = prepare_reference_photos(rows, Path(path).parent)
+        photos = prepare_reference_photos([_columns(r) for r in rows], Path(path).parent,
+                                          lines=[r[LINE_KEY] for r in rows])
     with engine.begin() as conn:
         import_id = conn.execute(insert(dataset_imports).values(
             kind=kind, file_name=name[:255], sha256=sha, rows=len(rows), imported_at=now_iso(), actor=actor,
         ).returning(dataset_imports.c.id)).scalar_one()
         conn.execute(delete(dataset_rows).where(dataset_rows.c.kind == kind))
-        values = [{"kind": kind, "id_number": r["id_number"], "row": canonical_bytes(r).decode("utf-8"),
-                   "import_id": import_id} for r in rows]
+        values = [{"kind": kind, "id_number": r["id_number"], "line": r[LINE_KEY],
+                   "row": canonical_bytes(_columns(r)).decode("utf-8"), "import_id": import_id} for r in rows]
         for i in range(0, len(values), 1000):
             conn.execute(insert(dataset_rows), values[i:i + 1000])
         if photos is not None:

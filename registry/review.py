@@ -23,6 +23,7 @@ from enrollment import error_codes as codes
 from enrollment import id_number as idn
 from enrollment.errors import mask_id_number
 from enrollment.masking import mask_personal_numbers
+from enrollment.text import is_pinyin_query, pinyin_matches
 from enrollment.vocabulary import DECISION_FROM, DECISION_TARGET, Action, FindingKind, ReviewState
 from sync import protocol
 
@@ -41,6 +42,7 @@ from .schema import (
     reference_templates,
     residents,
     rule_stats,
+    villages,
 )
 from .service import FINDING_OPEN, FINDING_RESOLVED, next_counter
 from .warnings import (
@@ -315,10 +317,28 @@ def history(conn: Connection, record_id: str) -> list[dict[str, Any]]:
 
 
 def versions(conn: Connection, record_id: str) -> list[dict[str, Any]]:
-    return [{"version": r.version, "content_hash": r.content_hash, "operator": r.operator,
-             "device_id": r.device_id, "received_at": r.received_at, "deleted": bool(r.deleted)}
-            for r in conn.execute(select(record_versions).where(record_versions.c.record_id == record_id)
-                                  .order_by(record_versions.c.version))]
+    """Each version with ``changed``: what differs from the one before (payload keys, an attachment as
+    ``attachment:<kind>``), so a reviewer reads 照片已更换 instead of comparing two hashes."""
+    out: list[dict[str, Any]] = []
+    previous: dict[str, Any] | None = None
+    for r in conn.execute(select(record_versions).where(record_versions.c.record_id == record_id)
+                          .order_by(record_versions.c.version)):
+        current = json.loads(r.payload) if r.payload else {}
+        out.append({"version": r.version, "content_hash": r.content_hash, "operator": r.operator,
+                    "device_id": r.device_id, "received_at": r.received_at, "deleted": bool(r.deleted),
+                    "changed": _changed(previous, current) if previous is not None else []})
+        previous = current
+    return out
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    def by_kind(p: dict[str, Any]) -> dict[str, Any]:
+        return {str(a.get("kind")): a.get("sha256") for a in p.get("attachments") or [] if isinstance(a, dict)}
+
+    keys = sorted(k for k in set(before) | set(after) if k != "attachments" and before.get(k) != after.get(k))
+    old, new = by_kind(before), by_kind(after)
+    keys += sorted(f"attachment:{k}" for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return keys
 
 
 def record_detail(engine: Engine, operator: Operator, record_id: str, *, clock: Any = None,
@@ -442,8 +462,17 @@ def queue(conn: Connection, filters: QueueFilters, *, now: dt.datetime, limits: 
     if filters.q and filters.q.strip():
         text = filters.q.strip()
         # Canonical JSON writes "name":"…" with no spaces, so a name prefix is a text prefix.
-        where.append(or_(records.c.id_number.like(_like_prefix(text.upper()), escape="\\"),
-                         records.c.payload.like("%" + _like_prefix(f'"name":"{text}'), escape="\\")))
+        matches = [records.c.id_number.like(_like_prefix(text.upper()), escape="\\"),
+                   records.c.payload.like("%" + _like_prefix(f'"name":"{text}'), escape="\\")]
+        if is_pinyin_query(text):
+            # Pinyin as the field roster searches it (full or initials prefix), computed on the names the
+            # other filters leave: the registry keeps no pinyin column.
+            ids = [r.record_id for r in conn.execute(select(records.c.record_id, records.c.payload)
+                                                     .where(and_(*where)))
+                   if pinyin_matches(str((json.loads(r.payload or "{}") or {}).get("name") or ""), text)]
+            if ids:
+                matches.append(records.c.record_id.in_(ids))
+        where.append(or_(*matches))
     base = select(records, record_versions.c.received_at).select_from(current_version_join()).where(and_(*where))
     total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     rows = conn.execute(base.order_by(record_versions.c.received_at, records.c.record_id)
@@ -518,6 +547,12 @@ def dashboard(conn: Connection, *, now: dt.datetime, limits: WarningLimits) -> d
             .where(live).group_by(records.c.village_code)):
         v = villages_out.setdefault(code, {"village_code": code, "residents": 0, "enrolled": 0, "approved": 0})
         v["enrolled"], v["approved"] = enrolled, approved
+    # Names as the roster import gave them, so the dashboard and the queue's filter read 大石村, not a code.
+    for code, name in conn.execute(select(villages.c.code, villages.c.name)
+                                   .where(villages.c.code.in_(list(villages_out)))):
+        villages_out[code]["village_name"] = name or ""
+    for v in villages_out.values():
+        v.setdefault("village_name", "")
     return {
         "residents": n_residents,
         "enrolled": people(),

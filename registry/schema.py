@@ -301,6 +301,8 @@ dataset_rows = Table(
     Column("id_number", String(18), nullable=False),
     Column("row", Text, nullable=False),  # canonical JSON of the row's columns, all strings
     Column("import_id", Integer, ForeignKey("dataset_imports.id"), nullable=False),
+    # The line of the imported file (the sheet's row for XLSX), as a reviewer looks it up (migration 0013).
+    Column("line", Integer, nullable=True),
     Index("ix_dataset_rows_kind_id_number", "kind", "id_number"),
 )
 

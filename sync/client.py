@@ -1,6 +1,6 @@
 """The field sync client: login, and one sync = health → blobs → push → pull → video checks → digest.
 
-Guarantees (DESIGN.md, "Sync properties"):
+Guarantees (docs/design.md, "Sync properties"):
 
 * records are marked "sending" and that is COMMITTED before a push request goes out; they
   become "accepted" only on the registry's explicit per-record answer naming their id;
@@ -21,6 +21,7 @@ Logs carry counts, record ids (random UUIDs) and masked ID numbers only.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 import threading
@@ -43,6 +44,16 @@ E_NETWORK = error_codes.SYNC_NETWORK
 E_SERVER_ERROR = error_codes.SYNC_SERVER_ERROR
 E_CANCELLED = error_codes.SYNC_CANCELLED
 E_REFUSED_REQUEST = error_codes.SYNC_REFUSED
+
+# The meta key under which each sync's end leaves {"finished_at": ISO UTC, "report": SyncReport.to_dict()},
+# so the app shows the last sync's time and outcome after a restart.
+LAST_SYNC_META = "last_sync"
+
+
+def last_sync(store: Store) -> dict[str, Any] | None:
+    """The last sync this laptop ran (app or CLI), or None before the first."""
+    value = store.get_meta(LAST_SYNC_META)
+    return value if isinstance(value, dict) and isinstance(value.get("report"), dict) else None
 
 
 WAIT_SLICE_S = 0.25
@@ -71,6 +82,9 @@ class SyncReport:
     bytes_sent: int = 0
     pulled: int = 0
     digest_match: bool = False
+    # True once the registry answered the digest step: a sync that ended before it says nothing about a
+    # mismatch (digest_match stays False, but "not checked" is not "different").
+    digest_checked: bool = False
     cancelled: bool = False
     error: str | None = None
     # additions (see docs/store-and-client-api.md)
@@ -179,8 +193,10 @@ class SyncClient:
                  sleep: Callable[[float], Any] | None = None, max_retries: int = 5,
                  cancel: threading.Event | None = None, batch_size: int = protocol.PUSH_BATCH_MAX,
                  pull_limit: int = 500, backoff_base: float = 0.5, backoff_cap: float = 30.0,
-                 rng: Callable[[], float] = random.random) -> None:
+                 rng: Callable[[], float] = random.random,
+                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.store = store
+        self.now = now
         self._http = http
         self.cancel = cancel or threading.Event()
         # The default wait between retries ends early when the sync is cancelled.
@@ -287,6 +303,8 @@ class SyncClient:
             counts = self.store.counts_by_state()
             rep.left_to_send = counts["queued"] + counts["sending"]
             rep.video_left = len(self.store.video_checks_to_send())
+            self.store.set_meta(LAST_SYNC_META, {"finished_at": self.now().isoformat(timespec="seconds"),
+                                                 "report": rep.to_dict()})
             log.info("sync finished: accepted=%d unchanged=%d conflicts=%d refused=%d blobs=%d pulled=%d "
                      "digest_match=%s left=%d error=%s", rep.accepted, rep.unchanged, rep.conflicts,
                      rep.refused, rep.blobs_sent, rep.pulled, rep.digest_match, rep.left_to_send,
@@ -479,6 +497,7 @@ class SyncClient:
         rep.local_digest, rep.local_count = local, count
         rep.server_digest, rep.server_count = body.get("server_digest"), body.get("server_count")
         rep.digest_match = bool(body.get("match")) and rep.server_digest == local and rep.server_count == count
+        rep.digest_checked = True
         if not rep.digest_match:
             log.warning("sync digest mismatch: laptop %d records, registry %s", count, rep.server_count)
 

@@ -102,6 +102,16 @@ def autosave(store: Any, record_id: str, fields: dict[str, Any]) -> Saved:
     return Saved(rid, _state(store, rid))
 
 
+def discard_empty_draft(store: Any, record_id: str) -> bool:
+    """The form was emptied (清空表单 after erasing everything): a draft never sent is removed; a record the
+    registry knows is left alone (removing it would send a deletion). True when it was removed."""
+    row = store.get_record_or_none(record_id)
+    if row is None or row["state"] != "draft" or row.get("server_version"):
+        return False
+    store.delete(record_id)
+    return True
+
+
 def attach(store: Any, record_id: str, kind: str, data: bytes, mime: str, file_name: str | None = None
            ) -> Attachment:
     """One attachment's bytes into the store (the record must exist)."""

@@ -191,6 +191,10 @@ class Store:
     def households(self, village_code: str) -> list[dict]:
         return roster.households(self, village_code)
 
+    def household_heads(self, village_code: str | None, household_ids: list[str]) -> dict[str, str]:
+        """household_id → its head's name (for naming search hits by their household's head)."""
+        return roster.household_heads(self, village_code, household_ids)
+
     def roster_count(self) -> int:
         return roster.roster_count(self)
 
@@ -241,11 +245,12 @@ class Store:
         return records.for_id_number(self.db, id_number)
 
     def list_records(self, state: str | None = None, limit: int | None = None, *,
-                     review_state: str | None = None) -> list[dict]:
-        return records.list_records(self.db, state, limit, review_state=review_state)
+                     review_state: str | None = None, mine_only: bool = False) -> list[dict]:
+        """``mine_only``: only records this laptop made or edited (发送队列), not other laptops' pulled ones."""
+        return records.list_records(self.db, state, limit, review_state=review_state, mine_only=mine_only)
 
-    def counts_by_state(self) -> dict[str, int]:
-        return records.counts_by_state(self.db)
+    def counts_by_state(self, *, mine_only: bool = False) -> dict[str, int]:
+        return records.counts_by_state(self.db, mine_only=mine_only)
 
     def counts_by_review_state(self) -> dict[str, int]:
         return records.counts_by_review_state(self.db)

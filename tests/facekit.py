@@ -17,7 +17,8 @@ import numpy as np
 
 
 def _faces_dir() -> Path:
-    """$YK_FACES_DIR, else ../shared/data/faces beside the checkout, else the workplace's copy.
+    """$YK_FACES_DIR, else ../shared/data/faces beside the checkout, else /work/shared/data/faces (the
+    project's build machine): the defaults the README's Tests section documents.
 
     The data is required, not optional: a missing folder fails the tests that need it (a skip
     would let a clone without the data pass with nothing checked).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -49,6 +50,8 @@ class BarChart(QWidget):
         self.series: list[tuple[str, str]] = []
         self.empty_text = self.tr("暂无数据")
         self.bar_colours: list[str] | None = None   # one colour per row (single-series charts)
+        self._rows_top = 0.0                         # where the first row was painted (for the hover text)
+        self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
 
     def set_data(self, rows: list[tuple[str, list[float]]], series: list[tuple[str, str]]) -> None:
@@ -64,6 +67,27 @@ class BarChart(QWidget):
         fm = QFontMetrics(self.font())
         head = fm.height() * 2 + 16
         return QSize(460, head + max(1, len(self.rows)) * self._row_h() + 12)
+
+    def row_tip(self, y: float) -> str:
+        """The whole label and its values of the row at height ``y`` (a long rule name is cut on screen)."""
+        i = int((y - self._rows_top) // self._row_h()) if y >= self._rows_top else -1
+        if not 0 <= i < len(self.rows):
+            return ""
+        label, values = self.rows[i]
+        names = [n for n, _ in self.series]
+        parts = [f"{names[k]} {_num(v)}" if k < len(names) else _num(v) for k, v in enumerate(values)]
+        return label + "\n" + "，".join(parts)
+
+    def event(self, e: QEvent) -> bool:
+        if e.type() == QEvent.Type.ToolTip:
+            tip = self.row_tip(e.pos().y())
+            if tip:
+                QToolTip.showText(e.globalPos(), tip, self)
+            else:
+                QToolTip.hideText()
+                e.ignore()
+            return True
+        return super().event(e)
 
     def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         p = QPainter(self)
@@ -91,6 +115,7 @@ class BarChart(QWidget):
             p.drawText(QRectF(x + 16, y, tw + 4, fm.height() + 2), Qt.AlignmentFlag.AlignVCenter, name)
             x += 16 + tw + 18
         top = y + fm.height() + 8
+        self._rows_top = top
         if not self.rows:
             p.setPen(QColor("#888888"))
             p.drawText(QRectF(10, top, w - 20, 30), Qt.AlignmentFlag.AlignCenter, self.empty_text)

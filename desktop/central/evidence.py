@@ -110,6 +110,14 @@ def _rule(ev: dict[str, Any]) -> dict[str, Any]:
             "department": ev.get("department") or "", "dataset": ev.get("dataset") or ""}
 
 
+def _rule_name(rule: dict[str, Any]) -> str:
+    """The rule's Chinese name; its id (deceased, assist_business_owner) only when no name is known."""
+    from .dashboard_view import rule_names
+
+    rule_id = str(rule.get("id") or "")
+    return str(rule.get("name") or rule_names().get(rule_id) or rule_id)
+
+
 def _subsidy(code: Any) -> str:
     if code in (None, "", "*"):
         return _t("全部待遇（不论申请哪项补贴）")
@@ -125,15 +133,17 @@ def readable(finding: dict[str, Any]) -> list[str]:
     out: list[str] = []
     if kind == FindingKind.DATASET_RULE:
         rule = _rule(ev)
-        out.append(_t("规则：{name}（{id}）").format(name=rule.get("name") or "", id=rule.get("id") or ""))
+        out.append(_t("规则：{name}").format(name=_rule_name(rule)))
         out.append(_t("部门：{dept}").format(dept=rule.get("department") or _t("未注明")))
         out.append(_t("比对数据：{ds}").format(ds=dataset_name(rule.get("dataset"))))
         out.append(_t("补贴项目：{s}").format(s=_subsidy(ev.get("subsidy"))))
         for n, row in enumerate(ev.get("rows") or ([ev["row"]] if isinstance(ev.get("row"), dict) else []), 1):
-            out.append(_t("匹配的数据行 {n}：").format(n=n))
+            # the file's line is what a reviewer finds in the department's file; the row id is internal
+            where = _t("（导入文件第 {line} 行）").format(line=row["line"]) if row.get("line") else ""
+            out.append(_t("匹配的数据行 {n}{where}：").format(n=n, where=where))
             for col, value in row.items():
-                label = _t("数据行编号") if col == "row_id" else column_name(col)
-                out.append(f"　{label}：{value}")
+                if col not in ("row_id", "line"):
+                    out.append(f"　{column_name(col)}：{value}")
         return out
     if kind in (FindingKind.NOT_ON_ROSTER, FindingKind.ROSTER_OTHER_VILLAGE):
         here = ev.get("village") or {}
@@ -230,7 +240,7 @@ def headline(finding: dict[str, Any]) -> str:
         text += "：" + "；".join(verification_reason(r) for r in ev["reasons"])
     elif kind == FindingKind.DATASET_RULE:
         rule = _rule(ev)
-        name = rule.get("name") or finding.get("rule") or ""
+        name = _rule_name({**rule, "id": rule.get("id") or finding.get("rule") or ""})
         dept = rule.get("department") or ""
         text += f"：{name}" + (f"（{dept}）" if dept else "")
     return text
@@ -261,7 +271,8 @@ def metric(finding: dict[str, Any]) -> str:
     if kind == FindingKind.DATASET_RULE:
         rule = _rule(ev)
         return _t("规则：{name}　部门：{dept}　数据：{ds}").format(
-            name=rule.get("name") or finding.get("rule") or "", dept=rule.get("department") or "?",
+            name=_rule_name({**rule, "id": rule.get("id") or finding.get("rule") or ""}),
+            dept=rule.get("department") or "?",
             ds=dataset_name(rule.get("dataset")))
     return ""
 
@@ -271,7 +282,7 @@ def source_row(finding: dict[str, Any]) -> dict[str, Any] | None:
     ev = finding.get("evidence") or {}
     rows = ev.get("rows")
     if isinstance(rows, list) and rows and isinstance(rows[0], dict):
-        return {k: v for k, v in rows[0].items() if k != "row_id"}
+        return {k: v for k, v in rows[0].items() if k not in ("row_id", "line")}
     for key in ("row", "source_row", "matching_row", "source"):
         if isinstance(ev.get(key), dict):
             return ev[key]

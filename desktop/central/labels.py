@@ -104,6 +104,40 @@ def payload_key_name(key: str) -> str:
     }.get(key, key)
 
 
+def device_label(device_id: str) -> str:
+    """A laptop as a reviewer tells two apart: 电脑 3f2a9c1e (the start of its random id; the whole on hover)."""
+    return _t("电脑 {short}").format(short=device_id[:8]) if device_id else ""
+
+
+def version_changes(version: dict[str, Any]) -> str:
+    """What a version changed from the one before: 首次登记, 照片已更换, 修改了 姓名、住址 …"""
+    changed = list(version.get("changed") or [])
+    if version.get("deleted"):
+        return _t("删除")
+    if int(version.get("version") or 0) <= 1:
+        return _t("首次登记")
+    if not changed:
+        return _t("无改动")
+    parts = []
+    if "attachment:card_photo" in changed:
+        parts.append(_t("照片已更换"))
+        changed = [k for k in changed if k not in ("attachment:face_template", "face", "duplicate_review")]
+    documents = {"consent_form": _t("同意书"), "id_front": _t("身份证正面"), "id_back": _t("身份证反面"),
+                 "face_template": _t("人脸特征")}
+    fields = []
+    for key in changed:
+        if key == "attachment:card_photo":
+            continue
+        if key.startswith("attachment:"):
+            kind = key.split(":", 1)[1]
+            parts.append(_t("{what}已更换").format(what=documents.get(kind, kind)))
+        else:
+            fields.append(payload_key_name(key))
+    if fields:
+        parts.append(_t("修改了 {fields}").format(fields="、".join(fields)))
+    return "；".join(parts)
+
+
 def dataset_name(dataset: str | None) -> str:
     return {
         "deaths": _t("死亡人员"), "allowance": _t("低保/特困名单"), "poverty": _t("建档立卡贫困户"),

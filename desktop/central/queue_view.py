@@ -47,6 +47,7 @@ class QueueModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.items: list[dict[str, Any]] = []
+        self.village_names: dict[str, str] = {}   # code → name, from the dashboard's per-village list
         self._icons = {light: dot_icon(light) for light in LIGHTS}
 
     def set_items(self, items: list[dict[str, Any]]) -> None:
@@ -99,6 +100,9 @@ class QueueModel(QAbstractTableModel):
             return "" if item.get("age") is None else str(item["age"])
         if col == "received_at":
             return str(item.get("received_at") or "")[:16].replace("T", " ")
+        if col == "village_code":
+            code = str(item.get(col) or "")
+            return self.village_names.get(code) or code
         return str(item.get(col) or "")
 
 
@@ -141,7 +145,7 @@ class QueueView(QWidget):
             self.state_combo.addItem(state_name(s), [s])
         self.search_edit = QLineEdit()
         self.search_edit.setObjectName("filterSearch")
-        self.search_edit.setPlaceholderText(self.tr("姓名或身份证号开头"))
+        self.search_edit.setPlaceholderText(self.tr("姓名、拼音或身份证号开头"))
         self.search_edit.setClearButtonEnabled(True)
         self.refresh_button = QPushButton(self.tr("刷新"))
         self.refresh_button.setObjectName("queueRefresh")
@@ -169,6 +173,12 @@ class QueueView(QWidget):
 
         self.count_label = QLabel()
         self.count_label.setObjectName("queueCount")
+        # An empty table alone looks like a screen still loading: say that nothing matched.
+        self.empty_label = QLabel(self.tr("无结果：没有符合条件的记录（可换个姓名、拼音或身份证号开头，或清除筛选）"))
+        self.empty_label.setObjectName("queueEmpty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setStyleSheet("color: #666666; padding: 12px;")
+        self.empty_label.hide()
         self.bulk_button = QPushButton(self.tr("批量批准"))
         self.bulk_button.setObjectName("bulkApprove")
         self.bulk_button.setToolTip(self.tr("批准所选记录中“{cleared}”的记录（需要再次输入密码）").format(
@@ -188,6 +198,7 @@ class QueueView(QWidget):
         v.setContentsMargins(0, 6, 0, 0)
         v.addLayout(filters)
         v.addWidget(self.table, 1)
+        v.addWidget(self.empty_label)
         v.addLayout(bottom)
 
         # Typing in the search box waits for a pause before asking the registry.
@@ -214,6 +225,9 @@ class QueueView(QWidget):
         self.village_combo.blockSignals(True)
         self.village_combo.clear()
         self.village_combo.addItem(self.tr("全部村"), "")
+        names = {str(v.get("village_code") or ""): str(v.get("village_name") or "") for v in villages}
+        self.model.village_names = {code: name for code, name in names.items() if name}
+        self.model.layoutChanged.emit()
         for v in villages:
             code = str(v.get("village_code") or "")
             name = str(v.get("village_name") or v.get("name") or "")
@@ -231,6 +245,7 @@ class QueueView(QWidget):
         if shown < self.total:
             text += self.tr("（显示前 {shown} 条，请用筛选缩小范围）").format(shown=shown)
         self.count_label.setText(text)
+        self.empty_label.setVisible(self.total == 0)
         self._selection_changed()
 
     # -- selection and actions

@@ -47,12 +47,14 @@ from .labels import (
     audit_action_name,
     column_name,
     dataset_name,
+    device_label,
     dot_icon,
     field_names,
     field_text,
     finding_status_name,
     light_name,
     state_name,
+    version_changes,
 )
 from .net import CentralOwner
 
@@ -216,7 +218,7 @@ class RecordView(QWidget):
 
         # -- history
         self.versions_table = self._table([self.tr("版本"), self.tr("收到时间"), self.tr("登记人"), self.tr("登记电脑"),
-                                           self.tr("内容校验"), self.tr("删除")], "versionsTable")
+                                           self.tr("改动"), self.tr("删除")], "versionsTable")
         self.versions_table.horizontalHeader().setStretchLastSection(False)
         self.versions_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.history_table = self._table([self.tr("时间"), self.tr("操作人"), self.tr("操作"), self.tr("说明")],
@@ -520,11 +522,16 @@ class RecordView(QWidget):
         versions = detail.get("versions") or []
         self.versions_table.setRowCount(len(versions))
         for r, v in enumerate(versions):
+            device = str(v.get("device_id") or "")
             cells = [str(v.get("version", "")), str(v.get("received_at") or "")[:19].replace("T", " "),
-                     str(v.get("operator") or ""), str(v.get("device_id") or ""),
-                     str(v.get("content_hash") or ""), self.tr("是") if v.get("deleted") else ""]
+                     str(v.get("operator") or ""), device_label(device),
+                     version_changes(v), self.tr("是") if v.get("deleted") else ""]
             for c, text in enumerate(cells):
-                self.versions_table.setItem(r, c, QTableWidgetItem(text))
+                cell = QTableWidgetItem(text)
+                # the full device id and content hash stay on hover, for an administrator tracing a laptop
+                cell.setToolTip({3: device, 4: self.tr("内容校验：{h}").format(h=v.get("content_hash") or "")}
+                                .get(c, text))
+                self.versions_table.setItem(r, c, cell)
         history = detail.get("history") or []
         self.history_table.setRowCount(len(history))
         for r, h in enumerate(history):

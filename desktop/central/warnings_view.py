@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -35,6 +35,7 @@ class WarningsView(QWidget):
         super().__init__(parent)
         self.setObjectName("warningsView")
         self.items: list[dict[str, Any]] = []
+        self.village_names: dict[str, str] = {}   # code → name, from the dashboard's per-village list
         self.summary_label = QLabel()
         self.summary_label.setObjectName("warningsSummary")
         self.summary_label.setWordWrap(True)
@@ -70,6 +71,14 @@ class WarningsView(QWidget):
         v.setContentsMargins(0, 6, 0, 0)
         v.addLayout(top)
         v.addWidget(self.table, 1)
+        # An empty table alone reads as "not loaded": say that nothing is late.
+        self.empty_label = QLabel()
+        self.empty_label.setObjectName("warningsEmpty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("color: #1a7f37; padding: 12px;")
+        self.empty_label.hide()
+        v.addWidget(self.empty_label)
 
     def show_warnings(self, answer: dict[str, Any]) -> None:
         items = sorted(answer.get("items") or [],
@@ -85,13 +94,16 @@ class WarningsView(QWidget):
                 u=limits.get("unhandled_yellow_hours", "?"), i=limits.get("unissued_yellow_hours", "?"),
                 r=limits.get("red_after_hours", "?"))
         self.summary_label.setText(text)
+        self.empty_label.setText(self.tr("暂无预警：没有超过时限未处理或未发卡的记录"))
+        self.empty_label.setVisible(not items)
         self.table.setRowCount(len(items))
         for r, w in enumerate(items):
             light = w.get("light") or Light.NONE
             first = QTableWidgetItem(light_name(light))
             first.setIcon(dot_icon(light))
             cells = [first] + [QTableWidgetItem(t) for t in (
-                warning_reason_name(w.get("reason")), state_name(w.get("state")), str(w.get("village_code") or ""),
+                warning_reason_name(w.get("reason")), state_name(w.get("state")),
+                self.village_names.get(str(w.get("village_code") or "")) or str(w.get("village_code") or ""),
                 str(w.get("id_number_masked") or ""), _when(w.get("since")), str(w.get("hours_open") or ""),
                 _when(w.get("yellow_at")), _when(w.get("red_at")), str(w.get("operator") or ""))]
             for c, cell in enumerate(cells):

@@ -304,6 +304,8 @@ class CentralWindow(QMainWindow):
     def _dashboard_arrived(self, d: dict[str, Any]) -> None:
         self.dashboard.show_dashboard(d)
         self.queue.set_villages(d.get("by_village") or [])
+        self.warnings.village_names = {str(v.get("village_code")): str(v["village_name"])
+                                       for v in d.get("by_village") or [] if v.get("village_name")}
         self.verifications.set_villages(d.get("by_village") or [])
         self.dashboard_loaded.emit()
 

@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, any_, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -65,6 +65,12 @@ def _decimal(value: str) -> Decimal | None:
     except (InvalidOperation, TypeError, ValueError):
         return None
     return d if d.is_finite() else None
+
+
+class DatasetRow(NamedTuple):
+    id: int                 # dataset_rows.id: stable while the import stands, counts across imports
+    row: dict[str, str]
+    line: int | None        # the line of the imported file (the sheet's row for XLSX); None before 0012
 
 
 @dataclass(frozen=True)
@@ -118,8 +124,8 @@ class Rule:
         hit = [s for s in record.subsidies if s in self.applies_to]
         return hit or None
 
-    def matching(self, rows: list[tuple[int, dict[str, str]]], today: str) -> list[tuple[int, dict[str, str]]]:
-        return [(rid, row) for rid, row in rows if all(c.holds(row, today) for c in self.clauses)]
+    def matching(self, rows: list[DatasetRow], today: str) -> list[DatasetRow]:
+        return [r for r in rows if all(c.holds(r.row, today) for c in self.clauses)]
 
     def describe(self) -> dict[str, str]:
         return {"id": self.id, "name": self.name, "department": self.department, "dataset": self.dataset}
@@ -273,7 +279,7 @@ def _rows_query(postgres: bool) -> Any:
         # ID number, without a placeholder per ID number).
         wanted = dataset_rows.c.id_number.in_(
             select(literal_column("value")).select_from(func.json_each(bindparam("ids", type_=String))))
-    return (select(dataset_rows.c.id, dataset_rows.c.id_number, dataset_rows.c.row)
+    return (select(dataset_rows.c.id, dataset_rows.c.id_number, dataset_rows.c.row, dataset_rows.c.line)
             .where(dataset_rows.c.kind == bindparam("kind"), wanted)
             .order_by(dataset_rows.c.id))
 
@@ -281,20 +287,22 @@ def _rows_query(postgres: bool) -> Any:
 _ROWS_QUERY = {True: _rows_query(True), False: _rows_query(False)}
 
 
-def fetch_rows(ctx: CheckContext, kind: str, id_numbers: list[str]) -> dict[str, list[tuple[int, dict[str, str]]]]:
+def fetch_rows(ctx: CheckContext, kind: str, id_numbers: list[str]) -> dict[str, list[DatasetRow]]:
     """One query: the kind's rows for these ID numbers, grouped by ID number, in row-id order."""
-    out: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
+    out: dict[str, list[DatasetRow]] = defaultdict(list)
     if not id_numbers:
         return out
     postgres = ctx.conn.dialect.name == "postgresql"
     ids = id_numbers if postgres else json.dumps(id_numbers)
-    for row_id, number, row in ctx.conn.execute(_ROWS_QUERY[postgres], {"kind": kind, "ids": ids}):
-        out[number].append((row_id, json.loads(row)))
+    for row_id, number, row, line in ctx.conn.execute(_ROWS_QUERY[postgres], {"kind": kind, "ids": ids}):
+        out[number].append(DatasetRow(row_id, json.loads(row), line))
     return out
 
 
-def _row_evidence(row_id: int, row: dict[str, str]) -> dict[str, str]:
-    return {"row_id": str(row_id), **row}
+def _row_evidence(r: DatasetRow) -> dict[str, str]:
+    """The row's columns, its id (the finding's subject) and, when the import recorded it, the line of the
+    department's file it came from (what a reviewer looks up; the id counts across imports)."""
+    return {"row_id": str(r.id), **({"line": str(r.line)} if r.line is not None else {}), **r.row}
 
 
 def dataset_rules(ctx: CheckContext, batch: list[CheckRecord]) -> CheckResult:
@@ -326,9 +334,9 @@ def dataset_rules(ctx: CheckContext, batch: list[CheckRecord]) -> CheckResult:
         groups = [matching] if rule.count_gte > 1 else [[m] for m in matching]
         for group in groups:
             evidence = {"rule": rule.describe(), "subsidy": subsidies[0], "subsidies": list(subsidies),
-                        "rows": [_row_evidence(rid, row) for rid, row in group]}
+                        "rows": [_row_evidence(r) for r in group]}
             result.add(record.record_id, Finding(DATASET_RULE, rule.severity, evidence, rule=rule.id,
-                                                 subject=str(group[0][0])))
+                                                 subject=str(group[0].id)))
         if rule.severity == INTERCEPT:
             count.intercepted += 1
         else:

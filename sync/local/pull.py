@@ -56,7 +56,7 @@ def _apply_record(db: Any, rec: protocol.PulledRecord, stats: dict[str, int]) ->
     row = one(db, "SELECT * FROM records WHERE record_id = ?", [record_id])
     if row is None:
         stamp = now()
-        db.execute("INSERT INTO records(record_id, state, created_at, updated_at) VALUES (?,?,?,?)",
+        db.execute("INSERT INTO records(record_id, state, created_at, updated_at, pulled) VALUES (?,?,?,?,1)",
                    [record_id, ACCEPTED, stamp, stamp])
         adopt_server_version(db, record_id, rec.payload, rec.deleted, version, rec.content_hash)
         _store_review(db, record_id, None, rec.review, stats)

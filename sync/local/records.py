@@ -77,7 +77,8 @@ def save_draft(store: Any, fields: dict, record_id: str | None = None) -> str:
         _editable(row)
         # an accepted record edited becomes a draft on the registry's version
         base = row["server_version"] if row["state"] == ACCEPTED else None
-        _set_fields(db, record_id, {**fields, "record_id": record_id}, base_version=base)
+        # edited here: from now on one of this laptop's records (发送队列 lists it)
+        _set_fields(db, record_id, {**fields, "record_id": record_id}, base_version=base, pulled=0)
     return record_id
 
 
@@ -160,7 +161,7 @@ def edit(store: Any, record_id: str, fields: dict) -> None:
         current = loads(row["fields"]) or loads(row["payload"]) or {}
         merged = {**current, **{k: v for k, v in fields.items() if k != "attachments"}}
         base = row["server_version"] if row["state"] == ACCEPTED else None
-        _set_fields(db, record_id, merged, base_version=base)
+        _set_fields(db, record_id, merged, base_version=base, pulled=0)   # edited here: this laptop's now
 
 
 def delete(store: Any, record_id: str) -> None:
@@ -266,9 +267,14 @@ def for_id_number(db: Any, id_number: str) -> dict | None:
     return None if row is None else public(db, row)
 
 
+# Records this laptop made or edited, and anything pending (not those other laptops sent that only arrived
+# by pull).
+MINE = "(pulled = 0 OR state != 'accepted')"
+
+
 def list_records(db: Any, state: str | None = None, limit: int | None = None, *,
-                 review_state: str | None = None) -> list[dict]:
-    clauses, params = [], []
+                 review_state: str | None = None, mine_only: bool = False) -> list[dict]:
+    clauses, params = [MINE] if mine_only else [], []
     if state:
         clauses.append("state = ?")
         params.append(state)
@@ -283,9 +289,10 @@ def list_records(db: Any, state: str | None = None, limit: int | None = None, *,
     return [public(db, r) for r in db.query(sql, params)]
 
 
-def counts_by_state(db: Any) -> dict[str, int]:
+def counts_by_state(db: Any, *, mine_only: bool = False) -> dict[str, int]:
     counts = dict.fromkeys(STATES, 0)
-    for state, n in db.execute("SELECT state, count(*) FROM records GROUP BY state").fetchall():
+    where = f"WHERE {MINE} " if mine_only else ""
+    for state, n in db.execute(f"SELECT state, count(*) FROM records {where}GROUP BY state").fetchall():
         counts[state] = n
     return counts
 

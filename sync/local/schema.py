@@ -163,9 +163,16 @@ def _m7_relation_codes(db: sqlite_utils.Database) -> None:
             db.execute("UPDATE residents SET relation = ? WHERE id_number = ?", [code, id_number])
 
 
+def _m8_pulled_records(db: sqlite_utils.Database) -> None:
+    """Version 8: ``records.pulled`` is 1 for a record another laptop made that arrived by pull and that this
+    laptop never edited, so 发送队列 lists only this laptop's own records. Records already here keep 0: the
+    store cannot tell them apart afterwards (the next pull marks new ones)."""
+    db["records"].add_column("pulled", int, not_null_default=0)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_pinyin_search, _m3_village_search,
                                                              _m4_review, _m5_verifications, _m6_video_checks,
-                                                             _m7_relation_codes]
+                                                             _m7_relation_codes, _m8_pulled_records]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

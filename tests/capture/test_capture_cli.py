@@ -80,3 +80,15 @@ def test_compare_empty_file_is_image_empty(tmp_path):
     empty.write_bytes(b"")
     r = yikatong("capture", "compare", str(empty), str(face_file("obama.jpg")))
     assert r.returncode == 1 and r.stderr.startswith("error: image.empty") and "Traceback" not in r.stderr
+
+
+def test_a_missing_image_file_is_source_not_found(tmp_path):
+    """A path with no file is source.not_found naming the path (as documented), not image.unreadable, for
+    card-photo and compare as a one-line error and for check inside its JSON."""
+    missing = str(tmp_path / "nobody.jpg")
+    r = yikatong("capture", "card-photo", missing, "-o", str(tmp_path / "out.jpg"))
+    assert r.returncode == 1 and r.stderr == f"error: source.not_found: no such file: {missing}\n", r.stderr
+    r = yikatong("capture", "compare", missing, missing, "--json")
+    assert r.returncode == 1 and r.stderr.startswith("error: source.not_found: "), r.stderr
+    r = yikatong("capture", "check", missing)
+    assert r.returncode == 1 and json.loads(r.stdout)[0]["failed"] == ["source.not_found"]

@@ -19,7 +19,8 @@ def start_demo(data_dir) -> tuple[subprocess.Popen, str]:
 
 def test_demo_serves_the_demo_village_and_restarts(tmp_path):
     """The demo's registry serves the 53-resident roster and a second laptop's ten enrollments to the demo cadre
-    (once, not again on a second start), and its checks find the four planted cases among them."""
+    (once, not again on a second start) and a third laptop's same-ID enrollment, and its checks find the four
+    planted cases and the same-ID pair among them."""
     pulled = []
     for _ in range(2):
         proc, url = start_demo(tmp_path / "demo")
@@ -36,7 +37,7 @@ def test_demo_serves_the_demo_village_and_restarts(tmp_path):
             proc.wait(10)
         # The embedded registry went with the demo: its address no longer answers.
         assert yikatong("field", "sync", "--store", store, "--max-retries", "0").returncode == 1
-    assert pulled == [63, 0]
+    assert pulled == [64, 0]   # 53 residents, 10 + 1 records
     db = f"sqlite:///{tmp_path / 'demo' / 'registry.sqlite3'}"
     stats = json.loads(yikatong("registry", "stats", "--db", db, "--json").stdout)
     assert stats["residents"] == 53
@@ -44,8 +45,10 @@ def test_demo_serves_the_demo_village_and_restarts(tmp_path):
     # Whatever the demo's check worker had not reached before it stopped, this run checks.
     assert yikatong("registry", "run-checks", "--db", db).returncode == 0
     found = json.loads(yikatong("registry", "findings", "--db", db, "--json").stdout)["findings"]
-    assert sorted(f["rule"] for f in found) == ["assist_business_owner", "assist_vehicle_owner", "deceased",
-                                                 "dishonest_debtor"]
+    assert sorted(f["rule"] for f in found if f["kind"] == "dataset_rule") == [
+        "assist_business_owner", "assist_vehicle_owner", "deceased", "dishonest_debtor"]
+    # 罗永福 enrolled on two laptops: the same-ID case, on both records
+    assert len([f for f in found if f["kind"] == "same_id"]) == 2, found
 
 
 def _demo_lines(proc: subprocess.Popen) -> dict[str, str]:
@@ -118,3 +121,14 @@ def _first_demo_resident() -> str:
 
     with open(resource_path("demo", "roster_510903102201.csv"), encoding="utf-8") as f:
         return next(csv.DictReader(f))["id_number"]
+
+
+def test_every_demo_option_has_help_text():
+    """`yikatong demo --help` explains every option it lists."""
+    import re
+
+    r = yikatong("demo", "--help")
+    assert r.returncode == 0, r.stderr
+    options = r.stdout.split("options:", 1)[1]
+    entries = re.findall(r"^  (-[^\n]*?)(?:[ ]{2,}(\S[^\n]*))?$", options, flags=re.MULTILINE)
+    assert entries and all(help_text for _option, help_text in entries), options

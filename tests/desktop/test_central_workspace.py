@@ -47,7 +47,8 @@ def _wait_queue(qtbot, win: CentralWindow, n: int) -> None:
 
 def test_central_login_opens_the_workspace_and_the_queue_filters(qtbot, central, tmp_path, screens, start_app):
     """A central operator's online login opens the central workspace (not the field one); the queue shows
-    every pending record with its state, findings and light, and each filter narrows it at the registry."""
+    every pending record with its state, findings and light, and each filter narrows it at the registry; the
+    search takes pinyin like the field roster's and an empty result says 无结果."""
     app = start_app(tmp_path / "laptop.sqlite3", central.url, 500)
     _login(qtbot, app, "central1", CENTRAL_PASSWORD)
     win = _workspace(qtbot, app)
@@ -65,6 +66,9 @@ def test_central_login_opens_the_workspace_and_the_queue_filters(qtbot, central,
     assert model.data(model.index(row_dead, model.COLUMNS.index("severity"))) == "拦截"
     assert model.data(model.index(row_dead, 0)) == "正常"
     assert model.data(model.index(row_dead, 0), Qt.ItemDataRole.DecorationRole) is not None
+    # the 村 column reads the village's name (from the dashboard's list), never its code
+    qtbot.waitUntil(lambda: model.data(model.index(row_dead, model.COLUMNS.index("village_code"))) == "大石村",
+                    timeout=15_000)
     assert win.queue.count_label.text() == "共 5 条"
     screens(win, "central_queue")
 
@@ -100,6 +104,14 @@ def test_central_login_opens_the_workspace_and_the_queue_filters(qtbot, central,
     q.search_edit.setText("李秀")
     _wait_queue(qtbot, win, 1)
     assert set(_rows(win)) == {ids["dead"]}
+    assert not q.empty_label.isVisible()
+    for pinyin in ("lixiuy", "lxy"):     # full pinyin and initials, as the field roster searches
+        q.search_edit.setText("zzzq")
+        _wait_queue(qtbot, win, 0)
+        assert q.empty_label.isVisible() and q.empty_label.text().startswith("无结果")
+        q.search_edit.setText(pinyin)
+        _wait_queue(qtbot, win, 1)
+        assert set(_rows(win)) == {ids["dead"]} and not q.empty_label.isVisible()
     screens(win, "central_queue_search")
 
 
@@ -174,7 +186,9 @@ def test_side_by_side_shows_both_records_and_highlights_the_differences(qtbot, c
         qtbot.waitUntil(lambda: win.net.pending() == 0, timeout=15_000)
         evidence = dead.evidence_view.toPlainText()
         assert "已故人员" in evidence and "民政局" in evidence and "死亡人员" in evidence
-        assert "死亡日期：2025-03-02" in evidence and "规则：已故人员（死亡登记）停发一切待遇（deceased）" in evidence
+        assert "死亡日期：2025-03-02" in evidence and "规则：已故人员（死亡登记）停发一切待遇" in evidence
+        assert "deceased" not in evidence   # the rule's id is for machines
+        assert "匹配的数据行 1（导入文件第 2 行）" in evidence and "数据行编号" not in evidence
         assert "已故人员" in dead.metric_label.text()
         headers = dead.compare_table.horizontalHeaderItem(2).text()
         assert headers == "部门数据：死亡人员"
@@ -321,17 +335,28 @@ def test_warnings_report_and_dashboard(qtbot, central, tmp_path, screens):
         assert tiles["residents"].value.text() == str(numbers["residents"]) == "10"
         assert tiles["enrolled"].value.text() == str(numbers["enrolled"])
         assert tiles["checks_run"].value.text() == str(numbers["checks_run"])
-        assert len(win.dashboard.villages_chart.rows) == 2
+        assert [label for label, _ in win.dashboard.villages_chart.rows] == ["大石村", "小河村"]
         assert any("已故人员" in label for label, _ in win.dashboard.rules_chart.rows)
+        # a rule's long name is cut on screen; hovering its row gives the whole name
+        chart = win.dashboard.rules_chart
+        i = next(k for k, (label, _) in enumerate(chart.rows) if "已故人员" in label)
+        tip = chart.row_tip(chart._rows_top + (i + 0.5) * chart._row_h())
+        assert tip.startswith(chart.rows[i][0] + "\n"), tip
         assert win.dashboard.departments_chart.rows
         screens(win, "central_dashboard")
 
+        # now nothing is late: the list says so instead of showing an empty table
+        win.tabs.setCurrentWidget(win.warnings)
+        qtbot.waitUntil(lambda: win.net.pending() == 0 and win.warnings.empty_label.isVisible(), timeout=15_000)
+        assert win.warnings.items == [] and win.warnings.empty_label.text().startswith("暂无预警")
         # four days later nothing has been decided: the unhandled records are yellow, later red
         win.warnings_at = "2030-01-01T00:00:00Z"
-        win.tabs.setCurrentWidget(win.warnings)
+        win.refresh_warnings()
         qtbot.waitUntil(lambda: win.net.pending() == 0 and win.warnings.table.rowCount() > 0, timeout=15_000)
         lights = {i["light"] for i in win.warnings.items}
         assert lights == {"red"} and win.warnings.table.item(0, 0).text() == "红灯"
+        assert not win.warnings.empty_label.isVisible()
+        assert {win.warnings.table.item(r, 3).text() for r in range(win.warnings.table.rowCount())} <= {"大石村", "小河村"}
         screens(win, "central_warnings")
         # through the save dialog, as a person does it
         target = tmp_path / "chosen.csv"
@@ -386,6 +411,12 @@ def test_a_decision_on_an_outdated_version_is_refused_and_the_new_version_shown(
         body = api.get(protocol.REVIEW_RECORD.format(record_id=rid)).json()
         api.close()
         assert body["record"]["version"] == 2 and body["record"]["state"] != "rejected"
+        # the 历史 tab says what each version changed and which laptop sent it, not a hash and a UUID
+        table = view.versions_table
+        rows = [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
+        assert [r[4] for r in rows] == ["首次登记", "修改了 住址"], rows
+        assert rows[1][3] == "电脑 laptop-b" and table.item(1, 3).toolTip() == "laptop-b"
+        assert not any(len(cell) >= 32 for row in rows for cell in row), rows
     finally:
         win.close()
 
@@ -434,3 +465,17 @@ def test_face_match_comparison_shows_both_faces_and_the_distance(qtbot, registry
         screens(win, "central_comparison_face")
     finally:
         win.close()
+
+
+def test_version_changes_read_as_what_changed():
+    """A version's change list reads as a reviewer says it: a new card photo is 照片已更换 (its template and
+    face data not listed again), other documents and fields by name."""
+    from desktop.central.labels import version_changes
+
+    assert version_changes({"version": 1, "changed": []}) == "首次登记"
+    photo = {"version": 2, "changed": ["duplicate_review", "face", "attachment:card_photo",
+                                      "attachment:face_template"]}
+    assert version_changes(photo) == "照片已更换"
+    assert version_changes({"version": 3, "changed": ["name", "attachment:id_front"]}) == \
+        "身份证正面已更换；修改了 姓名"
+    assert version_changes({"version": 4, "deleted": True, "changed": []}) == "删除"

@@ -83,7 +83,8 @@ def test_outbox_shows_a_returned_record_with_its_reason_and_opens_it_for_correct
 
 
 def test_roster_marks_the_returned_member(qtbot, owner, screens):
-    """The roster shows 已退回 with the reason beside the member and highlights the row."""
+    """The roster shows 已退回 with the reason beside the member and highlights the row; a reason longer than
+    its column wraps, and is whole on hover."""
     _rid, zhang = _enrolled_and_returned(qtbot, owner)
     view = RosterView(owner)
     qtbot.addWidget(view)
@@ -97,6 +98,11 @@ def test_roster_marks_the_returned_member(qtbot, owner, screens):
     assert item.text(4) == f"已退回：{REASON}"
     assert item.background(0).color().name() == "#ffe8c2"
     screens(view, "roster_returned")
+    # the reason is wider than its column: the cell wraps onto a second line, and is whole on hover
+    tree = view.tree
+    assert tree.fontMetrics().horizontalAdvance(item.text(4)) > tree.header().sectionSize(4)
+    qtbot.waitUntil(lambda: tree.visualItemRect(item).height() >= 2 * tree.fontMetrics().height(), timeout=3000)
+    assert item.toolTip(4) == item.text(4)
 
 
 def test_form_subsidy_checkboxes_are_saved_in_the_payload(qtbot, owner, screens):

@@ -21,7 +21,8 @@ def _names(view: RosterView) -> list[str]:
 
 
 def test_roster_search_as_you_type(qtbot, owner, screens):
-    """Typing in the search box filters households → members by name, pinyin initials and ID number."""
+    """Typing in the search box filters households → members by name, pinyin initials and ID number; the
+    hits sit under their household named by its head."""
     rows = _fill_roster(qtbot, owner)
     view = RosterView(owner)
     qtbot.addWidget(view)
@@ -39,6 +40,8 @@ def test_roster_search_as_you_type(qtbot, owner, screens):
     view.search_edit.clear()
     qtbot.keyClicks(view.search_edit, "lxy")  # initials of 李秀英
     qtbot.waitUntil(lambda: view.is_current() and _names(view) == ["李秀英"], timeout=5000)
+    # a hit that is not the head is shown under the household named by its head (张三家), not by the hit
+    assert view.tree.topLevelItem(0).text(0).startswith("张三家（户号 H001，"), view.tree.topLevelItem(0).text(0)
 
     view.search_edit.clear()
     wang = next(r for r in rows if r["name"] == "王𠈌")
@@ -138,3 +141,57 @@ def test_region_warning_needs_confirmation(qtbot, owner):
         form.save()
     rec = run_op(qtbot, owner, lambda s: s.get_record(queued.args[0]["record_id"]))
     assert rec["payload"]["confirmed_warnings"] == ["id_number.region_unknown"]
+
+
+def test_form_tab_order_follows_the_reading_order(qtbot, owner):
+    """Tab from 身份证号码 goes to 姓名, then down the left column and on to the right one (a name typed
+    after Tab lands in 姓名, not in 户号)."""
+    form = EnrollmentForm(owner)
+    qtbot.addWidget(form)
+    form.show()
+    order = []
+    widget = form.id_edit
+    for _ in range(8):
+        order.append(widget.objectName())
+        widget = widget.nextInFocusChain()
+        while not (widget.focusPolicy() & Qt.FocusPolicy.TabFocus) or not widget.isVisible():
+            widget = widget.nextInFocusChain()
+    assert order == ["id_number", "name", "sex", "birth_date", "household_id", "relation", "phone", "address"]
+
+
+def test_login_starts_in_the_user_name_with_one_title(qtbot, owner):
+    """The login window opens with the cursor in 用户名 and its title names the app once."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.login import LoginWindow
+
+    w = LoginWindow(owner, "http://127.0.0.1:1")
+    qtbot.addWidget(w)
+    w.show()
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is w.username_edit, timeout=3000)
+    assert w.windowTitle() == "一卡通 登记 — 登录"
+
+
+def test_clearing_an_erased_form_leaves_no_empty_draft(qtbot, owner):
+    """A name typed (autosaved as a draft), then erased, then 清空表单: no empty draft is left for 发送队列;
+    a form with something typed keeps its draft."""
+    form = EnrollmentForm(owner)
+    form.village_code = VILLAGE
+    qtbot.addWidget(form)
+    form.show()
+    with qtbot.waitSignal(form.draft_saved, timeout=5000):
+        type_text(qtbot, form.name_edit, "张三")
+        form.flush()
+    form.name_edit.selectAll()
+    qtbot.keyClick(form.name_edit, Qt.Key.Key_Backspace)
+    assert form.name_edit.text() == ""
+    qtbot.mouseClick(form.clear_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: run_op(qtbot, owner, lambda s: s.list_records("draft")) == [], timeout=5000)
+
+    with qtbot.waitSignal(form.draft_saved, timeout=5000):
+        type_text(qtbot, form.name_edit, "李四")
+        form.flush()
+    qtbot.mouseClick(form.clear_button, Qt.MouseButton.LeftButton)
+    drafts = run_op(qtbot, owner, lambda s: s.list_records("draft"))
+    assert [d["name"] for d in drafts] == ["李四"]

@@ -52,3 +52,29 @@ def test_central_logout_revokes_the_token_and_returns_to_login(qtbot, registry, 
     assert token and Api(central.url, token).get(protocol.ME).status_code == 200
     app.central_window.logout_action.trigger()
     _logged_out(qtbot, app, central.url, token)
+
+
+def test_logout_switches_user_on_the_same_laptop(qtbot, registry, tmp_path, start_app):
+    """退出登录 really switches user: a cadre logs out, central staff log in on the same laptop and get the
+    审核工作台, log out, and another cadre gets the field window under their own name."""
+    from central_helpers import CADRE_PASSWORD
+
+    central = setup_central(registry, tmp_path)
+    app = start_app(tmp_path / "laptop.sqlite3", central.url, 500)
+    _login(qtbot, app, "cadre_a", CADRE_PASSWORD)
+    qtbot.waitUntil(lambda: app.main_window is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: not app.main_window.sync_panel.running, timeout=30_000)
+    assert app.main_window.login["operator"]["username"] == "cadre_a"
+    app.main_window.logout_action.trigger()
+    qtbot.waitUntil(lambda: app.login_window.isVisible() and app.main_window is None, timeout=20_000)
+
+    _login(qtbot, app, "central1", CENTRAL_PASSWORD)
+    qtbot.waitUntil(lambda: app.central_window is not None, timeout=20_000)
+    assert app.main_window is None
+    app.central_window.logout_action.trigger()
+    qtbot.waitUntil(lambda: app.login_window.isVisible() and app.central_window is None, timeout=20_000)
+
+    _login(qtbot, app, "cadre_b", CADRE_PASSWORD)
+    qtbot.waitUntil(lambda: app.main_window is not None, timeout=20_000)
+    assert app.main_window.login["operator"]["username"] == "cadre_b"
+    assert run_op(qtbot, app.owner, lambda store: store.operator())["username"] == "cadre_b"

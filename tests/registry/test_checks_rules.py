@@ -147,6 +147,23 @@ def test_rules_on_real_imports_and_deleted_records_skipped(engine, tmp_path):
     assert counts_of(result)["deceased"] == (1, 0, 0)
 
 
+def test_evidence_names_the_line_of_the_imported_file(engine, tmp_path):
+    """A matched row's evidence carries its line in the department's file (after a re-import too, where the
+    row ids count on), so a file with one data row reads line 2, not the row's id."""
+    dead = enrolled(engine, 30)
+    path = tmp_path / "deaths.csv"
+    for rows in ([[payload(31)["id_number"], "某甲", "2025-01-01"], [dead.id_number, "王明学", "2026-03-01"]],
+                 [[dead.id_number, "王明学", "2026-03-01"]]):
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(KINDS["deaths"])
+            w.writerows(rows)
+        import_dataset(engine, "deaths", path)
+    [f] = run(engine, [dead]).findings[dead.record_id]
+    [row] = f.evidence["rows"]
+    assert row["line"] == "2" and row["row_id"] != "2" and row["name"] == "王明学"
+
+
 def write_rules(tmp_path: Path, rule: dict) -> Path:
     base = {"id": "r1", "name": "测试", "department": "民政局", "dataset": "deaths", "applies_to": "*",
             "condition": {"all": []}, "severity": "flag"}

@@ -70,12 +70,20 @@ def test_import_roster_good_file_and_reimport(registry_db_url, tmp_path):
 
 
 def test_import_roster_bad_file_reports_lines_and_applies_nothing(registry_db_url, tmp_path):
-    """A roster with bad rows fails (exit 1) with one stderr line listing each bad row's line number and code; nothing is imported."""
+    """A roster with bad rows fails (exit 1) with one readable stderr line per bad row (its line, field, code
+    and wording), or with --json one line holding the error's JSON; nothing is imported."""
     rows = [resident(i) for i in range(5)]
     rows[1]["id_number"] = rows[1]["id_number"][:17] + ("0" if rows[1]["id_number"][17] != "0" else "1")
     rows[3]["sex"] = "女" if rows[3]["sex"] == "男" else "男"
     path = write_roster(tmp_path / "bad.csv", rows)
     r = reg(registry_db_url, "import-roster", str(path), "--village", VILLAGE_A)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert lines[0] == "error: csv.rows_invalid: 文件中有2行数据不正确，请逐行核对", r.stderr
+    assert lines[1] == "  line 3, id_number: id_number.check_character: 身份证号码校验位不正确，请逐位核对", r.stderr
+    assert lines[2].startswith("  line 5, sex: sex.mismatch: ") and len(lines) == 3, r.stderr
+    assert "{" not in r.stderr
+    r = reg(registry_db_url, "import-roster", str(path), "--village", VILLAGE_A, "--json")
     assert r.returncode == 1
     _one_line_error(r, "csv.rows_invalid")
     detail = json.loads(r.stderr.split(": ", 2)[2])
@@ -87,12 +95,14 @@ def test_import_roster_bad_file_reports_lines_and_applies_nothing(registry_db_ur
 
 
 def test_import_roster_gbk_file(registry_db_url, tmp_path):
-    """A GBK-encoded roster imports with --encoding gbk, names intact; without it the file is refused csv.encoding."""
+    """A GBK-encoded roster imports with --encoding gbk, names intact; without it the file is refused csv.encoding
+    with a hint to add --encoding gbk."""
     rows = [{**resident(i), "name": "王明学", "address": "大石村一组"} for i in range(3)]
     path = write_roster(tmp_path / "gbk.csv", rows, encoding="gbk")
     wrong = reg(registry_db_url, "import-roster", str(path), "--village", VILLAGE_A)
     assert wrong.returncode == 1
     _one_line_error(wrong, "csv.encoding")
+    assert "--encoding gbk" in wrong.stderr   # the file reads as GBK: the error says which option to add
     r = reg(registry_db_url, "import-roster", str(path), "--village", VILLAGE_A, "--encoding", "gbk")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["added"] == 3

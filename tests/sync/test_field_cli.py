@@ -27,7 +27,7 @@ def test_bad_rows_are_listed_by_line_and_nothing_is_stored(tmp_path):
     rows[2] = {**person(0, region="110201"), "household_id": "H0999"}  # 昌平县, abolished 1982: region warning
     for bad_line, code in ((3, "id_number.check_character"), (4, "id_number.region_unconfirmed")):
         csv_path = write_csv(tmp_path / "bad.csv", rows)
-        done = yikatong("field", "enroll", "--store", str(store), "--from", str(csv_path))
+        done = yikatong("field", "enroll", "--store", str(store), "--from", str(csv_path), "--json")
         assert done.returncode == 1 and done.stderr.count("\n") == 1
         assert done.stderr.startswith("error: csv.rows_invalid: ")
         detail = json.loads(done.stderr.split(": ", 2)[2])
@@ -123,7 +123,7 @@ def test_enroll_row_with_a_bad_photo_is_reported_and_nothing_is_applied(tmp_path
     rows = people(3, start=50)
     rows[0]["photo"], rows[1]["photo"], rows[2]["photo"] = "a.jpg", "dogs.jpg", "missing.jpg"
     csv_path = write_csv(tmp_path / "photos.csv", rows, extra_columns=("photo",))
-    done = yikatong("field", "enroll", "--store", str(store), "--from", str(csv_path))
+    done = yikatong("field", "enroll", "--store", str(store), "--from", str(csv_path), "--json")
     assert done.returncode == 1
     detail = json.loads(done.stderr.split(": ", 2)[2])
     found = [(r["line"], r["code"], r["field"]) for r in detail["data"]["rows"]]

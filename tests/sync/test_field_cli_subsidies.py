@@ -19,7 +19,7 @@ def test_subsidies_column_is_stored_sorted_and_distinct(tmp_path):
     rows[1]["subsidies"] = " farmland ； elderly_allowance "
     rows[2]["subsidies"] = ""
     done = yikatong("field", "enroll", "--store", str(store), "--from",
-                    str(write_csv(tmp_path / "s.csv", rows, ("subsidies",))), "--confirm-region-warnings")
+                    str(write_csv(tmp_path / "s.csv", rows, ("subsidies",))), "--confirm-region-warnings", "--json")
     assert done.returncode == 0, done.stderr
     with Store.open(store) as s:
         payloads = [r["payload"] for r in s.list_records()]
@@ -35,7 +35,7 @@ def test_unknown_subsidy_fails_the_file_by_line(tmp_path):
     rows[0]["subsidies"] = "dibao"
     rows[2]["subsidies"] = "dibao;free_money"
     done = yikatong("field", "enroll", "--store", str(store), "--from",
-                    str(write_csv(tmp_path / "s.csv", rows, ("subsidies",))), "--confirm-region-warnings")
+                    str(write_csv(tmp_path / "s.csv", rows, ("subsidies",))), "--confirm-region-warnings", "--json")
     assert done.returncode == 1 and done.stderr.startswith("error: csv.rows_invalid: ")
     detail = json.loads(done.stderr.split(": ", 2)[2])
     assert [(r["line"], r["code"], r["field"], r["data"]) for r in detail["data"]["rows"]] == [

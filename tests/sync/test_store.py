@@ -371,3 +371,24 @@ def test_store_files_are_owner_only(tmp_path):
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     finally:
         os.umask(old)
+
+
+def test_send_queue_lists_only_this_laptops_records(store):
+    """Records other laptops sent arrive by pull but are not this laptop's 发送队列 (mine_only); a local draft
+    is, and so is a pulled record once this laptop edits it."""
+    from enrollment.records import validate_enrollment
+
+    other = enrollment_fields(person(21))
+    other["record_id"] = "7f0c3a56-8c55-4b7e-9a43-000000000002"
+    payload = validate_enrollment(other)
+    store.apply_pull([{"counter": 1, "kind": "record", "key": other["record_id"],
+                       "data": {"record_id": other["record_id"], "version": 1, "deleted": False, "payload": payload,
+                                "content_hash": protocol.record_hash(payload, False, other["record_id"])}}], 1)
+    mine = store.save_draft(enrollment_fields(person(22)))
+    assert [r["record_id"] for r in store.list_records(mine_only=True)] == [mine]
+    assert store.counts_by_state(mine_only=True)["accepted"] == 0
+    assert len(store.list_records()) == 2 and store.counts_by_state()["accepted"] == 1
+
+    store.edit(other["record_id"], {"phone": "13800138000"})
+    assert {r["record_id"] for r in store.list_records(mine_only=True)} == {mine, other["record_id"]}
+
