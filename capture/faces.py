@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib.util
 import struct
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,13 @@ _FILES = {
 
 
 def models_dir() -> Path:
-    """The ``models`` folder of the installed ``face_recognition_models`` (not imported)."""
+    """The ``models`` folder of the installed ``face_recognition_models`` (not imported).
+
+    A frozen build (installer/yikatong.spec) carries the folder as data at the same relative place,
+    without the package itself (nothing imports it), so it is found under the bundle's own folder."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle:
+        return Path(bundle) / "face_recognition_models" / "models"
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise CaptureError(E_MODEL_UNAVAILABLE, reason="face_recognition_models is not installed")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from enrollment.private_files import private_dir
-from registry.launcher import RegistryProcess
+from registry.launcher import CHILD_FLAGS, RegistryProcess, cli_command
 from resources import path as resource_path
 from resources import user_data_dir
 
@@ -23,6 +23,8 @@ def register(sub) -> None:
     app = sub.add_parser("app", help="start the desktop app")
     app.add_argument("--store", type=Path, default=None, help="the laptop store file (default: user data folder)")
     app.add_argument("--registry", default=None, help="registry address shown at login")
+    app.add_argument("--smoke", action="store_true",
+                     help="show the login window, print a line saying so and exit (installer checks)")
     app.set_defaults(handler=_app)
 
     demo = sub.add_parser("demo", help="start the desktop app on an embedded registry with a demo village")
@@ -38,13 +40,13 @@ def _app(args) -> int:
 
     store = args.store or user_data_dir() / "laptop.sqlite3"
     private_dir(store.parent)
-    return app_main(store_path=str(store), registry_url=args.registry)
+    return app_main(store_path=str(store), registry_url=args.registry, smoke=args.smoke)
 
 
 def _cli(*argv: str, stdin: str | None = None) -> None:
     """Run our own CLI in a child process: the demo sets up through the same commands a person would."""
-    done = subprocess.run([sys.executable, "-m", "cli.main", *argv], input=stdin, text=True,
-                          capture_output=True)
+    done = subprocess.run(cli_command(*argv), input=stdin, text=True, capture_output=True,
+                          creationflags=CHILD_FLAGS)
     if done.returncode != 0:
         raise CliError("demo.setup_failed", done.stderr.strip().splitlines()[-1] if done.stderr else argv[1])
 
@@ -64,8 +66,8 @@ def seed_demo_registry(db_url: str) -> None:
                                   ("cadre2", "cadre", ["--village", DEMO_VILLAGE]), ("central", "central", []),
                                   ("issuer", "central", [])):
         done = subprocess.run(
-            [sys.executable, "-m", "cli.main", "registry", "add-operator", "--username", username,
-             "--role", role, "--db", db_url, *extra], input=DEMO_PASSWORD + "\n", text=True, capture_output=True)
+            cli_command("registry", "add-operator", "--username", username, "--role", role, "--db", db_url, *extra),
+            input=DEMO_PASSWORD + "\n", text=True, capture_output=True, creationflags=CHILD_FLAGS)
         if done.returncode != 0 and "operator.username_taken" not in done.stderr:
             raise CliError("demo.setup_failed", done.stderr.strip())
 

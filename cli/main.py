@@ -31,10 +31,22 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
+def version() -> str:
+    """The installed distribution's version (a frozen build ships its metadata: installer/yikatong.spec)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("yikatong")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import app_cmds, capture_cmds, field_cmds, registry_cmds
 
     parser = _Parser(prog="yikatong", description="一卡通 field enrollment and central registry")
+    parser.add_argument("--version", action="version", version=f"yikatong {version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     registry_cmds.register(sub)
     field_cmds.register(sub)

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QLocale, QObject, QTranslator, Signal
+from PySide6.QtCore import QLocale, QObject, QTimer, QTranslator, Signal
 from PySide6.QtWidgets import QApplication
 
 from enrollment.private_files import private_dir
@@ -212,9 +212,24 @@ def start(argv: list[str] | None = None, *, store_path: str | Path | None = None
     return AppRun(app, desktop, guard, quitter)
 
 
+SMOKE_LINE = "YIKATONG_LOGIN_SHOWN"
+
+
+def _end_smoke_start(run: AppRun) -> None:
+    """``yikatong app --smoke``: once the event loop runs, say whether the login window shows, then quit
+    the ordinary way (shutdown, crash marker cleared), so an installer test sees a whole start and end."""
+    login = run.desktop.login_window
+    shown = login.isVisible()
+    print(f"{SMOKE_LINE} {login.windowTitle()}" if shown else "error: smoke.no_login_window", flush=True)
+    run.app.exit(0 if shown else 1)
+
+
 def main(argv: list[str] | None = None, *, store_path: str | Path | None = None,
-         registry_url: str | None = None) -> int:
-    return start(argv, store_path=store_path, registry_url=registry_url).exec()
+         registry_url: str | None = None, smoke: bool = False) -> int:
+    run = start(argv, store_path=store_path, registry_url=registry_url)
+    if smoke:
+        QTimer.singleShot(0, lambda: _end_smoke_start(run))
+    return run.exec()
 
 
 if __name__ == "__main__":

@@ -20,10 +20,27 @@ READY_PREFIX = "YIKATONG_REGISTRY_READY "
 
 
 def cli_command(*args: str) -> list[str]:
+    """The command line of ``yikatong ARGS`` in a child process.
+
+    From the source tree (or a venv) that is this Python with ``-m cli.main``. In a frozen build
+    (PyInstaller, the .deb and the Windows installer) ``sys.executable`` is the app itself and has no
+    ``-m``: the child is the ``yikatong`` executable next to it (on Windows the console one, even when
+    this is the windowed ``yikatong-app.exe``).
+    """
+    if getattr(sys, "frozen", False):
+        exe = Path(sys.executable)
+        return [str(exe.with_name("yikatong.exe" if sys.platform == "win32" else "yikatong")), *args]
     return [sys.executable, "-m", "cli.main", *args]
 
 
+# A child started from the windowed app on Windows would open a console window of its own.
+CHILD_FLAGS = getattr(subprocess, "CREATE_NO_WINDOW", 0) if getattr(sys, "frozen", False) else 0
+
+
 def _project_root() -> Path:
+    """The folder the children run in: the source tree, or the frozen build's folder."""
+    if getattr(sys, "frozen", False):
+        return Path(sys.executable).resolve().parent
     return Path(__file__).resolve().parent.parent
 
 
@@ -52,7 +69,7 @@ class RegistryProcess:
             cli_command("registry", self.command, "--db", self.db_url, "--host", self.host,
                         "--port", str(self.port), *watch, *self.extra_args),
             cwd=_project_root(), stdout=subprocess.PIPE, stderr=log, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, creationflags=CHILD_FLAGS,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -91,4 +108,4 @@ class RegistryProcess:
         """Run ``yikatong registry COMMAND --db <this db> ARGS`` (the same CLI a person uses)."""
         return subprocess.run(cli_command("registry", command, "--db", self.db_url, *args),
                               input=input, capture_output=True, text=True, cwd=_project_root(),
-                              timeout=300)
+                              timeout=300, creationflags=CHILD_FLAGS)
