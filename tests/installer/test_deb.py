@@ -88,6 +88,8 @@ def test_package_puts_the_command_menu_entry_and_icon_in_place(installed):
     depends = subprocess.run(["dpkg-query", "-W", "-f=${Depends}", "yikatong"], capture_output=True,
                              text=True).stdout
     assert "libxcb-cursor0" in depends and "libpulse0" in depends and "fonts-wqy-zenhei" in depends
+    # dlib's 68-point model (non-commercial training data) is an optional extra, never shipped
+    assert not [p for p in listed if p.endswith("shape_predictor_68_face_landmarks.dat")]
 
 
 def test_installed_command_says_its_version(installed, tmp_path):
