@@ -82,8 +82,12 @@ def to_code(raw: Any, *, sex: str | None = None) -> str:
     raise DomainError(UNKNOWN, "relation", relation=value)
 
 
+# 户主: a value pulled from a registry before issue 12 (or a roster kept from then)
+HEAD_VALUES = (*HEAD_CODES, "户主")
+
+
 def is_head(code: str | None) -> bool:
-    return code in HEAD_CODES or code == "户主"  # 户主: a value pulled from a registry before issue 12
+    return code in HEAD_VALUES
 
 
 def matches(code: str, text: str) -> bool:

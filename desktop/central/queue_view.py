@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,31 +35,19 @@ from .labels import (
     severity_name,
     state_name,
 )
+from .rows_model import RowsModel
 
 # (label, age_min, age_max) — the resident's age in whole years
 AGE_BANDS = (("0–17", 0, 17), ("18–59", 18, 59), ("60–79", 60, 79), ("80+", 80, None))
 
 
-class QueueModel(QAbstractTableModel):
+class QueueModel(RowsModel):
     COLUMNS = ("light", "state", "village_code", "id_number_masked", "name", "age", "finding_kinds", "severity",
                "received_at")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.items: list[dict[str, Any]] = []
-        self.village_names: dict[str, str] = {}   # code → name, from the dashboard's per-village list
         self._icons = {light: dot_icon(light) for light in LIGHTS}
-
-    def set_items(self, items: list[dict[str, Any]]) -> None:
-        self.beginResetModel()
-        self.items = list(items)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:

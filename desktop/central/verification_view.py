@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -57,6 +57,7 @@ from .labels import (
     verification_state_name,
 )
 from .net import CentralOwner
+from .rows_model import RowsModel
 
 FRAME_SIZE = QSize(140, 168)   # an evidence frame is at most 320 px wide, portrait (300 x 360 from a phone)
 # The list's columns that are elided to a fixed width (their full text in the tooltip); the others fit their text.
@@ -76,24 +77,8 @@ def outcome(request: dict[str, Any]) -> str | None:
     return (request.get("result") or {}).get("outcome")
 
 
-class VerificationsModel(QAbstractTableModel):
+class VerificationsModel(RowsModel):
     COLUMNS = ("resident", "village", "city", "state", "method", "attempts", "updated")
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.items: list[dict[str, Any]] = []
-        self.village_names: dict[str, str] = {}
-
-    def set_items(self, items: list[dict[str, Any]]) -> None:
-        self.beginResetModel()
-        self.items = list(items)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:

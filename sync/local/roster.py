@@ -130,7 +130,7 @@ def households(store: Any, village_code: str) -> list[dict]:
 
 
 def household_heads(store: Any, village_code: str | None, household_ids: list[str]) -> dict[str, str]:
-    """household_id → the head's name (a head's relation code, ``relations.HEAD_CODES``), so search hits are named by their household's head
+    """household_id → the head's name (``relations.HEAD_VALUES``), so search hits are named by their household's head
     even when the head is not among them."""
     ids = sorted({h for h in household_ids if h})
     if not ids:
@@ -138,11 +138,11 @@ def household_heads(store: Any, village_code: str | None, household_ids: list[st
     marks = ", ".join("?" for _ in ids)
     where = "village_code = ? AND " if village_code else ""
     params = [village_code] if village_code else []
-    heads_in = ", ".join("?" for _ in relations.HEAD_CODES)
+    heads_in = ", ".join("?" for _ in relations.HEAD_VALUES)
     rows = store.db.execute(
         f"SELECT household_id, name FROM residents WHERE {where}relation IN ({heads_in}) "
         f"AND household_id IN ({marks}) ORDER BY household_id, relation DESC, id_number",
-        [*params, *relations.HEAD_CODES, *ids]).fetchall()
+        [*params, *relations.HEAD_VALUES, *ids]).fetchall()
     heads: dict[str, str] = {}
     for household_id, name in rows:
         heads.setdefault(household_id, name)

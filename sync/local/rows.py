@@ -33,3 +33,13 @@ def loads(text: str | None) -> Any:
 def one(db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()) -> dict | None:
     rows = list(db.query(sql, list(params)))
     return rows[0] if rows else None
+
+
+def newest_per_resident(rows: Iterable[dict], id_numbers: list[str] | None) -> dict[str, dict]:
+    """The last row per ``id_number`` of rows given oldest first (all residents, or only those listed)."""
+    wanted = None if id_numbers is None else set(id_numbers)
+    latest: dict[str, dict] = {}
+    for r in rows:
+        if wanted is None or r["id_number"] in wanted:
+            latest[r["id_number"]] = r
+    return latest

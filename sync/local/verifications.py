@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import protocol
-from .rows import loads, to_json
+from .rows import loads, newest_per_resident, to_json
 
 _COLUMNS = ("request", "id_number", "village_code", "record_id", "city", "method", "state", "created_at",
             "expires_at", "updated_at", "attempts_left", "outcome", "reasons", "result", "counter", "video_challenge")
@@ -69,9 +69,4 @@ def for_id_number(db: Any, id_number: str) -> list[dict]:
 def latest_by_id_number(db: Any, id_numbers: list[str] | None = None) -> dict[str, dict]:
     """The newest request per resident (all residents, or those listed)."""
     rows = db.query("SELECT * FROM verifications ORDER BY created_at ASC, counter ASC")
-    wanted = None if id_numbers is None else set(id_numbers)
-    latest: dict[str, dict] = {}
-    for r in rows:
-        if wanted is None or r["id_number"] in wanted:
-            latest[r["id_number"]] = r
-    return {k: _public(v) for k, v in latest.items()}
+    return {k: _public(v) for k, v in newest_per_resident(rows, id_numbers).items()}

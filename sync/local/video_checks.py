@@ -17,7 +17,7 @@ from typing import Any
 
 from enrollment.private_files import FILE_MODE, private_dir
 
-from .rows import loads, now, to_json
+from .rows import loads, newest_per_resident, now, to_json
 
 PENDING, SENT, REFUSED = "pending", "sent", "refused"
 SEND_STATES = (PENDING, SENT, REFUSED)
@@ -107,12 +107,7 @@ def for_id_number(db: Any, id_number: str) -> list[dict]:
 
 def latest_by_id_number(db: Any, id_numbers: list[str] | None = None) -> dict[str, dict]:
     rows = db.query("SELECT * FROM video_checks ORDER BY checked_at ASC, rowid ASC")
-    wanted = None if id_numbers is None else set(id_numbers)
-    latest: dict[str, dict] = {}
-    for r in rows:
-        if wanted is None or r["id_number"] in wanted:
-            latest[r["id_number"]] = r
-    return {k: _public(v) for k, v in latest.items()}
+    return {k: _public(v) for k, v in newest_per_resident(rows, id_numbers).items()}
 
 
 def _text(value: Any) -> str | None:

@@ -151,7 +151,12 @@ def test_a_killed_demo_takes_its_registry_and_the_next_start_reuses_the_port(dem
     again, url2 = start_demo(data, "--port", str(port))
     try:
         assert urlparse(url2).port == port and answers(url2)
-        reports = list((data / "crash").glob("crash-*.txt"))
+        # the killed session's marker is still there, so start_demo may return before the new app has
+        # looked at it: wait for the report itself (the app writes it as it starts)
+        deadline = time.monotonic() + 60
+        while not (reports := list((data / "crash").glob("crash-*.txt"))) and time.monotonic() < deadline:
+            assert again.poll() is None, f"the demo ended early with exit {again.returncode}"
+            time.sleep(0.2)
         assert len(reports) == 1
         assert "killed or lost power" in reports[0].read_text(encoding="utf-8")
     finally:

@@ -58,7 +58,7 @@ def test_a_version_5_store_with_requests_migrates_to_version_6_keeping_them(tmp_
                                 "city": "东莞", "reasons": "[]"})
     db.close()
     with Store.open(path) as s:
-        assert schema_version(s.db) == SCHEMA_VERSION == 6
+        assert schema_version(s.db) == SCHEMA_VERSION >= 6
         assert "video_checks" in s.db.table_names()
         [kept] = s.verifications_for(ID)
         assert (kept["request"], kept["state"], kept["city"], kept["counter"]) == ("r-old", "opened", "东莞", 7)
