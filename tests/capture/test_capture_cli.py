@@ -44,12 +44,16 @@ def test_card_photo_writes_the_standard_file(tmp_path):
 
 def test_card_photo_refusal_is_one_line_with_every_reason(tmp_path):
     """On a turned office photo `capture card-photo --white-sheet` exits 1 with one stderr line, code first
-    (pose and, as nothing is replaced, the background), and writes nothing."""
+    (pose and, as nothing is replaced, the background: in words, or as JSON with --json), and writes nothing."""
     out = tmp_path / "card.jpg"
     r = yikatong("capture", "card-photo", str(face_file("obama2.jpg")), "-o", str(out), "--white-sheet")
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: quality.failed: ")
+    assert "请正对镜头" in lines[0] and "白色背景" in lines[0]   # read by a person: the wording, not JSON
+    r = yikatong("capture", "card-photo", str(face_file("obama2.jpg")), "-o", str(out), "--white-sheet", "--json")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1
     assert {"pose.yaw", "background.not_plain"} <= set(json.loads(lines[0].split(": ", 2)[2])["data"]["failed"])
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
