@@ -51,6 +51,7 @@ def cli(db_url: str, *args: str):
 
 
 def error_of(stderr: str) -> tuple[str, dict]:
+    """The refusal as ``--json`` prints it: ``error: CODE: {json}`` on the last line."""
     line = stderr.strip().splitlines()[-1]
     assert line.startswith("error: "), stderr
     code, _, rest = line[len("error: "):].partition(": ")
@@ -93,12 +94,12 @@ def test_other_kinds_are_not_touched_by_a_reimport(registry_db_url, tmp_path):
 def test_gbk_file_needs_encoding_gbk(registry_db_url, tmp_path):
     """A GBK file read as UTF-8 is refused (dataset.encoding) with nothing stored; with --encoding gbk it imports."""
     path = write(tmp_path / "deaths-gbk.csv", "deaths", deaths(2), encoding="gbk")
-    r = cli(registry_db_url, "deaths", str(path))
+    r = cli(registry_db_url, "--json", "deaths", str(path))
     assert r.returncode == 1
     code, detail = error_of(r.stderr)
     assert code == "dataset.encoding"
     assert stored(registry_db_url) == []
-    r = cli(registry_db_url, "deaths", str(path), "--encoding", "gbk")
+    r = cli(registry_db_url, "--json", "deaths", str(path), "--encoding", "gbk")
     assert r.returncode == 0, r.stderr
     assert [row["name"] for row in stored(registry_db_url)] == ["王明学", "王明学"]
 
@@ -107,7 +108,7 @@ def test_wrong_columns(registry_db_url, tmp_path):
     """Missing or extra columns are refused as dataset.columns, naming them."""
     path = write(tmp_path / "deaths.csv", "deaths", [[id_number(1), "王明学", "2026-01-01"]],
                  header=["id_number", "name", "died"])
-    r = cli(registry_db_url, "deaths", str(path))
+    r = cli(registry_db_url, "--json", "deaths", str(path))
     assert r.returncode == 1
     code, detail = error_of(r.stderr)
     assert code == "dataset.columns"
@@ -131,7 +132,7 @@ def test_duplicate_row_and_bad_check_character_nothing_stored(registry_db_url, t
     assert got == [(5, "dataset.duplicate_row", 2), (6, "id_number.check_character", None)]
     assert [r["id_number"] for r in stored(registry_db_url)] == [id_number(20)]
 
-    r = cli(registry_db_url, "deaths", str(path))
+    r = cli(registry_db_url, "--json", "deaths", str(path))
     assert r.returncode == 1
     code, detail = error_of(r.stderr)
     assert code == "dataset.rows_invalid"
@@ -145,7 +146,7 @@ def test_business_bad_role_and_values(registry_db_url, tmp_path):
     path = write(tmp_path / "business.csv", "business", [
         ok, [id_number(2), "李芬", "大石农机合作社", "91510921MA6ABCDE1X", "经理"],
         [id_number(3), "李芬", "某公司", "9151092", "股东"]])
-    r = cli(registry_db_url, "business", str(path))
+    r = cli(registry_db_url, "--json", "business", str(path))
     assert r.returncode == 1
     code, detail = error_of(r.stderr)
     assert code == "dataset.rows_invalid"
@@ -269,7 +270,7 @@ def test_xlsx_wrong_columns_and_bad_rows_reported_with_sheet_rows(registry_db_ur
         (3, "id_number.check_character"), (5, "dataset.id_number_numeric"), (6, "dataset.duplicate_row"),
         (7, "dataset.date"), (8, "dataset.row_length")]
     assert stored(registry_db_url) == []
-    r = cli(registry_db_url, "deaths", str(bad))
+    r = cli(registry_db_url, "--json", "deaths", str(bad))
     assert r.returncode == 1
     code, detail = error_of(r.stderr)
     assert code == "dataset.rows_invalid" and detail["data"]["rows"][0]["line"] == 3
@@ -298,5 +299,5 @@ def test_corrupt_xlsx_refused_as_unreadable(registry_db_url, tmp_path):
     engine.dispose()
     assert exc.value.code == "dataset.unreadable"
     assert stored(registry_db_url) == []
-    r = cli(registry_db_url, "deaths", str(damaged))
+    r = cli(registry_db_url, "--json", "deaths", str(damaged))
     assert r.returncode == 1 and error_of(r.stderr)[0] == "dataset.unreadable"
