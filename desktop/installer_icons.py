@@ -1,5 +1,8 @@
 """Render installer/yikatong.svg to the PNG (Linux menus) and the .ico (Windows) that are committed
-next to it. Run again after changing the SVG: python installer/make_icons.py (QT_QPA_PLATFORM=offscreen)."""
+next to it. Run again after changing the SVG: QT_QPA_PLATFORM=offscreen python -m desktop.installer_icons.
+It lives in desktop/ because it draws with Qt (only desktop/ imports PySide6)."""
+from __future__ import annotations
+
 import struct
 import sys
 from pathlib import Path
@@ -8,7 +11,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "installer"
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 
 
