@@ -365,6 +365,7 @@ class CaptureDialog(QDialog):
         self._last: LiveFrame | None = None
         self.captured_how = ""
         self.guidance_code: str | None = None
+        self._preparing_shown = False
         self.camera_error: BaseException | None = None
         self.frames_shown = 0
         self._fps_window: list[float] = []
@@ -543,8 +544,11 @@ class CaptureDialog(QDialog):
             self.capture_button.setEnabled(True)
         if not live.analysed:
             self.guidance_label.setText(self.tr("正在准备人脸识别…"))
+            self._preparing_shown = True
             return
-        if live.code != self.guidance_code or not self.guidance_label.text():
+        # The first analysed frame always replaces 正在准备…, also when it is already good (code None).
+        if live.code != self.guidance_code or not self.guidance_label.text() or self._preparing_shown:
+            self._preparing_shown = False
             self.guidance_code = live.code
             self.guidance_label.setText(guidance_text(live.code))
             self.guidance_label.setStyleSheet("color: #2e7d32;" if live.code is None else "color: #b26a00;")

@@ -67,6 +67,20 @@ def test_auto_capture_then_retake_then_accept(qtbot, face_engine, tmp_path, scre
     assert dlg.result() == CaptureDialog.DialogCode.Accepted
 
 
+def test_a_face_good_from_the_first_frame_replaces_the_preparing_text(qtbot, face_engine, tmp_path):
+    """When the first analysed frame already passes, 正在准备人脸识别… gives way to 保持不动 (announced by
+    guidance_changed) before the automatic capture, instead of staying until the photo is taken."""
+    folder = tmp_path / "camera"
+    write_studio_photo("obama.jpg", folder / "a.jpg")
+    dlg = _dialog(qtbot, lambda: ImageFolderSource(folder, loop=True, fps=10), face_engine)
+    shown: list[tuple[str, str, int]] = []
+    dlg.guidance_changed.connect(lambda code: shown.append((code, dlg.guidance_label.text(), dlg.pages.currentIndex())))
+    with qtbot.waitSignal(dlg.auto_captured, timeout=30_000):
+        pass
+    assert shown and shown[0][0] == "" and "准备" not in shown[0][1] and shown[0][2] == 0, shown
+    dlg.reject()
+
+
 def test_no_camera_shows_the_message_and_import_from_file_works(qtbot, face_engine, tmp_path, screens):
     """Without a camera the preview says so in Chinese and points to 从文件导入; a photo without a face is
     refused with the reason; a good photo imported from a file reaches the review page."""
