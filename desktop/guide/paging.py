@@ -12,6 +12,7 @@ from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt, QUrl
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
     QFont,
+    QFontDatabase,
     QImage,
     QPagedPaintDevice,
     QPageLayout,
@@ -24,6 +25,15 @@ from PySide6.QtGui import (
 
 SCREEN_DPI = 96   # a QTextImageFormat's width is in pixels of a 96-dpi screen, scaled to the device
 FOOTER_MM = 7.0   # room at the bottom of each page for its number
+# Fonts for PDF, the first installed: WenQuanYi first because Qt's PDF writer maps Noto Sans CJK's glyphs
+# back to the wrong characters (一 → the Kangxi radical ⼀, 1 → a control character), so a PDF in Noto
+# prints right but its text cannot be searched or copied; WenQuanYi's text reads back as written.
+PDF_FONTS = ("WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimSun", "Noto Sans CJK SC")
+
+
+def pdf_font_family() -> str | None:
+    installed = set(QFontDatabase.families())
+    return next((family for family in PDF_FONTS if family in installed), None)
 
 
 def a4_layout(margin_mm: float) -> QPageLayout:
@@ -69,10 +79,15 @@ def fit_images(doc: QTextDocument, max_width: float) -> int:
 class PagedDocument:
     """A copy of a document laid out for one paged device (its page layout and resolution)."""
 
-    def __init__(self, source: QTextDocument, device: QPagedPaintDevice, *, page_numbers: bool = True) -> None:
+    def __init__(self, source: QTextDocument, device: QPagedPaintDevice, *, page_numbers: bool = True,
+                 font_family: str | None = None) -> None:
         self.device = device
         self.page_numbers = page_numbers
         self.doc = source.clone()   # keeps the images the source has loaded
+        if font_family:
+            font = QFont(self.doc.defaultFont())
+            font.setFamilies([font_family])
+            self.doc.setDefaultFont(font)
         self.dpi = device.logicalDpiY()
         paint = device.pageLayout().paintRectPixels(device.logicalDpiX())
         self.width = float(paint.width())

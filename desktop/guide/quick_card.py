@@ -2,9 +2,9 @@
 
     python -m desktop.guide.quick_card [--source quick-card.md] [--out resources/guide/quick-card.pdf]
 
-Laid out with QTextDocument on a QPdfWriter (A4, 12 mm margins) in a Chinese font, body 10 pt and
-nothing under 9 pt: a card is read at arm's length. Text that does not fit on one page is an error
-naming the source file and the page count; the card is never shrunk to fit. The PDF is committed
+Laid out with QTextDocument on a QPdfWriter (A4, 12 mm margins) in a Chinese font (paging.PDF_FONTS),
+body 10.5 pt and nothing under 9 pt: a card is read at arm's length. Text that does not fit on one
+page is an error naming the source file and the page count; the card is never shrunk to fit. The PDF is committed
 (installers ship it); tests/desktop/test_quick_card.py checks it is up to date with its source.
 """
 
@@ -18,7 +18,6 @@ from pathlib import Path
 from PySide6.QtGui import (
     QColor,
     QFont,
-    QFontDatabase,
     QGuiApplication,
     QPdfWriter,
     QTextCharFormat,
@@ -27,21 +26,19 @@ from PySide6.QtGui import (
 )
 
 from . import QUICK_CARD_PDF, QUICK_CARD_SOURCE, guide_dir
-from .paging import PagedDocument, a4_layout
+from .paging import PDF_FONTS, PagedDocument, a4_layout, pdf_font_family
 
 MARGIN_MM = 12.0
-BODY_PT = 10.0
+BODY_PT = 10.5
 MIN_PT = 9.0
-HEADING_PT = {1: 15.0, 2: 11.5, 3: 10.5}
+HEADING_PT = {1: 16.0, 2: 12.0, 3: 11.0}
 HEADING_COLOUR = "#1d5fb4"
-LINE_HEIGHT_PERCENT = 110
+LINE_HEIGHT_PERCENT = 118
 # Lengths below are pixels of a 96-dpi screen (Qt scales them to the PDF's resolution).
 LIST_INDENT = 20
 # (above, below) each block: a heading stands a little apart from the section before it.
 BLOCK_SPACING = {1: (0.0, 3.0), 2: (5.0, 1.5), 0: (0.0, 1.0)}
 RESOLUTION = 300
-# The first one installed: Noto Sans CJK (fonts-noto-cjk), WenQuanYi (fonts-wqy-*), Windows' own.
-CJK_FONTS = ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimSun")
 
 
 class QuickCardError(Exception):
@@ -49,12 +46,10 @@ class QuickCardError(Exception):
 
 
 def cjk_font_family() -> str:
-    installed = set(QFontDatabase.families())
-    for family in CJK_FONTS:
-        if family in installed:
-            return family
-    raise QuickCardError("no Chinese font installed (install fonts-noto-cjk or fonts-wqy-zenhei): "
-                         f"looked for {', '.join(CJK_FONTS)}")
+    family = pdf_font_family()
+    if family is None:
+        raise QuickCardError(f"no Chinese font installed (install fonts-wqy-zenhei): looked for {', '.join(PDF_FONTS)}")
+    return family
 
 
 def _fragments(block):

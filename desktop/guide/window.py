@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktop import guide as guide_files
 
-from .paging import PagedDocument, a4_layout, fit_images
+from .paging import PagedDocument, a4_layout, fit_images, pdf_font_family
 
 PRINT_MARGIN_MM = 15.0
 PDF_RESOLUTION = 300
@@ -228,7 +228,7 @@ class GuideWindow(QWidget):
         writer.setTitle(self.windowTitle())
         writer.setCreator("yikatong")
         try:
-            pages = PagedDocument(self.browser.document(), writer).paint()
+            pages = PagedDocument(self.browser.document(), writer, font_family=pdf_font_family()).paint()
         except OSError as e:
             self.message_label.setText(self.tr("未能保存 PDF：{reason}").format(reason=str(e)))
             return 0
