@@ -14,10 +14,14 @@ APP_NAME = "一卡通 登记"
 
 
 def app_version() -> str:
-    """The version `yikatong --version` prints (the installed distribution's)."""
-    from cli.main import version
+    """The version `yikatong --version` prints: the installed distribution's (cli.main.version reads the
+    same metadata; not imported from there, since cli reaches the registry and the desktop must not)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return version()
+    try:
+        return version("yikatong")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 class GuideOpener(QObject):
