@@ -92,7 +92,7 @@ class HelpMenu(QObject):
         return opened
 
     def about_text(self) -> str:
-        return self.tr("{app}\n版本 {version}\n\n社会保障卡（一卡通）上门登记、同步与审核。\n"
+        return self.tr("{app}\n版本 {version}\n\n社会保障卡（一卡通）上门登记与审核。\n"
                        "使用说明：帮助 → 使用指南（F1）。").format(app=APP_NAME, version=app_version())
 
     @Slot()

@@ -117,7 +117,8 @@ class PagedDocument:
                 top = page * self.body_height
                 painter.translate(0, -top)
                 context = QAbstractTextDocumentLayout.PaintContext()
-                context.clip = QRectF(0, top, self.width, self.body_height)
+                # one device pixel short: what starts the next page must not show its top edge here
+                context.clip = QRectF(0, top, self.width, self.body_height - 1)
                 painter.setClipRect(context.clip)
                 layout.draw(painter, context)
                 painter.restore()

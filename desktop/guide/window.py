@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QKeySequence, QPdfWriter, QResizeEvent, QShortcut, QTextBlock, QTextDocument
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -32,7 +33,8 @@ from .paging import PagedDocument, a4_layout, fit_images, pdf_font_family
 
 PRINT_MARGIN_MM = 15.0
 PDF_RESOLUTION = 300
-IMAGE_SIDE_ROOM = 28   # pixels left beside a screenshot fitted to the page (the document's margins, scrollbar)
+READING_MARGIN = 14    # pixels around the text in the reading area
+IMAGE_SIDE_ROOM = 2 * READING_MARGIN + 8   # a screenshot fitted to the reading width leaves the margins free
 
 
 def headings(doc: QTextDocument, level: int = 2) -> list[QTextBlock]:
@@ -78,6 +80,7 @@ class GuideWindow(QWidget):
         self.browser.setOpenExternalLinks(True)   # http(s) links go to the system's browser
         self.browser.setOpenLinks(True)           # links between the guide's own files stay inside
         self.browser.document().setUndoRedoEnabled(False)
+        self.browser.document().setDocumentMargin(READING_MARGIN)
         self.browser.sourceChanged.connect(self._source_changed)
         self.browser.resized.connect(self._fit_images)
 
@@ -201,10 +204,14 @@ class GuideWindow(QWidget):
         dialog.accepted.connect(lambda: self._print_on(printer))
         dialog.finished.connect(lambda _r: setattr(self, "print_dialog", None))
         self.print_dialog = dialog
-        dialog.open()
+        QDialog.open(dialog)   # window-modal, no nested loop (QPrintDialog.open itself wants a receiver)
 
     def _print_on(self, printer) -> None:  # noqa: ANN001 - a QPrinter
-        pages = PagedDocument(self.browser.document(), printer).paint()
+        try:
+            pages = PagedDocument(self.browser.document(), printer, font_family=pdf_font_family()).paint()
+        except OSError:   # no printer after all, or 打印到文件 into a folder that cannot be written
+            self.message_label.setText(self.tr("未能打印：打印机不可用，或文件不能写入。可以先“另存为 PDF”再打印。"))
+            return
         self.message_label.setText(self.tr("已发送打印：{n} 页").format(n=pages))
 
     @Slot()
@@ -218,7 +225,7 @@ class GuideWindow(QWidget):
         dialog.fileSelected.connect(lambda path: self.save_pdf(Path(path)))
         dialog.finished.connect(lambda _r: setattr(self, "save_dialog", None))
         self.save_dialog = dialog
-        dialog.open()
+        QDialog.open(dialog)   # (QFileDialog.open itself wants a receiver)
 
     def save_pdf(self, path: Path) -> int:
         """Write the guide as an A4 PDF (screenshots fitted to the page, numbered pages); returns the page count."""

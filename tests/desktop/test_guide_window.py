@@ -11,6 +11,7 @@ from desktop_helpers import VILLAGE, VILLAGE_NAME
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QColor, QDesktopServices, QImage, QKeySequence, QTextCursor, QTextDocument
 from PySide6.QtPdf import QPdfDocument
+from PySide6.QtWidgets import QLineEdit
 
 import desktop.guide as guide_files
 from desktop.guide.window import GuideWindow
@@ -266,3 +267,57 @@ def test_save_as_pdf_writes_every_section_on_a4_pages(qtbot, illustrated_guide, 
     for title in guide.section_titles():
         assert "".join(title.split()) in text
     assert f"1/{pages}" in text and str(out) in guide.message_label.text()
+
+
+def test_print_opens_the_print_dialog_and_prints_every_page(qtbot, illustrated_guide, tmp_path):
+    """打印… opens Qt's print dialog without blocking the app; accepted with a printer (here Qt's PDF
+    printer, as 打印到文件 does) the guide comes out as numbered A4 pages."""
+    from PySide6.QtPrintSupport import QPrinter
+
+    guide = GuideWindow(illustrated_guide)
+    qtbot.addWidget(guide)
+    guide.show()
+    qtbot.mouseClick(guide.print_button, Qt.MouseButton.LeftButton)
+    dialog = guide.print_dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    printer = dialog.printer()
+    assert printer.pageLayout().pageSize().id() == printer.pageLayout().pageSize().PageSizeId.A4
+    # This machine has no printer: the dialog offers 打印到文件 (PDF); the person types the file's name.
+    out = tmp_path / "printed.pdf"
+    dialog.findChild(QLineEdit, "filename").setText(str(out))
+    dialog.accept()
+    assert printer.outputFormat() == QPrinter.OutputFormat.PdfFormat
+    qtbot.waitUntil(lambda: guide.print_dialog is None, timeout=5000)
+    assert guide.message_label.text().startswith("已发送打印")
+    # A file name that cannot be written: said in the window, no exception escapes into the event loop.
+    qtbot.mouseClick(guide.print_button, Qt.MouseButton.LeftButton)
+    dialog = guide.print_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    dialog.findChild(QLineEdit, "filename").setText(str(tmp_path / "no-such-folder" / "x.pdf"))
+    dialog.accept()
+    assert guide.message_label.text().startswith("未能打印")
+    pdf = QPdfDocument()
+    assert pdf.load(str(out)) == QPdfDocument.Error.None_
+    try:
+        assert pdf.pageCount() >= 2
+        assert "第三章遇到问题" in "".join("".join(pdf.getAllText(i).text().split()) for i in range(pdf.pageCount()))
+    finally:
+        pdf.close()
+
+
+def test_save_as_pdf_asks_where_then_writes_there(qtbot, illustrated_guide, tmp_path):
+    """另存为 PDF… opens a save dialog (not blocking the app) and writes the PDF to the file chosen in it."""
+    guide = GuideWindow(illustrated_guide)
+    qtbot.addWidget(guide)
+    guide.show()
+    qtbot.mouseClick(guide.pdf_button, Qt.MouseButton.LeftButton)
+    dialog = guide.save_dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    assert dialog.acceptMode() == dialog.AcceptMode.AcceptSave and dialog.defaultSuffix() == "pdf"
+    out = tmp_path / "指南.pdf"
+    dialog.fileSelected.emit(str(out))   # what choosing a file and 保存 emits
+    dialog.done(1)
+    qtbot.waitUntil(lambda: guide.save_dialog is None, timeout=5000)
+    assert out.is_file() and out.read_bytes().startswith(b"%PDF") and str(out) in guide.message_label.text()
