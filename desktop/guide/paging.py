@@ -42,7 +42,9 @@ def a4_layout(margin_mm: float) -> QPageLayout:
 
 
 def _image_size(doc: QTextDocument, name: str):
-    data = doc.resource(QTextDocument.ResourceType.ImageResource, QUrl(name))
+    kind, url = QTextDocument.ResourceType.ImageResource, QUrl(name)
+    # Not yet drawn, not yet loaded: load it now (a QTextBrowser's document reads it from beside the file).
+    data = doc.resource(kind, url) or doc.loadResource(kind, url)
     if isinstance(data, (QPixmap, QImage)) and not data.isNull():
         return data.size()
     return None

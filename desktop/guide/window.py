@@ -66,7 +66,7 @@ class GuideWindow(QWidget):
         self.guide = Path(guide)
         self.quick_card = guide_files.quick_card_pdf()
         self.loaded = False   # the guide file was found and is showing
-        self.print_dialog = None   # QPrintDialog while it is open (non-modal to the app)
+        self.print_dialog = None   # QPrintDialog while it is open (modal to this window only)
         self.save_dialog: QFileDialog | None = None
 
         self.contents = QListWidget()
@@ -97,6 +97,7 @@ class GuideWindow(QWidget):
         self.message_label = QLabel()
         self.message_label.setObjectName("guideMessage")
         self.message_label.setStyleSheet("color: #555;")
+        self.message_label.setWordWrap(True)
 
         contents_box = QWidget()
         cv = QVBoxLayout(contents_box)
