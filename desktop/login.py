@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from . import session
 from .errors import describe
+from .guide.menu import GuideOpener
 from .store_worker import StoreOwner
 from .ui import ERROR_STYLE
 
@@ -85,7 +86,19 @@ class LoginWindow(QWidget):
         self.login_button.setDefault(True)
         self.login_button.clicked.connect(self.submit)
         self.password_edit.returnPressed.connect(self.submit)
+        # First login is the guide's first chapter: the cadre's guide, before anyone has logged in.
+        self.guide = GuideOpener(self, "cadre")
+        self.guide_button = QPushButton(self.tr("使用指南（F1）"))
+        self.guide_button.setObjectName("loginGuideButton")
+        self.guide_button.setFlat(True)
+        self.guide_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.guide_button.setStyleSheet("color: #1d5fb4; text-decoration: underline; border: none;")
+        self.guide_button.setToolTip(self.tr("第一次使用：如何登录、找人、登记、拍照、同步"))
+        self.guide_button.setAutoDefault(False)
+        self.guide_button.clicked.connect(self.guide.open)
+        QShortcut(QKeySequence(Qt.Key.Key_F1), self, self.guide.open)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.guide_button)
         buttons.addStretch(1)
         buttons.addWidget(self.login_button)
 
@@ -101,6 +114,9 @@ class LoginWindow(QWidget):
         layout.addWidget(self.status_label)
         layout.addLayout(buttons)
         self.resize(560, 380)
+        # Tab from the password goes to 登录 first; the guide link comes after it.
+        QWidget.setTabOrder(self.password_edit, self.login_button)
+        QWidget.setTabOrder(self.login_button, self.guide_button)
         # The address is usually filled in (remembered, or given at start): the cadre starts with the name.
         self.username_edit.setFocus()
 

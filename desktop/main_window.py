@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QSplitter, QTabWidge
 
 from .enrollment_form import EnrollmentForm
 from .errors import describe
+from .guide.menu import HelpMenu
 from .online import OnlineMonitor
 from .outbox import OutboxView
 from .roster import RosterView
@@ -84,6 +85,8 @@ class MainWindow(QMainWindow):
         self.logout_action = self.menuBar().addAction(self.tr("退出登录"))
         self.logout_action.setObjectName("logoutAction")
         self.logout_action.triggered.connect(self.logout_requested)
+        # 帮助: the cadre's guide (F1), the quick card to print, 关于 with the version.
+        self.help_menu = HelpMenu(self, self.operator.get("role") or "cadre", quick_card=True)
 
         self.roster.member_selected.connect(self._open_member)
         self.roster.new_enrollment.connect(self._new_enrollment)
@@ -236,4 +239,5 @@ class MainWindow(QMainWindow):
         if self.video_dialog is not None:
             self.video_dialog.done(0)
             self.video_dialog = None
+        self.help_menu.close_windows()
         super().closeEvent(event)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.errors import describe, show_error
+from desktop.guide.menu import HelpMenu
 from desktop.lane import Lane
 from desktop.review_labels import review_state_name
 from enrollment.vocabulary import ReviewState
@@ -115,6 +116,8 @@ class CentralWindow(QMainWindow):
         self.logout_action = self.menuBar().addAction(self.tr("退出登录"))
         self.logout_action.setObjectName("logoutAction")
         self.logout_action.triggered.connect(self.logout_requested)
+        # 帮助: the central staff's guide (F1) and 关于; the quick card is the cadres'.
+        self.help_menu = HelpMenu(self, self.operator.get("role") or "central", quick_card=False)
 
         self.busy = QProgressBar()
         self.busy.setObjectName("busyIndicator")
@@ -372,6 +375,7 @@ class CentralWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
+        self.help_menu.close_windows()
         self.verifications.detail.close_clip()   # a clip's temp file goes with its player
         for lane in self._own_lanes:
             lane.shutdown()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -132,6 +133,18 @@ def test_installed_package_carries_qt_plugins_and_translations(installed):
         assert (qt / "plugins" / plugin).is_file(), plugin
     assert any((qt / "plugins" / "multimedia").glob("*.so")), "no QtMultimedia backend"
     assert (qt / "translations" / "qtbase_zh_CN.qm").is_file()
+
+
+def test_installed_package_carries_the_user_guide_and_the_quick_card(installed):
+    """The guides the 帮助 menu opens (cadre.md, central.md), every screenshot they show and the quick card
+    PDF are in the installed folder, where resources.path("guide") finds them in the frozen program."""
+    guide = INSTALLED / "_internal" / "resources" / "guide"
+    for name in ("cadre.md", "central.md", "quick-card.pdf"):
+        assert (guide / name).is_file(), name
+    assert (guide / "quick-card.pdf").read_bytes().startswith(b"%PDF")
+    for name in ("cadre.md", "central.md"):
+        for image in re.findall(r"!\[[^\]]*\]\(([^)\s]+)", (guide / name).read_text(encoding="utf-8")):
+            assert (guide / image).is_file(), f"{name} shows {image}, not in the package"
 
 
 def test_installed_demo_starts_its_registry_through_the_frozen_program(installed, tmp_path):
