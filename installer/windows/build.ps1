@@ -35,6 +35,13 @@ Step "dependencies and PyInstaller"
 & $Py -m pip install -q --upgrade pip; Check "pip upgrade"
 & $Py -m pip install -q -e ".[build]"; Check "pip install"
 
+Step "user guide screenshots (desktop\guide\shots.py; needs the shared test faces: set YK_FACES_DIR)"
+# The same step as scripts/build-deb: the real app against the demo registry, offscreen.
+if (Test-Path resources\guide\images) { Remove-Item -Recurse -Force resources\guide\images }
+$env:QT_QPA_PLATFORM = "offscreen"
+& $Py -m desktop.guide.shots --out resources\guide\images | Out-Null; Check "guide screenshots"
+Remove-Item Env:QT_QPA_PLATFORM
+
 Step "PyInstaller (installer\yikatong.spec)"
 & "$Venv\Scripts\pyinstaller.exe" --noconfirm --log-level WARN --distpath dist --workpath build\pyinstaller `
     installer\yikatong.spec
