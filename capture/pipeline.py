@@ -64,6 +64,23 @@ def process_photo(image: np.ndarray, engine: FaceEngine, *, limits: QualityLimit
 
     ``background`` is REPLACE (segment the person onto white, check the result's border) or AS_SHOT
     (the photo was shot against a white sheet: check the photo's own background, as before)."""
+    report, card = _judge_card_photo(image, engine, limits, spec, background)
+    _raise_failed(report)
+    assert report.face is not None and card is not None
+    template = engine.template(image, report.face)
+    return CaptureResult(card, template, report, background)
+
+
+def card_photo_report(image: np.ndarray, engine: FaceEngine, *, limits: QualityLimits | None = None,
+                      spec: CardPhotoSpec | None = None, background: str = REPLACE) -> QualityReport:
+    """Every check as ``process_photo`` decides it (the background judged after the replacement, unless
+    AS_SHOT), without raising: what ``capture check --purpose card`` prints."""
+    return _judge_card_photo(image, engine, limits, spec, background)[0]
+
+
+def _judge_card_photo(image: np.ndarray, engine: FaceEngine, limits: QualityLimits | None,
+                      spec: CardPhotoSpec | None, background: str) -> tuple[QualityReport, CardPhoto | None]:
+    """The report and, when every check passed, the composed card photo."""
     if background not in BACKGROUND_MODES:
         raise ValueError(f"background must be one of {BACKGROUND_MODES}, not {background!r}")
     limits = limits or QualityLimits()
@@ -71,28 +88,26 @@ def process_photo(image: np.ndarray, engine: FaceEngine, *, limits: QualityLimit
     report = assess(image, engine, limits, purpose="card")
     if background == REPLACE:
         report.checks = [c for c in report.checks if c.code != BACKGROUND]
-    _raise_failed(report)
+    if not report.ok:
+        return report, None
     assert report.face is not None
     if background == AS_SHOT:
-        card = compose(image, report.face, report.landmarks, spec)
-    else:
-        from .segmentation import replace_background
+        return report, compose(image, report.face, report.landmarks, spec)
+    from .segmentation import replace_background
 
-        scale, x0, y0, head = layout(report.face, report.landmarks, spec)
-        replaced = replace_background(image, card_region(scale, x0, y0, spec))
-        if face_kept(replaced.alpha, report.face) < FACE_KEPT_MIN:
-            # the person was not separated from the room: no card photo to look at
-            report.checks.append(Check(BACKGROUND, 0.0, limits.background_min_white, False))
-            _raise_failed(report)
-        card = compose(replaced.image, report.face, report.landmarks, spec)
-        assert card.image is not None
-        chin_on_card = (head[3] - y0) * scale
-        white = card_border_white_fraction(card.image, chin_on_card, limits)
-        report.checks.append(Check(BACKGROUND, white, limits.background_min_white,
-                                   bool(white >= limits.background_min_white)))
-        _raise_failed(report)
-    template = engine.template(image, report.face)
-    return CaptureResult(card, template, report, background)
+    scale, x0, y0, head = layout(report.face, report.landmarks, spec)
+    replaced = replace_background(image, card_region(scale, x0, y0, spec))
+    if face_kept(replaced.alpha, report.face) < FACE_KEPT_MIN:
+        # the person was not separated from the room: no card photo to look at
+        report.checks.append(Check(BACKGROUND, 0.0, limits.background_min_white, False))
+        return report, None
+    card = compose(replaced.image, report.face, report.landmarks, spec)
+    assert card.image is not None
+    chin_on_card = (head[3] - y0) * scale
+    white = card_border_white_fraction(card.image, chin_on_card, limits)
+    report.checks.append(Check(BACKGROUND, white, limits.background_min_white,
+                               bool(white >= limits.background_min_white)))
+    return report, (card if report.ok else None)
 
 
 def face_kept(alpha: np.ndarray, face: FaceBox) -> float:

@@ -1,7 +1,8 @@
 """``yikatong capture …``: face checks, card photos and comparisons from a terminal (the app's code paths).
 
-    capture check IMAGE... [--purpose card|preview] [--limits quality.json]
-        every check's value, limit and verdict as JSON; exit 1 if any image fails (all are printed)
+    capture check IMAGE... [--purpose card|preview] [--limits quality.json] [--white-sheet]
+        every check's value, limit and verdict as JSON; exit 1 if any image fails (all are printed);
+        for a card the background is judged as card-photo judges it (after replacement, or --white-sheet)
     capture card-photo IMAGE -o OUT.jpg [--limits quality.json] [--spec card_photo_spec.json] [--white-sheet]
         writes the card photo (the background replaced by white; --white-sheet: the photo was shot
         against a white sheet, keep it and check it), or exits 1 with the reasons (one line, code first)
@@ -26,8 +27,12 @@ def register(sub: Any) -> None:
 
     p = csub.add_parser("check", help="run every quality check on each image; JSON out")
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--purpose", choices=["card", "preview"], default="card")
+    p.add_argument("--purpose", choices=["card", "preview"], default="card",
+                   help="card (default): judged as card-photo would, the background after replacing it "
+                        "by white; preview: the camera preview's checks (no background)")
     p.add_argument("--limits", metavar="FILE", help="quality limits (default resources/capture/quality.json)")
+    p.add_argument("--white-sheet", action="store_true",
+                   help="with --purpose card: the photo was shot against a white sheet, judge its own background")
     p.set_defaults(handler=cmd_check)
 
     p = csub.add_parser("card-photo", help="write the card-standard photo (358x441, 350 dpi JPEG)")
@@ -71,6 +76,7 @@ def _load(path: str) -> Any:
 def cmd_check(args: Any) -> int:
     from capture.errors import CaptureError
     from capture.faces import FaceEngine
+    from capture.pipeline import AS_SHOT, REPLACE, card_photo_report
     from capture.quality import assess
 
     limits = _limits(args.limits)
@@ -86,8 +92,13 @@ def cmd_check(args: Any) -> int:
             results.append({"image": path, "ok": False, "failed": [e.code],
                             "error": {"code": e.code, "message": e.message, "field": None, "data": {}}})
             continue
-        report = assess(image, engine, limits, purpose=args.purpose)
-        results.append({"image": path, "purpose": args.purpose, **report.to_dict()})
+        if args.purpose == "card":
+            background = AS_SHOT if args.white_sheet else REPLACE
+            report = card_photo_report(image, engine, limits=limits, background=background)
+            results.append({"image": path, "purpose": args.purpose, "background": background, **report.to_dict()})
+        else:
+            report = assess(image, engine, limits, purpose=args.purpose)
+            results.append({"image": path, "purpose": args.purpose, **report.to_dict()})
     print_json(results)
     return EXIT_OK if all(r["ok"] for r in results) else EXIT_FAILURE
 

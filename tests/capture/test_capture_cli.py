@@ -10,18 +10,31 @@ from tests.conftest import yikatong
 
 
 def test_check_prints_every_check_and_fails_on_any_bad_image(tmp_path):
-    """`capture check` prints each image's checks as JSON, including an unreadable file, and exits 1."""
+    """`capture check` prints each image's checks as JSON, judging a home photo's background after the
+    replacement as card-photo does (so obama.jpg in his office passes), and exits 1 for a photo without a face
+    and an unreadable file."""
     bad = tmp_path / "bad.jpg"
     bad.write_text("not a photo")
     r = yikatong("capture", "check", str(face_file("obama.jpg")), str(face_file("dogs.jpg")), str(bad))
     assert r.returncode == 1, r.stderr
     out = json.loads(r.stdout)
-    assert [o["ok"] for o in out] == [False, False, False]
-    assert out[0]["failed"] == ["background.not_plain"]
+    assert [o["ok"] for o in out] == [True, False, False]
+    assert out[0]["background"] == "replace" and out[0]["failed"] == []
+    background = next(c for c in out[0]["checks"] if c["code"] == "background.not_plain")
+    assert background["passed"] and background["value"] >= background["limit"]
     assert {c["code"] for c in out[0]["checks"]} >= {"face.too_small", "pose.yaw", "eyes.closed", "image.blurry"}
     assert all({"code", "value", "limit", "passed"} <= set(c) for c in out[0]["checks"])
     assert out[1]["failed"] == ["face.none"] and out[1]["guidance"] == "face.none"
     assert out[2]["failed"] == ["image.unreadable"]
+
+
+def test_check_white_sheet_judges_the_photos_own_background():
+    """With --white-sheet the office behind obama.jpg is judged as it is: background.not_plain, exit 1 (as
+    card-photo --white-sheet refuses it)."""
+    r = yikatong("capture", "check", "--white-sheet", str(face_file("obama.jpg")))
+    assert r.returncode == 1, r.stderr
+    out = json.loads(r.stdout)[0]
+    assert out["background"] == "as_shot" and out["failed"] == ["background.not_plain"]
 
 
 def test_check_preview_purpose_passes_a_good_photo():
