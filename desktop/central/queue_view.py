@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -35,7 +34,7 @@ from .labels import (
     severity_name,
     state_name,
 )
-from .rows_model import RowsModel
+from .rows_model import RowsModel, rows_table
 
 # (label, age_min, age_max) — the resident's age in whole years
 AGE_BANDS = (("0–17", 0, 17), ("18–59", 18, 59), ("60–79", 60, 79), ("80+", 80, None))
@@ -145,16 +144,8 @@ class QueueView(QWidget):
         filters.addWidget(self.refresh_button)
 
         self.model = QueueModel(self)
-        self.table = QTableView()
-        self.table.setObjectName("queueTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().hide()
+        self.table = rows_table(self.model, "queueTable", QAbstractItemView.SelectionMode.ExtendedSelection)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(QueueModel.COLUMNS.index("finding_kinds"), QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)

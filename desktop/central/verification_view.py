@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
-    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -57,7 +56,7 @@ from .labels import (
     verification_state_name,
 )
 from .net import CentralOwner
-from .rows_model import RowsModel
+from .rows_model import RowsModel, rows_table
 
 FRAME_SIZE = QSize(140, 168)   # an evidence frame is at most 320 px wide, portrait (300 x 360 from a phone)
 # The list's columns that are elided to a fixed width (their full text in the tooltip); the others fit their text.
@@ -527,17 +526,9 @@ class VerificationsView(QWidget):
         filters.addWidget(self.create_button)
 
         self.model = VerificationsModel(self)
-        self.table = QTableView()
-        self.table.setObjectName("verificationsTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().hide()
+        self.table = rows_table(self.model, "verificationsTable", QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         for col, width in ELIDED_WIDTHS.items():
             header.setSectionResizeMode(VerificationsModel.COLUMNS.index(col), QHeaderView.ResizeMode.Interactive)
             header.resizeSection(VerificationsModel.COLUMNS.index(col), width)

@@ -74,3 +74,22 @@ def type_text(qtbot, widget, text: str) -> None:
         QApplication.sendEvent(widget, event)
     if run:
         qtbot.keyClicks(widget, run)
+
+
+def login_cadre(qtbot, app, *, wait_online: bool = False):
+    """Log cadre1 in through the login window as a person does; return the main window (1366×740) once the
+    first sync brought the seven-person roster (and, asked for, once it shows 在线)."""
+    from PySide6.QtCore import Qt
+
+    w = app.login_window
+    w.username_edit.setText("cadre1")
+    w.password_edit.setText(PASSWORD)
+    qtbot.mouseClick(w.login_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: app.main_window is not None, timeout=20_000)
+    win = app.main_window
+    qtbot.addWidget(win)
+    win.resize(1366, 740)
+    qtbot.waitUntil(lambda: not win.sync_panel.running and len(win.roster.shown_residents()) == 7, timeout=30_000)
+    if wait_online:
+        qtbot.waitUntil(lambda: win.is_online_shown(), timeout=10_000)
+    return win

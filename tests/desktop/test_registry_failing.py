@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from desktop_helpers import PASSWORD, run_op
+from desktop_helpers import login_cadre, run_op
 from PySide6.QtCore import Qt, QTimer
 
 from desktop.errors import describe
@@ -27,16 +27,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def _login(qtbot, app) -> object:
-    w = app.login_window
-    w.username_edit.setText("cadre1")
-    w.password_edit.setText(PASSWORD)
-    qtbot.mouseClick(w.login_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: app.main_window is not None, timeout=20_000)
-    win = app.main_window
-    qtbot.addWidget(win)
-    qtbot.waitUntil(lambda: not win.sync_panel.running and len(win.roster.shown_residents()) == 7,
-                    timeout=30_000)
-    return win
+    return login_cadre(qtbot, app)
 
 
 def _enroll_one(qtbot, win) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from desktop_helpers import PASSWORD, run_op
+from desktop_helpers import login_cadre, run_op
 from PySide6.QtCore import Qt
 
 from desktop import session
@@ -12,16 +12,7 @@ from sync.client import LAST_SYNC_META
 
 
 def _login(qtbot, app):
-    w = app.login_window
-    w.username_edit.setText("cadre1")
-    w.password_edit.setText(PASSWORD)
-    qtbot.mouseClick(w.login_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: app.main_window is not None, timeout=20_000)
-    win = app.main_window
-    qtbot.addWidget(win)
-    qtbot.waitUntil(lambda: not win.sync_panel.running and len(win.roster.shown_residents()) == 7,
-                    timeout=30_000)
-    return win
+    return login_cadre(qtbot, app)
 
 
 def test_unreachable_registry_is_not_a_mismatch_and_the_last_sync_survives_a_restart(

@@ -4,7 +4,7 @@ made; the resident form's two buttons; and the sync summary's count of pulled ve
 
 from __future__ import annotations
 
-from desktop_helpers import PASSWORD, VILLAGE, roster_rows, run_op, type_text
+from desktop_helpers import VILLAGE, login_cadre, roster_rows, run_op, type_text
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
@@ -149,16 +149,7 @@ def test_app_marks_a_member_away_and_makes_the_request_then_the_sync_brings_both
     goes straight on to the request (link made with that city), the next sync sends the version and brings the
     request back, the summary counts it, and the roster's 远程核验 column shows it whole."""
     app = start_app(tmp_path / "laptop.sqlite3", field_registry.url)
-    w = app.login_window
-    w.username_edit.setText("cadre1")
-    w.password_edit.setText(PASSWORD)
-    qtbot.mouseClick(w.login_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: app.main_window is not None, timeout=20_000)
-    win = app.main_window
-    qtbot.addWidget(win)
-    win.resize(1366, 740)
-    qtbot.waitUntil(lambda: not win.sync_panel.running and len(win.roster.shown_residents()) == 7, timeout=30_000)
-    qtbot.waitUntil(lambda: win.is_online_shown(), timeout=10_000)
+    win = login_cadre(qtbot, app, wait_online=True)
     zhang = roster_rows()[0]
     rid = run_op(qtbot, app.owner, lambda s: s.enroll({
         **zhang, "village_code": VILLAGE, "consent": True,

@@ -3,7 +3,7 @@ with a member chosen, and the dialog shows the link, the SMS text and the QR cod
 
 from __future__ import annotations
 
-from desktop_helpers import PASSWORD, VILLAGE, roster_rows, run_op, type_text
+from desktop_helpers import PASSWORD, VILLAGE, login_cadre, roster_rows, run_op, type_text
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
@@ -101,16 +101,7 @@ def test_app_requests_a_verification_for_the_chosen_member_and_the_sync_shows_it
     the next sync the roster's 远程核验 column says 已发送链接; closing the window with the dialog open stops
     the dialog's lane."""
     app = start_app(tmp_path / "laptop.sqlite3", field_registry.url)
-    w = app.login_window
-    w.username_edit.setText("cadre1")
-    w.password_edit.setText(PASSWORD)
-    qtbot.mouseClick(w.login_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: app.main_window is not None, timeout=20_000)
-    win = app.main_window
-    qtbot.addWidget(win)
-    win.resize(1366, 740)
-    qtbot.waitUntil(lambda: not win.sync_panel.running and len(win.roster.shown_residents()) == 7, timeout=30_000)
-    qtbot.waitUntil(lambda: win.is_online_shown(), timeout=10_000)
+    win = login_cadre(qtbot, app, wait_online=True)
     zhang = roster_rows()[0]
     win.roster.tree.itemClicked.emit(_item(win.roster, zhang["id_number"]), 0)
     qtbot.mouseClick(win.roster.verify_button, Qt.MouseButton.LeftButton)

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import cv2
 import pytest
-from desktop_helpers import PASSWORD, VILLAGE, VILLAGE_NAME, roster_rows, run_op, write_roster_csv
+from desktop_helpers import (
+    PASSWORD,
+    VILLAGE,
+    VILLAGE_NAME,
+    login_cadre,
+    roster_rows,
+    run_op,
+    write_roster_csv,
+)
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QFileDialog
@@ -255,16 +263,7 @@ def test_app_video_check_from_the_roster_is_sent_at_once_and_the_roster_says_it_
     created = create_verification(RegistryHttp(registry.url, login), zhang["id_number"], "深圳")
 
     app = start_app(tmp_path / "laptop.sqlite3", registry.url)
-    w = app.login_window
-    w.username_edit.setText("cadre1")
-    w.password_edit.setText(PASSWORD)
-    qtbot.mouseClick(w.login_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: app.main_window is not None, timeout=20_000)
-    win = app.main_window
-    qtbot.addWidget(win)
-    win.resize(1366, 740)
-    qtbot.waitUntil(lambda: not win.sync_panel.running and len(win.roster.shown_residents()) == 7, timeout=30_000)
-    qtbot.waitUntil(lambda: win.is_online_shown(), timeout=10_000)
+    win = login_cadre(qtbot, app, wait_online=True)
 
     def item():
         tree = win.roster.tree
