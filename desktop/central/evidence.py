@@ -13,7 +13,7 @@ from PySide6.QtCore import QCoreApplication
 
 from enrollment.vocabulary import FindingKind
 
-from .labels import column_name, dataset_name, kind_name, severity_name, subsidy_names
+from .labels import column_name, dataset_name, device_label, kind_name, severity_name, subsidy_names
 
 _CTX = "central"
 
@@ -161,7 +161,8 @@ def readable(finding: dict[str, Any]) -> list[str]:
         other = ev.get("other") or {}
         out.append(_t("同一身份证号码的另一条记录："))
         out.append(_t("　村代码：{v}").format(v=other.get("village_code") or ""))
-        out.append(_t("　登记人：{v}　登记电脑：{d}").format(v=other.get("operator") or "", d=other.get("device_id") or ""))
+        out.append(_t("　登记人：{v}　登记电脑：{d}").format(v=other.get("operator") or "",
+                                                       d=device_label(str(other.get("device_id") or ""))))
         out.append(_t("　审核状态：{s}　第{n}版").format(s=state_name(other.get("state")), n=other.get("version") or "?"))
         out.append(_t("　记录编号：{r}").format(r=other.get("record_id") or ""))
         diff = [payload_key_name(k) for k in ev.get("differing_fields") or [] if k != "record_id"]
