@@ -9,6 +9,7 @@ resources/ whole).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QUrl
@@ -33,6 +34,16 @@ def guide_file(role: str | None) -> Path:
     """The guide an operator of this role reads: cadre.md for cadres (and before anyone logs in),
     central.md for central staff and administrators."""
     return guide_dir() / _GUIDE_OF_ROLE.get(role or "cadre", CADRE_GUIDE)
+
+
+_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def missing_images(guide: Path) -> list[str]:
+    """The pictures a guide shows that are not beside it (a source checkout before
+    ``python -m desktop.guide.shots`` ran: the installers always have them)."""
+    text = guide.read_text(encoding="utf-8")
+    return [ref for ref in _IMAGE.findall(text) if not (guide.parent / ref).is_file()]
 
 
 def quick_card_pdf() -> Path:

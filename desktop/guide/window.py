@@ -131,6 +131,10 @@ class GuideWindow(QWidget):
             return
         self.browser.setSource(QUrl.fromLocalFile(str(self.guide)))
         self.loaded = True
+        missing = guide_files.missing_images(self.guide)
+        self.message_label.setText(self.tr(
+            "本指南的 {n} 张截图还没有生成（从源代码运行时会这样，安装包里都有）：运行 "
+            "python -m desktop.guide.shots 生成").format(n=len(missing)) if missing else "")
         self.print_button.setEnabled(True)
         self.pdf_button.setEnabled(True)
 

@@ -321,3 +321,15 @@ def test_save_as_pdf_asks_where_then_writes_there(qtbot, illustrated_guide, tmp_
     dialog.done(1)
     qtbot.waitUntil(lambda: guide.save_dialog is None, timeout=5000)
     assert out.is_file() and out.read_bytes().startswith(b"%PDF") and str(out) in guide.message_label.text()
+
+
+def test_screenshots_not_yet_taken_are_said_with_the_command_that_takes_them(qtbot, illustrated_guide):
+    """A source checkout's guide without its pictures says how many are missing and the command that takes
+    them; with every picture there the line stays empty."""
+    guide = GuideWindow(illustrated_guide)
+    qtbot.addWidget(guide)
+    assert guide.message_label.text() == ""
+    (illustrated_guide.parent / "images" / "main.png").unlink()
+    guide.load(illustrated_guide)
+    assert "1 张截图还没有生成" in guide.message_label.text()
+    assert "python -m desktop.guide.shots" in guide.message_label.text()
