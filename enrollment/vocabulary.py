@@ -98,6 +98,49 @@ class VerificationMethod(_Labelled):
     VIDEO = "video"
 
 
+class CardStatus(_Labelled):
+    """A social-security card as the card bank reports it (``registry import-cards``, issue 13)."""
+
+    MADE = "made"               # 已制卡: printed, not yet activated: money cannot land on it
+    ACTIVE = "active"           # 已激活: the only status a payment goes to
+    LOST = "lost"               # 已挂失
+    CANCELLED = "cancelled"     # 已注销
+
+
+class EntitlementState(_Labelled):
+    """One line of a department's payment roster, from import to the money (issue 13)."""
+
+    READY = "ready"             # every check passed: may go into a batch
+    INTERCEPTED = "intercepted"  # a rule or check stopped it: a person decides (release or reject)
+    REFUSED = "refused"         # bad data (reported by line); never paid
+    NOT_PAID = "not_paid"       # a person decided an intercepted line is not to be paid
+    IN_BATCH = "in_batch"       # a payment line for it is open in a batch
+    PAID_OUT = "paid_out"
+    PAY_FAILED = "pay_failed"   # the bank failed it: paid again only after the card data is corrected
+
+
+class BatchState(_Labelled):
+    BUILT = "built"             # built, waiting for a second person's approval
+    AUTHORISED = "authorised"   # approved by someone other than its creator: may be exported
+    EXPORTED = "exported"       # the bank file was written (its SHA-256 is in the audit chain)
+    SETTLED = "settled"         # every line has the bank's result
+
+
+class PaymentLineState(_Labelled):
+    """One payment of one entitlement in one batch; a retry is a new line in a later batch."""
+
+    AT_BANK = "at_bank"         # in a batch, no result yet
+    CREDITED = "credited"       # 成功: the money is on the card
+    BOUNCED = "bounced"         # 失败, with the bank's reason
+    REVERSED = "reversed"       # the bank took a credited line back: the entitlement is open again
+
+
+class SmsState(_Labelled):
+    TO_SEND = "sms_to_send"
+    SENT = "sms_sent"
+    GAVE_UP = "sms_gave_up"     # gave up after the retries (the outbox keeps the reason)
+
+
 LABELS: dict[StrEnum, str] = {
     ReviewState.RECEIVED: "已收到待检查",
     ReviewState.CHECKED: "已检查",
@@ -137,6 +180,28 @@ LABELS: dict[StrEnum, str] = {
     ChallengeAction.TURN_LEFT: "向左转头",
     ChallengeAction.TURN_RIGHT: "向右转头",
     ChallengeAction.BLINK: "眨眼",
+    CardStatus.MADE: "已制卡",
+    CardStatus.ACTIVE: "已激活",
+    CardStatus.LOST: "已挂失",
+    CardStatus.CANCELLED: "已注销",
+    EntitlementState.READY: "待发放",
+    EntitlementState.INTERCEPTED: "已拦截",
+    EntitlementState.REFUSED: "数据有误",
+    EntitlementState.NOT_PAID: "不予发放",
+    EntitlementState.IN_BATCH: "发放中",
+    EntitlementState.PAID_OUT: "已发放",
+    EntitlementState.PAY_FAILED: "发放失败",
+    BatchState.BUILT: "待审批",
+    BatchState.AUTHORISED: "已审批",
+    BatchState.EXPORTED: "已导出银行文件",
+    BatchState.SETTLED: "已回盘",
+    PaymentLineState.AT_BANK: "待银行处理",
+    PaymentLineState.CREDITED: "已到账",
+    PaymentLineState.BOUNCED: "银行退回",
+    PaymentLineState.REVERSED: "已冲正",
+    SmsState.TO_SEND: "短信待发",
+    SmsState.SENT: "短信已发",
+    SmsState.GAVE_UP: "短信发送失败",
     VerificationMethod.LIVE: "远程刷脸核验",
     VerificationMethod.VIDEO: "视频核验",
 }

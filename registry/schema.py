@@ -22,11 +22,17 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 
 from enrollment.vocabulary import (
     NEW_VERSION_STATE,
+    BatchState,
+    CardStatus,
+    EntitlementState,
     FindingKind,
+    PaymentLineState,
     ReviewState,
+    SmsState,
     VerificationMethod,
     VerificationState,
 )
@@ -441,4 +447,200 @@ verification_frames = Table(
     Column("data", LargeBinary, nullable=True),
     Column("evidence", Boolean, nullable=False, server_default="0"),
     Column("purged_at", String(32), nullable=True),
+)
+
+
+# ---- Payments to the card (issue 13, migration 0014) -------------------------------------------------
+# Money is integer fen (BigInteger) in every table, never a float. New tables carry their vocabulary as
+# CHECK constraints from the start (the guards above exist for tables that predate them).
+
+def _one_of(column: str, enum: type) -> CheckConstraint:
+    return CheckConstraint(allowed_values_sql(column, enum), name=f"{column}_vocabulary")
+
+
+# The card bank's issuing/activation files (``registry import-cards``): one row per file, no personal data.
+card_imports = Table(
+    "card_imports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file_name", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("rows", Integer, nullable=False),
+    Column("imported_at", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+)
+
+# One social-security card; a new card (after 挂失) is a new row. A payment goes only to an ``active``
+# card of the same ID number whose holder's name matches the roster line. Card and account numbers are
+# whole here (the bank file needs them) and masked in every answer and screen.
+cards = Table(
+    "cards", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id_number", String(18), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("card_number", String(32), nullable=False, unique=True),
+    Column("bank_account", String(40), nullable=False),
+    Column("bank", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_date", String(10), nullable=False),
+    Column("import_id", Integer, ForeignKey("card_imports.id"), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    _one_of("status", CardStatus),
+)
+
+# A department's payment roster for a period (``registry import-entitlements``).
+entitlement_imports = Table(
+    "entitlement_imports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("department", String(64), nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("rows", Integer, nullable=False),
+    Column("imported_at", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+)
+
+# One roster line: who, which item and period, how much. ``state`` follows EntitlementState; a refused
+# line keeps its reason (``refusal``: JSON {code, data}); an intercepted one has payment_findings.
+entitlements = Table(
+    "entitlements", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("import_id", Integer, ForeignKey("entitlement_imports.id"), nullable=False, index=True),
+    Column("line", Integer, nullable=False),
+    Column("department", String(64), nullable=False),
+    Column("id_number", String(18), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("item", String(32), nullable=False),
+    Column("period", String(6), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("village_code", String(12), nullable=True, index=True),
+    Column("card_id", Integer, ForeignKey("cards.id"), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("refusal", Text, nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", String(32), nullable=True),
+    Index("ix_entitlements_item_period_state", "item", "period", "state"),
+    Index("ix_entitlements_id_number_item_period", "id_number", "item", "period"),
+    CheckConstraint("amount_fen >= 0", name="amount_fen_not_negative"),
+    _one_of("state", EntitlementState),
+)
+
+# What stopped a line: a dataset rule (the enrollment check's rules applied to the line's item), a
+# duplicate payment, an amount over the standard, no active card, a name that is not the card holder's.
+# status: open | resolved (released or rejected by a person).
+payment_findings = Table(
+    "payment_findings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entitlement_id", Integer, ForeignKey("entitlements.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("rule", String(64), nullable=False, server_default=""),
+    Column("subject", String(100), nullable=False, server_default=""),
+    Column("severity", String(16), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("created_at", String(32), nullable=False),
+    Column("resolved_at", String(32), nullable=True),
+    Column("resolved_by", String(64), nullable=True),
+    UniqueConstraint("entitlement_id", "kind", "rule", "subject", name="uq_payment_findings_key"),
+)
+
+# A batch: ready lines of one item and period (optionally one township), built by one person and
+# authorised by another; its bank file's SHA-256 is also in the audit chain.
+payment_batches = Table(
+    "payment_batches", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("item", String(32), nullable=False),
+    Column("period", String(6), nullable=False),
+    Column("township", String(9), nullable=False, server_default=""),
+    Column("state", String(16), nullable=False, index=True),
+    Column("lines", Integer, nullable=False),
+    Column("total_fen", BigInteger, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("authorised_by", String(64), nullable=True),
+    Column("authorised_at", String(32), nullable=True),
+    Column("export_sha256", String(64), nullable=True),
+    Column("exported_at", String(32), nullable=True),
+    Column("settled_at", String(32), nullable=True),
+    CheckConstraint("authorised_by IS NULL OR authorised_by <> created_by", name="four_eyes"),
+    _one_of("state", BatchState),
+)
+
+_OPEN_LINE = "state IN ('at_bank', 'credited')"
+
+# One payment of one entitlement. A retry is a new line in a later batch, allowed only when every earlier
+# line of the entitlement bounced or was reversed: the partial unique indexes make a second open or credited
+# line for the same entitlement, or for the same person, item and period (``pay_key``, across departments),
+# impossible in the database itself.
+payment_lines = Table(
+    "payment_lines", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reference", String(32), nullable=False, unique=True),
+    Column("batch_id", String(36), ForeignKey("payment_batches.id"), nullable=False, index=True),
+    Column("entitlement_id", Integer, ForeignKey("entitlements.id"), nullable=False, index=True),
+    Column("pay_key", String(64), nullable=False),
+    Column("card_id", Integer, ForeignKey("cards.id"), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason_code", String(32), nullable=True),
+    Column("bank_reason", String(200), nullable=True),
+    Column("result_import_id", Integer, ForeignKey("result_imports.id"), nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("settled_at", String(32), nullable=True),
+    Index("uq_payment_lines_open_entitlement", "entitlement_id", unique=True,
+          sqlite_where=sql_text(_OPEN_LINE), postgresql_where=sql_text(_OPEN_LINE)),
+    Index("uq_payment_lines_open_pay_key", "pay_key", unique=True,
+          sqlite_where=sql_text(_OPEN_LINE), postgresql_where=sql_text(_OPEN_LINE)),
+    CheckConstraint("amount_fen > 0", name="amount_fen_positive"),
+    _one_of("state", PaymentLineState),
+)
+
+# The bank's return files (回盘): the same file (by SHA-256) is taken once.
+result_imports = Table(
+    "result_imports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("file_name", String(255), nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("credited", Integer, nullable=False),
+    Column("bounced", Integer, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("imported_at", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+)
+
+# A line of a return file that could not be applied (an unknown reference, a wrong amount, a duplicate):
+# kept with its code, never a crash.
+result_errors = Table(
+    "result_errors", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("import_id", Integer, ForeignKey("result_imports.id"), nullable=False, index=True),
+    Column("line", Integer, nullable=False),
+    Column("reference", String(64), nullable=False, server_default=""),
+    Column("code", String(48), nullable=False),
+    Column("data", Text, nullable=False, server_default="{}"),
+)
+
+# The SMS outbox: one message per (payment line, kind), exactly once, because the gateways are not
+# idempotent. kind: credited (to the resident) | bounced (to the village's cadres, not the resident).
+sms_outbox = Table(
+    "sms_outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payment_line_id", Integer, ForeignKey("payment_lines.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("phone", String(20), nullable=True),
+    Column("template", String(64), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", String(32), nullable=True),
+    Column("gateway", String(32), nullable=True),
+    Column("gateway_ref", String(100), nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Column("receipt", String(32), nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("sent_at", String(32), nullable=True),
+    UniqueConstraint("payment_line_id", "kind", name="uq_sms_outbox_line_kind"),
+    _one_of("state", SmsState),
 )

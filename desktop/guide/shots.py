@@ -28,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from enrollment.vocabulary import FindingKind, ReviewState
+
 # Same size as the newcomer's screenshots (issue 12): the commonest village laptop screen.
 SCREEN_W, SCREEN_H = 1366, 740
 DEMO_PASSWORD = "yikatong-demo"
@@ -270,7 +272,7 @@ def central_reviews(d: Driver, app: Any, cadre_record: str) -> None:
         for i in win.queue.model.items[:1]))
     d.shot(win, "central-queue")
 
-    same_id = [i for i in win.queue.model.items if "same_id" in (i.get("finding_kinds") or [])]
+    same_id = [i for i in win.queue.model.items if FindingKind.SAME_ID in (i.get("finding_kinds") or [])]
     if not same_id:
         raise GuideShotError("the demo queue has no same-ID pair")
     _open_record(d, win, same_id[0]["record_id"])
@@ -285,7 +287,7 @@ def central_reviews(d: Driver, app: Any, cadre_record: str) -> None:
     d.shot(dialog, "central-decision")
     d.click(dialog.ok_button)
     d.wait("the return reaches the registry",
-           lambda: view.dialog is None and (view.detail.get("record") or {}).get("state") == "returned"
+           lambda: view.dialog is None and (view.detail.get("record") or {}).get("state") == ReviewState.RETURNED
            and win.net.pending() == 0)
 
     # Nothing in the demo is late on the day it starts: the guide shows the list as it reads a week on.
@@ -308,7 +310,7 @@ def cadre_answers(d: Driver, app: Any, record_id: str) -> None:
         raise GuideShotError("the return did not reach the laptop")
     win.tabs.setCurrentWidget(win.outbox)
     d.wait("已退回 in the outbox", lambda: any(
-        r.get("record_id") == record_id and (r.get("review") or {}).get("state") == "returned"
+        r.get("record_id") == record_id and (r.get("review") or {}).get("state") == ReviewState.RETURNED
         for r in win.outbox.records))
     d.shot(win, "cadre-returned")
     row = next(i for i, r in enumerate(win.outbox.records) if r.get("record_id") == record_id)

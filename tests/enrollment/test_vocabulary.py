@@ -15,11 +15,16 @@ from enrollment import vocabulary
 from enrollment.vocabulary import (
     LABELS,
     Action,
+    BatchState,
+    CardStatus,
     ChallengeAction,
+    EntitlementState,
     FindingKind,
     Light,
+    PaymentLineState,
     ReviewState,
     SendState,
+    SmsState,
     VerificationMethod,
     VerificationState,
     label,
@@ -27,7 +32,7 @@ from enrollment.vocabulary import (
 
 ROOT = Path(__file__).resolve().parents[2]
 ENUMS = (ReviewState, Action, FindingKind, Light, SendState, VerificationState, ChallengeAction,
-         VerificationMethod)
+         VerificationMethod, CardStatus, EntitlementState, BatchState, PaymentLineState, SmsState)
 SCANNED_PACKAGES = ("enrollment", "sync", "registry", "desktop", "cli", "capture")
 
 # Values another spelling of which would matter: every review state, finding kind and light.
@@ -68,6 +73,13 @@ def test_a_review_word_and_a_send_word_never_share_a_name():
     review = {m.label for m in ReviewState}
     assert not review & {m.label for m in SendState}
     assert set(LABELS) == {m for enum in ENUMS for m in enum}
+
+
+def test_no_two_enums_share_a_code():
+    """Every code is one word of one enum (LABELS is keyed by the code's string: two enums spelling
+    "paid" would share one Chinese name)."""
+    codes = Counter(str(m) for enum in ENUMS for m in enum)
+    assert [c for c, n in codes.items() if n > 1] == []
 
 
 def test_members_are_the_strings_on_the_wire():
