@@ -76,9 +76,9 @@ class DemoRegistry:
     """``yikatong demo --no-app`` as a child process: its URL once it says it is ready."""
 
     def __init__(self, data_dir: Path) -> None:
-        from registry.launcher import cli_command
-
-        self.proc = subprocess.Popen(cli_command("demo", "--no-app", "--data-dir", str(data_dir)),
+        # Through the command line, as a person starts it (the desktop never imports the registry); the
+        # generator runs from a source tree or a build venv, never from the frozen program.
+        self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--no-app", "--data-dir", str(data_dir)],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.url = ""
         assert self.proc.stdout is not None
