@@ -16,6 +16,7 @@ from typing import Any
 from enrollment import error_codes
 from enrollment.vocabulary import DECISION_TARGET, Action, VerificationState
 
+from . import notice_cmds, selfquery_cmds
 from .main import EXIT_FAILURE, EXIT_USAGE, CliError, print_json, read_password
 
 DB_HELP = "database URL: sqlite:///PATH or postgresql://USER:PW@HOST/DB " \
@@ -64,6 +65,7 @@ def register(sub: Any) -> None:
     p.add_argument("--exit-with-parent", type=int, default=None, metavar="PID",
                    help="shut down when process PID ends")
     _verify_args(p)
+    selfquery_cmds.add_sms_args(p)
     p.set_defaults(handler=cmd_serve_verify)
 
     p = rsub.add_parser("verification", help="remote face verification requests (issue 11)")
@@ -210,6 +212,7 @@ def register(sub: Any) -> None:
     p.add_argument("--db", help=DB_HELP)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_redact_text)
+    notice_cmds.register(rsub)
 
 
 _TEN_YEARS = 10 * 366 * 86400
@@ -321,7 +324,7 @@ def cmd_serve_verify(args: argparse.Namespace) -> int:
 
     if args.max_body <= 0 or not 0 <= args.port <= 65535:
         raise CliError("usage.invalid_value", "--max-body must be positive and --port 0..65535", EXIT_USAGE)
-    settings = Settings(max_body=args.max_body, **_verify_settings(args))
+    settings = Settings(max_body=args.max_body, **_verify_settings(args), **selfquery_cmds.sms_settings(args))
     engine = _engine(args)
     try:
         serve_verify(resolve_db_url(args.db), args.host, args.port, engine=engine, parent_pid=args.exit_with_parent,

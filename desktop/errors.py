@@ -236,6 +236,14 @@ def _messages() -> dict[str, str]:
         "store.closed": _t("本机数据文件已关闭"),
         "store.too_new": _t("本机数据文件是由更新版本的软件写入的，请升级本软件后再打开（数据未被改动）"),
         "file.unreadable": _t("无法读取所选文件"),
+        # the residents' self-query page and the public notice (issue 13)
+        "selfquery.rate_limited": _t("查询次数太多，请{retry_after}秒后再试"),
+        "selfquery.code_wrong": _t("验证码不正确，还可以再试{tries_left}次"),
+        "selfquery.code_dead": _t("验证码输错次数太多，已经失效，请重新获取验证码"),
+        "selfquery.code_expired": _t("验证码已过期或已使用，请重新获取验证码"),
+        "notice.village_unknown": _t("登记中心没有这个村（村代码 {village}）"),
+        "notice.period_invalid": _t("期次应为6位年月，例如 201906"),
+        "notice.format_unknown": _t("公示文件应保存为 .csv 或 .pdf"),
     }
 
 

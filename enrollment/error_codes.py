@@ -100,3 +100,12 @@ NETWORK_TIMEOUT = "network.timeout"
 NETWORK_UNREACHABLE = "network.unreachable"
 NETWORK_BAD_RESPONSE = "network.bad_response"
 NETWORK_SERVER_ERROR = "network.server_error"
+
+# --- the residents' self-query page and the public notice (issue 13, registry.selfquery, registry.payments.notice)
+SELFQUERY_RATE_LIMITED = "selfquery.rate_limited"    # too many codes asked for this ID number, or from this address
+SELFQUERY_CODE_WRONG = "selfquery.code_wrong"        # the SMS code does not match (counted; 5 wrong kill the code)
+SELFQUERY_CODE_DEAD = "selfquery.code_dead"          # 5 wrong codes were entered: this code takes no more tries
+SELFQUERY_CODE_EXPIRED = "selfquery.code_expired"    # the code is past its 5 minutes, already used, or unknown
+NOTICE_VILLAGE_UNKNOWN = "notice.village_unknown"    # no such village in the registry
+NOTICE_PERIOD_INVALID = "notice.period_invalid"      # the period is not YYYYMM
+NOTICE_FORMAT_UNKNOWN = "notice.format_unknown"      # the output file is neither .csv nor .pdf

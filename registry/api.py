@@ -42,6 +42,7 @@ from .db import iso, now_iso
 from .errors import ApiError, status_of
 from .reports import ReportError
 from .request_auth import Auth, Staff
+from .selfquery import routes as selfquery_public
 from .throttle import Throttle, ThrottleLimits
 from .verification import routes as verification_public
 from .verification import staff_routes as verification_staff
@@ -369,7 +370,7 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         response = _json_error(exc.status, exc.code, exc.message, exc.field, **exc.data)
-        if exc.code in (error_codes.AUTH_LOCKED, error_codes.VERIFY_RATE_LIMITED):
+        if exc.code in (error_codes.AUTH_LOCKED, error_codes.VERIFY_RATE_LIMITED, error_codes.SELFQUERY_RATE_LIMITED):
             response.headers["Retry-After"] = str(exc.data.get("retry_after", 1))
         return response
 
@@ -484,7 +485,9 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
     if public_only:
         # registry serve-verify: the route table is the allow-list (the page, its API, health);
         # the staff and sync API and the API description are not there at all.
-        allowed = {*verification_public.PUBLIC_ROUTES, ("GET", protocol.HEALTH)}
+        # The residents' self-query page lives only here, never in the staff registry.
+        selfquery_public.register(app, engine, settings, clock)
+        allowed = {*verification_public.PUBLIC_ROUTES, *selfquery_public.PUBLIC_ROUTES, ("GET", protocol.HEALTH)}
         app.router.routes = [r for r in app.router.routes
                              if {(m, getattr(r, "path", "")) for m in getattr(r, "methods", None) or ()} & allowed]
     return Guard(app, settings.max_body, public_only=public_only)

@@ -52,3 +52,7 @@ class Settings:
     # TEST-ONLY: a fixed seed for the challenge draw, so a recorded clip's own movements answer it.
     # Production leaves it None (random.SystemRandom).
     verify_challenge_seed: int | None = None
+    # The SMS gateway of this process (registry.selfquery.gateway): "none" sends nothing, "file" appends
+    # each message to ``sms_file`` (the tests' and the demo's recording gateway).
+    sms_gateway: str = "none"
+    sms_file: str | None = None

@@ -75,6 +75,14 @@ STATUS: dict[str, int] = {
     # The registry is up but lacks a part (no check worker, no CJK font): the laptop retries later.
     codes.REVIEW_CHECKS_UNAVAILABLE: 503,
     FONT_MISSING: 503,
+    # The residents' self-query page (registry.selfquery) and the public notice.
+    codes.SELFQUERY_RATE_LIMITED: 429,
+    codes.SELFQUERY_CODE_WRONG: 403,
+    codes.SELFQUERY_CODE_DEAD: 410,
+    codes.SELFQUERY_CODE_EXPIRED: 410,
+    codes.NOTICE_VILLAGE_UNKNOWN: 404,
+    codes.NOTICE_PERIOD_INVALID: 422,
+    codes.NOTICE_FORMAT_UNKNOWN: 422,
 }
 
 

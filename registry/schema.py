@@ -644,3 +644,20 @@ sms_outbox = Table(
     UniqueConstraint("payment_line_id", "kind", name="uq_sms_outbox_line_kind"),
     _one_of("state", SmsState),
 )
+
+
+# The residents' self-query page (migration 0015, ``registry.selfquery``): one row per SMS code asked
+# for, also when the ID number and card tail named nobody (then ``id_number`` and ``code_hash`` are
+# NULL and no code matches), so every answer is the same for known and unknown people. The code is
+# never stored: ``code_hash`` is HMAC-SHA256(ticket, code) and only the page holds the ticket.
+selfquery_codes = Table(
+    "selfquery_codes", metadata,
+    Column("ticket_hash", String(64), primary_key=True),
+    Column("id_number", String(18), nullable=True),
+    Column("code_hash", String(64), nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False, index=True),
+    Column("wrong_count", Integer, nullable=False, server_default="0"),
+    Column("used_at", String(32), nullable=True),
+    CheckConstraint("wrong_count >= 0", name="wrong_count_not_negative"),
+)
