@@ -143,7 +143,7 @@ def write_pdf(notice: Notice, path: str | Path, *, at: dt.datetime) -> int:
     font = _register_font()
     title_text = f"{notice.village_name or notice.village_code} {period_words(notice.period)}{TITLE}"
     title = ParagraphStyle("title", fontName=font, fontSize=18, leading=24, spaceAfter=4, alignment=1)
-    body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=15)
+    body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=15, wordWrap="CJK")
     cell = ParagraphStyle("cell", fontName=font, fontSize=10, leading=13)
     doc = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
                             topMargin=15 * mm, bottomMargin=15 * mm, title=title_text, author="一卡通")
