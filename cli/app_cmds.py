@@ -108,7 +108,9 @@ def _demo(args) -> int:
     # registry's links point at. Loopback only: a link opens on this machine; in production the public
     # process sits behind an HTTPS reverse proxy (the phone's camera needs a secure context).
     # --exit-with-parent: if this process dies anyway (SIGKILL, a crash), both follow.
-    public = RegistryProcess(db_url, data_dir, command="serve-verify", log_name="verify.log")
+    # Its SMS codes (the residents' self-query page, /query) go to a file in the demo's folder.
+    public = RegistryProcess(db_url, data_dir, command="serve-verify", log_name="verify.log",
+                             extra_args=["--sms-gateway", "file", "--sms-file", str(data_dir / "sms.jsonl")])
     reg = RegistryProcess(db_url, data_dir, port=args.port)
     try:
         try:
@@ -122,6 +124,7 @@ def _demo(args) -> int:
         print(f"registry: {url}  (log: {reg.log_path})", flush=True)
         print(f"verify: {public.url}  (remote verification links open here, on this machine only; "
               f"log: {public.log_path})", flush=True)
+        print(f"self-query: {public.url}/query  (SMS codes are written to {data_dir / 'sms.jsonl'})", flush=True)
         print(f"login: cadre / {DEMO_PASSWORD}  ·  central / {DEMO_PASSWORD}  ·  issuer / {DEMO_PASSWORD}",
               flush=True)
         if args.no_app:

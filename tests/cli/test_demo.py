@@ -96,6 +96,7 @@ def test_demo_links_open_on_its_own_public_verification_process(tmp_path):
                                   json={"token": made.json()["token"], "id_tail": resident[-6:]})
             assert unlocked.status_code == 200, unlocked.text
             assert unlocked.json()["state"] == "opened"
+            assert phone.get(f"{public}/query").status_code == 200   # the residents' self-query page is there too
             # The staff and sync API answer on the registry's port, never on the public one.
             for path in (protocol.LOGIN, protocol.VERIFICATIONS):
                 assert phone.post(f"{public}{path}", json={}, headers={**headers, **bearer}).status_code == 404

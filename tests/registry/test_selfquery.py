@@ -338,3 +338,31 @@ def _wait_for_code(path: Path, count: int) -> str:
             return messages[count - 1]["params"]["code"]
         time.sleep(0.05)
     raise AssertionError(f"no SMS number {count} in {path}")
+
+
+def test_concurrent_wrong_codes_never_count_more_than_five(env):
+    """Twelve wrong codes entered at once against one ticket (each its own transaction and thread): exactly
+    five are answered code_wrong (4 … 0 left, each once), the other seven code_dead: the row lock (FOR
+    UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) lets no entry slip past the count."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from registry.errors import ApiError
+
+    ticket = env.ask(QI.id_number, QI.card_tail).json()["ticket"]
+    wrong = _wrong(env.gateway.sent[-1].params["code"])
+    _asking, wrong_throttle = service.throttles(env.clock)
+
+    def enter(i: int) -> tuple[str, int | None]:
+        try:
+            service.check_code(env.engine, wrong_throttle, ticket, wrong, f"198.51.100.{i}", clock=env.clock)
+        except ApiError as e:
+            return e.code, e.data.get("tries_left")
+        return "shown", None
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(enter, range(12)))
+    assert sorted(r for r in results if r[0] == "selfquery.code_wrong") == [
+        ("selfquery.code_wrong", n) for n in range(5)]
+    assert [r for r in results if r[0] != "selfquery.code_wrong"] == [("selfquery.code_dead", None)] * 7
+    with env.engine.connect() as conn:
+        assert conn.execute(select(selfquery_codes.c.wrong_count)).scalar() == 5
