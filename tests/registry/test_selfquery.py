@@ -72,9 +72,12 @@ class Env:
 
 @pytest.fixture
 def env(registry_db_url):
+    """The public app on a seeded database; afterwards, every answer body any test received through it is
+    scanned for a whole ID, card or phone number."""
     e = Env(registry_db_url)
     yield e
     e.close()
+    _assert_nothing_whole(e.bodies)
 
 
 def _code(r) -> str:
@@ -366,3 +369,12 @@ def test_concurrent_wrong_codes_never_count_more_than_five(env):
     assert [r for r in results if r[0] != "selfquery.code_wrong"] == [("selfquery.code_dead", None)] * 7
     with env.engine.connect() as conn:
         assert conn.execute(select(selfquery_codes.c.wrong_count)).scalar() == 5
+
+
+def test_serve_verify_refuses_a_file_gateway_without_its_file():
+    """``serve-verify --sms-gateway file`` without ``--sms-file`` is a usage error (exit 2) before anything
+    starts."""
+    from tests.conftest import yikatong
+
+    r = yikatong("registry", "serve-verify", "--sms-gateway", "file", "--db", "sqlite:///:memory:")
+    assert r.returncode == 2 and r.stderr.startswith("error: usage.invalid_value:"), r.stderr
