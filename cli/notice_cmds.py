@@ -51,7 +51,7 @@ def cmd_notice(args: argparse.Namespace) -> int:
     except OSError as e:
         raise CliError("file.unwritable", f"cannot write {out}: {e.strerror}") from None
     with engine.begin() as conn:
-        audit.append(conn, audit.CLI, "notice.written", built.village_code, {
+        audit.append(conn, audit.CLI, notice.WRITTEN, built.village_code, {
             "period": built.period, "format": kind, "rows": written, "total_fen": built.total_fen})
     result = {"file": out, "format": kind, "village": built.village_code, "period": built.period,
               "rows": written, "total_fen": built.total_fen}

@@ -47,6 +47,7 @@ GENERIC_DISABILITY = "残疾人补贴"
 PUBLIC_ITEM_NAMES = {"disability_living": GENERIC_DISABILITY, "disability_care": GENERIC_DISABILITY}
 HEADER = ("序号", "村", "姓名", "补贴项目", "金额（元）", "发放期次")
 TITLE = "补贴发放公示"
+WRITTEN = "notice.written"   # the audit action of an export: village, period, format, rows, total in fen
 _PERIOD = re.compile(r"^[0-9]{4}(0[1-9]|1[0-2])$")
 _CST = dt.timezone(dt.timedelta(hours=8), "CST")
 
