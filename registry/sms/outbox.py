@@ -1,0 +1,371 @@
+"""The SMS outbox: one message per paid line, exactly once, although no gateway is idempotent.
+
+``enqueue_settled`` adds the rows that are missing, set-based: a credited payment line gets one row for
+its resident, a bounced one a row for each cadre of the village (the resident is not told by SMS that
+money did not arrive; the cadre who can correct the card data is). The unique key (payment line, kind,
+recipient) makes a second enqueue, or two at once, add nothing. Without a phone the row is recorded as
+given up (``sms.no_phone``) and counted, so nobody waits for it.
+
+``send_pending`` claims due rows, sends them and records each answer:
+
+- *Claim*: one short transaction selects due rows (``sms_to_send``, ``next_attempt_at`` ≤ now), writes a
+  random claim token on them and moves ``next_attempt_at`` to the end of a lease. On PostgreSQL the
+  select is ``FOR UPDATE SKIP LOCKED``, so two senders at once take different rows; on SQLite every
+  writing transaction is ``BEGIN IMMEDIATE`` (registry.db), so claims run one after the other and the
+  second sees the first's rows as not due. No lock is held while the gateway is called.
+- *Send*, then *record* in its own transaction per message, only under our claim token: ``sms_sent``
+  with the gateway's message id, or the failure's code with ``attempts + 1`` and a backoff; a failure the
+  gateway says will not improve, or the ``max_attempts``-th, gives up.
+- A sender that dies leaves its claimed rows due again when the lease ends. The lease outlasts the
+  claimed rows' sends (their count × the gateway's longest send, plus a margin) and a sender stops using
+  its claim before it could run out.
+
+The one window where a message can go twice: the gateway accepted it, and the sender died (or lost the
+database) before its record committed — one UPDATE of one row, milliseconds — or the gateway's answer
+was lost on the way back (a timeout after the gateway had sent). The row's id goes to the gateway as
+its out-id (Aliyun ``OutId``, Tencent ``SessionContext``, the HTTP gateway's ``id`` and
+``Idempotency-Key``), so a gateway that deduplicates does, and a receipt names the row either way.
+
+No phone number, name or ID number goes into a log line: rows are named by their outbox id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import secrets
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from enrollment import error_codes
+from enrollment.vocabulary import PaymentLineState, SmsState
+
+from ..clock import Clock
+from ..db import iso
+from ..payments.masking import mask_tail
+from ..payments.money import fen_to_words
+from ..schema import (
+    cards,
+    entitlements,
+    operator_villages,
+    operators,
+    payment_lines,
+    records,
+    residents,
+    sms_outbox,
+    villages,
+)
+from . import templates as sms_templates
+from .gateway import SmsFailed, SmsGateway, SmsMessage
+
+log = logging.getLogger("registry.sms")
+
+CREDITED, BOUNCED = "credited", "bounced"
+RESIDENT = "resident"
+NO_CADRE = "cadres"          # the recipient of a bounced line's row when its village has no cadre at all
+DEFAULT_BATCH = 50
+DEFAULT_MAX_ATTEMPTS = 5
+BACKOFF_FIRST = 60.0         # seconds before the second attempt; doubled each time
+BACKOFF_MAX = 3600.0
+LEASE_MARGIN = 60.0
+_CHUNK = 500
+
+
+def operator_recipient(operator_id: int) -> str:
+    return f"operator:{operator_id}"
+
+
+def card_tail(card_number: str) -> str:
+    """The last four digits, as the bank's own SMS says them (``5341``)."""
+    return mask_tail(card_number).removeprefix("****")
+
+
+@dataclass
+class EnqueueResult:
+    credited: int = 0        # rows added for residents
+    bounced: int = 0         # rows added for cadres
+    no_phone: int = 0        # of those, recorded as given up: sms.no_phone
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class SendResult:
+    sent: int = 0
+    failed: int = 0          # failed this time, to be tried again
+    gave_up: int = 0         # gave up this time (not retryable, or the last attempt)
+    lease_lost: int = 0      # answers not recorded: another sender had taken the row over
+    left: int = 0            # rows still to send after this run (due now or later)
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: the unique key, not a prior read, decides what is new."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    for i in range(0, len(rows), _CHUNK):
+        conn.execute(dialect.insert(sms_outbox).on_conflict_do_nothing(), rows[i:i + _CHUNK])
+
+
+def _record_phones(conn: Connection, id_numbers: list[str]) -> dict[str, str]:
+    """ID number → the phone of its latest enrolled record that has one (the resident gave it to the
+    cadre in person, so it beats the population roster's)."""
+    found: dict[str, tuple[str, str]] = {}
+    for i in range(0, len(id_numbers), _CHUNK):
+        chunk = id_numbers[i:i + _CHUNK]
+        for row in conn.execute(select(records.c.id_number, records.c.payload, records.c.updated_at)
+                                .where(records.c.id_number.in_(chunk), records.c.deleted.is_(False))):
+            try:
+                phone = str((json.loads(row.payload or "{}") or {}).get("phone") or "").strip()
+            except ValueError:
+                continue
+            if phone and (row.id_number not in found or row.updated_at > found[row.id_number][1]):
+                found[row.id_number] = (phone, row.updated_at)
+    return {k: v[0] for k, v in found.items()}
+
+
+def _common_params(row: Any, tpl: sms_templates.Templates) -> dict[str, str]:
+    return {"name": row.name, "period": row.period,
+            "item_name": tpl.item_name(row.item, sms_templates.catalogue_names().get(row.item, "")),
+            "amount": fen_to_words(row.amount_fen), "card_tail": card_tail(row.card_number)}
+
+
+def _row(line_id: int, kind: str, recipient: str, phone: str | None, key: str, params: dict[str, str],
+         now: str) -> dict[str, Any]:
+    base = {"payment_line_id": line_id, "kind": kind, "recipient": recipient, "template": key,
+            "params": json.dumps(params, ensure_ascii=False, sort_keys=True), "created_at": now, "attempts": 0}
+    if phone:
+        return {**base, "phone": phone, "state": SmsState.TO_SEND.value, "next_attempt_at": now,
+                "last_error": None}
+    return {**base, "phone": None, "state": SmsState.GAVE_UP.value, "next_attempt_at": None,
+            "last_error": error_codes.SMS_NO_PHONE}
+
+
+def _lines_without(kind: str, state: PaymentLineState):  # noqa: ANN202 - a Select
+    """The payment lines in ``state`` with no outbox row of ``kind`` yet, with what a message says."""
+    o = sms_outbox.alias("o")
+    return (select(payment_lines.c.id, payment_lines.c.amount_fen, payment_lines.c.bank_reason,
+                   payment_lines.c.reason_code, entitlements.c.id_number, entitlements.c.name,
+                   entitlements.c.item, entitlements.c.period, cards.c.card_number,
+                   func.coalesce(entitlements.c.village_code, residents.c.village_code).label("village_code"),
+                   residents.c.phone.label("roster_phone"))
+            .select_from(payment_lines.join(entitlements, entitlements.c.id == payment_lines.c.entitlement_id)
+                         .join(cards, cards.c.id == payment_lines.c.card_id)
+                         .outerjoin(residents, residents.c.id_number == entitlements.c.id_number))
+            .where(payment_lines.c.state == state.value,
+                   ~exists().where(and_(o.c.payment_line_id == payment_lines.c.id, o.c.kind == kind)))
+            .order_by(payment_lines.c.id))
+
+
+def enqueue_settled(conn: Connection, *, now: str, templates: sms_templates.Templates | None = None
+                    ) -> EnqueueResult:
+    """Add the missing outbox rows for every credited and bounced payment line (inside the caller's
+    transaction); a second call adds nothing."""
+    tpl = templates or sms_templates.load()
+    result = EnqueueResult()
+    rows: list[dict[str, Any]] = []
+
+    credited = conn.execute(_lines_without(CREDITED, PaymentLineState.CREDITED)).all()
+    phones = _record_phones(conn, sorted({r.id_number for r in credited}))
+    for r in credited:
+        phone = phones.get(r.id_number) or (r.roster_phone or "").strip() or None
+        key = tpl.key_for(r.item, CREDITED)
+        rows.append(_row(r.id, CREDITED, RESIDENT, phone, key, _common_params(r, tpl), now))
+        result.credited += 1
+        result.no_phone += phone is None
+
+    bounced = conn.execute(_lines_without(BOUNCED, PaymentLineState.BOUNCED)).all()
+    codes = sorted({r.village_code for r in bounced if r.village_code})
+    cadres: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
+    names: dict[str, str] = {}
+    for i in range(0, len(codes), _CHUNK):
+        chunk = codes[i:i + _CHUNK]
+        for c in conn.execute(select(operator_villages.c.village_code, operators.c.id, operators.c.phone)
+                              .join(operators, operators.c.id == operator_villages.c.operator_id)
+                              .where(operator_villages.c.village_code.in_(chunk), operators.c.role == "cadre",
+                                     operators.c.disabled.is_(False)).order_by(operators.c.id)):
+            cadres[c.village_code].append((c.id, (c.phone or "").strip() or None))
+        names.update({v.code: v.name for v in conn.execute(select(villages.c.code, villages.c.name)
+                                                           .where(villages.c.code.in_(chunk)))})
+    for r in bounced:
+        key = tpl.key_for(r.item, BOUNCED)
+        params = {**_common_params(r, tpl), "village": names.get(r.village_code or "", "") or "",
+                  "reason": (r.bank_reason or "").strip() or "银行退回"}
+        targets = [(operator_recipient(op), phone) for op, phone in cadres.get(r.village_code or "", [])]
+        for recipient, phone in targets or [(NO_CADRE, None)]:
+            rows.append(_row(r.id, BOUNCED, recipient, phone, key, params, now))
+            result.bounced += 1
+            result.no_phone += phone is None
+
+    _insert_ignoring_duplicates(conn, rows)
+    return result
+
+
+# ------------------------------------------------------------------------------------------- sending
+
+def backoff_seconds(attempts: int) -> float:
+    """Seconds before the next try after ``attempts`` failed ones: 60, 120, 240 … at most an hour."""
+    return min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+
+
+def _claim(engine: Engine, now: dt.datetime, count: int, lease: float) -> tuple[str, list[Any]]:
+    token = secrets.token_hex(16)
+    with engine.begin() as conn:
+        due = (select(sms_outbox.c.id)
+               .where(sms_outbox.c.state == SmsState.TO_SEND.value, sms_outbox.c.next_attempt_at <= iso(now))
+               .order_by(sms_outbox.c.next_attempt_at, sms_outbox.c.id).limit(count))
+        if conn.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list(conn.execute(due).scalars())
+        if not ids:
+            return token, []
+        conn.execute(update(sms_outbox).where(sms_outbox.c.id.in_(ids))
+                     .values(claim=token, next_attempt_at=iso(now + dt.timedelta(seconds=lease))))
+        rows = conn.execute(select(sms_outbox.c.id, sms_outbox.c.phone, sms_outbox.c.template,
+                                   sms_outbox.c.params, sms_outbox.c.attempts)
+                            .where(sms_outbox.c.id.in_(ids)).order_by(sms_outbox.c.id)).all()
+    return token, rows
+
+
+def _mine(row_id: int, token: str):  # noqa: ANN202 - a WHERE clause
+    return and_(sms_outbox.c.id == row_id, sms_outbox.c.claim == token,
+                sms_outbox.c.state == SmsState.TO_SEND.value)
+
+
+def _release(engine: Engine, token: str, ids: list[int], now: dt.datetime) -> None:
+    """Hand rows back unsent (due at once): the claim would run out before they could be sent."""
+    if ids:
+        with engine.begin() as conn:
+            conn.execute(update(sms_outbox).where(sms_outbox.c.id.in_(ids), sms_outbox.c.claim == token)
+                         .values(claim=None, next_attempt_at=iso(now)))
+
+
+def send_pending(engine: Engine, gateway: SmsGateway, *, clock: Clock, batch_size: int = DEFAULT_BATCH,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, limit: int | None = None,
+                 templates: sms_templates.Templates | None = None) -> SendResult:
+    """Send the due rows (at most ``limit``), ``batch_size`` claimed at a time; returns the counts."""
+    tpl = templates or sms_templates.load()
+    result = SendResult()
+    per_send = float(getattr(gateway, "max_send_seconds", 30.0))
+    remaining = limit
+    while remaining is None or remaining > 0:
+        count = batch_size if remaining is None else min(batch_size, remaining)
+        lease = count * per_send + LEASE_MARGIN
+        claimed_at = clock.now()
+        token, rows = _claim(engine, claimed_at, count, lease)
+        if not rows:
+            break
+        if remaining is not None:
+            remaining -= len(rows)
+        for index, row in enumerate(rows):
+            now = clock.now()
+            # Stop using the claim while a whole send still fits inside it.
+            if (now - claimed_at).total_seconds() + per_send > lease - LEASE_MARGIN / 2:
+                _release(engine, token, [r.id for r in rows[index:]], now)
+                break
+            _send_one(engine, gateway, tpl, token, row, clock, max_attempts, result)
+    with engine.connect() as conn:
+        result.left = conn.execute(select(func.count()).select_from(sms_outbox)
+                                   .where(sms_outbox.c.state == SmsState.TO_SEND.value)).scalar_one()
+    return result
+
+
+def _send_one(engine: Engine, gateway: SmsGateway, tpl: sms_templates.Templates, token: str, row: Any,
+              clock: Clock, max_attempts: int, result: SendResult) -> None:
+    params = json.loads(row.params)
+    attempts = row.attempts + 1
+    try:
+        message = SmsMessage(phone=row.phone, template=row.template, params=params,
+                             text=tpl.render(row.template, params), out_id=str(row.id))
+        sent = gateway.send(message)
+    except SmsFailed as failure:
+        give_up = not failure.retry or attempts >= max_attempts
+        now = clock.now()
+        values: dict[str, Any] = {"attempts": attempts, "last_error": failure.code[:200], "claim": None,
+                                  "gateway": gateway.name}
+        if give_up:
+            values.update(state=SmsState.GAVE_UP.value, next_attempt_at=None)
+        else:
+            values.update(next_attempt_at=iso(now + dt.timedelta(seconds=backoff_seconds(attempts))))
+        with engine.begin() as conn:
+            recorded = conn.execute(update(sms_outbox).where(_mine(row.id, token)).values(**values)).rowcount
+        if not recorded:
+            result.lease_lost += 1
+            log.warning("sms outbox=%s: failure not recorded, another sender holds the row", row.id)
+            return
+        if give_up:
+            result.gave_up += 1
+        else:
+            result.failed += 1
+        log.info("sms outbox=%s attempt %s failed: %s%s", row.id, attempts, failure.code,
+                 " (gave up)" if give_up else "")
+        return
+    except Exception as exc:  # a template error, a gateway bug: keep the row, never its text, in the log
+        code = getattr(exc, "code", None) or error_codes.SMS_REFUSED
+        log.error("sms outbox=%s: %s (%s)", row.id, code, type(exc).__name__)
+        with engine.begin() as conn:
+            conn.execute(update(sms_outbox).where(_mine(row.id, token))
+                         .values(state=SmsState.GAVE_UP.value, attempts=attempts, last_error=str(code)[:200],
+                                 claim=None, next_attempt_at=None))
+        result.gave_up += 1
+        return
+    # The gateway has the message: record it now, in the smallest transaction there is.
+    with engine.begin() as conn:
+        recorded = conn.execute(update(sms_outbox).where(_mine(row.id, token)).values(
+            state=SmsState.SENT.value, attempts=attempts, gateway=sent.gateway, gateway_ref=sent.message_id[:100],
+            sent_at=iso(clock.now()), claim=None, next_attempt_at=None, last_error=None)).rowcount
+    if recorded:
+        result.sent += 1
+    else:
+        result.lease_lost += 1
+        log.warning("sms outbox=%s: sent, but another sender had taken the row over", row.id)
+
+
+# ------------------------------------------------------------------------------------------- reading
+
+def status(conn: Connection) -> dict[str, Any]:
+    """Counts per kind and state, the given-up rows' reasons, receipts, and when the next row is due."""
+    by: dict[str, dict[str, int]] = defaultdict(dict)
+    for kind, state, n in conn.execute(select(sms_outbox.c.kind, sms_outbox.c.state, func.count())
+                                       .group_by(sms_outbox.c.kind, sms_outbox.c.state)):
+        by[kind][state] = n
+    reasons = {code: n for code, n in conn.execute(
+        select(sms_outbox.c.last_error, func.count()).where(sms_outbox.c.state == SmsState.GAVE_UP.value)
+        .group_by(sms_outbox.c.last_error))}
+    receipts = {r or "none": n for r, n in conn.execute(
+        select(sms_outbox.c.receipt, func.count()).where(sms_outbox.c.state == SmsState.SENT.value)
+        .group_by(sms_outbox.c.receipt))}
+    next_due = conn.execute(select(func.min(sms_outbox.c.next_attempt_at))
+                            .where(sms_outbox.c.state == SmsState.TO_SEND.value)).scalar()
+    totals = {str(s): sum(k.get(str(s), 0) for k in by.values()) for s in SmsState}
+    return {"by_kind": {k: dict(v) for k, v in sorted(by.items())}, "totals": totals,
+            "gave_up_reasons": reasons, "receipts": receipts, "next_due": next_due}
+
+
+# ------------------------------------------------------------------------------------------- receipts
+
+RECEIPT_STATES = ("delivered", "failed")
+
+
+def record_receipts(engine: Engine, gateway: str, receipts: list[tuple[str, str]], *, clock: Clock
+                    ) -> dict[str, int]:
+    """The gateway's delivery reports, ``(message id, delivered | failed)``: each sets the receipt of the
+    row the gateway sent under that id. A report naming no row of ours is counted, not stored."""
+    recorded = unknown = 0
+    at = iso(clock.now())
+    with engine.begin() as conn:
+        for message_id, state in receipts:
+            n = conn.execute(update(sms_outbox).where(sms_outbox.c.gateway == gateway,
+                                                      sms_outbox.c.gateway_ref == message_id,
+                                                      sms_outbox.c.state == SmsState.SENT.value)
+                             .values(receipt=state, receipt_at=at)).rowcount
+            recorded += n > 0
+            unknown += n == 0
+    return {"recorded": recorded, "unknown": unknown}
