@@ -211,6 +211,9 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_redact_text)
 
+    from . import sms_cmds  # issue 13 item 5: registry sms …, set-operator-phone
+    sms_cmds.register(rsub)
+
 
 _TEN_YEARS = 10 * 366 * 86400
 

@@ -57,4 +57,5 @@ class RecordingGateway:
     def send(self, message: SmsMessage) -> Sent:
         with self._lock:
             self.sent.append(message)
-            return Sent(self.name, f"rec-{len(self.sent)}")
+            # The outbox id, when there is one: a count would repeat in every new process.
+            return Sent(self.name, f"rec-{message.out_id or len(self.sent)}")

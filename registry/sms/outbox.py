@@ -45,6 +45,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from enrollment import error_codes
 from enrollment.vocabulary import PaymentLineState, SmsState
 
+from .. import audit
 from ..clock import Clock
 from ..db import iso
 from ..payments.masking import mask_tail
@@ -64,6 +65,11 @@ from . import templates as sms_templates
 from .gateway import SmsFailed, SmsGateway, SmsMessage
 
 log = logging.getLogger("registry.sms")
+
+# Audit actions (registry.audit): counts only, never a phone or a name.
+SMS_RUN = "sms.run"                      # one send-pending run: rows enqueued, sent, failed, given up
+SMS_RECEIPTS = "sms.receipts"            # delivery reports recorded
+OPERATOR_PHONE_SET = "operator.phone_set"  # a cadre's phone set or cleared (data: set true/false)
 
 CREDITED, BOUNCED = "credited", "bounced"
 RESIDENT = "resident"
@@ -369,3 +375,18 @@ def record_receipts(engine: Engine, gateway: str, receipts: list[tuple[str, str]
             recorded += n > 0
             unknown += n == 0
     return {"recorded": recorded, "unknown": unknown}
+
+
+def run(engine: Engine, gateway: SmsGateway, *, clock: Clock, actor: str, batch_size: int = DEFAULT_BATCH,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS, limit: int | None = None,
+        templates: sms_templates.Templates | None = None) -> dict[str, Any]:
+    """``registry sms send-pending``: enqueue what is missing, send what is due, audit the counts."""
+    tpl = templates or sms_templates.load()
+    with engine.begin() as conn:
+        enqueued = enqueue_settled(conn, now=iso(clock.now()), templates=tpl)
+    sent = send_pending(engine, gateway, clock=clock, batch_size=batch_size, max_attempts=max_attempts,
+                        limit=limit, templates=tpl)
+    out = {"enqueued": enqueued.to_dict(), **sent.to_dict(), "gateway": gateway.name}
+    with engine.begin() as conn:
+        audit.append(conn, actor, SMS_RUN, "sms_outbox", out)
+    return out
