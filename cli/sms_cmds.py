@@ -26,8 +26,8 @@ def register(rsub: Any) -> None:
     s.add_argument("--db", help=DB_HELP)
     s.add_argument("--json", action="store_true", help="print JSON")
     s.add_argument("--limit", type=int, default=None, metavar="N", help="send at most N messages this run")
-    s.add_argument("--batch-size", type=int, default=50, metavar="N",
-                   help="rows claimed at a time (default 50)")
+    s.add_argument("--batch-size", type=int, default=100, metavar="N",
+                   help="rows claimed at a time (default 100)")
     s.add_argument("--max-attempts", type=int, default=5, metavar="N",
                    help="attempts before a message is given up (default 5)")
     _gateway_args(s)

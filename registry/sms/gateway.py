@@ -41,6 +41,8 @@ class SmsGateway(Protocol):
     name: str
     # The longest one ``send`` can take (its timeouts): the outbox's claim on a row outlasts it.
     max_send_seconds: float
+    # How many sends may be in flight at once (threads); 1 for a client not known to be thread-safe.
+    max_concurrency: int
 
     def send(self, message: SmsMessage) -> Sent: ...
 
@@ -52,6 +54,7 @@ class RecordingGateway:
     name: str = "recording"
     sent: list[SmsMessage] = field(default_factory=list)
     max_send_seconds: float = 1.0
+    max_concurrency: int = 8
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def send(self, message: SmsMessage) -> Sent:

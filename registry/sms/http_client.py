@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+import requests.adapters
 
 from enrollment import error_codes
 
@@ -21,9 +22,13 @@ DEFAULT_TIMEOUT = (3.0, 10.0)  # (connect, read) seconds
 
 class GatewayHttp:
     def __init__(self, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None, pool_size: int = 16) -> None:
         self.timeout = timeout
         self.session = session or requests.Session()
+        # One kept-alive connection per sender thread (registry.sms.outbox sends several at once).
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     @property
     def max_seconds(self) -> float:

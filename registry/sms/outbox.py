@@ -36,6 +36,7 @@ import json
 import logging
 import secrets
 from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -62,7 +63,7 @@ from ..schema import (
     villages,
 )
 from . import templates as sms_templates
-from .gateway import SmsFailed, SmsGateway, SmsMessage
+from .gateway import Sent, SmsFailed, SmsGateway, SmsMessage
 
 log = logging.getLogger("registry.sms")
 
@@ -74,7 +75,7 @@ OPERATOR_PHONE_SET = "operator.phone_set"  # a cadre's phone set or cleared (dat
 CREDITED, BOUNCED = "credited", "bounced"
 RESIDENT = "resident"
 NO_CADRE = "cadres"          # the recipient of a bounced line's row when its village has no cadre at all
-DEFAULT_BATCH = 50
+DEFAULT_BATCH = 100
 DEFAULT_MAX_ATTEMPTS = 5
 BACKOFF_FIRST = 60.0         # seconds before the second attempt; doubled each time
 BACKOFF_MAX = 3600.0
@@ -245,93 +246,105 @@ def _mine(row_id: int, token: str):  # noqa: ANN202 - a WHERE clause
                 sms_outbox.c.state == SmsState.TO_SEND.value)
 
 
-def _release(engine: Engine, token: str, ids: list[int], now: dt.datetime) -> None:
-    """Hand rows back unsent (due at once): the claim would run out before they could be sent."""
-    if ids:
-        with engine.begin() as conn:
-            conn.execute(update(sms_outbox).where(sms_outbox.c.id.in_(ids), sms_outbox.c.claim == token)
-                         .values(claim=None, next_attempt_at=iso(now)))
-
-
 def send_pending(engine: Engine, gateway: SmsGateway, *, clock: Clock, batch_size: int = DEFAULT_BATCH,
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS, limit: int | None = None,
-                 templates: sms_templates.Templates | None = None) -> SendResult:
-    """Send the due rows (at most ``limit``), ``batch_size`` claimed at a time; returns the counts."""
+                 templates: sms_templates.Templates | None = None, concurrency: int | None = None) -> SendResult:
+    """Send the due rows (at most ``limit``), ``batch_size`` claimed at a time, ``concurrency`` gateway calls
+    in flight (default: the gateway's ``max_concurrency``, else 1); returns the counts.
+
+    Answers are recorded as they arrive: every answer that came in while the previous commit ran goes into
+    the next one (a group commit), so a commit's fsync is shared instead of paid per message, and an
+    answer waits for its record at most one commit."""
     tpl = templates or sms_templates.load()
     result = SendResult()
     per_send = float(getattr(gateway, "max_send_seconds", 30.0))
+    workers = max(1, int(concurrency or getattr(gateway, "max_concurrency", 1)))
     remaining = limit
-    while remaining is None or remaining > 0:
-        count = batch_size if remaining is None else min(batch_size, remaining)
-        lease = count * per_send + LEASE_MARGIN
-        claimed_at = clock.now()
-        token, rows = _claim(engine, claimed_at, count, lease)
-        if not rows:
-            break
-        if remaining is not None:
-            remaining -= len(rows)
-        for index, row in enumerate(rows):
-            now = clock.now()
-            # Stop using the claim while a whole send still fits inside it.
-            if (now - claimed_at).total_seconds() + per_send > lease - LEASE_MARGIN / 2:
-                _release(engine, token, [r.id for r in rows[index:]], now)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sms-send") as pool:
+        while remaining is None or remaining > 0:
+            count = batch_size if remaining is None else min(batch_size, remaining)
+            lease = count * per_send + LEASE_MARGIN
+            claimed_at = clock.now()
+            token, rows = _claim(engine, claimed_at, count, lease)
+            if not rows:
                 break
-            _send_one(engine, gateway, tpl, token, row, clock, max_attempts, result)
+            if remaining is not None:
+                remaining -= len(rows)
+            # A send starts only while a whole send still fits inside the claim's lease.
+            deadline = claimed_at + dt.timedelta(seconds=lease - LEASE_MARGIN / 2 - per_send)
+            pending = {pool.submit(_attempt, gateway, tpl, row, clock, deadline) for row in rows}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                _record(engine, gateway, token, [f.result() for f in done], clock, max_attempts, result)
     with engine.connect() as conn:
         result.left = conn.execute(select(func.count()).select_from(sms_outbox)
                                    .where(sms_outbox.c.state == SmsState.TO_SEND.value)).scalar_one()
     return result
 
 
-def _send_one(engine: Engine, gateway: SmsGateway, tpl: sms_templates.Templates, token: str, row: Any,
-              clock: Clock, max_attempts: int, result: SendResult) -> None:
-    params = json.loads(row.params)
-    attempts = row.attempts + 1
+@dataclass
+class _Outcome:
+    row: Any
+    sent: Sent | None = None
+    failure: SmsFailed | None = None
+    broken: str | None = None     # not a gateway answer: a template error, a gateway's bug (its code)
+    released: bool = False        # not tried: the claim's lease was running out
+
+
+def _attempt(gateway: SmsGateway, tpl: sms_templates.Templates, row: Any, clock: Clock,
+             deadline: dt.datetime) -> _Outcome:
+    if clock.now() > deadline:
+        return _Outcome(row, released=True)
     try:
+        params = json.loads(row.params)
         message = SmsMessage(phone=row.phone, template=row.template, params=params,
                              text=tpl.render(row.template, params), out_id=str(row.id))
-        sent = gateway.send(message)
+        return _Outcome(row, sent=gateway.send(message))
     except SmsFailed as failure:
-        give_up = not failure.retry or attempts >= max_attempts
-        now = clock.now()
-        values: dict[str, Any] = {"attempts": attempts, "last_error": failure.code[:200], "claim": None,
-                                  "gateway": gateway.name}
-        if give_up:
-            values.update(state=SmsState.GAVE_UP.value, next_attempt_at=None)
-        else:
-            values.update(next_attempt_at=iso(now + dt.timedelta(seconds=backoff_seconds(attempts))))
-        with engine.begin() as conn:
-            recorded = conn.execute(update(sms_outbox).where(_mine(row.id, token)).values(**values)).rowcount
-        if not recorded:
-            result.lease_lost += 1
-            log.warning("sms outbox=%s: failure not recorded, another sender holds the row", row.id)
-            return
-        if give_up:
-            result.gave_up += 1
-        else:
-            result.failed += 1
-        log.info("sms outbox=%s attempt %s failed: %s%s", row.id, attempts, failure.code,
-                 " (gave up)" if give_up else "")
-        return
-    except Exception as exc:  # a template error, a gateway bug: keep the row, never its text, in the log
-        code = getattr(exc, "code", None) or error_codes.SMS_REFUSED
-        log.error("sms outbox=%s: %s (%s)", row.id, code, type(exc).__name__)
-        with engine.begin() as conn:
-            conn.execute(update(sms_outbox).where(_mine(row.id, token))
-                         .values(state=SmsState.GAVE_UP.value, attempts=attempts, last_error=str(code)[:200],
-                                 claim=None, next_attempt_at=None))
-        result.gave_up += 1
-        return
-    # The gateway has the message: record it now, in the smallest transaction there is.
+        return _Outcome(row, failure=failure)
+    except Exception as exc:  # noqa: BLE001 - kept on the row by its code; never its text (it may hold a phone)
+        log.error("sms outbox=%s: %s", row.id, type(exc).__name__)
+        return _Outcome(row, broken=str(getattr(exc, "code", None) or error_codes.SMS_REFUSED))
+
+
+def _record(engine: Engine, gateway: SmsGateway, token: str, outcomes: list[_Outcome], clock: Clock,
+            max_attempts: int, result: SendResult) -> None:
+    """The answers that have arrived, in one transaction, each only under our claim."""
+    now = clock.now()
+    counted: list[tuple[_Outcome, str]] = []
     with engine.begin() as conn:
-        recorded = conn.execute(update(sms_outbox).where(_mine(row.id, token)).values(
-            state=SmsState.SENT.value, attempts=attempts, gateway=sent.gateway, gateway_ref=sent.message_id[:100],
-            sent_at=iso(clock.now()), claim=None, next_attempt_at=None, last_error=None)).rowcount
-    if recorded:
-        result.sent += 1
-    else:
-        result.lease_lost += 1
-        log.warning("sms outbox=%s: sent, but another sender had taken the row over", row.id)
+        for o in outcomes:
+            attempts = o.row.attempts + 1
+            if o.released:
+                values: dict[str, Any] = {"claim": None, "next_attempt_at": iso(now)}
+                kind = "released"
+            elif o.sent is not None:
+                values = {"state": SmsState.SENT.value, "attempts": attempts, "gateway": o.sent.gateway,
+                          "gateway_ref": o.sent.message_id[:100], "sent_at": iso(now), "claim": None,
+                          "next_attempt_at": None, "last_error": None}
+                kind = "sent"
+            else:
+                code = o.failure.code if o.failure is not None else str(o.broken)
+                give_up = o.failure is None or not o.failure.retry or attempts >= max_attempts
+                values = {"attempts": attempts, "last_error": code[:200], "claim": None, "gateway": gateway.name}
+                if give_up:
+                    values.update(state=SmsState.GAVE_UP.value, next_attempt_at=None)
+                else:
+                    values.update(next_attempt_at=iso(now + dt.timedelta(seconds=backoff_seconds(attempts))))
+                kind = "gave_up" if give_up else "failed"
+            if conn.execute(update(sms_outbox).where(_mine(o.row.id, token)).values(**values)).rowcount:
+                counted.append((o, kind))
+            else:
+                result.lease_lost += 1
+                log.warning("sms outbox=%s: answer not recorded, another sender had taken the row over", o.row.id)
+    for o, kind in counted:
+        if kind == "sent":
+            result.sent += 1
+        elif kind in ("failed", "gave_up"):
+            setattr(result, kind, getattr(result, kind) + 1)
+            code = o.failure.code if o.failure is not None else o.broken
+            log.info("sms outbox=%s attempt %s failed: %s%s", o.row.id, o.row.attempts + 1, code,
+                     " (gave up)" if kind == "gave_up" else "")
 
 
 # ------------------------------------------------------------------------------------------- reading
@@ -379,13 +392,13 @@ def record_receipts(engine: Engine, gateway: str, receipts: list[tuple[str, str]
 
 def run(engine: Engine, gateway: SmsGateway, *, clock: Clock, actor: str, batch_size: int = DEFAULT_BATCH,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS, limit: int | None = None,
-        templates: sms_templates.Templates | None = None) -> dict[str, Any]:
+        templates: sms_templates.Templates | None = None, concurrency: int | None = None) -> dict[str, Any]:
     """``registry sms send-pending``: enqueue what is missing, send what is due, audit the counts."""
     tpl = templates or sms_templates.load()
     with engine.begin() as conn:
         enqueued = enqueue_settled(conn, now=iso(clock.now()), templates=tpl)
     sent = send_pending(engine, gateway, clock=clock, batch_size=batch_size, max_attempts=max_attempts,
-                        limit=limit, templates=tpl)
+                        limit=limit, templates=tpl, concurrency=concurrency)
     out = {"enqueued": enqueued.to_dict(), **sent.to_dict(), "gateway": gateway.name}
     with engine.begin() as conn:
         audit.append(conn, actor, SMS_RUN, "sms_outbox", out)

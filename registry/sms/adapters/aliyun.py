@@ -58,6 +58,7 @@ def classify(code: str) -> SmsFailed:
 
 class AliyunGateway:
     name = "aliyun"
+    max_concurrency = 1   # the SDK's client does not say it is thread-safe: one send at a time
 
     def __init__(self, settings: SmsSettings, templates: Templates) -> None:
         client_mod: Any = require_sdk("alibabacloud_dysmsapi20170525.client", EXTRA)

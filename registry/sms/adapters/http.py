@@ -16,6 +16,7 @@ from ..http_client import DEFAULT_TIMEOUT, GatewayHttp
 
 class HttpGateway:
     name = "http"
+    max_concurrency = 8   # requests' connection pool is shared safely between threads
 
     def __init__(self, url: str, token: str = "", *, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
                  client: GatewayHttp | None = None) -> None:

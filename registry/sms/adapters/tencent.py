@@ -62,6 +62,7 @@ def e164(phone: str) -> str:
 
 class TencentGateway:
     name = "tencent"
+    max_concurrency = 1   # the SDK's client does not say it is thread-safe: one send at a time
 
     def __init__(self, settings: SmsSettings, templates: Templates) -> None:
         credential: Any = require_sdk("tencentcloud.common.credential", EXTRA)
