@@ -251,7 +251,6 @@ def _messages() -> dict[str, str]:
         "sms.phone_invalid": _t("手机号无效，短信未发送"),
         "sms.phone_blocked": _t("该手机号已退订或在免打扰名单中，短信未发送"),
         "sms.template_invalid": _t("短信模板或签名未通过审核，或模板变量不符，请管理员处理"),
-        "sms.receipt_unauthorized": _t("短信回执的密钥不对，未记录"),
         "sms.receipt_invalid": _t("短信回执的格式不对，未记录"),
     }
 

@@ -117,5 +117,4 @@ SMS_REFUSED = "sms.refused"                    # the gateway refused this messag
 SMS_PHONE_INVALID = "sms.phone_invalid"        # the gateway says the number is not a valid mobile (not retried)
 SMS_PHONE_BLOCKED = "sms.phone_blocked"        # the number opted out or is blacklisted (not retried)
 SMS_TEMPLATE_INVALID = "sms.template_invalid"  # the template or signature is not approved, or a variable is bad
-SMS_RECEIPT_UNAUTHORIZED = "sms.receipt_unauthorized"  # a delivery report without the shared secret
-SMS_RECEIPT_INVALID = "sms.receipt_invalid"    # a delivery report file or body that is not in the expected shape
+SMS_RECEIPT_INVALID = "sms.receipt_invalid"    # a delivery report file that is not in the expected shape

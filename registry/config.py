@@ -65,7 +65,6 @@ SMS_ENV = {
     "timeout": "YIKATONG_SMS_TIMEOUT",                # "CONNECT,READ" seconds (default 3,10)
     "http_url": "YIKATONG_SMS_HTTP_URL",
     "http_token": "YIKATONG_SMS_HTTP_TOKEN",          # secret
-    "receipt_secret": "YIKATONG_SMS_RECEIPT_SECRET",  # secret: the delivery reports' shared header
     "aliyun_access_key_id": "YIKATONG_SMS_ALIYUN_ACCESS_KEY_ID",
     "aliyun_access_key_secret": "YIKATONG_SMS_ALIYUN_ACCESS_KEY_SECRET",  # secret
     "aliyun_endpoint": "YIKATONG_SMS_ALIYUN_ENDPOINT",
@@ -84,7 +83,6 @@ class SmsSettings:
     timeout: tuple[float, float] = (3.0, 10.0)
     http_url: str = ""
     http_token: str = field(default="", repr=False)
-    receipt_secret: str = field(default="", repr=False)
     aliyun_access_key_id: str = ""
     aliyun_access_key_secret: str = field(default="", repr=False)
     aliyun_endpoint: str = "dysmsapi.aliyuncs.com"

@@ -13,17 +13,21 @@ given up (``sms.no_phone``) and counted, so nobody waits for it.
   select is ``FOR UPDATE SKIP LOCKED``, so two senders at once take different rows; on SQLite every
   writing transaction is ``BEGIN IMMEDIATE`` (registry.db), so claims run one after the other and the
   second sees the first's rows as not due. No lock is held while the gateway is called.
-- *Send*, then *record* in its own transaction per message, only under our claim token: ``sms_sent``
-  with the gateway's message id, or the failure's code with ``attempts + 1`` and a backoff; a failure the
-  gateway says will not improve, or the ``max_attempts``-th, gives up.
+- *Send* several at once (the gateway's ``max_concurrency`` threads: 8 for HTTP, 1 for an SDK not known
+  to be thread-safe) and *record* the answers as they arrive, each only under our claim token:
+  ``sms_sent`` with the gateway's message id, or the failure's code with ``attempts + 1`` and a backoff; a
+  failure the gateway says will not improve, or the ``max_attempts``-th, gives up. The answers that
+  arrived while one commit ran go into the next (a group commit): a commit per message (an fsync each)
+  held the outbox to ~30 messages/s on the test machine.
 - A sender that dies leaves its claimed rows due again when the lease ends. The lease outlasts the
-  claimed rows' sends (their count × the gateway's longest send, plus a margin) and a sender stops using
-  its claim before it could run out.
+  claimed rows' sends (their count × the gateway's longest send, plus a margin), and no send starts once
+  it could outlast the lease.
 
 The one window where a message can go twice: the gateway accepted it, and the sender died (or lost the
-database) before its record committed — one UPDATE of one row, milliseconds — or the gateway's answer
-was lost on the way back (a timeout after the gateway had sent). The row's id goes to the gateway as
-its out-id (Aliyun ``OutId``, Tencent ``SessionContext``, the HTTP gateway's ``id`` and
+database) before the commit that records it — an answer waits at most one commit (milliseconds; with 8
+in flight, at most the handful of answers that arrived during the previous commit) — or the gateway's
+answer was lost on the way back (a timeout after the gateway had sent). The row's id goes to the
+gateway as its out-id (Aliyun ``OutId``, Tencent ``SessionContext``, the HTTP gateway's ``id`` and
 ``Idempotency-Key``), so a gateway that deduplicates does, and a receipt names the row either way.
 
 No phone number, name or ID number goes into a log line: rows are named by their outbox id.
