@@ -384,6 +384,38 @@ def test_a_template_file_missing_a_variable_is_refused(tmp_path):
     assert e.value.code == error_codes.SMS_TEMPLATES_INVALID
 
 
+def test_migration_0015_keeps_outbox_rows_and_their_guards(registry_db_url):
+    """An outbox row written under 0014 survives 0015 as the resident's row; the state CHECK and the new
+    unique key (line, kind, recipient) hold afterwards (SQLite rebuilds the table)."""
+    from regkit import upgrade_to
+    from sqlalchemy import insert, text, update
+    from sqlalchemy.exc import IntegrityError
+
+    from registry.db import make_engine, migrate
+
+    engine = make_engine(registry_db_url)
+    upgrade_to(engine, "0014")
+    with engine.begin() as conn:
+        line = Seed(conn).line(QI)
+        conn.execute(text("INSERT INTO sms_outbox (payment_line_id, kind, phone, template, params, state, "
+                          "attempts, created_at) VALUES (:l, 'credited', '13912345678', 'credited', '{}', "
+                          "'sms_to_send', 0, :t)"), {"l": line, "t": "2026-12-01T00:00:00.000000Z"})
+    migrate(engine)
+    (row,) = rows(engine)
+    assert (row.payment_line_id, row.recipient, row.state, row.claim) == (line, "resident", "sms_to_send", None)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(update(sms_outbox).values(state="sms_lost"))
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(sms_outbox).values(payment_line_id=line, kind="credited", recipient="resident",
+                                               template="credited", params="{}", state="sms_to_send",
+                                               created_at="2026-12-01T00:00:00.000000Z"))
+    with engine.begin() as conn:  # another recipient of the same line and kind is a row of its own
+        conn.execute(insert(sms_outbox).values(payment_line_id=line, kind="credited", recipient="operator:1",
+                                               template="credited", params="{}", state="sms_to_send",
+                                               created_at="2026-12-01T00:00:00.000000Z"))
+    engine.dispose()
+
+
 def test_seed_people_are_distinct():
     """The kit's people differ in every personal value (the log test relies on it)."""
     people: list[Person] = [person(i) for i in range(1, 5)] + [QI]
