@@ -144,9 +144,9 @@ def read_receipts(file: str) -> list[tuple[str, str]]:
 def cmd_set_operator_phone(args: argparse.Namespace) -> int:
     from sqlalchemy import update
 
-    from enrollment import error_codes
     from enrollment.text import normalize_mobile
     from registry import audit
+    from registry.auth import OPERATOR_UNKNOWN
     from registry.schema import operators
     from registry.sms import outbox
 
@@ -156,7 +156,7 @@ def cmd_set_operator_phone(args: argparse.Namespace) -> int:
         changed = conn.execute(update(operators).where(operators.c.username == args.username)
                                .values(phone=phone)).rowcount
         if not changed:
-            raise CliError(error_codes.BAD_CREDENTIALS, f"no operator {args.username!r}")
+            raise CliError(OPERATOR_UNKNOWN, f"no operator {args.username!r}")
         audit.append(conn, audit.CLI, outbox.OPERATOR_PHONE_SET, args.username, {"set": phone is not None})
     if args.json:
         print_json({"username": args.username, "phone_set": phone is not None})

@@ -352,6 +352,8 @@ def test_command_line_send_pending_status_receipt_and_cadre_phone(registry_db_ur
                               cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
                               capture_output=True, text=True, timeout=120)
 
+    r = cli("set-operator-phone", "nobody", "13700000001")
+    assert r.returncode == 1 and r.stderr.startswith("error: operator.unknown"), r.stderr
     r = cli("set-operator-phone", "cadre_1", "137-0000-0001", "--json")
     assert r.returncode == 0 and json.loads(r.stdout) == {"username": "cadre_1", "phone_set": True}, r.stderr
     assert "13700000001" not in r.stdout
