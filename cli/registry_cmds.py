@@ -214,6 +214,9 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_redact_text)
     notice_cmds.register(rsub)
 
+    from . import sms_cmds  # issue 13 item 5: registry sms …, set-operator-phone
+    sms_cmds.register(rsub)
+
 
 _TEN_YEARS = 10 * 366 * 86400
 

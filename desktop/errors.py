@@ -244,6 +244,22 @@ def _messages() -> dict[str, str]:
         "notice.village_unknown": _t("登记中心没有这个村（村代码 {village}）"),
         "notice.period_invalid": _t("期次应为6位年月，例如 201906"),
         "notice.format_unknown": _t("公示文件应保存为 .csv 或 .pdf"),
+        # the SMS outbox (registry sms …, issue 13)
+        "sms.no_phone": _t("没有可用的手机号（花名册和登记记录中都没有），短信未发送"),
+        "sms.not_configured": _t("短信网关未配置：请设置 YIKATONG_SMS_GATEWAY 及其参数"),
+        "sms.sdk_missing": _t("所选短信网关的软件包未安装（{package}），请安装后再发送"),
+        "sms.templates_invalid": _t("短信模板文件有误，请联系管理员（resources/sms/templates.json）"),
+        "sms.timeout": _t("短信网关没有及时应答，稍后会自动重发"),
+        "sms.unreachable": _t("无法连接短信网关，稍后会自动重发"),
+        "sms.gateway_error": _t("短信网关出错，稍后会自动重发"),
+        "sms.rate_limited": _t("短信发送过于频繁，稍后会自动重发"),
+        "sms.gateway_auth": _t("短信网关拒绝了账号密钥，请管理员检查短信网关设置"),
+        "sms.account": _t("短信账户已停用或余额不足，请管理员处理"),
+        "sms.refused": _t("短信网关拒绝发送这条短信"),
+        "sms.phone_invalid": _t("手机号无效，短信未发送"),
+        "sms.phone_blocked": _t("该手机号已退订或在免打扰名单中，短信未发送"),
+        "sms.template_invalid": _t("短信模板或签名未通过审核，或模板变量不符，请管理员处理"),
+        "sms.receipt_invalid": _t("短信回执的格式不对，未记录"),
     }
 
 

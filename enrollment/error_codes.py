@@ -109,3 +109,20 @@ SELFQUERY_CODE_EXPIRED = "selfquery.code_expired"    # the code is past its 5 mi
 NOTICE_VILLAGE_UNKNOWN = "notice.village_unknown"    # no such village in the registry
 NOTICE_PERIOD_INVALID = "notice.period_invalid"      # the period is not YYYYMM
 NOTICE_FORMAT_UNKNOWN = "notice.format_unknown"      # the output file is neither .csv nor .pdf
+# --- the SMS outbox and its gateways (registry/sms, issue 13). An outbox row's last_error holds one of
+# these; a gateway's own code is mapped to one of them (registry/sms/adapters), never stored as it is.
+SMS_NO_PHONE = "sms.no_phone"                  # no phone for the resident (roster, record) or the village's cadres
+SMS_NOT_CONFIGURED = "sms.not_configured"      # no gateway chosen, or a setting it needs is missing
+SMS_SDK_MISSING = "sms.sdk_missing"            # the chosen gateway's SDK is not installed (an optional extra)
+SMS_TEMPLATES_INVALID = "sms.templates_invalid"  # the templates file is unreadable or misses a template
+SMS_TIMEOUT = "sms.timeout"                    # the gateway did not answer in time (retried)
+SMS_UNREACHABLE = "sms.unreachable"            # no connection to the gateway (retried)
+SMS_GATEWAY_ERROR = "sms.gateway_error"        # the gateway failed on its side, a 5xx (retried)
+SMS_RATE_LIMITED = "sms.rate_limited"          # the gateway's frequency limits (retried later)
+SMS_GATEWAY_AUTH = "sms.gateway_auth"          # the gateway refused our credentials (retried: fix the settings)
+SMS_ACCOUNT = "sms.account"                    # the SMS account is suspended or out of balance (retried)
+SMS_REFUSED = "sms.refused"                    # the gateway refused this message (not retried)
+SMS_PHONE_INVALID = "sms.phone_invalid"        # the gateway says the number is not a valid mobile (not retried)
+SMS_PHONE_BLOCKED = "sms.phone_blocked"        # the number opted out or is blacklisted (not retried)
+SMS_TEMPLATE_INVALID = "sms.template_invalid"  # the template or signature is not approved, or a variable is bad
+SMS_RECEIPT_INVALID = "sms.receipt_invalid"    # a delivery report file that is not in the expected shape

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from resources import user_data_dir
 
@@ -56,3 +57,71 @@ class Settings:
     # each message to ``sms_file`` (the tests' and the demo's recording gateway).
     sms_gateway: str = "none"
     sms_file: str | None = None
+
+
+# ---- SMS (issue 13, registry/sms; docs/payments/c.md) ---------------------------------------------
+# The gateway and its parameters come from environment variables (a flag may override the non-secret
+# ones); secrets come from the environment only, never from a flag (other users see argv in ps), and
+# never appear in a repr, a log line or an error.
+SMS_ENV = {
+    "gateway": "YIKATONG_SMS_GATEWAY",                # recording | http | aliyun | tencent
+    "templates": "YIKATONG_SMS_TEMPLATES",            # a templates JSON instead of resources/sms/templates.json
+    "timeout": "YIKATONG_SMS_TIMEOUT",                # "CONNECT,READ" seconds (default 3,10)
+    "http_url": "YIKATONG_SMS_HTTP_URL",
+    "http_token": "YIKATONG_SMS_HTTP_TOKEN",          # secret
+    "aliyun_access_key_id": "YIKATONG_SMS_ALIYUN_ACCESS_KEY_ID",
+    "aliyun_access_key_secret": "YIKATONG_SMS_ALIYUN_ACCESS_KEY_SECRET",  # secret
+    "aliyun_endpoint": "YIKATONG_SMS_ALIYUN_ENDPOINT",
+    "tencent_secret_id": "YIKATONG_SMS_TENCENT_SECRET_ID",
+    "tencent_secret_key": "YIKATONG_SMS_TENCENT_SECRET_KEY",  # secret
+    "tencent_sdk_app_id": "YIKATONG_SMS_TENCENT_SDK_APP_ID",
+    "tencent_region": "YIKATONG_SMS_TENCENT_REGION",
+}
+SMS_GATEWAYS = ("recording", "http", "aliyun", "tencent")
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    gateway: str = ""
+    templates: str | None = None
+    timeout: tuple[float, float] = (3.0, 10.0)
+    http_url: str = ""
+    http_token: str = field(default="", repr=False)
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: str = field(default="", repr=False)
+    aliyun_endpoint: str = "dysmsapi.aliyuncs.com"
+    tencent_secret_id: str = ""
+    tencent_secret_key: str = field(default="", repr=False)
+    tencent_sdk_app_id: str = ""
+    tencent_region: str = "ap-guangzhou"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> SmsSettings:
+        """The settings from the environment; ``overrides`` (flags) win where not None."""
+        from enrollment import error_codes
+        from enrollment.errors import DomainError
+
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {k: env[v].strip() for k, v in SMS_ENV.items() if env.get(v, "").strip()}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values.get("timeout"), str):
+            try:
+                connect, read = (float(x) for x in values["timeout"].split(","))
+                assert 0 < connect <= 120 and 0 < read <= 600
+            except (ValueError, AssertionError):
+                raise DomainError(error_codes.SMS_NOT_CONFIGURED, "timeout", setting=SMS_ENV["timeout"]) from None
+            values["timeout"] = (connect, read)
+        settings = cls(**values)
+        if settings.gateway and settings.gateway not in SMS_GATEWAYS:
+            raise DomainError(error_codes.SMS_NOT_CONFIGURED, "gateway", gateway=settings.gateway)
+        return settings
+
+    def require(self, name: str) -> str:
+        """A setting the chosen gateway needs, or ``sms.not_configured`` naming its variable."""
+        from enrollment import error_codes
+        from enrollment.errors import DomainError
+
+        value = getattr(self, name)
+        if not value:
+            raise DomainError(error_codes.SMS_NOT_CONFIGURED, name, setting=SMS_ENV[name])
+        return value

@@ -89,6 +89,9 @@ operators = Table(
     Column("display_name", String(100), nullable=False, server_default=""),
     Column("disabled", Boolean, nullable=False, server_default="0"),
     Column("created_at", String(32), nullable=False),
+    # A cadre's mobile number (migration 0015, ``registry set-operator-phone``): where the notice of a
+    # bounced payment in their village goes. NULL: none known.
+    Column("phone", String(20), nullable=True),
     CheckConstraint("role IN ('cadre', 'central', 'admin')", name="role"),
 )
 
@@ -622,8 +625,11 @@ result_errors = Table(
     Column("data", Text, nullable=False, server_default="{}"),
 )
 
-# The SMS outbox: one message per (payment line, kind), exactly once, because the gateways are not
-# idempotent. kind: credited (to the resident) | bounced (to the village's cadres, not the resident).
+# The SMS outbox: one message per (payment line, kind, recipient), exactly once, because the gateways are
+# not idempotent. kind: credited (to the resident) | bounced (to the village's cadres, not the resident).
+# recipient (migration 0015): ``resident`` or ``operator:<id>`` (one row per cadre of the village). A
+# sender claims a row by writing its ``claim`` token and pushing ``next_attempt_at`` to the lease's end
+# (registry.sms.outbox); ``receipt``/``receipt_at``: the gateway's delivery report.
 sms_outbox = Table(
     "sms_outbox", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -641,7 +647,11 @@ sms_outbox = Table(
     Column("receipt", String(32), nullable=True),
     Column("created_at", String(32), nullable=False),
     Column("sent_at", String(32), nullable=True),
-    UniqueConstraint("payment_line_id", "kind", name="uq_sms_outbox_line_kind"),
+    Column("recipient", String(32), nullable=False, server_default="resident"),
+    Column("claim", String(32), nullable=True),
+    Column("receipt_at", String(32), nullable=True),
+    UniqueConstraint("payment_line_id", "kind", "recipient", name="uq_sms_outbox_line_kind_recipient"),
+    Index("ix_sms_outbox_due", "state", "next_attempt_at"),
     _one_of("state", SmsState),
 )
 

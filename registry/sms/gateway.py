@@ -19,6 +19,10 @@ class SmsMessage:
     template: str                 # the template code the gateway knows (resources, per item)
     params: dict[str, str]        # the template's variables, all strings
     text: str                     # the whole message as the resident reads it (for the record and the stub)
+    # The outbox row's id: passed to the gateway where its API takes one (Aliyun OutId, Tencent
+    # SessionContext, the generic HTTP gateway's "id" and Idempotency-Key), so a resend after a lost
+    # answer can be matched, or deduplicated by a gateway that does so.
+    out_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,10 @@ class SmsFailed(Exception):
 
 class SmsGateway(Protocol):
     name: str
+    # The longest one ``send`` can take (its timeouts): the outbox's claim on a row outlasts it.
+    max_send_seconds: float
+    # How many sends may be in flight at once (threads); 1 for a client not known to be thread-safe.
+    max_concurrency: int
 
     def send(self, message: SmsMessage) -> Sent: ...
 
@@ -45,9 +53,12 @@ class RecordingGateway:
 
     name: str = "recording"
     sent: list[SmsMessage] = field(default_factory=list)
+    max_send_seconds: float = 1.0
+    max_concurrency: int = 8
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def send(self, message: SmsMessage) -> Sent:
         with self._lock:
             self.sent.append(message)
-            return Sent(self.name, f"rec-{len(self.sent)}")
+            # The outbox id, when there is one: a count would repeat in every new process.
+            return Sent(self.name, f"rec-{message.out_id or len(self.sent)}")
