@@ -211,6 +211,9 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_redact_text)
 
+    from .payments_cmds import register as register_payments  # issue 13: batches, bank files, results
+    register_payments(rsub)
+
 
 _TEN_YEARS = 10 * 366 * 86400
 

@@ -100,3 +100,26 @@ NETWORK_TIMEOUT = "network.timeout"
 NETWORK_UNREACHABLE = "network.unreachable"
 NETWORK_BAD_RESPONSE = "network.bad_response"
 NETWORK_SERVER_ERROR = "network.server_error"
+
+# --- payments: batches, bank files and the bank's results (issue 13 items 3-4, registry/payments)
+PAYMENTS_PERIOD_INVALID = "payments.period_invalid"          # not YYYYMM (month 01-12)
+PAYMENTS_TOWNSHIP_INVALID = "payments.township_invalid"      # not the 9 digits a village code starts with
+PAYMENTS_NOTHING_TO_BATCH = "payments.nothing_to_batch"      # no ready line of that item/period (no empty batch)
+PAYMENTS_LINE_CONFLICT = "payments.line_conflict"            # the database refused a second open line: retry
+PAYMENTS_CARD_NOT_ACTIVE = "payments.card_not_active"        # a line left ready: no active card at batch time
+PAYMENTS_CARD_NAME_MISMATCH = "payments.card_name_mismatch"  # a line left ready: the active card is another name's
+PAYMENTS_ALREADY_OPEN = "payments.already_open"              # a line left ready: same person/item/period open or paid
+PAYMENTS_BATCH_UNKNOWN = "payments.batch_unknown"
+PAYMENTS_BATCH_STATE = "payments.batch_state"                # the batch's state does not allow this step
+PAYMENTS_APPROVER_IS_CREATOR = "payments.approver_is_creator"  # four eyes: the creator cannot approve
+PAYMENTS_EXPORT_MISMATCH = "payments.export_mismatch"        # a re-export would differ from the first file's bytes
+PAYMENTS_EXPORT_ENCODING = "payments.export_encoding"        # a name the chosen encoding (GBK) cannot write
+PAYMENTS_BANK_FILE_INVALID = "payments.bank_file_invalid"    # resources/payments/bank_file.json is wrong
+PAYMENTS_BANK_REASONS_INVALID = "payments.bank_reasons_invalid"  # resources/payments/bank_reasons.json is wrong
+PAYMENTS_RESULTS_ALREADY_IMPORTED = "payments.results_already_imported"  # notice: the same file again, no change
+PAYMENTS_LINE_UNKNOWN = "payments.line_unknown"              # no payment line with this reference
+PAYMENTS_LINE_STATE = "payments.line_state"                  # only a credited line can be reversed
+PAYMENTS_REASON_REQUIRED = "payments.reason_required"        # a reversal needs its reason (at most 200 characters)
+PAYMENTS_AWAITING_CARD_FIX = "payments.awaiting_card_fix"    # a failed line waits for corrected card data
+PAYMENTS_FILE_UNREADABLE = "payments.file_unreadable"        # the results file cannot be read
+PAYMENTS_FILE_UNWRITABLE = "payments.file_unwritable"        # the bank file cannot be written there

@@ -75,6 +75,21 @@ STATUS: dict[str, int] = {
     # The registry is up but lacks a part (no check worker, no CJK font): the laptop retries later.
     codes.REVIEW_CHECKS_UNAVAILABLE: 503,
     FONT_MISSING: 503,
+    # Payments: batches, bank files, results (issue 13).
+    codes.PAYMENTS_PERIOD_INVALID: 422,
+    codes.PAYMENTS_TOWNSHIP_INVALID: 422,
+    codes.PAYMENTS_NOTHING_TO_BATCH: 409,
+    codes.PAYMENTS_LINE_CONFLICT: 409,
+    codes.PAYMENTS_BATCH_UNKNOWN: 404,
+    codes.PAYMENTS_BATCH_STATE: 409,
+    codes.PAYMENTS_APPROVER_IS_CREATOR: 403,
+    codes.PAYMENTS_EXPORT_MISMATCH: 409,
+    codes.PAYMENTS_EXPORT_ENCODING: 422,
+    codes.PAYMENTS_BANK_FILE_INVALID: 500,
+    codes.PAYMENTS_BANK_REASONS_INVALID: 500,
+    codes.PAYMENTS_LINE_UNKNOWN: 404,
+    codes.PAYMENTS_LINE_STATE: 409,
+    codes.PAYMENTS_REASON_REQUIRED: 422,
 }
 
 
