@@ -152,12 +152,14 @@ def _apply(conn: Connection, operator: Operator, file_name: str, sha256: str, pa
     errors: list[dict[str, Any]] = [{"line": r.line, "reference": "", "code": E_ROW_LENGTH, "data": r.data}
                                     for r in row_errors]
     references = sorted({f.get("reference", "") for _line, f in parsed if f.get("reference")})
-    known: dict[str, Any] = {}
-    # By the reference's unique index alone: joined to the batches, SQLite would walk the batch's every line
-    # for each chunk (quadratic in the file's size).
-    for chunk in _chunks(references):
-        for r in conn.execute(select(pl.id, pl.reference, pl.entitlement_id, pl.amount_fen, pl.state, pl.batch_id)
-                              .where(pl.reference.in_(chunk))):
+    # The lines at the bank of exported batches first, in one query (what a return file is about); the
+    # file's other references (unknown, settled, not exported) by the reference's unique index, in chunks.
+    line_columns = (pl.id, pl.reference, pl.entitlement_id, pl.amount_fen, pl.state, pl.batch_id)
+    exported = select(b.id).where(b.state == BatchState.EXPORTED)
+    known: dict[str, Any] = {r.reference: r for r in conn.execute(select(*line_columns).where(
+        pl.batch_id.in_(exported), pl.state == PaymentLineState.AT_BANK))}
+    for chunk in _chunks([ref for ref in references if ref not in known]):
+        for r in conn.execute(select(*line_columns).where(pl.reference.in_(chunk))):
             known[r.reference] = r
     batch_states = dict(conn.execute(select(b.id, b.state).where(b.id.in_({r.batch_id for r in known.values()}))
                                      ).all()) if known else {}
