@@ -217,6 +217,9 @@ def register(sub: Any) -> None:
     from . import sms_cmds  # issue 13 item 5: registry sms …, set-operator-phone
     sms_cmds.register(rsub)
 
+    from .payments_cmds import register as register_payments  # issue 13: batches, bank files, results
+    register_payments(rsub)
+
 
 _TEN_YEARS = 10 * 366 * 86400
 
