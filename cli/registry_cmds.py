@@ -16,6 +16,7 @@ from typing import Any
 from enrollment import error_codes
 from enrollment.vocabulary import DECISION_TARGET, Action, VerificationState
 
+from . import payment_import_cmds
 from .main import EXIT_FAILURE, EXIT_USAGE, CliError, print_json, read_password
 
 DB_HELP = "database URL: sqlite:///PATH or postgresql://USER:PW@HOST/DB " \
@@ -210,6 +211,7 @@ def register(sub: Any) -> None:
     p.add_argument("--db", help=DB_HELP)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_redact_text)
+    payment_import_cmds.register(rsub)  # import-cards, import-entitlements, payments decide (issue 13)
 
 
 _TEN_YEARS = 10 * 366 * 86400
@@ -658,7 +660,7 @@ def cmd_mark_issued(args: argparse.Namespace) -> int:
     version = _current_version(engine, args.record_id)
     out = _api_errors(lambda: mark_card_issued(engine, operator, args.record_id, version=version,
                                                clock=SystemClock()))
-    _print_record(args, out, "card issued")
+    _print_record(args, out, f"card {out['card']['card_number_masked']} issued")
     return 0
 
 

@@ -75,6 +75,11 @@ STATUS: dict[str, int] = {
     # The registry is up but lacks a part (no check worker, no CJK font): the laptop retries later.
     codes.REVIEW_CHECKS_UNAVAILABLE: 503,
     FONT_MISSING: 503,
+    # Payments: cards and the departments' rosters (issue 13).
+    codes.REVIEW_CARD_MISSING: 409,
+    codes.ENTITLEMENT_UNKNOWN: 404,
+    codes.ENTITLEMENT_STATE: 409,
+    codes.ENTITLEMENT_DUPLICATE_OPEN: 409,
 }
 
 

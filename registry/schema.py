@@ -644,3 +644,16 @@ sms_outbox = Table(
     UniqueConstraint("payment_line_id", "kind", name="uq_sms_outbox_line_kind"),
     _one_of("state", SmsState),
 )
+
+# Counters of the payment roster checks (migration 0015): per rule or check (a dataset rule's id, or a
+# PaymentFindingKind for the card, duplicate and standard checks) AND per paying department, cumulative.
+# compared: lines the rule looked at; intercepted: lines it stopped.
+payment_rule_stats = Table(
+    "payment_rule_stats", metadata,
+    Column("rule_id", String(64), primary_key=True),
+    Column("department", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("compared", BigInteger, nullable=False, server_default="0"),
+    Column("intercepted", BigInteger, nullable=False, server_default="0"),
+    Column("updated_at", String(32), nullable=False),
+)
