@@ -55,7 +55,7 @@ class CheckSummary:
     intercepted_lines: list[dict[str, Any]] = field(default_factory=list)  # {line, entitlement_id, kinds}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"checked": self.checked, "intercepted": self.intercepted, "by_kind": dict(self.by_kind),
+        return {"lines": self.checked, "intercepted": self.intercepted, "by_kind": dict(self.by_kind),
                 "by_rule": self.by_rule}
 
 
@@ -190,7 +190,7 @@ def check_import(conn: Connection, import_id: int, department: str, *, rules: Ru
               Kind.AMOUNT_OVER_STANDARD: sum(n for item, n in items.items() if standards.get(item))}
     counts = [(str(k), str(k), n) for k, n in checks.items()] + \
              [(r.id, str(Kind.PAYMENT_RULE), compared[r.id]) for r in rules.rules]
-    for rule_id, kind, n in counts:
+    for rule_id, _kind, n in counts:
         summary.by_rule[rule_id] = {"compared": n, "intercepted": len(hit.get(rule_id, ()))}
     add_counts(conn, department, [(rule_id, kind, n, len(hit.get(rule_id, ()))) for rule_id, kind, n in counts],
                now)

@@ -133,3 +133,10 @@ def plant_card(engine: Engine, id_number: str, *, status: str = "active", name: 
                                           status_date="2026-11-01", import_id=import_id,
                                           updated_at="2026-11-01T00:00:00Z"))
     return number
+
+
+def plant_card_of_record(engine: Engine, record_id: str, **kw: Any) -> str:
+    """TEST-ONLY: ``plant_card`` for the ID number of the record ``record_id``."""
+    with engine.connect() as conn:
+        number = conn.execute(select(records.c.id_number).where(records.c.record_id == record_id)).scalar_one()
+    return plant_card(engine, number, **kw)
