@@ -305,3 +305,31 @@ def test_the_command_line_imports_a_roster_as_an_operator_and_decides(env, regis
     wrong = yikatong("registry", "payments", "decide", "1", "reject", "--reason", "x", "--as", "central",
                      "--db", registry_db_url, input="not-the-password\n")
     assert wrong.returncode == 1 and wrong.stderr.startswith("error: auth.bad_credentials")
+
+
+def test_the_demo_rosters_are_intercepted_for_real_reasons(registry_db_url):
+    """The demo's datasets, cards and two departments' rosters: 民政局's deceased, company owner, car owner,
+    over-standard, lost-card, no-card and misspelt lines are intercepted, 残联's repeat of a 民政局 payment is a
+    duplicate and its malformed period refused; the rest are ready."""
+    from resources import path as resource_path
+
+    engine = open_database(registry_db_url)
+    migrate(engine)
+    clock = FixedClock(T0)
+    try:
+        for kind in ("deaths", "business", "vehicles", "courts"):
+            import_dataset(engine, kind, resource_path("demo", "datasets", f"{kind}.csv"))
+        assert import_cards(engine, resource_path("demo", "cards.csv")).added == 52
+        mz = import_entitlements(engine, resource_path("demo", "entitlements_民政局.csv"), "民政局", clock=clock)
+        cl = import_entitlements(engine, resource_path("demo", "entitlements_残联.csv"), "残联", clock=clock)
+        assert (mz.ready, mz.intercepted, mz.refused) == (5, 7, 0)
+        assert {ln["line"]: ln["kinds"] for ln in mz.intercepted_lines} == {
+            5: [K.PAYMENT_RULE], 6: [K.PAYMENT_RULE], 7: [K.PAYMENT_RULE], 9: [K.AMOUNT_OVER_STANDARD],
+            10: [K.NO_ACTIVE_CARD], 11: [K.NO_ACTIVE_CARD], 12: [K.NAME_MISMATCH]}
+        assert [f[1] for n in (5, 6, 7) for f in findings_of(engine, n, mz.import_id)] == [
+            "deceased", "assist_business_owner", "assist_vehicle_owner"]
+        assert (cl.ready, cl.intercepted, cl.refused) == (3, 1, 1)
+        assert cl.intercepted_lines[0]["kinds"] == [K.DUPLICATE_PAYMENT]
+        assert [(r["line"], r["code"]) for r in cl.refused_lines] == [(6, codes.ENTITLEMENT_PERIOD)]
+    finally:
+        engine.dispose()
