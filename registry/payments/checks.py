@@ -44,6 +44,7 @@ OWED_STATES = (EntitlementState.READY, EntitlementState.IN_BATCH, EntitlementSta
                EntitlementState.PAY_FAILED)
 FINDING_OPEN = "open"
 _CHUNK = 5000
+_ITEM = 4   # the item's position in a line as check_import selects it
 
 
 @dataclass
@@ -91,30 +92,15 @@ def check_import(conn: Connection, import_id: int, department: str, *, rules: Ru
     found: list[dict[str, Any]] = []
     hit: dict[str, set[int]] = defaultdict(set)   # rule or check id → lines it stopped
 
-    def add(line: Any, kind: Kind, evidence: dict[str, Any], *, rule: str = "", subject: str = "",
+    def add(entitlement_id: int, kind: Kind, evidence: dict[str, Any], *, rule: str = "", subject: str = "",
             severity: str = INTERCEPT) -> None:
-        found.append({"entitlement_id": line.id, "kind": kind, "rule": rule, "subject": subject[:100],
+        found.append({"entitlement_id": entitlement_id, "kind": kind, "rule": rule, "subject": subject[:100],
                       "severity": severity, "evidence": _ev(evidence), "status": FINDING_OPEN, "created_at": now})
-        hit[rule or kind].add(line.id)
+        hit[rule or kind].add(entitlement_id)
 
-    # 1. The card: an active one, in the line's name.
-    no_card = [ln for ln in lines if ln.card_id is None]
-    other_cards: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if no_card:
-        for c in conn.execute(select(cards).where(cards.c.id_number.in_(
-                select(entitlements.c.id_number).where(mine, entitlements.c.card_id.is_(None))))
-                .order_by(cards.c.id)):
-            other_cards[c.id_number].append({"card": mask_tail(c.card_number), "status": c.status,
-                                             "status_date": c.status_date})
-    for ln in no_card:
-        add(ln, Kind.NO_ACTIVE_CARD, {"cards": other_cards.get(ln.id_number, [])})
-    for ln in lines:
-        if ln.card_id is not None and ln.holder != ln.name:
-            add(ln, Kind.NAME_MISMATCH, {"line_name": ln.name, "card_holder": ln.holder,
-                                         "card": mask_tail(ln.card_number)}, subject=str(ln.card_id))
-
-    # 2. The department datasets, by the rules of the line's item.
-    items = Counter(ln.item for ln in lines)
+    # The rows of the department datasets the rules of the roster's items name: one query per dataset kind,
+    # only the rows of the roster's ID numbers.
+    items = Counter(ln[_ITEM] for ln in lines)
     rules_by_item = {item: rules.applicable((item,)) for item in items}
     items_by_kind: dict[str, set[str]] = defaultdict(set)
     for item, applicable in rules_by_item.items():
@@ -131,18 +117,37 @@ def check_import(conn: Connection, import_id: int, department: str, *, rules: Ru
             grouped[number].append(DatasetRow(row_id, json.loads(row), line_no))
         rows_by_kind[kind] = grouped
     with_rows = set().union(*(g.keys() for g in rows_by_kind.values())) if rows_by_kind else set()
-    for ln in lines:
-        if ln.id_number not in with_rows:
-            continue
-        for rule, _codes in rules_by_item[ln.item]:
-            rows = rows_by_kind[rule.dataset].get(ln.id_number)
-            matching = rule.matching(rows, today) if rows else []
-            if not matching or len(matching) < rule.count_gte:
-                continue
-            for group in ([matching] if rule.count_gte > 1 else [[m] for m in matching]):
-                add(ln, Kind.PAYMENT_RULE, {"rule": rule.describe(), "subsidy": ln.item, "subsidies": [ln.item],
-                                            "rows": [row_evidence(r) for r in group]},
-                    rule=rule.id, subject=str(group[0].id), severity=rule.severity)
+    other_cards: dict[str, list[dict[str, Any]]] = defaultdict(list)   # a card-less line's other cards
+    for c in conn.execute(select(cards).where(cards.c.id_number.in_(
+            select(entitlements.c.id_number).where(mine, entitlements.c.card_id.is_(None))))
+            .order_by(cards.c.id)):
+        other_cards[c.id_number].append({"card": mask_tail(c.card_number), "status": c.status,
+                                         "status_date": c.status_date})
+
+    # One pass over the lines: the card (an active one, in the line's name), the datasets by the rules of
+    # the line's item, the catalogue's standard.
+    no_card = 0
+    for eid, _line, number, name, item, _period, amount, card_id, holder, card_number in lines:
+        if card_id is None:
+            no_card += 1
+            add(eid, Kind.NO_ACTIVE_CARD, {"cards": other_cards.get(number, [])})
+        elif holder != name:
+            add(eid, Kind.NAME_MISMATCH, {"line_name": name, "card_holder": holder, "card": mask_tail(card_number)},
+                subject=str(card_id))
+        if number in with_rows:
+            for rule, _codes in rules_by_item[item]:
+                rows = rows_by_kind[rule.dataset].get(number)
+                matching = rule.matching(rows, today) if rows else []
+                if not matching or len(matching) < rule.count_gte:
+                    continue
+                for group in ([matching] if rule.count_gte > 1 else [[m] for m in matching]):
+                    add(eid, Kind.PAYMENT_RULE, {"rule": rule.describe(), "subsidy": item, "subsidies": [item],
+                                                 "rows": [row_evidence(r) for r in group]},
+                        rule=rule.id, subject=str(group[0].id), severity=rule.severity)
+        standard = standards.get(item)
+        if standard and amount > standard["max_fen"]:
+            add(eid, Kind.AMOUNT_OVER_STANDARD, {"amount_fen": amount, "max_fen": standard["max_fen"],
+                                                 "unit": standard.get("unit", ""), "item": item})
     compared = {r.id: sum(n for item, n in items.items() if r.applies_to is None or item in r.applies_to)
                 for r in rules.rules}
 
@@ -156,18 +161,10 @@ def check_import(conn: Connection, import_id: int, department: str, *, rules: Ru
                                                    other.c.period == entitlements.c.period)))
         .where(mine, other.c.import_id != import_id, other.c.state.in_(OWED_STATES))
         .order_by(entitlements.c.id, other.c.id)).all()
-    by_id = {ln.id: ln for ln in lines}
     for d in dupes:
-        add(by_id[d.id], Kind.DUPLICATE_PAYMENT, {"other": {
+        add(d.id, Kind.DUPLICATE_PAYMENT, {"other": {
             "entitlement_id": d.other_id, "department": d.department, "item": d.item, "period": d.period,
             "line": d.other_line, "state": d.state}}, subject=str(d.other_id))
-
-    # 4. The catalogue's standard for the item.
-    for ln in lines:
-        standard = standards.get(ln.item)
-        if standard and ln.amount_fen > standard["max_fen"]:
-            add(ln, Kind.AMOUNT_OVER_STANDARD, {"amount_fen": ln.amount_fen, "max_fen": standard["max_fen"],
-                                                "unit": standard.get("unit", ""), "item": ln.item})
 
     for i in range(0, len(found), _CHUNK):
         conn.execute(insert(payment_findings), found[i:i + _CHUNK])
@@ -183,9 +180,10 @@ def check_import(conn: Connection, import_id: int, department: str, *, rules: Ru
     summary.intercepted = len(kinds_by_line)
     for kinds in kinds_by_line.values():
         summary.by_kind.update(kinds)
-    summary.intercepted_lines = [{"line": by_id[e].line, "entitlement_id": e, "kinds": k}
+    line_of = {ln[0]: ln[1] for ln in lines} if kinds_by_line else {}
+    summary.intercepted_lines = [{"line": line_of[e], "entitlement_id": e, "kinds": k}
                                  for e, k in sorted(kinds_by_line.items())]
-    checks = {Kind.NO_ACTIVE_CARD: len(lines), Kind.NAME_MISMATCH: len(lines) - len(no_card),
+    checks = {Kind.NO_ACTIVE_CARD: len(lines), Kind.NAME_MISMATCH: len(lines) - no_card,
               Kind.DUPLICATE_PAYMENT: len(lines),
               Kind.AMOUNT_OVER_STANDARD: sum(n for item, n in items.items() if standards.get(item))}
     counts = [(str(k), str(k), n) for k, n in checks.items()] + \
