@@ -26,7 +26,10 @@ def payments_group(rsub: Any) -> Any:
         parser = rsub.add_parser(PAYMENTS, help="payments to the card: decisions, batches, bank files, results")
         parser.set_defaults(payments_sub=parser.add_subparsers(dest="payments_command", required=True,
                                                                parser_class=type(parser)))
-    return parser.get_default("payments_sub")
+    found = parser.get_default("payments_sub")
+    if found is None:  # made by a module that did not record it: its subparsers action
+        found = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return found
 
 
 def register(rsub: Any) -> None:
