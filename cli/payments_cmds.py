@@ -12,8 +12,9 @@ from .registry_cmds import DB_HELP, _api_errors, _engine, _staff
 
 
 def register(rsub: Any) -> None:
-    p = rsub.add_parser("payments", help="payment batches, the bank's 代发 file and its results (回盘)")
-    psub = p.add_subparsers(dest="payments_command", required=True, parser_class=type(p))
+    from .payment_import_cmds import payments_group
+
+    psub = payments_group(rsub)   # the one `registry payments` group (payments decide lives in payment_import_cmds)
 
     c = psub.add_parser("batch", help="gather the ready lines of one item and period into a new batch and print "
                                       "its id (password from stdin)")

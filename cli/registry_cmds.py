@@ -16,7 +16,7 @@ from typing import Any
 from enrollment import error_codes
 from enrollment.vocabulary import DECISION_TARGET, Action, VerificationState
 
-from . import notice_cmds, selfquery_cmds
+from . import notice_cmds, payment_import_cmds, selfquery_cmds
 from .main import EXIT_FAILURE, EXIT_USAGE, CliError, print_json, read_password
 
 DB_HELP = "database URL: sqlite:///PATH or postgresql://USER:PW@HOST/DB " \
@@ -219,6 +219,7 @@ def register(sub: Any) -> None:
 
     from .payments_cmds import register as register_payments  # issue 13: batches, bank files, results
     register_payments(rsub)
+    payment_import_cmds.register(rsub)  # import-cards, import-entitlements, payments decide (issue 13)
 
 
 _TEN_YEARS = 10 * 366 * 86400
@@ -667,7 +668,7 @@ def cmd_mark_issued(args: argparse.Namespace) -> int:
     version = _current_version(engine, args.record_id)
     out = _api_errors(lambda: mark_card_issued(engine, operator, args.record_id, version=version,
                                                clock=SystemClock()))
-    _print_record(args, out, "card issued")
+    _print_record(args, out, f"card {out['card']['card_number_masked']} issued")
     return 0
 
 

@@ -141,6 +141,17 @@ class SmsState(_Labelled):
     GAVE_UP = "sms_gave_up"     # gave up after the retries (the outbox keeps the reason)
 
 
+class PaymentFindingKind(_Labelled):
+    """What stopped a line of a department's payment roster (``registry.payments.checks``); the dataset
+    rules' finding is ``payment_rule`` (not FindingKind's dataset_rule: codes are unique across enums)."""
+
+    NO_ACTIVE_CARD = "no_active_card"              # the ID number has no 已激活 card
+    NAME_MISMATCH = "name_mismatch"                # the line's name is not the active card holder's
+    PAYMENT_RULE = "payment_rule"                  # a cross-comparison rule hit a department dataset row
+    DUPLICATE_PAYMENT = "duplicate_payment"        # the same person, item and period paid or to be paid already
+    AMOUNT_OVER_STANDARD = "amount_over_standard"  # more than the catalogue's standard for the item
+
+
 LABELS: dict[StrEnum, str] = {
     ReviewState.RECEIVED: "已收到待检查",
     ReviewState.CHECKED: "已检查",
@@ -202,6 +213,11 @@ LABELS: dict[StrEnum, str] = {
     SmsState.TO_SEND: "短信待发",
     SmsState.SENT: "短信已发",
     SmsState.GAVE_UP: "短信发送失败",
+    PaymentFindingKind.NO_ACTIVE_CARD: "无已激活社保卡",
+    PaymentFindingKind.NAME_MISMATCH: "姓名与持卡人不符",
+    PaymentFindingKind.PAYMENT_RULE: "部门数据比对",
+    PaymentFindingKind.DUPLICATE_PAYMENT: "重复发放",
+    PaymentFindingKind.AMOUNT_OVER_STANDARD: "金额超过标准",
     VerificationMethod.LIVE: "远程刷脸核验",
     VerificationMethod.VIDEO: "视频核验",
 }

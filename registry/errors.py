@@ -98,6 +98,11 @@ STATUS: dict[str, int] = {
     codes.PAYMENTS_LINE_UNKNOWN: 404,
     codes.PAYMENTS_LINE_STATE: 409,
     codes.PAYMENTS_REASON_REQUIRED: 422,
+    # Payments: cards and the departments' rosters (issue 13).
+    codes.REVIEW_CARD_MISSING: 409,
+    codes.ENTITLEMENT_UNKNOWN: 404,
+    codes.ENTITLEMENT_STATE: 409,
+    codes.ENTITLEMENT_DUPLICATE_OPEN: 409,
 }
 
 

@@ -328,6 +328,22 @@ class RecordAnswer(BaseModel):
     record: RecordView
 
 
+class IssuedCardView(BaseModel):
+    """The card the bank made for the record's ID number (``registry import-cards``), numbers masked."""
+
+    card_id: int
+    card_number_masked: str
+    bank_account_masked: str
+    bank: str
+    status: str
+    status_label: str
+    status_date: str
+
+
+class CardIssuedAnswer(RecordAnswer):
+    card: IssuedCardView
+
+
 class Skipped(BaseModel):
     record_id: str
     code: str
@@ -533,7 +549,7 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("get", protocol.REVIEW_RECORD): RecordDetail,
     ("post", protocol.REVIEW_DECISION): RecordAnswer,
     ("post", protocol.REVIEW_BULK_APPROVE): BulkApproveAnswer,
-    ("post", protocol.REVIEW_CARD_ISSUED): RecordAnswer,
+    ("post", protocol.REVIEW_CARD_ISSUED): CardIssuedAnswer,
     ("post", protocol.REVIEW_RUN_CHECKS): RunChecksAnswer,
     ("get", protocol.REVIEW_FINDINGS): FindingsAnswer,
     ("get", protocol.REVIEW_WARNINGS): WarningsAnswer,

@@ -32,6 +32,7 @@ from .auth import Operator
 from .clock import SystemClock
 from .db import iso
 from .errors import ApiError
+from .payments.cards import card_view, issuable_card
 from .schema import (
     audit_log,
     check_runs,
@@ -294,6 +295,11 @@ def mark_card_issued(engine: Engine, operator: Operator, record_id: str, *, vers
                            field="version", state=row.state, card_issued_at=row.card_issued_at)
         refusal = _duty_refusal(conn, operator, row, "card_issued",
                                 allow_approver_issues_card=allow_approver_issues_card)
+        # The card bank must have made (or activated) a card for this ID number (registry import-cards).
+        card = issuable_card(conn, row.id_number) if refusal is None else None
+        if refusal is None and card is None:
+            raise ApiError(409, codes.REVIEW_CARD_MISSING, "the card bank has made no card for this ID number "
+                           "(import its file with registry import-cards first)", field="record_id")
         if refusal is None:
             conn.execute(update(records).where(records.c.record_id == record_id).values(
                 card_issued_at=iso(now), counter=next_counter(conn)))
@@ -302,7 +308,7 @@ def mark_card_issued(engine: Engine, operator: Operator, record_id: str, *, vers
             after = _load(conn, record_id)
     if refusal is not None:  # raised after the commit: the refusal stays in the audit trail
         raise refusal
-    return {"record": record_view(after, now, limits or WarningLimits.load())}
+    return {"record": record_view(after, now, limits or WarningLimits.load()), "card": card_view(card)}
 
 
 # ------------------------------------------------------------------------------ reading

@@ -89,7 +89,7 @@ operators = Table(
     Column("display_name", String(100), nullable=False, server_default=""),
     Column("disabled", Boolean, nullable=False, server_default="0"),
     Column("created_at", String(32), nullable=False),
-    # A cadre's mobile number (migration 0015, ``registry set-operator-phone``): where the notice of a
+    # A cadre's mobile number (migration 0016, ``registry set-operator-phone``): where the notice of a
     # bounced payment in their village goes. NULL: none known.
     Column("phone", String(20), nullable=True),
     CheckConstraint("role IN ('cadre', 'central', 'admin')", name="role"),
@@ -627,7 +627,7 @@ result_errors = Table(
 
 # The SMS outbox: one message per (payment line, kind, recipient), exactly once, because the gateways are
 # not idempotent. kind: credited (to the resident) | bounced (to the village's cadres, not the resident).
-# recipient (migration 0015): ``resident`` or ``operator:<id>`` (one row per cadre of the village). A
+# recipient (migration 0016): ``resident`` or ``operator:<id>`` (one row per cadre of the village). A
 # sender claims a row by writing its ``claim`` token and pushing ``next_attempt_at`` to the lease's end
 # (registry.sms.outbox); ``receipt``/``receipt_at``: the gateway's delivery report.
 sms_outbox = Table(
@@ -670,4 +670,17 @@ selfquery_codes = Table(
     Column("wrong_count", Integer, nullable=False, server_default="0"),
     Column("used_at", String(32), nullable=True),
     CheckConstraint("wrong_count >= 0", name="wrong_count_not_negative"),
+)
+
+# Counters of the payment roster checks (migration 0017): per rule or check (a dataset rule's id, or a
+# PaymentFindingKind for the card, duplicate and standard checks) AND per paying department, cumulative.
+# compared: lines the rule looked at; intercepted: lines it stopped.
+payment_rule_stats = Table(
+    "payment_rule_stats", metadata,
+    Column("rule_id", String(64), primary_key=True),
+    Column("department", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("compared", BigInteger, nullable=False, server_default="0"),
+    Column("intercepted", BigInteger, nullable=False, server_default="0"),
+    Column("updated_at", String(32), nullable=False),
 )

@@ -299,7 +299,7 @@ def fetch_rows(ctx: CheckContext, kind: str, id_numbers: list[str]) -> dict[str,
     return out
 
 
-def _row_evidence(r: DatasetRow) -> dict[str, str]:
+def row_evidence(r: DatasetRow) -> dict[str, str]:
     """The row's columns, its id (the finding's subject) and, when the import recorded it, the line of the
     department's file it came from (what a reviewer looks up; the id counts across imports)."""
     return {"row_id": str(r.id), **({"line": str(r.line)} if r.line is not None else {}), **r.row}
@@ -334,7 +334,7 @@ def dataset_rules(ctx: CheckContext, batch: list[CheckRecord]) -> CheckResult:
         groups = [matching] if rule.count_gte > 1 else [[m] for m in matching]
         for group in groups:
             evidence = {"rule": rule.describe(), "subsidy": subsidies[0], "subsidies": list(subsidies),
-                        "rows": [_row_evidence(r) for r in group]}
+                        "rows": [row_evidence(r) for r in group]}
             result.add(record.record_id, Finding(DATASET_RULE, rule.severity, evidence, rule=rule.id,
                                                  subject=str(group[0].id)))
         if rule.severity == INTERCEPT:

@@ -126,6 +126,13 @@ def setup_central(registry, tmp_path: Path, *, faces: bool = False) -> CentralSe
     deaths.write_text(f"id_number,name,death_date\n{dead['id_number']},{dead['name']},2025-03-02\n", encoding="utf-8")
     done = registry.cli("import-dataset", "deaths", str(deaths))
     assert done.returncode == 0, done.stderr
+    # the card bank has made the clean residents' cards: mark-issued needs one (registry import-cards)
+    made = tmp_path / "cards.csv"
+    made.write_text("id_number,name,card_number,bank_account,bank,status,date\n" + "".join(
+        f"{r['id_number']},{r['name']},62178531000000{i:05d},622848000000{i:05d},遂宁银行,已制卡,2026-11-01\n"
+        for i, r in ((i, resident(i, VILLAGE_A)) for i in (3, 4))), encoding="utf-8")
+    done = registry.cli("import-cards", str(made))
+    assert done.returncode == 0, done.stderr
 
     cadre_a = Api(registry.url).login("cadre_a", CADRE_PASSWORD, device_id="laptop-a")
     cadre_b = Api(registry.url).login("cadre_b", CADRE_PASSWORD, device_id="laptop-b")

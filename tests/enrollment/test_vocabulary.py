@@ -21,6 +21,7 @@ from enrollment.vocabulary import (
     EntitlementState,
     FindingKind,
     Light,
+    PaymentFindingKind,
     PaymentLineState,
     ReviewState,
     SendState,
@@ -32,7 +33,7 @@ from enrollment.vocabulary import (
 
 ROOT = Path(__file__).resolve().parents[2]
 ENUMS = (ReviewState, Action, FindingKind, Light, SendState, VerificationState, ChallengeAction,
-         VerificationMethod, CardStatus, EntitlementState, BatchState, PaymentLineState, SmsState)
+         VerificationMethod, CardStatus, EntitlementState, BatchState, PaymentLineState, SmsState, PaymentFindingKind)
 SCANNED_PACKAGES = ("enrollment", "sync", "registry", "desktop", "cli", "capture")
 
 # Values another spelling of which would matter: every review state, finding kind and light.

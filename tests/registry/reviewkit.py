@@ -112,3 +112,31 @@ def run_real_checks(engine: Engine, ids: list[str], *, now: dt.datetime = T0) ->
             return
         assert time.monotonic() < deadline, "records stayed unchecked"
         time.sleep(0.2)
+
+
+def plant_card(engine: Engine, id_number: str, *, status: str = "active", name: str = "持卡人",
+               card_number: str | None = None) -> str:
+    """TEST-ONLY: the card bank's card for ``id_number`` straight into ``cards`` (``registry import-cards``
+    has its own tests); mark-issued needs one. Returns the card number."""
+    from sqlalchemy import func, insert
+
+    from registry.schema import card_imports, cards
+
+    with engine.begin() as conn:
+        n = conn.execute(select(func.count()).select_from(cards)).scalar_one()
+        number = card_number or f"621483{n:013d}"
+        import_id = conn.execute(insert(card_imports).values(
+            file_name="cards.csv", sha256=f"{n:064d}", rows=1, imported_at="2026-11-01T00:00:00Z", actor="test",
+        ).returning(card_imports.c.id)).scalar_one()
+        conn.execute(insert(cards).values(id_number=id_number, name=name, card_number=number,
+                                          bank_account="6228" + number[-12:], bank="遂宁银行", status=status,
+                                          status_date="2026-11-01", import_id=import_id,
+                                          updated_at="2026-11-01T00:00:00Z"))
+    return number
+
+
+def plant_card_of_record(engine: Engine, record_id: str, **kw: Any) -> str:
+    """TEST-ONLY: ``plant_card`` for the ID number of the record ``record_id``."""
+    with engine.connect() as conn:
+        number = conn.execute(select(records.c.id_number).where(records.c.record_id == record_id)).scalar_one()
+    return plant_card(engine, number, **kw)

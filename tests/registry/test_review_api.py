@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from pypdf import PdfReader
 from regkit import PASSWORD, VILLAGE_A, VILLAGE_B, Api, item, payload, roster_cli_args
-from reviewkit import finding, route, run_real_checks
+from reviewkit import finding, plant_card_of_record, route, run_real_checks
 from sqlalchemy import select
 
 from enrollment.errors import mask_id_number
@@ -143,6 +143,7 @@ def test_bulk_approval_card_issue_and_dashboard(review_env):
     error(staff.post(protocol.REVIEW_CARD_ISSUED.format(record_id=ids[0]), json={"version": 1}),
           403, "review.approver_issues_card")
     issuer = Api(_reg.url).login("admin")
+    plant_card_of_record(engine, ids[0])
     card = issuer.post(protocol.REVIEW_CARD_ISSUED.format(record_id=ids[0]), json={"version": 1})
     issuer.close()
     assert card.status_code == 200 and card.json()["record"]["card_issued_at"]

@@ -8,7 +8,7 @@ import json
 import pytest
 from pypdf import PdfReader
 from regkit import PASSWORD, VILLAGE_A, Api
-from reviewkit import T0, finding, make_operator, push_new, route, state_of
+from reviewkit import T0, finding, make_operator, plant_card, push_new, route, state_of
 
 from enrollment.errors import mask_id_number
 from registry.clock import FixedClock
@@ -82,8 +82,12 @@ def test_findings_and_decisions_from_the_command_line(env, registry_db_url):
     assert mask_id_number(clean["id_number"]) in r.stdout and clean["id_number"] not in r.stdout
     one_line_error(reg(registry_db_url, "mark-issued", clean["record_id"], "--as", "central", input=PASSWORD + "\n"),
                    "review.approver_issues_card")
-    r = reg(registry_db_url, "mark-issued", clean["record_id"], "--as", "issuer", input=PASSWORD + "\n")
+    one_line_error(reg(registry_db_url, "mark-issued", clean["record_id"], "--as", "issuer", input=PASSWORD + "\n"),
+                   "review.card_missing")  # the card bank has made no card yet (registry import-cards)
+    card = plant_card(engine, clean["id_number"], card_number="6217853100000005341")
+    r = reg(registry_db_url, "mark-issued", clean["record_id"], "--as", "issuer", "--json", input=PASSWORD + "\n")
     assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["card"]["card_number_masked"] == "****5341" and card not in r.stdout
     assert state_of(engine, clean["record_id"]).card_issued_at is not None
 
     d = json.loads(reg(registry_db_url, "dashboard", "--json").stdout)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from regkit import PASSWORD, VILLAGE_A, VILLAGE_B, resident
-from reviewkit import T0, finding, make_operator, push_edit, push_new, route, state_of
+from reviewkit import T0, finding, make_operator, plant_card_of_record, push_edit, push_new, route, state_of
 from sqlalchemy import insert, select
 
 from registry import review
@@ -132,6 +132,7 @@ def test_card_issue_only_once_and_only_when_approved(env):
         review.mark_card_issued(engine, staff, rid, version=1, clock=clock)
     assert _code(e) == (403, "review.approver_issues_card")
     issuer = make_operator(engine, "issuer", "central")
+    plant_card_of_record(engine, rid)
     out = review.mark_card_issued(engine, issuer, rid, version=1, clock=clock)["record"]
     assert out["state"] == "approved" and out["card_issued_at"] == iso(clock.now())
     with pytest.raises(ApiError) as e:
@@ -241,6 +242,7 @@ def test_dashboard_numbers(env):
     clock.advance(hours=2)
     review.decide(engine, staff, ps[1]["record_id"], "approve", version=1, reason=None, password=PASSWORD,
                   clock=clock)
+    plant_card_of_record(engine, ps[0]["record_id"])
     review.mark_card_issued(engine, make_operator(engine, "issuer", "central"), ps[0]["record_id"], version=1,
                             clock=clock)
     clock.advance(hours=100)

@@ -8,7 +8,7 @@ import json
 
 import pytest
 from regkit import PASSWORD, VILLAGE_A, VILLAGE_B, Api, item, payload, roster_cli_args
-from reviewkit import push_edit, route
+from reviewkit import plant_card_of_record, push_edit, route
 from sqlalchemy import select
 
 from enrollment import error_codes as codes
@@ -125,6 +125,7 @@ def test_the_approver_does_not_mark_the_card_issued(duties_env):
     assert [(d["step"], d["code"]) for d in audited(engine, "admin", "review.refused")] == [
         ("card_issued", codes.REVIEW_APPROVER_ISSUES_CARD)]
     assert audited(engine, "admin", "review.card_issued") == []
+    plant_card_of_record(engine, rid)
     r = card(who["central"], rid)
     assert r.status_code == 200 and r.json()["record"]["card_issued_at"], r.text
 
@@ -139,6 +140,7 @@ def test_the_policy_may_let_the_approver_mark_the_card_issued(duties_env, regist
                               extra_args=["--allow-approver-issues-card"]).start()
     try:
         admin = Api(lenient.url).login("admin")
+        plant_card_of_record(engine, rid)
         assert admin.get(protocol.REVIEW_RECORD.format(record_id=rid)).json()["blocked"]["card_issued"] is None
         r = card(admin, rid)
         assert r.status_code == 200 and r.json()["record"]["card_issued_at"], r.text

@@ -9,7 +9,7 @@ import json
 import pytest
 from pypdf import PdfReader
 from regkit import PASSWORD, VILLAGE_A
-from reviewkit import T0, finding, make_operator, push_new, route
+from reviewkit import T0, finding, make_operator, plant_card_of_record, push_new, route
 from sqlalchemy import select
 
 from enrollment.errors import mask_id_number
@@ -88,6 +88,7 @@ def test_unhandled_and_unissued_records_turn_yellow_then_red_at_the_configured_m
     assert at(12) == {approved: "red", waiting: "yellow"}               # 2 + 4 + 6
     assert at(16) == {approved: "red", waiting: "red"}                  # 10 + 6
     clock.advance(hours=20)
+    plant_card_of_record(engine, approved)
     review.mark_card_issued(engine, _issuer(engine), approved, version=1, clock=clock)
     review.decide(engine, staff, waiting, "return", version=1, reason="补材料", clock=clock)
     assert at(30) == {}
@@ -106,6 +107,7 @@ def test_sql_and_python_light_rules_agree(env):
     route(engine, {ids[0]: [], ids[1]: [], ids[2]: [finding()], ids[3]: []}, now=clock.now())
     for rid in ids[:2]:
         review.decide(engine, staff, rid, "approve", version=1, reason=None, password=PASSWORD, clock=clock)
+    plant_card_of_record(engine, ids[0])
     review.mark_card_issued(engine, _issuer(engine), ids[0], version=1, clock=clock)
     review.decide(engine, staff, ids[3], "reject", version=1, reason="不符合", password=PASSWORD, clock=clock)
     # A tombstone (ids[5] deleted on the laptop) never warns, whatever its state.
