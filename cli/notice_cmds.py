@@ -1,5 +1,5 @@
 """``yikatong registry notice --village CODE --period YYYYMM -o FILE.csv|FILE.pdf``: the public notice
-(公示) of one village and period (``registry.payments.notice``; docs/payments/d.md)."""
+(公示) of one village and period (``registry.payments.notice``; docs/payments/self-query-and-notice.md)."""
 
 from __future__ import annotations
 

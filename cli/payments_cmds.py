@@ -1,5 +1,5 @@
 """``yikatong registry payments …``: batch, approve, export, import-results, reverse, status (issue 13,
-items 3-4; docs/payments/b.md). Passwords on stdin, as every staff command; errors one line with a code."""
+items 3-4; docs/payments/batches-and-bank-files.md). Passwords on stdin, as every staff command; errors one line with a code."""
 
 from __future__ import annotations
 

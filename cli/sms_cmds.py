@@ -1,5 +1,5 @@
 """``yikatong registry sms …`` (send-pending, status, receipt) and ``registry set-operator-phone``:
-the SMS outbox of issue 13 (registry/sms; docs/payments/c.md).
+the SMS outbox of issue 13 (registry/sms; docs/payments/sms.md).
 
 The gateway and its parameters come from the environment (``YIKATONG_SMS_*``, registry.config); a flag
 may override the gateway, the HTTP URL and the templates file, never a secret.

@@ -260,7 +260,7 @@ def _messages() -> dict[str, str]:
         "sms.phone_blocked": _t("该手机号已退订或在免打扰名单中，短信未发送"),
         "sms.template_invalid": _t("短信模板或签名未通过审核，或模板变量不符，请管理员处理"),
         "sms.receipt_invalid": _t("短信回执的格式不对，未记录"),
-        # payments: batches, bank files, the bank's results (issue 13; docs/payments/b.md)
+        # payments: batches, bank files, the bank's results (issue 13; docs/payments/batches-and-bank-files.md)
         "payments.period_invalid": _t("发放期别应为6位年月，例如 202612"),
         "payments.township_invalid": _t("乡镇代码应为村代码的前9位数字"),
         "payments.nothing_to_batch": _t("没有可以发放的名单行（该项目、期别没有待发放的记录）"),

@@ -59,7 +59,7 @@ class Settings:
     sms_file: str | None = None
 
 
-# ---- SMS (issue 13, registry/sms; docs/payments/c.md) ---------------------------------------------
+# ---- SMS (issue 13, registry/sms; docs/payments/sms.md) ---------------------------------------------
 # The gateway and its parameters come from environment variables (a flag may override the non-secret
 # ones); secrets come from the environment only, never from a flag (other users see argv in ps), and
 # never appear in a repr, a log line or an error.

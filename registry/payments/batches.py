@@ -1,5 +1,5 @@
 """Batches of ready payment lines, their approval by a second person, and the bank's 代发 file (issue 13,
-item 3; docs/payments/b.md).
+item 3; docs/payments/batches-and-bank-files.md).
 
 A batch gathers the ``ready`` entitlements of one item and period (optionally one township: the first 9
 digits of the village code) into one ``payment_lines`` row each (``at_bank``), and the entitlements go

@@ -1,5 +1,5 @@
 """The bank's return file (回盘) applied to the payment lines, and reversals (issue 13, item 4;
-docs/payments/b.md).
+docs/payments/batches-and-bank-files.md).
 
 The file is CSV ``reference,status,reason`` (+ optional columns; an ``amount`` column in yuan is compared
 with the line), status 成功 or 失败. The same file (by SHA-256, ``result_imports.sha256`` unique) is taken

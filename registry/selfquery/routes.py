@@ -3,7 +3,7 @@
 No bearer token, no protocol version header (the public process checks neither); every refusal is in the
 one error shape with a ``selfquery.*`` code, or ``request.invalid`` for a body of the wrong shape (an ID
 number that is not 18 characters, a card tail or code that is not 6 digits: that says nothing about
-whether anyone exists). See docs/payments/d.md.
+whether anyone exists). See docs/payments/self-query-and-notice.md.
 """
 
 from __future__ import annotations

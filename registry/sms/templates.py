@@ -4,7 +4,7 @@ A template has the text people read, with ``{variables}``, the variables in Tenc
 and the code each gateway knows it by (``aliyun``, ``tencent``: the text itself is approved on the
 gateway's console). ``default`` names the template per kind (``credited``: to the resident; ``bounced``:
 to the village's cadres); ``items`` may name another per subsidy item code and give the item's name as
-the SMS says it (else the catalogue's name). docs/payments/c.md shows the format.
+the SMS says it (else the catalogue's name). docs/payments/sms.md shows the format.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Request: ``{"id", "phone", "template", "params", "text"}`` (``id``: the outbox row, also sent as the
 ``Idempotency-Key`` header so a gateway that deduplicates can). Answer: any 2xx means accepted; its
 JSON ``message_id`` (if any) is what delivery reports name, else the outbox id is. 429 and 5xx are tried
-again later, any other status is this message refused (docs/payments/c.md).
+again later, any other status is this message refused (docs/payments/sms.md).
 """
 
 from __future__ import annotations
