@@ -141,3 +141,17 @@ def shared(backend, pg_databases, tmp_path_factory) -> Iterator[Shared]:
         proc.stop()
         if backend == "postgres":
             pg_databases.drop(url)
+
+
+@pytest.fixture
+def httpserver():
+    """A threaded local HTTP stub server (an SMS gateway stands behind it):  a hanging request does not hold up the next one (the default serves one at a
+    time, so every request behind a hang would time out too)."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()

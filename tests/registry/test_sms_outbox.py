@@ -43,20 +43,6 @@ def engine(registry_db_url):
     engine.dispose()
 
 
-@pytest.fixture
-def httpserver():
-    """A threaded stub server: a hanging request does not hold up the next one (the default serves one at a
-    time, so every request behind a hang would time out too)."""
-    from pytest_httpserver import HTTPServer
-
-    server = HTTPServer(threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
-
-
 def seed(engine, build) -> dict:
     with engine.begin() as conn:
         return build(Seed(conn))
