@@ -16,11 +16,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
-from sync import protocol
-
 from ..clock import Clock
 from ..config import Settings
-from ..errors import ApiError
+from ..public_page import client_address, page_file
 from . import service
 from .gateway import gateway_from_settings
 
@@ -42,8 +40,8 @@ PAGE_HEADERS = {
                                "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
-_FILES = {PAGE: ("index.html", "text/html; charset=utf-8"), APP_JS: ("app.js", "text/javascript; charset=utf-8"),
-          APP_CSS: ("app.css", "text/css; charset=utf-8")}
+_FILES = {PAGE: "index.html", APP_JS: "app.js",
+          APP_CSS: "app.css"}
 
 
 class _Body(BaseModel):
@@ -60,19 +58,6 @@ class PaymentsRequest(_Body):
     code: str = Field(pattern=r"^\s*[0-9]{6}\s*$", max_length=12)
 
 
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
-def _page_file(path: str) -> Response:
-    name, media = _FILES[path]
-    try:
-        data = (PAGE_DIR / name).read_bytes()
-    except OSError:
-        raise ApiError(404, protocol.E_NOT_FOUND, "the page's file is missing") from None
-    return Response(data, media_type=media, headers=PAGE_HEADERS)
-
-
 def register(app: FastAPI, engine: Engine, settings: Settings, clock: Clock) -> None:
     """Add the self-query routes to the public ``app``. ``app.state.selfquery_gateway`` (from the
     settings; a test may replace it) sends the codes; ``app.state.selfquery_throttles`` count."""
@@ -82,20 +67,20 @@ def register(app: FastAPI, engine: Engine, settings: Settings, clock: Clock) -> 
 
     @app.get(PAGE, summary="The residents' payment self-query page", response_class=Response)
     def page() -> Response:
-        return _page_file(PAGE)
+        return page_file(PAGE_DIR, _FILES[PAGE], PAGE_HEADERS)
 
     @app.get(APP_JS, summary="The page's script", response_class=Response)
     def app_js() -> Response:
-        return _page_file(APP_JS)
+        return page_file(PAGE_DIR, _FILES[APP_JS], PAGE_HEADERS)
 
     @app.get(APP_CSS, summary="The page's style sheet", response_class=Response)
     def app_css() -> Response:
-        return _page_file(APP_CSS)
+        return page_file(PAGE_DIR, _FILES[APP_CSS], PAGE_HEADERS)
 
     @app.post(CODE, summary="Ask for an SMS code (the same answer whoever the ID number names)")
     def code(body: CodeRequest, request: Request, background: BackgroundTasks, response: Response) -> dict[str, Any]:
         answer, pending = service.request_code(engine, state.selfquery_throttles[0], body.id_number,
-                                               body.card_tail, _client(request), clock=clock)
+                                               body.card_tail, client_address(request), clock=clock)
         # After the answer has gone: the gateway's time (or its absence) must not show in the answer's.
         background.add_task(service.send, state.selfquery_gateway, pending)
         response.headers.update(PAGE_HEADERS)
@@ -104,6 +89,6 @@ def register(app: FastAPI, engine: Engine, settings: Settings, clock: Clock) -> 
     @app.post(PAYMENTS, summary="Enter the code: the resident's payments, masked")
     def payments(body: PaymentsRequest, request: Request, response: Response) -> dict[str, Any]:
         answer = service.check_code(engine, state.selfquery_throttles[1], body.ticket, body.code,
-                                    _client(request), clock=clock)
+                                    client_address(request), clock=clock)
         response.headers.update(PAGE_HEADERS)
         return answer

@@ -23,7 +23,7 @@ from sync import protocol
 
 from ..clock import Clock
 from ..config import Settings
-from ..errors import ApiError
+from ..public_page import client_address, page_file
 from . import attempts, challenge, sessions
 from .engine import LivenessEngine
 
@@ -41,9 +41,9 @@ PAGE_HEADERS = {
                                "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'",
     "Permissions-Policy": "camera=(self), microphone=()",
 }
-_FILES = {protocol.VERIFY_PAGE: ("index.html", "text/html; charset=utf-8"),
-          protocol.VERIFY_APP_JS: ("app.js", "text/javascript; charset=utf-8"),
-          protocol.VERIFY_APP_CSS: ("app.css", "text/css; charset=utf-8")}
+_FILES = {protocol.VERIFY_PAGE: "index.html",
+          protocol.VERIFY_APP_JS: "app.js",
+          protocol.VERIFY_APP_CSS: "app.css"}
 _KEY = Field(min_length=1, max_length=100)
 
 
@@ -69,19 +69,6 @@ class SessionRequest(_Body):
 AttemptId = Annotated[str, PathParam(min_length=1, max_length=36)]
 
 
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
-def _page_file(path: str) -> Response:
-    name, media = _FILES[path]
-    try:
-        data = (PAGE_DIR / name).read_bytes()
-    except OSError:
-        raise ApiError(404, protocol.E_NOT_FOUND, "the page's file is missing") from None
-    return Response(data, media_type=media, headers=PAGE_HEADERS)
-
-
 def register(app: FastAPI, engine: Engine, settings: Settings, clock: Clock) -> None:
     """Add the public routes to ``app``; ``app.state.liveness`` (an ``engine.Engine``) decides,
     ``app.state.verify_throttle`` counts wrong ID digits."""
@@ -92,19 +79,19 @@ def register(app: FastAPI, engine: Engine, settings: Settings, clock: Clock) -> 
     @r.get(protocol.VERIFY_PAGE, summary="The worker's page (reveals nothing until unlocked)",
            response_class=Response)
     def page(t: Annotated[str | None, Query(max_length=100)] = None) -> Response:
-        return _page_file(protocol.VERIFY_PAGE)
+        return page_file(PAGE_DIR, _FILES[protocol.VERIFY_PAGE], PAGE_HEADERS)
 
     @r.get(protocol.VERIFY_APP_JS, summary="The page's script", response_class=Response)
     def app_js() -> Response:
-        return _page_file(protocol.VERIFY_APP_JS)
+        return page_file(PAGE_DIR, _FILES[protocol.VERIFY_APP_JS], PAGE_HEADERS)
 
     @r.get(protocol.VERIFY_APP_CSS, summary="The page's style sheet", response_class=Response)
     def app_css() -> Response:
-        return _page_file(protocol.VERIFY_APP_CSS)
+        return page_file(PAGE_DIR, _FILES[protocol.VERIFY_APP_CSS], PAGE_HEADERS)
 
     @r.post(protocol.VERIFY_UNLOCK, summary="Unlock a link with the last 6 ID characters (throttled)")
     def unlock(body: UnlockRequest, request: Request) -> dict[str, Any]:
-        return sessions.unlock(engine, app_state.verify_throttle, body.token, body.id_tail, _client(request),
+        return sessions.unlock(engine, app_state.verify_throttle, body.token, body.id_tail, client_address(request),
                                settings=settings, clock=clock)
 
     @r.post(protocol.VERIFY_CONSENT, summary="Record the worker's consent (version and time)")
@@ -113,7 +100,7 @@ def register(app: FastAPI, engine: Engine, settings: Settings, clock: Clock) -> 
 
     @r.post(protocol.VERIFY_ATTEMPTS, summary="Start an attempt: the drawn challenge, its nonce, the frame limits")
     def start(body: SessionRequest, request: Request) -> dict[str, Any]:
-        return attempts.start(engine, body.session, _client(request), settings=settings, clock=clock)
+        return attempts.start(engine, body.session, client_address(request), settings=settings, clock=clock)
 
     @r.put(protocol.VERIFY_FRAME, summary="Upload one frame (JPEG bytes) of a running attempt",
            openapi_extra={"requestBody": {"required": True, "content": {
