@@ -13,6 +13,7 @@ from .errors import describe
 from .guide.menu import HelpMenu
 from .online import OnlineMonitor
 from .outbox import OutboxView
+from .payment_failures import PaymentFailuresView
 from .roster import RosterView
 from .store_worker import StoreOwner
 from .sync_panel import SyncPanel
@@ -47,6 +48,7 @@ class MainWindow(QMainWindow):
         self.roster = RosterView(owner)
         self.form = EnrollmentForm(owner)
         self.outbox = OutboxView(owner)
+        self.payment_failures = PaymentFailuresView(owner)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.roster)
@@ -58,6 +60,8 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("mainTabs")
         self.tabs.addTab(splitter, self.tr("花名册与登记"))
         self.tabs.addTab(self.outbox, self.tr("发送队列"))
+        self.tabs.addTab(self.payment_failures, self.tr("发放失败"))
+        self.payment_failures.count_changed.connect(self._payment_failures_counted)
         self.tabs.currentChanged.connect(self._tab_changed)
 
         central = QWidget()
@@ -110,6 +114,7 @@ class MainWindow(QMainWindow):
 
         self.roster.set_villages(villages)
         self.outbox.refresh()
+        self.payment_failures.refresh()
         self.resize(1280, 720)
         if login.get("online") and not login.get("roster_count"):
             # first login on this laptop: bring the village roster down at once
@@ -219,10 +224,17 @@ class MainWindow(QMainWindow):
         if self.tabs.widget(index) is self.outbox:
             self.form.flush()
             self.outbox.refresh()
+        elif self.tabs.widget(index) is self.payment_failures:
+            self.payment_failures.refresh()
+
+    def _payment_failures_counted(self, waiting: int) -> None:
+        index = self.tabs.indexOf(self.payment_failures)
+        self.tabs.setTabText(index, self.tr("发放失败（{n}）").format(n=waiting) if waiting else self.tr("发放失败"))
 
     def _sync_finished(self, _report: Any) -> None:
         self.roster.refresh()
         self.outbox.refresh()
+        self.payment_failures.refresh()
         self.monitor.check_now()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name

@@ -214,6 +214,9 @@ class SyncPanel(QWidget):
         verifications = self.verification_summary(r.get("verifications") or {})
         if verifications:
             text += "。" + verifications
+        if r.get("payment_failures_open"):
+            text += "。" + self.tr("银行退回的补贴 {n} 笔需协助居民处理，见“发放失败”").format(
+                n=r["payment_failures_open"])
         return text
 
     def verification_summary(self, by_state: dict[str, int]) -> str:

@@ -283,6 +283,7 @@ def pull(engine: Engine, operator: Operator, since: int, limit: int,
          client_version: int = protocol.PROTOCOL_VERSION) -> dict[str, Any]:
     """Changes after ``since`` for the operator's villages; kinds newer than the client's protocol
     version (``protocol.KIND_SINCE``) are left out, as its parser would refuse them."""
+    from .payments.field_notices import pull_changes as payment_failure_changes
     from .verification.request_store import pull_changes as verification_changes
 
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
@@ -296,9 +297,11 @@ def pull(engine: Engine, operator: Operator, since: int, limit: int,
         recs = conn.execute(cq.order_by(records.c.counter).limit(limit + 1)).all()
         verifications = (verification_changes(conn, operator, since, limit)
                          if client_version >= protocol.KIND_SINCE[protocol.KIND_VERIFICATION] else [])
+        failures = (payment_failure_changes(conn, operator, since, limit)
+                    if client_version >= protocol.KIND_SINCE[protocol.KIND_PAYMENT_FAILURE] else [])
     changes = [_resident_change(r) for r in res] + [
         {"counter": r.counter, "kind": protocol.KIND_RECORD, "key": r.record_id, "data": record_data(r)}
-        for r in recs] + verifications
+        for r in recs] + verifications + failures
     changes.sort(key=lambda c: c["counter"])
     more = len(changes) > limit
     changes = changes[:limit]

@@ -102,6 +102,9 @@ class SyncReport:
     returned: int = 0
     # protocol v4: remote verification requests whose state this sync's pull brought, counted by state
     verifications: dict[str, int] = field(default_factory=dict)
+    # protocol v6: failed payments whose news this sync's pull brought; those that still need the resident's help
+    payment_failures: int = 0
+    payment_failures_open: int = 0
     # issue 11 item 4: the cadre's offline video checks decided by the registry, refused, still to send
     video_sent: int = 0
     video_refused: int = 0
@@ -303,6 +306,7 @@ class SyncClient:
             counts = self.store.counts_by_state()
             rep.left_to_send = counts["queued"] + counts["sending"]
             rep.video_left = len(self.store.video_checks_to_send())
+            rep.payment_failures_open = self.store.payment_failures_needing_help()
             self.store.set_meta(LAST_SYNC_META, {"finished_at": self.now().isoformat(timespec="seconds"),
                                                  "report": rep.to_dict()})
             log.info("sync finished: accepted=%d unchanged=%d conflicts=%d refused=%d blobs=%d pulled=%d "
@@ -446,6 +450,7 @@ class SyncClient:
                                 f"{protocol.PROTOCOL_VERSION}: {e}") from e
                 self.report.reviews_changed += applied.get("reviews", 0)
                 self.report.returned += applied.get("returned", 0)
+                self.report.payment_failures += applied.get("payment_failures", 0)
                 _count_verifications(self.report, self._pulled_verifications, changes)
             self.report.pulled += len(changes)
             self.report.pull_batches += 1

@@ -49,6 +49,14 @@ Versions
   answer and a resend match) and the coded payload as version N+1, which the laptop's pull adopts;
   its digest agrees afterwards. Such a laptop shows pulled codes as they are until it is upgraded. A
   v5 laptop must not talk to a v4 registry, which refuses a code as ``relation.invalid``.
+6 (2026-12): failed payments reach the cadre's laptop (issue 13, docs/payments/field-notices.md). Pull
+  gains the change kind ``payment_failure`` (key: the roster line's id; data: the line — ID number,
+  name, village, department, item, period, amount in fen, its ``EntitlementState`` — and its latest
+  payment line: reference, ``PaymentLineState``, the bank's reason code and words, the card's last four
+  digits), sent each time a line that failed at the bank changes (bounced, reversed, sent again, paid
+  on the retry), to the line's village. As with v4, older parsers refuse an unknown kind, so the registry
+  sends it only to clients at 6 or more (``KIND_SINCE``); nothing else changed (MIN stays 1). A v6
+  laptop must not talk to a v5 registry (which answers 426 to its header).
 
 Blob ownership (2026-12, issue 10; same wire format, no new version): an upload belongs to the
 operator and the device of the token that sends it, so other uploaders of the same hash never
@@ -75,7 +83,7 @@ from enrollment.canonical import content_hash
 from enrollment.errors import DomainError
 from enrollment.vocabulary import Action, ReviewState
 
-PROTOCOL_VERSION = 5
+PROTOCOL_VERSION = 6
 MIN_PROTOCOL_VERSION = 1
 VERSION_HEADER = "X-Yikatong-Protocol"
 
@@ -141,8 +149,9 @@ RELATION_CODES_SINCE = 5
 KIND_RESIDENT = "resident"
 KIND_RECORD = "record"
 KIND_VERIFICATION = "verification"  # v4
+KIND_PAYMENT_FAILURE = "payment_failure"  # v6
 # The protocol version from which the registry sends each newer kind (older clients refuse unknown kinds).
-KIND_SINCE = {KIND_VERIFICATION: 4}
+KIND_SINCE = {KIND_VERIFICATION: 4, KIND_PAYMENT_FAILURE: 6}
 
 # Review states a pulled record's ``review.state`` takes (v3; the registry's records.state).
 # Aliases of enrollment.vocabulary, kept because the store, the client and the e2e tests name them.
@@ -359,9 +368,38 @@ class PulledVerification:
 
 
 @dataclass(frozen=True)
+class PulledPaymentFailure:
+    """A roster line that failed at the bank, as the village's laptop keeps it (v6); ``data`` is the whole
+    wire object (docs/payments/field-notices.md)."""
+
+    entitlement_id: str
+    id_number: str
+    village_code: str
+    item: str
+    period: str
+    amount_fen: int
+    state: str
+    data: dict[str, Any]
+
+    @classmethod
+    def from_wire(cls, data: Any) -> PulledPaymentFailure:
+        data = _object(data, E_BAD_CHANGE, "data")
+        line = data.get("line")
+        if line is not None:
+            line = _object(line, E_BAD_CHANGE, "line")
+            _need(line, "state", str, E_BAD_CHANGE)
+        amount = _need(data, "amount_fen", int, E_BAD_CHANGE)
+        if amount < 0:
+            _refuse(E_BAD_CHANGE, "amount_fen is negative")
+        return cls(**{k: _need(data, k, str, E_BAD_CHANGE)
+                      for k in ("entitlement_id", "id_number", "village_code", "item", "period", "state")},
+                   amount_fen=amount, data=dict(data))
+
+
+@dataclass(frozen=True)
 class PullChange:
     """One entry of a pull answer's ``changes``: exactly one of ``resident`` / ``record`` /
-    ``verification`` is set."""
+    ``verification`` / ``payment_failure`` is set."""
 
     counter: int
     kind: str
@@ -369,6 +407,7 @@ class PullChange:
     resident: PulledResident | None = None
     record: PulledRecord | None = None
     verification: PulledVerification | None = None
+    payment_failure: PulledPaymentFailure | None = None
 
     @classmethod
     def from_wire(cls, change: Any) -> PullChange:
@@ -384,6 +423,8 @@ class PullChange:
             return cls(counter, kind, key, record=PulledRecord.from_wire(change["data"]))
         if kind == KIND_VERIFICATION:
             return cls(counter, kind, key, verification=PulledVerification.from_wire(change["data"]))
+        if kind == KIND_PAYMENT_FAILURE:
+            return cls(counter, kind, key, payment_failure=PulledPaymentFailure.from_wire(change["data"]))
         return _refuse(E_BAD_CHANGE, f"unknown kind {kind!r}")
 
 

@@ -13,6 +13,8 @@ Tables
                  (the registry holds it) and its review says 已退回 with the reason.
 ``verifications`` remote verification requests as last pulled (schema version 5, protocol v4),
                  keyed by request id: state, city, method, expiry, outcome and reason codes.
+``payment_failures`` the village's payments that failed at the bank (schema version 9, protocol v6), keyed
+                 by roster line: item, period, fen, the line's state and the bank's reason code and words.
 ``attachments``  (record, kind) → blob SHA-256; ``blobs`` holds the bytes, addressed by SHA-256.
 ``video_checks``  the cadre's offline video checks (schema version 6, issue 11 item 4): request, clip
                  SHA-256 (the clip itself is a 0600 file in the store's clip folder, ``<store>-clips/``),
@@ -50,7 +52,17 @@ from enrollment.errors import DomainError
 from enrollment.private_files import private_sqlite
 
 from . import protocol
-from .local import blobs, credentials, pull, push_results, records, roster, verifications, video_checks
+from .local import (
+    blobs,
+    credentials,
+    payment_failures,
+    pull,
+    push_results,
+    records,
+    roster,
+    verifications,
+    video_checks,
+)
 from .local.credentials import E_BAD_CREDENTIALS, E_OFFLINE_UNKNOWN_USER  # noqa: F401 - the store's codes
 from .local.outbox import (  # noqa: F401 - the send states are part of the store's API
     ACCEPTED,
@@ -285,6 +297,14 @@ class Store:
     def latest_verifications(self, id_numbers: list[str] | None = None) -> dict[str, dict]:
         """The newest remote verification request per resident (id_number → request)."""
         return verifications.latest_by_id_number(self.db, id_numbers)
+
+    def payment_failures(self, village_codes: list[str] | None = None) -> list[dict]:
+        """The village's payments that failed at the bank as last pulled (protocol v6): those that still need
+        the resident's help first (``needs_help``), then newest first."""
+        return payment_failures.listed(self.db, village_codes)
+
+    def payment_failures_needing_help(self) -> int:
+        return payment_failures.count_needing_help(self.db)
 
     def verification(self, request: str) -> dict | None:
         """One remote verification request as last pulled (None if this laptop has not pulled it)."""

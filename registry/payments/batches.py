@@ -50,6 +50,7 @@ from ..db import iso
 from ..errors import ApiError
 from ..review import require_staff
 from ..schema import cards, entitlements, payment_batches, payment_lines
+from . import field_notices
 from .money import fen_to_yuan
 
 # Audit actions (subject: the batch id).
@@ -214,6 +215,9 @@ def _mark_in_batch(conn: Connection, lines: list[dict[str, Any]], card_changes: 
         raise IntegrityError("entitlements changed state during the build", None, Exception("concurrent"))
     for entitlement_id, card_id in card_changes.items():  # paid to another (newer) card than the check found
         conn.execute(update(entitlements).where(e.id == entitlement_id).values(card_id=card_id))
+    # A line that failed before is sent again: its village's laptops see it (protocol v6 payment_failure).
+    for ids in _chunks([line["entitlement_id"] for line in lines]):
+        field_notices.bump(conn, ids, only_noticed=True)
 
 
 # ------------------------------------------------------------------------------ approval

@@ -34,6 +34,7 @@ from ..db import iso
 from ..errors import ApiError
 from ..review import require_staff
 from ..schema import entitlements, payment_batches, payment_lines, result_errors, result_imports
+from . import field_notices
 from .batches import _chunks
 from .money import yuan_to_fen
 
@@ -223,6 +224,8 @@ def _apply(conn: Connection, operator: Operator, file_name: str, sha256: str, pa
         settled_here = select(pl.entitlement_id).where(pl.result_import_id == import_id, pl.state == line_state)
         conn.execute(update(entitlements).where(entitlements.c.id.in_(settled_here))
                      .values(state=state, updated_at=now))
+        # The village's laptops hear of every failure, and of the retry that pays it (protocol v6).
+        field_notices.bump(conn, settled_here, only_noticed=line_state == PaymentLineState.CREDITED)
     if errors:
         conn.execute(insert(result_errors), [
             {"import_id": import_id, "line": x["line"], "reference": x["reference"], "code": x["code"],
@@ -278,6 +281,7 @@ def reverse_line(engine: Engine, operator: Operator, reference: str, reason: str
         conn.execute(update(payment_lines).where(pl.id == line.id).values(state=PaymentLineState.REVERSED))
         conn.execute(update(entitlements).where(entitlements.c.id == line.entitlement_id).values(
             state=EntitlementState.READY, updated_at=now))
+        field_notices.bump(conn, [line.entitlement_id])
         audit.append(conn, operator.username, LINE_REVERSED, line.reference,
                      {"batch": line.batch_id, "amount_fen": line.amount_fen}, texts={"reason": reason})
     return {"reference": line.reference, "state": str(PaymentLineState.REVERSED), "batch": line.batch_id,

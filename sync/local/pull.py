@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import protocol
-from . import roster
+from . import payment_failures, roster
 from .outbox import ACCEPTED
 from .records import REVIEW_COLUMN_OF, adopt_server_version
 from .rows import now, one, to_json
@@ -30,7 +30,7 @@ def parse(changes: Iterable[Any]) -> list[protocol.PullChange]:
 
 
 def apply(store: Any, changes: list[protocol.PullChange], last_counter: int) -> dict[str, int]:
-    stats = {"residents": 0, "records": 0, "reviews": 0, "returned": 0, "verifications": 0}
+    stats = {"residents": 0, "records": 0, "reviews": 0, "returned": 0, "verifications": 0, "payment_failures": 0}
     with store.transaction():
         residents = []
         for ch in changes:
@@ -45,6 +45,10 @@ def apply(store: Any, changes: list[protocol.PullChange], last_counter: int) -> 
                 if keep is not None:
                     keep(ch.verification, ch.counter)
                 stats["verifications"] += 1
+            elif ch.payment_failure is not None:
+                # Payments of the village that failed at the bank (protocol v6): the cadre helps the resident.
+                if payment_failures.keep(store.db, ch.payment_failure, ch.counter):
+                    stats["payment_failures"] += 1
         if residents:
             stats["residents"] = roster.upsert_residents(store, residents)
         store.set_meta("last_counter", int(last_counter))

@@ -170,9 +170,21 @@ def _m8_pulled_records(db: sqlite_utils.Database) -> None:
     db["records"].add_column("pulled", int, not_null_default=0)
 
 
+def _m9_payment_failures(db: sqlite_utils.Database) -> None:
+    """Version 9 (protocol v6): the village's payments that failed at the bank, as last pulled, keyed by the
+    roster line's id; the latest payment line's state and the bank's reason copied out for the list."""
+    db["payment_failures"].create({
+        "entitlement_id": str, "id_number": str, "name": str, "village_code": str, "department": str,
+        "item": str, "period": str, "amount_fen": int, "state": str, "line_state": str, "reason_code": str,
+        "bank_reason": str, "card": str, "settled_at": str, "updated_at": str, "data": str, "counter": int,
+    }, pk="entitlement_id", not_null={"id_number", "state", "amount_fen", "counter"})
+    db["payment_failures"].create_index(["id_number"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_pinyin_search, _m3_village_search,
                                                              _m4_review, _m5_verifications, _m6_video_checks,
-                                                             _m7_relation_codes, _m8_pulled_records]
+                                                             _m7_relation_codes, _m8_pulled_records,
+                                                             _m9_payment_failures]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

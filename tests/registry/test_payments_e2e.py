@@ -2,7 +2,8 @@
 demo's datasets, cards and two departments' rosters; planted ineligible lines intercepted with evidence; a
 batch built, exported byte-identically, approved by a second person; the bank's results (successes and a
 failure) imported twice; one SMS per paid line through a stub gateway that times out and answers 500; the
-failed line paid once after its card is corrected; a public notice without an ID, card or phone number."""
+failed line paid once after its card is corrected, its village's cadre told on the laptop at each step; a
+public notice without an ID, card or phone number."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from registry import schema as s
 from registry.clock import FixedClock
 from registry.db import open_database
 from registry.sms import outbox
-from tests.conftest import ROOT, yikatong
+from sync.client import SyncClient, login_online
+from sync.store import Store
+from tests.conftest import ROOT, RegistryProcess, yikatong
 from tests.registry.paymentkit import results_file
 from tests.registry.test_sms_outbox import StubGateway, http_gateway
 
@@ -48,6 +51,16 @@ def _seed(db: list[str]) -> None:
         done = yikatong("registry", "add-operator", "--username", username, "--role", "central", *db,
                         input=PASSWORD + "\n")
         assert done.returncode == 0, done.stderr
+    done = yikatong("registry", "add-operator", "--username", "cadre", "--role", "cadre", "--village", VILLAGE,
+                    *db, input=PASSWORD + "\n")
+    assert done.returncode == 0, done.stderr
+
+
+def _laptop_failures(registry: RegistryProcess, store: Store) -> list[dict]:
+    """The cadre's laptop syncs; the village's failed payments it keeps."""
+    report = SyncClient(store).run()
+    assert report.error is None and report.digest_match, report
+    return store.payment_failures()
 
 
 def _findings(engine) -> dict[str, list[tuple[str, str, dict]]]:
@@ -97,6 +110,18 @@ def test_money_reaches_the_card_once_and_nothing_personal_is_published(registry_
     """The whole payment flow on the demo's data, every step through the command a person runs."""
     db = ["--db", registry_db_url]
     _seed(db)
+    registry = RegistryProcess(registry_db_url, tmp_path / "registry").start()
+    laptop = Store.open(tmp_path / "laptop.sqlite3")
+    login_online(laptop, registry.url, "cadre", PASSWORD)
+    try:
+        _flow(db, registry_db_url, tmp_path, httpserver, registry, laptop)
+    finally:
+        laptop.close()
+        registry.stop()
+
+
+def _flow(db: list[str], registry_db_url: str, tmp_path: Path, httpserver, registry: RegistryProcess,
+          laptop: Store) -> None:
     _ok("registry", "import-cards", str(DEMO / "cards.csv"), *db)
     civil = _ok("registry", "import-entitlements", str(DEMO / "entitlements_民政局.csv"), "--department", "民政局",
                 "--as", "central", *db, password=True)
@@ -124,6 +149,11 @@ def test_money_reaches_the_card_once_and_nothing_personal_is_published(registry_
         again = _ok("registry", "payments", "import-results", str(answer), "--as", "central", *db, password=True)
         assert again.get("already_imported") is True
         assert _status_holds(db, batch) == paid
+
+        # No SMS to 周芳 (her card is the problem): her village's cadre sees it on the laptop after a sync.
+        (failure,) = _laptop_failures(registry, laptop)
+        assert (failure["name"], failure["reason_code"], failure["needs_help"]) == ("周芳", "account_closed", True)
+        assert laptop.payment_failures_needing_help() == 1
 
         # One SMS per paid line, through a gateway that first times out, then answers 500.
         stub = StubGateway(httpserver)
@@ -155,6 +185,9 @@ def test_money_reaches_the_card_once_and_nothing_personal_is_published(registry_
         assert Counter(key for key, state in lines if state == "credited") == Counter(
             {key: 1 for key, state in lines if state == "credited"})
         assert len([1 for _, state in lines if state == "credited"]) == 3
+        # The laptop follows her line to the retry's credit: no longer waiting for the cadre's help.
+        (failure,) = _laptop_failures(registry, laptop)
+        assert (failure["state"], failure["line_state"], failure["needs_help"]) == ("paid_out", "credited", False)
     finally:
         engine.dispose()
 
