@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import signal
 import subprocess
 import sys
@@ -51,6 +53,14 @@ def _cli(*argv: str, stdin: str | None = None) -> None:
         raise CliError("demo.setup_failed", done.stderr.strip().splitlines()[-1] if done.stderr else argv[1])
 
 
+def _cli_json(*argv: str, stdin: str | None = None) -> dict:
+    done = subprocess.run(cli_command(*argv, "--json"), input=stdin, text=True, capture_output=True,
+                          creationflags=CHILD_FLAGS)
+    if done.returncode != 0:
+        raise CliError("demo.setup_failed", done.stderr.strip().splitlines()[-1] if done.stderr else argv[1])
+    return json.loads(done.stdout)
+
+
 DEMO_DATASETS = ("deaths", "business", "vehicles", "courts")
 
 
@@ -70,6 +80,42 @@ def seed_demo_registry(db_url: str) -> None:
             input=DEMO_PASSWORD + "\n", text=True, capture_output=True, creationflags=CHILD_FLAGS)
         if done.returncode != 0 and "operator.username_taken" not in done.stderr:
             raise CliError("demo.setup_failed", done.stderr.strip())
+
+
+DEMO_PAID_ITEM, DEMO_PAID_PERIOD = "elderly_allowance", "202612"
+# The bank's answer to the demo's first batch: two paid, one account closed (a failure the cadre's laptop shows).
+DEMO_BANK_ANSWER = {"杨小红": ("成功", ""), "林玉梅": ("成功", ""), "周芳": ("失败", "账户已销户")}
+
+
+def seed_demo_payments(db_url: str, data_dir: Path) -> None:
+    """Once per demo folder, through the commands a county runs: the card bank's file, two departments' rosters
+    (their planted ineligible lines wait in 支付拦截), and one 高龄津贴 batch built by central, approved by issuer,
+    exported and answered by the bank, so the dashboard has payments and the cadre's laptop a failed one. The
+    other ready lines are left for the person trying the demo to batch."""
+    bank_dir, work = data_dir / "demo-bank", data_dir / "demo-bank.partial"
+    if bank_dir.exists() or work.exists():   # done, or stopped halfway: a second batch would find nothing to pay
+        return
+    staff = DEMO_PASSWORD + "\n"
+    _cli("registry", "import-cards", str(resource_path("demo", "cards.csv")), "--db", db_url)
+    for department in ("民政局", "残联"):
+        _cli("registry", "import-entitlements", str(resource_path("demo", f"entitlements_{department}.csv")),
+             "--department", department, "--as", "central", "--db", db_url, stdin=staff)
+    work.mkdir()
+    built = _cli_json("registry", "payments", "batch", "--item", DEMO_PAID_ITEM, "--period", DEMO_PAID_PERIOD,
+                      "--as", "central", "--db", db_url, stdin=staff)
+    _cli("registry", "payments", "approve", built["id"], "--as", "issuer", "--db", db_url, stdin=staff)
+    bank_file = work / "代发.csv"
+    _cli("registry", "payments", "export", built["id"], "-o", str(bank_file), "--db", db_url)
+    with bank_file.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))[2:]   # the summary line and the column titles first
+    answer = work / "回盘.csv"
+    with answer.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["reference", "status", "reason"])
+        for reference, name, *_rest in rows:
+            out.writerow([reference, *DEMO_BANK_ANSWER.get(name, ("成功", ""))])
+    _cli("registry", "payments", "import-results", str(answer), "--as", "central", "--db", db_url, stdin=staff)
+    work.rename(bank_dir)
 
 
 def seed_demo_enrollments(url: str, db_url: str, data_dir: Path) -> None:
@@ -103,6 +149,7 @@ def _demo(args) -> int:
     # the app runs, desktop.termination takes over (Qt's idle event loop would delay this handler).
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
     seed_demo_registry(db_url)
+    seed_demo_payments(db_url, data_dir)
     # Two processes on the one database, as in production: the registry (staff, laptops) and the public
     # verification process (only the worker's page and its API, ``registry serve-verify``), which the
     # registry's links point at. Loopback only: a link opens on this machine; in production the public
