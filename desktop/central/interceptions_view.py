@@ -80,7 +80,7 @@ class InterceptionsModel(RowsModel):
         if col == "amount_fen":
             return yuan(item.get("amount_fen"))
         if col == "findings":
-            return reasons_text(item.get("findings") or [])
+            return reasons_text(item.get("findings") or [], short=True)
         if col == "state":
             return entitlement_state_name(item.get("state"))
         if col == "village_code":
@@ -183,6 +183,7 @@ class InterceptionsView(QWidget):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([860, 500])
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 6, 0, 0)
         v.addLayout(filters)
@@ -297,9 +298,10 @@ class InterceptionsView(QWidget):
         ]
         card = d.get("card")
         if isinstance(card, dict) and card:
-            out.append(self.tr("社保卡：{card}　{bank}　{status}").format(
-                card=card.get("card_masked") or card.get("card") or card.get("card_number") or "",
-                bank=card.get("bank") or "", status=card_status_name(card.get("status"))))
+            out.append(self.tr("社保卡：{card}　{bank}　{status}　持卡人：{holder}").format(
+                card=card.get("card_number_masked") or card.get("card_masked") or "",
+                bank=card.get("bank") or "", status=card_status_name(card.get("status")),
+                holder=card.get("holder") or ""))
         else:
             out.append(self.tr("社保卡：无已激活的社保卡"))
         for n, f in enumerate(d.get("findings") or [], 1):
@@ -356,8 +358,10 @@ class InterceptionsView(QWidget):
 def _history_action(action: str | None) -> str:
     from PySide6.QtCore import QCoreApplication
 
-    names = {"entitlements.imported": "随名单导入", "entitlement.released": "放行", "entitlement.rejected": "不予发放",
-             "entitlement.viewed": "查看完整身份证号", "payments.batch_built": "编入发放批次",
-             "payments.line_reversed": "银行冲正"}
-    text = names.get(action or "")
-    return QCoreApplication.translate("central", text) if text else str(action or "")
+    def t(text: str) -> str:
+        return QCoreApplication.translate("central", text)
+
+    names = {"entitlements.imported": t("随名单导入"), "entitlement.released": t("放行"),
+             "entitlement.rejected": t("不予发放"), "entitlement.viewed": t("查看完整身份证号"),
+             "payments.batch_built": t("编入发放批次"), "payments.line_reversed": t("银行冲正")}
+    return names.get(action or "") or str(action or "")

@@ -89,10 +89,18 @@ def finding_reason(finding: dict[str, Any]) -> str:
     return name
 
 
-def reasons_text(findings: list[dict[str, Any]]) -> str:
+def short_reason(finding: dict[str, Any]) -> str:
+    """The list's short form: a dataset rule by its name without the parenthesis (已故人员, 低保/特困申请人名下有
+    机动车), any other finding by its kind; the whole wording is in the tooltip and the detail."""
+    if finding.get("kind") == PaymentFindingKind.PAYMENT_RULE and finding.get("rule"):
+        return rule_name(finding["rule"]).split("（")[0]
+    return finding_kind_name(finding.get("kind"))
+
+
+def reasons_text(findings: list[dict[str, Any]], *, short: bool = False) -> str:
     seen: list[str] = []
     for f in findings or []:
-        text = finding_reason(f)
+        text = short_reason(f) if short else finding_reason(f)
         if text not in seen:
             seen.append(text)
     return "；".join(seen)

@@ -90,12 +90,12 @@ def _cell(text: Any, *, right: bool = False, colour: str | None = None) -> QTabl
 class ReadyModel(RowsModel):
     """可生成批次: ready lines per item, period and township."""
 
-    COLUMNS = ("item", "period", "township", "lines", "total_fen", "retries")
+    COLUMNS = ("item", "period", "township", "lines", "total_fen", "retries", "awaiting_card_fix")
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return (self.tr("项目"), self.tr("期别"), self.tr("乡镇"), self.tr("笔数"), self.tr("金额（元）"),
-                    self.tr("其中重发"))[section]
+                    self.tr("其中重发"), self.tr("待更正卡信息"))[section]
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -111,10 +111,12 @@ class ReadyModel(RowsModel):
                 return self.village_names.get(code) or code or self.tr("全部乡镇")
             if col == "total_fen":
                 return yuan(g.get("total_fen"))
-            if col in ("lines", "retries"):
+            if col in ("lines", "retries", "awaiting_card_fix"):
                 return str(int(g.get(col) or 0))
             return str(g.get(col) or "")
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in ("lines", "total_fen", "retries"):
+        if role == Qt.ItemDataRole.ToolTipRole and col == "awaiting_card_fix":
+            return self.tr("银行退回、社保卡信息尚未更正的笔数：更正前不能再次发放")
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in ("lines", "total_fen", "retries", "awaiting_card_fix"):
             return RIGHT
         return None
 
@@ -278,7 +280,7 @@ class FileImportDialog(QDialog):
             self.rows_table.setItem(r, 0, _cell(line, right=True))
             self.rows_table.setItem(r, 1, _cell(why))
         self.rows_table.setVisible(bool(rows))
-        for w in (self.choose_button, self.encoding_combo):
+        for w in (self.choose_button, self.encoding_combo, *self.findChildren(QComboBox)):
             w.setEnabled(False)
         self.ok_button.hide()
         self.close_button.setText(self.tr("关闭"))
@@ -372,7 +374,8 @@ class PaymentsView(QWidget):
         # 可生成批次
         self.ready_model = ReadyModel(self)
         self.ready_table = rows_table(self.ready_model, "readyTable", QAbstractItemView.SelectionMode.SingleSelection)
-        self.ready_table.horizontalHeader().setStretchLastSection(True)
+        self.ready_table.horizontalHeader().setSectionResizeMode(ReadyModel.COLUMNS.index("item"),
+                                                                 QHeaderView.ResizeMode.Stretch)
         self.ready_table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.build_button = QPushButton(self.tr("生成批次"))
         self.build_button.setObjectName("buildBatch")
@@ -384,7 +387,8 @@ class PaymentsView(QWidget):
         rb = QVBoxLayout(ready_box)
         rb.addWidget(self.ready_table, 1)
         rrow = QHBoxLayout()
-        rrow.addWidget(self.ready_empty, 1)
+        rrow.addWidget(self.ready_empty)
+        rrow.addStretch(1)
         rrow.addWidget(self.build_button)
         rb.addLayout(rrow)
 
@@ -392,7 +396,8 @@ class PaymentsView(QWidget):
         self.batches_model = BatchesModel(self)
         self.batches_table = rows_table(self.batches_model, "batchesTable",
                                         QAbstractItemView.SelectionMode.SingleSelection)
-        self.batches_table.horizontalHeader().setStretchLastSection(True)
+        self.batches_table.horizontalHeader().setSectionResizeMode(BatchesModel.COLUMNS.index("item"),
+                                                                   QHeaderView.ResizeMode.Stretch)
         self.batches_table.selectionModel().selectionChanged.connect(lambda *_: self._batch_selected())
         self.approve_button = QPushButton(self.tr("审批…"))
         self.approve_button.setObjectName("approveBatch")
@@ -400,6 +405,7 @@ class PaymentsView(QWidget):
         self.approve_button.clicked.connect(self.ask_approve)
         self.encoding_combo = QComboBox()
         self.encoding_combo.setObjectName("bankEncoding")
+        self.encoding_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         for code, name in ENCODINGS:
             self.encoding_combo.addItem(self.tr("银行文件编码：{name}").format(name=name), code)
         self.export_button = QPushButton(self.tr("导出银行文件…"))
@@ -430,7 +436,7 @@ class PaymentsView(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         for box in (ready_box, batches_box, lines_box):
             self.splitter.addWidget(box)
-        self.splitter.setSizes([170, 230, 260])
+        self.splitter.setSizes([200, 210, 250])
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 6, 0, 0)
         v.addLayout(top)
@@ -454,8 +460,8 @@ class PaymentsView(QWidget):
         self.message.emit(text)
 
     def _ready_arrived(self, answer: dict[str, Any]) -> None:
-        self.ready_model.set_items(answer.get("groups") or [])
-        self.ready_empty.setVisible(not self.ready_model.items)
+        self.ready_model.set_items(ready_rows(answer.get("groups") or []))
+        self.ready_empty.setVisible(not any(int(g.get("lines") or 0) for g in self.ready_model.items))
         self._update_buttons()
 
     def _batches_arrived(self, answer: dict[str, Any]) -> None:
@@ -489,7 +495,7 @@ class PaymentsView(QWidget):
         return True
 
     def _update_buttons(self) -> None:
-        self.build_button.setEnabled(bool(self.selected_group()))
+        self.build_button.setEnabled(int(self.selected_group().get("lines") or 0) > 0)
         batch = self.selected_batch()
         state = batch.get("state")
         self.approve_button.setEnabled(state == BatchState.BUILT)
@@ -563,6 +569,7 @@ class PaymentsView(QWidget):
             who=b.get("created_by") or "")
         dialog = DecisionDialog("approve_batch", summary, "", self, title=self.tr("审批"), needs_reason=False,
                                 needs_password=True, asks_reason=False)
+        dialog.resize(520, 200)
         batch_id = str(b["id"])
         dialog.submitted.connect(lambda _a, _r, pw: self._send_approve(batch_id, pw))
         self.approve_dialog = dialog
@@ -710,6 +717,19 @@ class PaymentsView(QWidget):
             for c, cell in enumerate(cells):
                 self.lines_table.setItem(r, c, cell)
         self.lines_loaded.emit(d)
+
+
+def ready_rows(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per item and period (a batch of every township), then one per township when the lines lie in
+    more than one (a batch of that township alone: ``--township``)."""
+    out: list[dict[str, Any]] = []
+    for g in groups:
+        out.append({k: v for k, v in g.items() if k != "townships"} | {"township": ""})
+        towns = [t for t in g.get("townships") or [] if t.get("township")]
+        if len(g.get("townships") or []) > 1:
+            out += [{**t, "item": g.get("item"), "item_name": g.get("item_name"), "period": g.get("period")}
+                    for t in towns]
+    return out
 
 
 def _file_error(error: BaseException) -> str:
