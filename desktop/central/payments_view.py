@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -54,7 +54,7 @@ from .payment_labels import (
 from .rows_model import RowsModel, rows_table
 
 ENCODINGS = (("utf-8", "UTF-8"), ("gbk", "GBK"))
-RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 BALANCED_COLOUR, UNBALANCED_COLOUR = "#1a7f37", "#c62828"
 
 
@@ -618,11 +618,25 @@ class PaymentsView(QWidget):
             return
 
         def fetch(c: Any) -> tuple[str, str]:
-            got = c.bank_download(batch_id, encoding)
-            _write(path, got.data)
-            return path, got.sha256
+            import hashlib
 
-        self.long_net.op(fetch).success(self._bank_file_saved).failure(self._failed).run()
+            got = c.bank_download(batch_id, encoding)
+            # The SHA-256 of the bytes written (what the bank receives); the registry's header, when it
+            # arrives, must be the same (the one in the audit chain), else the file is not saved.
+            sha = hashlib.sha256(got.data).hexdigest()
+            if got.sha256 and got.sha256.lower() != sha:
+                raise OSError(0, QCoreApplication.translate("central", "下载的银行文件与登记中心的校验值不一致，请重新导出"))
+            _write(path, got.data)
+            return path, sha
+
+        self.long_net.op(fetch).success(self._bank_file_saved).failure(self._export_failed).run()
+
+    def _export_failed(self, error: BaseException) -> None:
+        if isinstance(error, OSError):
+            self.status_label.setStyleSheet("color: #c62828;")
+            self.status_label.setText(error.strerror or str(error))
+        else:
+            self._failed(error)
 
     def _bank_file_saved(self, saved: tuple[str, str]) -> None:
         path, sha = saved
@@ -735,8 +749,6 @@ def ready_rows(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _file_error(error: BaseException) -> str:
     """A file the lane could not read is worded like the registry's refusals."""
     if isinstance(error, OSError):
-        from PySide6.QtCore import QCoreApplication
-
         return QCoreApplication.translate("central", "无法读取文件：{why}").format(why=error.strerror or str(error))
     text = describe(error)
     data = getattr(error, "data", None)

@@ -78,7 +78,7 @@ def roster_dialog() -> bool:
     if dialog is None:
         return False
     state["dialog"] = dialog
-    QTest.keyClicks(dialog.department_combo.lineEdit(), DEPARTMENT)
+    dialog.department_combo.lineEdit().insert(DEPARTMENT)   # typed through the input method: no key codes
     QTimer.singleShot(0, lambda: click(dialog.choose_button))
     return True
 
