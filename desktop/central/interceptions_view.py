@@ -38,6 +38,7 @@ from .payment_labels import (
     evidence_lines,
     finding_reason,
     item_name,
+    line_state_name,
     reasons_text,
     yuan,
 )
@@ -183,7 +184,7 @@ class InterceptionsView(QWidget):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([860, 500])
+        self.splitter.setSizes([920, 440])
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 6, 0, 0)
         v.addLayout(filters)
@@ -293,8 +294,8 @@ class InterceptionsView(QWidget):
             self.tr("身份证号码：{id}").format(id=d.get("id_number") or d.get("id_number_masked") or ""),
             self.tr("姓名：{name}　　村：{village}").format(
                 name=d.get("name") or "", village=self.model.village_names.get(village) or village or self.tr("未知")),
-            self.tr("发放部门：{dept}　　状态：{state}").format(dept=d.get("department") or "",
-                                                          state=entitlement_state_name(d.get("state"))),
+            self.tr("发放部门：{dept}（名单第 {line} 行）　　状态：{state}").format(
+                dept=d.get("department") or "", line=d.get("line") or "?", state=entitlement_state_name(d.get("state"))),
         ]
         card = d.get("card")
         if isinstance(card, dict) and card:
@@ -308,6 +309,12 @@ class InterceptionsView(QWidget):
             out.append("")
             out.append(self.tr("拦截原因 {n}：{reason}").format(n=n, reason=finding_reason(f)))
             out += ["　" + line for line in evidence_lines(f)]
+        for p in d.get("payments") or []:
+            reason = str(p.get("bank_reason") or "")
+            out.append("")
+            out.append(self.tr("发放：{ref}　{card}　{amount} 元　{state}{reason}").format(
+                ref=p.get("reference") or "", card=p.get("card_number_masked") or "", amount=yuan(p.get("amount_fen")),
+                state=line_state_name(p.get("state")), reason=("：" + reason) if reason else ""))
         history = d.get("history") or []
         if history:
             out.append("")

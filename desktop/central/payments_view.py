@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -365,6 +366,8 @@ class PaymentsView(QWidget):
         self.status_label = QLabel()
         self.status_label.setObjectName("paymentsStatus")
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # a saved file's path and SHA-256 are long: the label takes the room there is (the whole in the tooltip)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.addWidget(self.import_button)
         top.addWidget(self.results_button)
@@ -426,6 +429,7 @@ class PaymentsView(QWidget):
         # the selected batch's lines
         self.lines_title = QLabel(self.tr("选择一个批次查看明细"))
         self.lines_title.setObjectName("linesTitle")
+        self.lines_title.setWordWrap(True)
         self.lines_table = _table([self.tr("业务参考号"), self.tr("姓名"), self.tr("身份证号"), self.tr("社保卡"),
                                    self.tr("金额（元）"), self.tr("状态"), self.tr("银行原因")], "batchLines")
         lines_box = QGroupBox(self.tr("批次明细"))
@@ -436,7 +440,7 @@ class PaymentsView(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         for box in (ready_box, batches_box, lines_box):
             self.splitter.addWidget(box)
-        self.splitter.setSizes([200, 210, 250])
+        self.splitter.setSizes([225, 190, 245])
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 6, 0, 0)
         v.addLayout(top)
@@ -457,6 +461,7 @@ class PaymentsView(QWidget):
     def _say(self, text: str) -> None:
         self.status_label.setStyleSheet("")
         self.status_label.setText(text)
+        self.status_label.setToolTip(text)
         self.message.emit(text)
 
     def _ready_arrived(self, answer: dict[str, Any]) -> None:
@@ -641,7 +646,6 @@ class PaymentsView(QWidget):
     def _bank_file_saved(self, saved: tuple[str, str]) -> None:
         path, sha = saved
         self._say(self.tr("银行文件已保存：{path}　SHA-256：{sha}").format(path=path, sha=sha))
-        self.status_label.setToolTip(sha)
         self.bank_file_saved.emit(path, sha)
         self.refresh()
 

@@ -308,6 +308,9 @@ def test_a_batch_built_approved_by_a_second_person_exported_and_reconciled(qtbot
         assert dict(dash.pay_rule_departments_chart.rows)["民政局"][1] >= 7
         assert dash.tiles["residents"].value.text() == "53"           # the enrollment figures stay
         screens(checker, "central_payments_dashboard")
+        from PySide6.QtWidgets import QScrollArea
+
+        screens(dash.findChild(QScrollArea).widget(), "central_payments_dashboard_whole")
     finally:
         maker.close()
         if checker is not None:
