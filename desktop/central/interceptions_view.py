@@ -339,6 +339,7 @@ class InterceptionsView(QWidget):
         dialog.reason_edit.setPlaceholderText(
             self.tr("理由（必填，最多200字），如：已核实车辆为农用车，符合发放条件") if action == "release"
             else self.tr("理由（必填，最多200字），如：已核实本人已于2025年去世"))
+        dialog.resize(560, 340)
         entitlement_id = int(d["entitlement_id"])
         dialog.submitted.connect(lambda a, reason, pw: self._send(entitlement_id, a, reason, pw))
         self.decision_dialog = dialog

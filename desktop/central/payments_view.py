@@ -526,8 +526,8 @@ class PaymentsView(QWidget):
         again = self.tr("（这个文件之前已经导入过，本次未作改动）") if answer.get("already_imported") else ""
         html = self.tr(
             "<b>{dept}</b>：共 {rows} 行{again}<br>"
-            "<span style='color:#1a7f37'>可发放 <b>{ready}</b> 行</span>　"
-            "<span style='color:#c62828'>拦截 <b>{intercepted}</b> 行</span>（在“支付拦截”中逐条处理）　"
+            "<span style='color:#1a7f37'>可发放 <b>{ready}</b> 行</span>；"
+            "<span style='color:#c62828'>拦截 <b>{intercepted}</b> 行</span>（在“支付拦截”中逐条处理）；"
             "<span style='color:#b26a00'>数据有误 <b>{refused}</b> 行</span>（不发放，请部门更正后重报）").format(
             dept=answer.get("department") or dialog.department(), rows=int(answer.get("rows") or 0), again=again,
             ready=ready, intercepted=intercepted, refused=refused)
