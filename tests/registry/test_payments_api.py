@@ -22,12 +22,13 @@ from regkit import PASSWORD, Api
 from reviewkit import make_operator
 from sqlalchemy import func, select
 
-from registry import auth
+from registry import auth, openapi
 from registry import schema as s
 from registry.datasets import import_dataset
 from registry.db import open_database
 from registry.payments.cards import import_cards
 from registry.roster import import_roster
+from sync import protocol as p
 from sync.central import CentralClient
 from sync.http import ApiError, RegistryHttp
 from tests.conftest import ROOT
@@ -74,6 +75,12 @@ def _refused(call, status: int, code: str) -> ApiError:
     return caught.value
 
 
+def _described(method: str, path: str, answer: dict) -> dict:
+    """The answer parses strictly as the API description's schema for the operation (registry.openapi)."""
+    openapi.ANSWERS[(method, path)].model_validate_json(json.dumps(answer), strict=True)
+    return answer
+
+
 def _rows(engine, table, *where):
     with engine.connect() as conn:
         return conn.execute(select(table).where(*where)).all()
@@ -92,11 +99,12 @@ def test_payments_flow_through_the_central_client(payments_registry):
     """Rosters, interceptions, decisions, a batch, its bank file and the bank's results through the HTTP client:
     each answer equals what the database holds, the same file twice changes nothing, the creator cannot approve."""
     _registry, engine, central, issuer = payments_registry
-    items = {i["code"]: i for i in central.payment_items()["items"]}
+    items = {i["code"]: i for i in _described("get", p.PAYMENT_ITEMS, central.payment_items())["items"]}
     assert items[ITEM]["department"] == CIVIL and items[ITEM]["standard_fen"] == 50000
 
     # --- rosters: the same file twice is one import
-    civil = central.import_entitlements(_roster(CIVIL), CIVIL, f"entitlements_{CIVIL}.csv")
+    civil = _described("post", p.PAYMENT_ENTITLEMENT_IMPORTS,
+                      central.import_entitlements(_roster(CIVIL), CIVIL, f"entitlements_{CIVIL}.csv"))
     assert (civil["ready"], civil["intercepted"], civil["refused"], civil["already_imported"]) == (5, 7, 0, False)
     again = central.import_entitlements(_roster(CIVIL), CIVIL, f"entitlements_{CIVIL}.csv")
     assert again["already_imported"] is True and again["import_id"] == civil["import_id"]
@@ -106,7 +114,7 @@ def test_payments_flow_through_the_central_client(payments_registry):
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(s.entitlement_imports)).scalar_one() == 2
         assert conn.execute(select(func.count()).select_from(s.entitlements)).scalar_one() == 12 + 5
-    imports = central.entitlement_imports()
+    imports = _described("get", p.PAYMENT_ENTITLEMENT_IMPORTS, central.entitlement_imports())
     assert imports["total"] == 2 and [i["department"] for i in imports["imports"]] == [DISABLED, CIVIL]
     assert (imports["imports"][1]["ready"], imports["imports"][1]["intercepted"]) == (5, 7)
     # A file no line of which can be paid is refused whole, every line listed, nothing stored.
@@ -119,7 +127,7 @@ def test_payments_flow_through_the_central_client(payments_registry):
 
     # --- the interception queue: every intercepted line, oldest first, masked, with its findings
     intercepted = _rows(engine, s.entitlements, s.entitlements.c.state == "intercepted")
-    queue = central.interceptions()
+    queue = _described("get", p.PAYMENT_INTERCEPTIONS, central.interceptions())
     assert queue["total"] == len(intercepted) == len(queue["items"])
     assert [i["entitlement_id"] for i in queue["items"]] == sorted(r.id for r in intercepted)
     assert not ID_NUMBER.search(json.dumps(queue, ensure_ascii=False))
@@ -133,7 +141,7 @@ def test_payments_flow_through_the_central_client(payments_registry):
 
     # --- one line in full: the whole ID number, its evidence; the read is in the audit chain
     dead = _line_id(engine, "赵欣怡")
-    detail = central.entitlement(dead)
+    detail = _described("get", p.PAYMENT_ENTITLEMENT, central.entitlement(dead))
     assert detail["id_number"] == "510902192003012447" and detail["card"]["card_number_masked"].startswith("****")
     (finding,) = detail["findings"]
     assert finding["evidence"]["rows"] and finding["evidence"]["rule"]["id"] == "deceased"
@@ -146,7 +154,8 @@ def test_payments_flow_through_the_central_client(payments_registry):
     _refused(lambda: central.decide_entitlement(dead, "reject", "已死亡", "wrong-password"), 401,
              "auth.bad_credentials")
     assert _rows(engine, s.entitlements, s.entitlements.c.id == dead)[0].state == "intercepted"
-    decided = central.decide_entitlement(dead, "reject", "户籍已注销（死亡）", PASSWORD)
+    decided = _described("post", p.PAYMENT_DECISION,
+                        central.decide_entitlement(dead, "reject", "户籍已注销（死亡）", PASSWORD))
     assert (decided["state"], decided["decided_by"], decided["findings_resolved"]) == ("not_paid", "central",
                                                                                          ["payment_rule"])
     assert [h["reason"] for h in central.entitlement(dead)["history"] if h["action"] == "entitlement.rejected"] \
@@ -165,20 +174,20 @@ def test_payments_flow_through_the_central_client(payments_registry):
     for r in ready:
         expected[(r.item, r.period, "lines")] += 1
         expected[(r.item, r.period, "fen")] += int(r.amount_fen)
-    groups = central.ready_groups()["groups"]
+    groups = _described("get", p.PAYMENT_READY, central.ready_groups())["groups"]
     assert {(g["item"], g["period"], "lines"): g["lines"] for g in groups} | \
         {(g["item"], g["period"], "fen"): g["total_fen"] for g in groups} == dict(expected)
     group = next(g for g in groups if (g["item"], g["period"]) == (ITEM, PERIOD))
     assert group["retries"] == 0 and sum(t["lines"] for t in group["townships"]) == group["lines"]
 
     # --- a batch: built by one, refused to its creator, approved by another
-    built = central.build_batch(ITEM, PERIOD)
+    built = _described("post", p.PAYMENT_BATCHES, central.build_batch(ITEM, PERIOD))
     lines = _rows(engine, s.payment_lines, s.payment_lines.c.batch_id == built["id"])
     assert (built["lines"], built["total_fen"]) == (len(lines), _fen(lines)) and len(lines) == group["lines"]
     _refused(lambda: central.approve_batch(built["id"], PASSWORD), 403, "payments.approver_is_creator")
     _refused(lambda: issuer.approve_batch(built["id"], "wrong-password"), 401, "auth.bad_credentials")
     _refused(lambda: issuer.bank_file(built["id"]), 409, "payments.batch_state")
-    approved = issuer.approve_batch(built["id"], PASSWORD)
+    approved = _described("post", p.PAYMENT_BATCH_APPROVE, issuer.approve_batch(built["id"], PASSWORD))
     assert (approved["state"], approved["authorised_by"]) == ("authorised", "issuer")
     _refused(lambda: central.build_batch(ITEM, PERIOD), 409, "payments.nothing_to_batch")
 
@@ -200,17 +209,17 @@ def test_payments_flow_through_the_central_client(payments_registry):
     outcome = [(ref, "失败", "账户已销户") if i == 0 else (ref, "成功", "") for i, ref in enumerate(references)]
     answer = "reference,status,reason\r\n" + "".join(",".join(o) + "\r\n" for o in
                                                       [*outcome, ("YKNOTAREFERENCE0000", "成功", "")])
-    result = central.import_results(answer.encode(), "回盘.csv")
+    result = _described("post", p.PAYMENT_RESULT_IMPORTS, central.import_results(answer.encode(), "回盘.csv"))
     assert (result["credited"], result["bounced"], result["errors"], result["balanced"]) == (
         len(references) - 1, 1, 1, True)
     before = central.payment_status()
-    repeat = central.import_results(answer.encode(), "回盘.csv")
+    repeat = _described("post", p.PAYMENT_RESULT_IMPORTS, central.import_results(answer.encode(), "回盘.csv"))
     assert repeat["already_imported"] is True and repeat["import_id"] == result["import_id"]
     assert central.payment_status() == before
-    listed = central.result_imports()
+    listed = _described("get", p.PAYMENT_RESULT_IMPORTS, central.result_imports())
     assert listed["total"] == 1 and (listed["imports"][0]["paid"], listed["imports"][0]["failed"],
                                      listed["imports"][0]["errors"]) == (len(references) - 1, 1, 1)
-    errors = central.result_errors(result["import_id"])["errors"]
+    errors = _described("get", p.PAYMENT_RESULT_ERRORS, central.result_errors(result["import_id"]))["errors"]
     assert [(e["reference"], e["code"]) for e in errors] == [("YKNOTAREFERENCE0000", "result.reference_unknown")]
     _refused(lambda: central.result_errors(999_999), 404, "payments.result_import_unknown")
 
@@ -218,7 +227,7 @@ def test_payments_flow_through_the_central_client(payments_registry):
     lines = _rows(engine, s.payment_lines, s.payment_lines.c.batch_id == built["id"])
     credited = [x for x in lines if x.state == "credited"]
     bounced = [x for x in lines if x.state == "bounced"]
-    batch = central.batch(built["id"])
+    batch = _described("get", p.PAYMENT_BATCH, central.batch(built["id"]))
     assert batch["batch"]["state"] == "settled" and batch["lines_total"] == len(lines)
     assert (batch["paid"], batch["failed"], batch["pending"]) == (
         {"count": len(credited), "fen": _fen(credited)}, {"count": 1, "fen": _fen(bounced)}, {"count": 0, "fen": 0})
@@ -227,7 +236,7 @@ def test_payments_flow_through_the_central_client(payments_registry):
     names = {r.name for r in _rows(engine, s.entitlements)}
     assert not ID_NUMBER.search(json.dumps(batch, ensure_ascii=False))
     assert not names & {x["name"] for x in batch["lines"]} and all("*" in x["name"] for x in batch["lines"])
-    listed_batches = central.batches()
+    listed_batches = _described("get", p.PAYMENT_BATCHES, central.batches())
     assert listed_batches["total"] == 1 and listed_batches["batches"][0]["paid"]["count"] == len(credited)
     assert central.batches(state="built")["total"] == 0
 
@@ -243,7 +252,7 @@ def test_payments_flow_through_the_central_client(payments_registry):
     all_lines = _rows(engine, s.payment_lines)
     entitlements = _rows(engine, s.entitlements)
     still = [e for e in entitlements if e.state == "intercepted"]
-    board = central.payment_dashboard()
+    board = _described("get", p.PAYMENT_DASHBOARD, central.payment_dashboard())
     totals = board["totals"]
     assert totals["paid"] == {"count": len(credited), "fen": _fen(credited)}
     assert totals["failed"] == {"count": len(bounced), "fen": _fen(bounced)}
@@ -260,7 +269,7 @@ def test_payments_flow_through_the_central_client(payments_registry):
     assert sorted((r["rule"], r["department"], r["compared"], r["intercepted"]) for r in board["rules"]) == sorted(
         (r.rule_id, r.department, r.compared, r.intercepted) for r in stats)
     assert len(all_lines) == len(lines)
-    status = central.payment_status()
+    status = _described("get", p.PAYMENT_STATUS, central.payment_status())
     assert status["balanced"] is True and status["issued"] == {"count": len(lines), "fen": _fen(lines)}
 
 
