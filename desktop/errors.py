@@ -318,6 +318,7 @@ def _messages() -> dict[str, str]:
         "entitlement.unknown": _t("没有这条发放记录"),
         "entitlement.state_invalid": _t("只有已拦截的发放记录才能放行或不予发放（当前状态：{state}）"),
         "entitlement.duplicate_open": _t("同一人同一项目同一期次已有待发放或已发放的记录，不能再放行"),
+        "payments.result_import_unknown": _t("没有这次回盘导入记录"),
     }
 
 

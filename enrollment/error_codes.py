@@ -175,3 +175,5 @@ ENTITLEMENT_LINE_REPEATED = "entitlement.line_repeated"  # the same ID number, i
 ENTITLEMENT_UNKNOWN = "entitlement.unknown"      # no roster line with this id
 ENTITLEMENT_STATE = "entitlement.state_invalid"  # only an intercepted line is released or rejected
 ENTITLEMENT_DUPLICATE_OPEN = "entitlement.duplicate_open"  # release refused: the same payment is ready or paid
+# --- payments: the central staff API (issue 13; registry/payments/routes.py, docs/payments/central-api.md)
+PAYMENTS_RESULT_IMPORT_UNKNOWN = "payments.result_import_unknown"  # no return file import with this id

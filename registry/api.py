@@ -40,6 +40,7 @@ from .clock import MOMENT_MAX, MOMENT_MIN, Clock, SystemClock, moment_in_range, 
 from .config import Settings
 from .db import iso, now_iso
 from .errors import ApiError, status_of
+from .payments import routes as payment_routes
 from .reports import ReportError
 from .request_auth import Auth, Staff
 from .selfquery import routes as selfquery_public
@@ -482,6 +483,7 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
     _review_routes(app, engine, clock, limits, settings)
     verification_staff.register(app, engine, settings, clock)
     verification_public.register(app, engine, settings, clock)
+    payment_routes.register(app, engine, settings, clock)  # staff only; absent from serve-verify (allow-list)
     if public_only:
         # registry serve-verify: the route table is the allow-list (the page, its API, health);
         # the staff and sync API and the API description are not there at all.

@@ -103,6 +103,8 @@ STATUS: dict[str, int] = {
     codes.ENTITLEMENT_UNKNOWN: 404,
     codes.ENTITLEMENT_STATE: 409,
     codes.ENTITLEMENT_DUPLICATE_OPEN: 409,
+    # Payments: the central staff API (issue 13).
+    codes.PAYMENTS_RESULT_IMPORT_UNKNOWN: 404,
 }
 
 

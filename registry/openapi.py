@@ -22,6 +22,7 @@ from pydantic.json_schema import models_json_schema
 from enrollment.vocabulary import FindingKind, Light, ReviewState, VerificationMethod, VerificationState
 from sync import protocol
 
+from .payments import api_description as payments_description
 from .schema import ROLES
 from .warnings import UNHANDLED, UNISSUED
 
@@ -564,6 +565,11 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("post", protocol.VERIFY_FINISH): FinishAnswer,
     ("post", protocol.VERIFICATION_VIDEO): VideoAttemptAnswer,
 }
+
+# The payments staff API's rows (registry/payments/api_description.py).
+ERRORS.update(payments_description.ERRORS)
+FILES.update(payments_description.FILES)
+ANSWERS.update(payments_description.ANSWERS)
 
 # ------------------------------------------------------------------------------ building
 

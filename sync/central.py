@@ -1,4 +1,5 @@
-"""The central review client: one method per endpoint of docs/review-api.md §3.
+"""The central review and payments client: one method per endpoint of docs/review-api.md §3 and of
+docs/payments/central-api.md.
 
 Central and admin operators use it from the desktop's central workspace. It speaks through the
 same ``RegistryHttp`` as the field client, so failures are the same typed errors:
@@ -18,6 +19,27 @@ from . import protocol
 from .http import RegistryHttp
 
 QUEUE_LIMIT_MAX = 500
+
+
+@dataclass(frozen=True)
+class BankDownload:
+    """A batch's bank file as downloaded: its bytes, the name the registry gives it and its SHA-256."""
+
+    data: bytes
+    file_name: str
+    sha256: str
+
+
+def _attachment_name(disposition: str) -> str:
+    for part in disposition.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "filename":
+            return value.strip().strip('"')
+    return ""
+
+
+def _page(limit: int, offset: int) -> dict[str, int]:
+    return {"limit": max(1, min(int(limit), protocol.PAYMENT_LIST_LIMIT_MAX)), "offset": max(0, int(offset))}
 
 
 @dataclass
@@ -123,3 +145,85 @@ class CentralClient:
 
     def report_csv(self, at: str | None = None) -> bytes:
         return self.http.get_bytes(protocol.REVIEW_REPORT_CSV, params={"at": at} if at else None)
+
+    # -- payments (docs/payments/central-api.md)
+    def payment_items(self) -> dict[str, Any]:
+        """{"items": [{code, name, department, standard_fen}]}."""
+        return self.http.request("GET", protocol.PAYMENT_ITEMS)
+
+    def import_entitlements(self, data: bytes, department: str, file_name: str, encoding: str = "utf-8"
+                            ) -> dict[str, Any]:
+        """A department's roster CSV; the import's summary (``already_imported`` for the same file again)."""
+        return self.http.request("POST", protocol.PAYMENT_ENTITLEMENT_IMPORTS, data=bytes(data),
+                                 params={"department": department, "file_name": file_name, "encoding": encoding},
+                                 timeout=(5.0, 600.0))
+
+    def entitlement_imports(self, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+        return self.http.request("GET", protocol.PAYMENT_ENTITLEMENT_IMPORTS, params=_page(limit, offset))
+
+    def interceptions(self, status: str = "open", department: str = "", item: str = "", period: str = "",
+                      limit: int = 200, offset: int = 0) -> dict[str, Any]:
+        """{"items": [...], "total"}, oldest first; empty filters are not sent."""
+        params: dict[str, Any] = {"status": status, **_page(limit, offset)}
+        for key, value in (("department", department), ("item", item), ("period", period)):
+            if str(value or "").strip():
+                params[key] = str(value).strip()
+        return self.http.request("GET", protocol.PAYMENT_INTERCEPTIONS, params=params)
+
+    def entitlement(self, entitlement_id: int) -> dict[str, Any]:
+        """One roster line in full, the full ID number included (the registry audits the read)."""
+        return self.http.request("GET", protocol.PAYMENT_ENTITLEMENT.format(entitlement_id=int(entitlement_id)))
+
+    def decide_entitlement(self, entitlement_id: int, action: str, reason: str, password: str) -> dict[str, Any]:
+        """release / reject an intercepted line; {entitlement_id, state, decided_by, decided_at, findings_resolved}."""
+        return self.http.request("POST", protocol.PAYMENT_DECISION.format(entitlement_id=int(entitlement_id)),
+                                 json={"action": action, "reason": reason, "password": password})
+
+    def ready_groups(self) -> dict[str, Any]:
+        return self.http.request("GET", protocol.PAYMENT_READY)
+
+    def build_batch(self, item: str, period: str, township: str = "") -> dict[str, Any]:
+        body: dict[str, Any] = {"item": item, "period": period}
+        if township:
+            body["township"] = township
+        return self.http.request("POST", protocol.PAYMENT_BATCHES, json=body, timeout=(5.0, 600.0))
+
+    def batches(self, state: str = "", limit: int = 100, offset: int = 0) -> dict[str, Any]:
+        params: dict[str, Any] = _page(limit, offset)
+        if state:
+            params["state"] = state
+        return self.http.request("GET", protocol.PAYMENT_BATCHES, params=params)
+
+    def batch(self, batch_id: str) -> dict[str, Any]:
+        return self.http.request("GET", protocol.PAYMENT_BATCH.format(batch_id=batch_id))
+
+    def approve_batch(self, batch_id: str, password: str) -> dict[str, Any]:
+        return self.http.request("POST", protocol.PAYMENT_BATCH_APPROVE.format(batch_id=batch_id),
+                                 json={"password": password})
+
+    def bank_download(self, batch_id: str, encoding: str = "utf-8") -> BankDownload:
+        """The bank file with its name and SHA-256 (the first download exports the batch)."""
+        data, headers = self.http.get_file(protocol.PAYMENT_BANK_FILE.format(batch_id=batch_id),
+                                           params={"encoding": encoding})
+        return BankDownload(data, _attachment_name(headers.get("Content-Disposition", "")),
+                            headers.get(protocol.PAYMENT_CONTENT_SHA256_HEADER, ""))
+
+    def bank_file(self, batch_id: str, encoding: str = "utf-8") -> bytes:
+        return self.bank_download(batch_id, encoding).data
+
+    def import_results(self, data: bytes, file_name: str, encoding: str = "utf-8") -> dict[str, Any]:
+        """The bank's result CSV; the summary (``already_imported`` for the same file again)."""
+        return self.http.request("POST", protocol.PAYMENT_RESULT_IMPORTS, data=bytes(data),
+                                 params={"file_name": file_name, "encoding": encoding}, timeout=(5.0, 600.0))
+
+    def result_imports(self, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+        return self.http.request("GET", protocol.PAYMENT_RESULT_IMPORTS, params=_page(limit, offset))
+
+    def result_errors(self, import_id: int) -> dict[str, Any]:
+        return self.http.request("GET", protocol.PAYMENT_RESULT_ERRORS.format(import_id=int(import_id)))
+
+    def payment_status(self) -> dict[str, Any]:
+        return self.http.request("GET", protocol.PAYMENT_STATUS)
+
+    def payment_dashboard(self) -> dict[str, Any]:
+        return self.http.request("GET", protocol.PAYMENT_DASHBOARD)

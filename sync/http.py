@@ -16,6 +16,7 @@ Two kinds of failure, the two branches of the one error tree (``enrollment.error
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -140,13 +141,18 @@ class RegistryHttp:
 
     def get_bytes(self, path: str, *, params: dict[str, Any] | None = None) -> bytes:
         """GET raw bytes (a blob). Errors as in :meth:`request`."""
+        return self.get_file(path, params=params)[0]
+
+    def get_file(self, path: str, *, params: dict[str, Any] | None = None) -> tuple[bytes, Mapping[str, str]]:
+        """GET raw bytes with the answer's headers (case-insensitive: a download's name and checksum). Errors as
+        in :meth:`request`."""
         resp = self._send("GET", path, params=params)
         if not 200 <= resp.status_code < 300:
             raise self._error(resp, "GET", path)
         if _is_json(resp) or resp.headers.get("Content-Type", "").startswith("text/html"):
             raise TransportError(f"{resp.status_code} answer that is not the blob's bytes on GET {path}",
                                  resp.status_code, kind=Kind.BAD_RESPONSE)
-        return resp.content
+        return resp.content, resp.headers
 
     def put_chunk(self, sha256: str, offset: int, size: int, chunk: bytes) -> dict[str, Any]:
         """PUT one chunk of a blob at ``offset`` (raw bytes)."""

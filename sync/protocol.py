@@ -58,6 +58,10 @@ Versions
   sends it only to clients at 6 or more (``KIND_SINCE``); nothing else changed (MIN stays 1). A v6
   laptop must not talk to a v5 registry (which answers 426 to its header).
 
+Payments (2026-12, issue 13; docs/payments/central-api.md; same version): new central/admin routes under
+``/api/payments/`` (the PAYMENT_* constants). Nothing existing changed shape and laptops never call them, so
+PROTOCOL_VERSION stays 5.
+
 Blob ownership (2026-12, issue 10; same wire format, no new version): an upload belongs to the
 operator and the device of the token that sends it, so other uploaders of the same hash never
 interfere. ``BLOB_STATUS`` answers about the caller only: ``complete`` for a blob the caller
@@ -128,6 +132,32 @@ VERIFY_ATTEMPTS = "/api/verify/attempts"
 VERIFY_FRAME = "/api/verify/attempts/{attempt}/frames/{seq}"  # PUT the JPEG, ?step=N, header X-Verify-Nonce
 VERIFY_FINISH = "/api/verify/attempts/{attempt}/finish"
 VERIFY_NONCE_HEADER = "X-Verify-Nonce"
+
+# Payments (issue 13; docs/payments/central-api.md). Central and admin only, bearer token. New routes with
+# new shapes: no existing shape changed, so no version bump (see the notes above).
+PAYMENT_ITEMS = "/api/payments/items"  # GET: the subsidy catalogue's items
+PAYMENT_ENTITLEMENT_IMPORTS = "/api/payments/entitlement-imports"  # POST ?department=&file_name=&encoding= raw CSV; GET
+PAYMENT_INTERCEPTIONS = "/api/payments/interceptions"  # GET ?status=open|decided&department=&item=&period=
+PAYMENT_ENTITLEMENT = "/api/payments/entitlements/{entitlement_id}"  # GET: one line in full (audited read)
+PAYMENT_DECISION = "/api/payments/entitlements/{entitlement_id}/decision"  # POST {action, reason, password}
+PAYMENT_READY = "/api/payments/ready"  # GET: what a batch can be built from
+PAYMENT_BATCHES = "/api/payments/batches"  # POST {item, period, township?}: build; GET ?state=: list
+PAYMENT_BATCH = "/api/payments/batches/{batch_id}"  # GET: status and its lines
+PAYMENT_BATCH_APPROVE = "/api/payments/batches/{batch_id}/approve"  # POST {password}
+PAYMENT_BANK_FILE = "/api/payments/batches/{batch_id}/bank-file"  # GET ?encoding=utf-8|gbk: the file's bytes
+PAYMENT_RESULT_IMPORTS = "/api/payments/result-imports"  # POST ?file_name=&encoding= raw CSV; GET
+PAYMENT_RESULT_ERRORS = "/api/payments/result-imports/{import_id}/errors"  # GET
+PAYMENT_STATUS = "/api/payments/status"
+PAYMENT_DASHBOARD = "/api/payments/dashboard"
+PAYMENT_CONTENT_SHA256_HEADER = "X-Content-SHA256"  # the bank file's SHA-256 (as in the audit chain)
+PAYMENT_INTERCEPTIONS_OPEN = "open"        # still intercepted: a person decides
+PAYMENT_INTERCEPTIONS_DECIDED = "decided"  # released or rejected
+PAYMENT_INTERCEPTION_STATUSES = (PAYMENT_INTERCEPTIONS_OPEN, PAYMENT_INTERCEPTIONS_DECIDED)
+PAYMENT_RELEASE = "release"   # decision actions (registry.payments.entitlements.DECISIONS)
+PAYMENT_REJECT = "reject"
+PAYMENT_ENCODINGS = ("utf-8", "gbk")
+PAYMENT_LIST_LIMIT_MAX = 500
+PAYMENT_BATCH_LINES_MAX = 500   # GET PAYMENT_BATCH lists this many lines at most (``lines_total`` says how many)
 
 # Limits both ends respect
 PUSH_BATCH_MAX = 100

@@ -50,6 +50,7 @@ class BarChart(QWidget):
         self.series: list[tuple[str, str]] = []
         self.empty_text = self.tr("暂无数据")
         self.bar_colours: list[str] | None = None   # one colour per row (single-series charts)
+        self.value_text = _num                       # how a bar's value is written (amounts: fen as 元)
         self._rows_top = 0.0                         # where the first row was painted (for the hover text)
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
@@ -75,7 +76,8 @@ class BarChart(QWidget):
             return ""
         label, values = self.rows[i]
         names = [n for n, _ in self.series]
-        parts = [f"{names[k]} {_num(v)}" if k < len(names) else _num(v) for k, v in enumerate(values)]
+        parts = [f"{names[k]} {self.value_text(v)}" if k < len(names) else self.value_text(v)
+                 for k, v in enumerate(values)]
         return label + "\n" + "，".join(parts)
 
     def event(self, e: QEvent) -> bool:
@@ -123,7 +125,7 @@ class BarChart(QWidget):
             return
         label_w = min(max(fm.horizontalAdvance(label) for label, _ in self.rows) + 12, int(w * 0.5))
         biggest = max((v for _, vals in self.rows for v in vals), default=0) or 1
-        value_w = fm.horizontalAdvance(str(int(biggest))) + 10
+        value_w = fm.horizontalAdvance(self.value_text(biggest)) + 10
         bar_x = 10 + label_w
         bar_w = max(20, w - bar_x - value_w - 12)
         row_h = self._row_h()
@@ -143,7 +145,7 @@ class BarChart(QWidget):
                     p.fillRect(QRectF(bar_x, by, max(length, 1.5), self.BAR_H), QColor(colour))
                 p.setPen(QColor("#333333"))
                 p.drawText(QRectF(bar_x + length + 4, by - 2, value_w + 20, self.BAR_H + 4),
-                           Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, _num(value))
+                           Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.value_text(value))
         p.end()
 
 
@@ -205,10 +207,50 @@ class DashboardView(QWidget):
         bar.addWidget(self.time_label, 1)
         bar.addWidget(self.refresh_button)
 
+        # 代发 (issue 13): what was paid, how much reached the cards, what the roster checks stopped
+        self.payments_title = QLabel(self.tr("代发"))
+        self.payments_title.setObjectName("paymentsTitle")
+        self.payments_title.setStyleSheet("font-size: 13pt; font-weight: bold; margin-top: 8px;")
+        self.payments_note = QLabel()
+        self.payments_note.setObjectName("paymentsNote")
+        self.payments_note.setStyleSheet("color: #666;")
+        self.pay_tiles = {
+            "paid_count": NumberTile(self.tr("已到账笔数"), "tilePaidCount"),
+            "paid_yuan": NumberTile(self.tr("已到账金额（元）"), "tilePaidYuan"),
+            "success_rate": NumberTile(self.tr("发放成功率"), "tileSuccessRate"),
+            "failed_count": NumberTile(self.tr("银行退回笔数"), "tileFailedCount"),
+            "pending_count": NumberTile(self.tr("银行处理中笔数"), "tilePendingCount"),
+            "intercepted_count": NumberTile(self.tr("支付拦截笔数"), "tileInterceptedCount"),
+        }
+        pay_tiles = QHBoxLayout()
+        for t in self.pay_tiles.values():
+            pay_tiles.addWidget(t)
+        self.pay_items_chart = BarChart(self.tr("按项目：已到账金额（元）"), "chartPayItems")
+        self.pay_departments_chart = BarChart(self.tr("按部门：已到账金额（元）"), "chartPayDepartments")
+        for chart in (self.pay_items_chart, self.pay_departments_chart):
+            chart.value_text = _yuan_of
+        self.pay_rules_chart = BarChart(self.tr("支付比对按规则：比对与拦截"), "chartPayRules")
+        self.pay_rule_departments_chart = BarChart(self.tr("支付比对按部门：比对与拦截"), "chartPayRuleDepartments")
+        pay_grid = QGridLayout()
+        pay_grid.addWidget(self.pay_items_chart, 0, 0)
+        pay_grid.addWidget(self.pay_departments_chart, 0, 1)
+        pay_grid.addWidget(self.pay_rules_chart, 1, 0)
+        pay_grid.addWidget(self.pay_rule_departments_chart, 1, 1)
+        pay_grid.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.pay_grid_rows = ((self.pay_items_chart, self.pay_departments_chart),
+                              (self.pay_rules_chart, self.pay_rule_departments_chart))
+        self.payments: dict[str, Any] = {}
+
         inner = QWidget()
         iv = QVBoxLayout(inner)
         iv.addLayout(tiles)
         iv.addLayout(grid)
+        pay_head = QHBoxLayout()
+        pay_head.addWidget(self.payments_title)
+        pay_head.addWidget(self.payments_note, 1)
+        iv.addLayout(pay_head)
+        iv.addLayout(pay_tiles)
+        iv.addLayout(pay_grid)
         iv.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -261,6 +303,89 @@ class DashboardView(QWidget):
             for c in pair:
                 c.setMinimumHeight(height)
         self.time_label.setText(self.tr("数据时间：{at}").format(at=str(d.get("server_time") or "")[:16].replace("T", " ")))
+
+
+    # -- 代发
+    def show_payments(self, d: dict[str, Any]) -> None:
+        """The registry's payment figures (``GET /api/payments/dashboard``); amounts in fen, shown as 元."""
+        from .payment_labels import rule_name, yuan
+
+        self.payments = d
+        totals = d.get("totals") or {}
+        paid, failed = totals.get("paid") or {}, totals.get("failed") or {}
+        self.pay_tiles["paid_count"].value.setText(str(int(paid.get("count") or 0)))
+        self.pay_tiles["paid_yuan"].value.setText(yuan(paid.get("fen")))
+        self.pay_tiles["success_rate"].value.setText(success_rate_text(totals.get("success_rate"),
+                                                                       paid.get("count"), failed.get("count")))
+        self.pay_tiles["failed_count"].value.setText(str(int(failed.get("count") or 0)))
+        self.pay_tiles["pending_count"].value.setText(str(int((totals.get("pending") or {}).get("count") or 0)))
+        self.pay_tiles["intercepted_count"].value.setText(str(int((totals.get("intercepted") or {}).get("count") or 0)))
+        self.pay_tiles["success_rate"].setToolTip(self.tr("成功率 = 到账 ÷（到账 + 银行退回），处理中的不计"))
+        by_item = sorted(d.get("by_item") or [], key=lambda x: -int(x.get("paid_fen") or 0))
+        self.pay_items_chart.set_data(
+            [(str(x.get("item_name") or _item_name(x.get("item"))), [int(x.get("paid_fen") or 0)]) for x in by_item],
+            [(self.tr("已到账金额"), GREEN)])
+        by_dept = sorted(d.get("by_department") or [], key=lambda x: -int(x.get("paid_fen") or 0))
+        self.pay_departments_chart.set_data(
+            [(str(x.get("department") or self.tr("（未注明）")), [int(x.get("paid_fen") or 0)]) for x in by_dept],
+            [(self.tr("已到账金额"), BLUE)])
+        rules: dict[str, list[int]] = {}
+        departments: dict[str, list[int]] = {}
+        for r in d.get("rules") or []:
+            compared, intercepted = int(r.get("compared") or 0), int(r.get("intercepted") or 0)
+            key = str(r.get("rule") or r.get("rule_id") or "")
+            for bucket, name in ((rules, key), (departments, str(r.get("department") or ""))):
+                acc = bucket.setdefault(name, [0, 0])
+                acc[0] += compared
+                acc[1] += intercepted
+        rule_rows = sorted(((rule_name(k), v) for k, v in rules.items() if v[0] or v[1]),
+                           key=lambda kv: (-kv[1][1], -kv[1][0]))
+        self.pay_rules_chart.set_data([(label, list(v)) for label, v in rule_rows],
+                                      [(self.tr("比对"), GREY), (self.tr("拦截"), INTERCEPT)])
+        dept_rows = sorted(((k or self.tr("（未注明）"), v) for k, v in departments.items() if v[0] or v[1]),
+                           key=lambda kv: (-kv[1][1], -kv[1][0]))
+        self.pay_rule_departments_chart.set_data([(label, list(v)) for label, v in dept_rows],
+                                                 [(self.tr("比对"), GREY), (self.tr("拦截"), INTERCEPT)])
+        for pair in self.pay_grid_rows:
+            height = max(c.sizeHint().height() for c in pair)
+            for c in pair:
+                c.setMinimumHeight(height)
+        self.payments_note.setText(self.tr("数据时间：{at}").format(
+            at=str(d.get("server_time") or "")[:16].replace("T", " ")))
+
+    def show_payments_error(self, text: str) -> None:
+        self.payments_note.setText(self.tr("无法读取代发统计：{why}").format(why=text))
+
+
+def success_rate_text(rate: Any, paid: Any = None, failed: Any = None) -> str:
+    """``"0.9957"`` → ``99.57%`` (decimal arithmetic, no float); without the registry's rate, from the counts
+    (rounded half up to 0.01 %); ``暂无`` before any line has the bank's result."""
+    from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+    from PySide6.QtCore import QCoreApplication
+
+    if rate not in (None, ""):
+        try:
+            return f"{(Decimal(str(rate)) * 100).quantize(Decimal('0.01'), ROUND_HALF_UP)}%"
+        except InvalidOperation:
+            return str(rate)
+    p, f = int(paid or 0), int(failed or 0)
+    if p + f == 0:
+        return QCoreApplication.translate("DashboardView", "暂无")
+    basis = (p * 20000 + (p + f)) // (2 * (p + f))   # hundredths of a percent, rounded half up
+    return f"{basis // 100}.{basis % 100:02d}%"
+
+
+def _yuan_of(fen: float) -> str:
+    from .payment_labels import yuan
+
+    return yuan(int(fen))
+
+
+def _item_name(code: Any) -> str:
+    from .payment_labels import item_name
+
+    return item_name(code)
 
 
 def _rule_label(r: dict[str, Any]) -> str:

@@ -34,12 +34,18 @@ class DecisionDialog(QDialog):
 
     submitted = Signal(str, str, str)
 
-    def __init__(self, action: str, summary: str, reason: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, action: str, summary: str, reason: str = "", parent: QWidget | None = None, *,
+                 title: str | None = None, needs_reason: bool | None = None, needs_password: bool | None = None,
+                 asks_reason: bool = True) -> None:
+        """``title``, ``needs_reason``, ``needs_password`` override what the review action implies (the
+        payment screens' 放行/不予发放 both need a reason and the password); ``asks_reason=False`` leaves
+        the reason out (a batch's approval is the password alone)."""
         super().__init__(parent)
         self.action = action
         self.setObjectName("decisionDialog")
         self.setModal(True)
-        title = self.tr("批量批准") if action == "bulk_approve" else action_name(action)
+        if title is None:
+            title = self.tr("批量批准") if action == "bulk_approve" else action_name(action)
         self.setWindowTitle(self.tr("确认：{action}").format(action=title))
 
         head = QLabel(summary)
@@ -50,7 +56,8 @@ class DecisionDialog(QDialog):
         self.reason_edit = QPlainTextEdit(reason)
         self.reason_edit.setObjectName("decisionReason")
         self.reason_edit.setFixedHeight(84)
-        needs_reason = action in REASON_ACTIONS
+        needs_reason = action in REASON_ACTIONS if needs_reason is None else needs_reason
+        self.needs_reason = needs_reason
         self.reason_edit.setPlaceholderText(
             self.tr("理由（必填，最多200字），如：已核实本人已于2025年去世") if needs_reason
             else self.tr("备注（可不填，最多200字）"))
@@ -63,9 +70,13 @@ class DecisionDialog(QDialog):
         self.password_edit.setPlaceholderText(self.tr("请再次输入您的登录密码"))
 
         form = QFormLayout()
-        form.addRow(self.tr("理由") if needs_reason else self.tr("备注"), self.reason_edit)
-        form.addRow("", self.count_label)
-        self.needs_password = action in PASSWORD_ACTIONS
+        if asks_reason:
+            form.addRow(self.tr("理由") if needs_reason else self.tr("备注"), self.reason_edit)
+            form.addRow("", self.count_label)
+        else:
+            self.reason_edit.hide()
+            self.count_label.hide()
+        self.needs_password = action in PASSWORD_ACTIONS if needs_password is None else needs_password
         if self.needs_password:
             form.addRow(self.tr("密码"), self.password_edit)
         else:
@@ -108,7 +119,7 @@ class DecisionDialog(QDialog):
         n = len(self.reason())
         self.count_label.setText(self.tr("{n}/{max} 字").format(n=n, max=REASON_MAX))
         ok = n <= REASON_MAX
-        if self.action in REASON_ACTIONS:
+        if self.needs_reason:
             ok = ok and n > 0
         if self.needs_password:
             ok = ok and bool(self.password_edit.text())

@@ -1,4 +1,5 @@
-"""The central workspace window: 审核队列 / 预警 / 统计 / 远程核验 tabs, and one closable tab per opened record."""
+"""The central workspace window: 审核队列 / 支付拦截 / 代发 / 预警 / 统计 / 远程核验 tabs, and one closable tab per
+opened record."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ from enrollment.vocabulary import ReviewState
 
 from .dashboard_view import DashboardView
 from .dialogs import DecisionDialog, VerificationIdDialog
+from .interceptions_view import InterceptionsView
 from .net import CentralOwner
+from .payments_view import PaymentsView
 from .queue_view import QueueView
 from .record_view import RecordView
 from .verification_view import VerificationsView
@@ -62,6 +65,7 @@ class CentralWindow(QMainWindow):
     queue_loaded = Signal(int)
     warnings_loaded = Signal(int)
     dashboard_loaded = Signal()
+    payment_dashboard_loaded = Signal()
     report_saved = Signal(str)
     bulk_done = Signal(object)
     checks_done = Signal(object)   # the run's summary, or the exception
@@ -95,14 +99,18 @@ class CentralWindow(QMainWindow):
         self.warnings = WarningsView()
         self.dashboard = DashboardView()
         self.verifications = VerificationsView(self.net)
+        self.interceptions = InterceptionsView(self.net)
+        self.payments = PaymentsView(self.net, self.long_net)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("centralTabs")
         self.tabs.setTabsClosable(True)
         self.tabs.addTab(self.queue, self.tr("审核队列"))
+        self.tabs.addTab(self.interceptions, self.tr("支付拦截"))
+        self.tabs.addTab(self.payments, self.tr("代发"))
         self.tabs.addTab(self.warnings, self.tr("预警"))
         self.tabs.addTab(self.dashboard, self.tr("统计"))
         self.tabs.addTab(self.verifications, self.tr("远程核验"))
-        for i in range(4):   # the four fixed tabs cannot be closed
+        for i in range(self.tabs.count()):   # the fixed tabs cannot be closed
             self.tabs.tabBar().setTabButton(i, self.tabs.tabBar().ButtonPosition.RightSide, None)
         self.tabs.tabCloseRequested.connect(self._close_tab)
         self.tabs.currentChanged.connect(self._tab_changed)
@@ -145,6 +153,9 @@ class CentralWindow(QMainWindow):
         self.warnings.open_record.connect(self.open_record)
         self.dashboard.refresh_requested.connect(self.refresh_dashboard)
         self.verifications.create_requested.connect(self.start_verification_request)
+        self.interceptions.decided.connect(self._interception_decided)
+        self.payments.message.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        self.payments.roster_imported.connect(lambda _a: self.interceptions.refresh())
         self.resize(1366, 740)
         self.refresh_queue()
         self.refresh_dashboard()
@@ -222,6 +233,16 @@ class CentralWindow(QMainWindow):
             self.refresh_dashboard()
         elif widget is self.verifications:
             self.verifications.refresh()
+        elif widget is self.interceptions:
+            self.interceptions.refresh()
+        elif widget is self.payments:
+            self.payments.refresh()
+
+    def _interception_decided(self, answer: dict[str, Any]) -> None:
+        from .payment_labels import entitlement_state_name
+
+        self.statusBar().showMessage(self.tr("已保存：{state}").format(
+            state=entitlement_state_name(answer.get("state"))), 8000)
 
     # -- bulk approval
     def start_bulk_approve(self, items: list[dict[str, Any]]) -> DecisionDialog:
@@ -303,6 +324,12 @@ class CentralWindow(QMainWindow):
     def refresh_dashboard(self) -> None:
         (self.net.op(lambda c: c.dashboard()).success(self._dashboard_arrived)
          .failure(self._failed(self.tr("读取统计"))).run())
+        (self.net.op(lambda c: c.payment_dashboard()).success(self._payment_dashboard_arrived)
+         .failure(lambda e: self.dashboard.show_payments_error(describe(e))).run())
+
+    def _payment_dashboard_arrived(self, d: dict[str, Any]) -> None:
+        self.dashboard.show_payments(d)
+        self.payment_dashboard_loaded.emit()
 
     def _dashboard_arrived(self, d: dict[str, Any]) -> None:
         self.dashboard.show_dashboard(d)
@@ -310,6 +337,7 @@ class CentralWindow(QMainWindow):
         self.warnings.village_names = {str(v.get("village_code")): str(v["village_name"])
                                        for v in d.get("by_village") or [] if v.get("village_name")}
         self.verifications.set_villages(d.get("by_village") or [])
+        self.interceptions.set_villages(d.get("by_village") or [])
         self.dashboard_loaded.emit()
 
     def run_checks(self) -> None:

@@ -32,6 +32,7 @@ import secrets
 import tempfile
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -368,6 +369,17 @@ def write_atomically(path: str | Path, data: bytes) -> None:
 def export_batch(engine: Engine, batch_id: str, out_path: str | Path, *, encoding: str = "utf-8", clock: Any,
                  actor: str = audit.CLI, fmt: BankFileFormat | None = None) -> dict[str, Any]:
     """Write the bank file of an authorised batch (→ exported), or again the same bytes of an exported one."""
+    out, _data = export_batch_bytes(engine, batch_id, encoding=encoding, clock=clock, actor=actor, fmt=fmt,
+                                    deliver=lambda data: write_atomically(out_path, data))
+    return {**out, "file": str(out_path)}
+
+
+def export_batch_bytes(engine: Engine, batch_id: str, *, encoding: str = "utf-8", clock: Any,
+                       actor: str = audit.CLI, fmt: BankFileFormat | None = None,
+                       deliver: Callable[[bytes], None] | None = None) -> tuple[dict[str, Any], bytes]:
+    """The bank file's bytes with ``export_batch``'s rules (the central API's download). ``deliver`` runs
+    inside the transaction, before the batch is marked exported: a file that cannot be written changes
+    nothing."""
     encoding = encoding.lower().replace("_", "-")
     encoding = "utf-8" if encoding in ("utf8", "utf-8") else encoding
     if encoding not in ENCODINGS:
@@ -385,7 +397,8 @@ def export_batch(engine: Engine, batch_id: str, out_path: str | Path, *, encodin
             raise ApiError(codes.PAYMENTS_EXPORT_MISMATCH, "this export would differ from the file first sent to "
                            "the bank (another encoding, a changed column file or corrected card data): refused",
                            sha256=digest, first_sha256=batch.export_sha256)
-        write_atomically(out_path, data)
+        if deliver is not None:
+            deliver(data)
         if first:
             conn.execute(update(payment_batches).where(payment_batches.c.id == batch.id).values(
                 state=BatchState.EXPORTED, export_sha256=digest, exported_at=iso(clock.now())))
@@ -393,8 +406,8 @@ def export_batch(engine: Engine, batch_id: str, out_path: str | Path, *, encodin
                 "sha256": digest, "lines": batch.lines, "total_fen": batch.total_fen, "encoding": encoding})
         else:
             audit.append(conn, actor, BATCH_REEXPORTED, batch.id, {"sha256": digest})
-    return {"batch": batch.id, "file": str(out_path), "sha256": digest, "lines": batch.lines,
-            "total_fen": batch.total_fen, "encoding": encoding, "first_export": first}
+    return {"batch": batch.id, "item": batch.item, "period": batch.period, "sha256": digest, "lines": batch.lines,
+            "total_fen": batch.total_fen, "encoding": encoding, "first_export": first}, data
 
 
 # ------------------------------------------------------------------------------ status

@@ -163,14 +163,22 @@ def _refusal(problems: list[RowError]) -> str:
 
 def import_entitlements(engine: Engine, path: str | Path, department: str, *, encoding: str = "utf-8",
                         actor: str = audit.CLI, clock: Any, rules: RuleSet | None = None) -> EntitlementImport:
-    """Store the roster's lines (bad ones ``refused``), check the others, all in one transaction."""
+    """The roster file at ``path``: ``import_entitlement_bytes`` of its bytes under its name."""
+    path = Path(path)
+    return import_entitlement_bytes(engine, path.read_bytes(), path.name, department, encoding=encoding,
+                                    actor=actor, clock=clock, rules=rules)
+
+
+def import_entitlement_bytes(engine: Engine, raw: bytes, file_name: str, department: str, *,
+                             encoding: str = "utf-8", actor: str = audit.CLI, clock: Any,
+                             rules: RuleSet | None = None) -> EntitlementImport:
+    """Store the roster's lines (bad ones ``refused``), check the others, all in one transaction (the CLI
+    reads a file, the central API takes the uploaded bytes)."""
     department = (department or "").strip()
     if not department or len(department) > DEPARTMENT_MAX:
         raise DomainError(codes.ENTITLEMENT_DEPARTMENT, "department", max=DEPARTMENT_MAX)
-    path = Path(path)
-    raw = path.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
-    name = path.name[:255]
+    name = Path(file_name or "").name[:255]
     with engine.connect() as conn:
         done = conn.execute(select(entitlement_imports.c.id, entitlement_imports.c.rows).where(
             entitlement_imports.c.sha256 == sha, entitlement_imports.c.department == department)).first()

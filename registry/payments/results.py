@@ -120,6 +120,14 @@ def import_results(engine: Engine, operator: Operator, path: str | Path, *, enco
         raw = path.read_bytes()
     except OSError as e:
         raise ApiError(codes.PAYMENTS_FILE_UNREADABLE, f"cannot read {path}: {e.strerror}") from None
+    return import_result_bytes(engine, operator, raw, path.name, encoding=encoding, clock=clock, reasons=reasons)
+
+
+def import_result_bytes(engine: Engine, operator: Operator, raw: bytes, file_name: str, *, encoding: str = "utf-8",
+                        clock: Any, reasons: BankReasons | None = None) -> dict[str, Any]:
+    """``import_results`` of a file's bytes (the CLI reads a file, the central API takes the upload)."""
+    require_staff(operator)
+    file_name = Path(file_name or "").name
     sha256 = hashlib.sha256(raw).hexdigest()
     earlier = _earlier(engine, sha256)
     if earlier is not None:
@@ -134,7 +142,7 @@ def import_results(engine: Engine, operator: Operator, path: str | Path, *, enco
     now = iso(clock.now())
     try:
         with engine.begin() as conn:
-            out = _apply(conn, operator, path.name, sha256, parsed, row_errors, reasons, header, now)
+            out = _apply(conn, operator, file_name, sha256, parsed, row_errors, reasons, header, now)
     except IntegrityError:
         # The same file imported at the same moment by another command: its import stands.
         earlier = _earlier(engine, sha256)

@@ -106,6 +106,9 @@ UNKNOWN_RESIDENT = Refused(404, "verify.resident_unknown")
 NO_EVIDENCE = Through(404, "request.not_found")
 NO_SESSION = Refused(401, "verify.session_invalid")
 CLIP_MISSING = Through(409, "verify.clip_missing")
+NO_LINE = Through(404, "entitlement.unknown")
+NO_BATCH = Through(404, "payments.batch_unknown")
+NOTHING_TO_BATCH = Through(409, "payments.nothing_to_batch")
 
 
 # ------------------------------------------------------------------------------------ requests
@@ -166,6 +169,12 @@ def put_frame(http: httpx.Client, headers: dict[str, str], seed: Seed) -> httpx.
     """A frame for an attempt that does not exist, with a made-up nonce."""
     return http.put(protocol.VERIFY_FRAME.format(attempt="a1", seq=0), params={"step": 0}, content=b"\xff\xd8x",
                     headers={**headers, protocol.VERIFY_NONCE_HEADER: "n", "Content-Type": "image/jpeg"})
+
+
+def upload(path: str, content: bytes, **params: Any) -> Send:
+    """A payments upload (a file's bytes) that a later rule refuses: nothing is imported."""
+    return lambda http, headers, seed: http.post(path, params=params, content=content, headers={
+        **headers, "Content-Type": "application/octet-stream"})
 
 
 def pull_shows(r: httpx.Response, seed: Seed) -> bool:
@@ -269,6 +278,49 @@ TABLE: dict[tuple[str, str], Row] = {
     ("PUT", protocol.VERIFY_FRAME): Row(put_frame, (Refused(403, "verify.nonce_mismatch"),) * len(ROLES)),
     ("POST", protocol.VERIFY_FINISH): Row(post(protocol.VERIFY_FINISH.replace("{attempt}", "a1"),
                                                lambda s: {"session": "x" * 32}), (NO_SESSION,) * len(ROLES)),
+    # Payments (docs/payments/central-api.md): staff only. Requests that would change money state name a line,
+    # batch or import that does not exist, or send a file that is refused, so nothing changes.
+    ("GET", protocol.PAYMENT_ITEMS): Row(get(protocol.PAYMENT_ITEMS),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  OK,            OK)),
+    ("POST", protocol.PAYMENT_ENTITLEMENT_IMPORTS): Row(upload(protocol.PAYMENT_ENTITLEMENT_IMPORTS, b"a,b\n1,2\n",
+                                                               department="民政局", file_name="r.csv"),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  Through(422, "entitlement.columns"),
+                                                                                  Through(422, "entitlement.columns"))),
+    ("GET", protocol.PAYMENT_ENTITLEMENT_IMPORTS): Row(get(protocol.PAYMENT_ENTITLEMENT_IMPORTS),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  OK,            OK)),
+    ("GET", protocol.PAYMENT_INTERCEPTIONS): Row(get(protocol.PAYMENT_INTERCEPTIONS),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  OK,            OK)),
+    ("GET", protocol.PAYMENT_ENTITLEMENT): Row(get(protocol.PAYMENT_ENTITLEMENT.replace("{entitlement_id}", "999999")),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  NO_LINE,       NO_LINE)),
+    ("POST", protocol.PAYMENT_DECISION): Row(post(protocol.PAYMENT_DECISION.replace("{entitlement_id}", "999999"),
+                                                  lambda s: {"action": "release", "reason": "x", "password": PASSWORD}),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  NO_LINE,       NO_LINE)),
+    ("GET", protocol.PAYMENT_READY): Row(get(protocol.PAYMENT_READY),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  OK,            OK)),
+    ("POST", protocol.PAYMENT_BATCHES): Row(post(protocol.PAYMENT_BATCHES, lambda s: {"item": "dibao", "period": "202612"}),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  NOTHING_TO_BATCH, NOTHING_TO_BATCH)),
+    ("GET", protocol.PAYMENT_BATCHES): Row(get(protocol.PAYMENT_BATCHES),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  OK,            OK)),
+    ("GET", protocol.PAYMENT_BATCH): Row(get(protocol.PAYMENT_BATCH.replace("{batch_id}", "b1")),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  NO_BATCH,      NO_BATCH)),
+    ("POST", protocol.PAYMENT_BATCH_APPROVE): Row(post(protocol.PAYMENT_BATCH_APPROVE.replace("{batch_id}", "b1"),
+                                                       lambda s: {"password": PASSWORD}),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  NO_BATCH,      NO_BATCH)),
+    ("GET", protocol.PAYMENT_BANK_FILE): Row(get(protocol.PAYMENT_BANK_FILE.replace("{batch_id}", "b1")),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  NO_BATCH,      NO_BATCH)),
+    ("POST", protocol.PAYMENT_RESULT_IMPORTS): Row(upload(protocol.PAYMENT_RESULT_IMPORTS, b"a,b\n1,2\n",
+                                                          file_name="r.csv"),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  Through(422, "csv.columns_missing"),
+                                                                                  Through(422, "csv.columns_missing"))),
+    ("GET", protocol.PAYMENT_RESULT_IMPORTS): Row(get(protocol.PAYMENT_RESULT_IMPORTS),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  OK,            OK)),
+    ("GET", protocol.PAYMENT_RESULT_ERRORS): Row(get(protocol.PAYMENT_RESULT_ERRORS.replace("{import_id}", "999999")),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  Through(404, "payments.result_import_unknown"),
+                                                                                  Through(404, "payments.result_import_unknown"))),
+    ("GET", protocol.PAYMENT_STATUS): Row(get(protocol.PAYMENT_STATUS),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  OK,            OK)),
+    ("GET", protocol.PAYMENT_DASHBOARD): Row(get(protocol.PAYMENT_DASHBOARD),
+        (*STRANGERS,                                      FORBIDDEN, FORBIDDEN,  OK,            OK)),
     # Sent last with the operators' spare tokens (see LAST), so the other cells' tokens stay valid.
     ("POST", protocol.LOGOUT): Row(post(protocol.LOGOUT),
         (*STRANGERS,                                      OK,      OK,           OK,            OK)),
