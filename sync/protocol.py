@@ -58,9 +58,9 @@ Versions
   sends it only to clients at 6 or more (``KIND_SINCE``); nothing else changed (MIN stays 1). A v6
   laptop must not talk to a v5 registry (which answers 426 to its header).
 
-Payments (2026-12, issue 13; docs/payments/central-api.md; same version): new central/admin routes under
-``/api/payments/`` (the PAYMENT_* constants). Nothing existing changed shape and laptops never call them, so
-PROTOCOL_VERSION stays 5.
+Payments (2026-12, issue 13; docs/payments/central-api.md; no version of their own): new central/admin
+routes under ``/api/payments/`` (the PAYMENT_* constants). Nothing existing changed shape and laptops never
+call them; they came with the v6 registry, so a central workspace at v6 finds them.
 
 Blob ownership (2026-12, issue 10; same wire format, no new version): an upload belongs to the
 operator and the device of the token that sends it, so other uploaders of the same hash never
