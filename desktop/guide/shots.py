@@ -53,8 +53,11 @@ SHOTS: dict[str, str] = {
     "central-decision": "退回修改：填写理由并再次输入密码",
     "central-warnings": "预警（记录多日未处理时）",
     "central-dashboard": "统计",
+    "central-interceptions": "支付拦截：拦截原因和依据",
+    "central-payments": "代发：可生成批次、发放批次和批次明细",
     "cadre-returned": "发送队列中的已退回记录和理由",
     "cadre-answer": "打开退回的记录：理由在表单顶部",
+    "cadre-payment-failures": "发放失败：银行退回的补贴和请您协助的事",
 }
 
 
@@ -300,6 +303,18 @@ def central_reviews(d: Driver, app: Any, cadre_record: str) -> None:
     win.tabs.setCurrentWidget(win.dashboard)
     d.wait("the dashboard", lambda: win.net.pending() == 0 and bool(win.dashboard.data))
     d.shot(win, "central-dashboard")
+
+    # The demo paid one batch and left the planted ineligible roster lines in 支付拦截.
+    win.tabs.setCurrentWidget(win.interceptions)
+    d.wait("the interceptions", lambda: win.net.pending() == 0 and win.interceptions.model.rowCount() > 0)
+    win.interceptions.table.selectRow(0)
+    d.wait("an interception's evidence", lambda: win.net.pending() == 0 and bool(win.interceptions.detail))
+    d.shot(win, "central-interceptions")
+    win.tabs.setCurrentWidget(win.payments)
+    d.wait("the batches", lambda: win.net.pending() == 0 and win.payments.batches_model.rowCount() > 0)
+    win.payments.batches_table.selectRow(0)
+    d.wait("the batch's lines", lambda: win.net.pending() == 0 and win.payments.lines_table.rowCount() > 0)
+    d.shot(win, "central-payments")
     _logout(d, app)
 
 
@@ -318,6 +333,11 @@ def cadre_answers(d: Driver, app: Any, record_id: str) -> None:
     d.wait("the returned record in the form", lambda: win.form.record_id == record_id
            and RETURN_REASON in win.form.review_text())
     d.shot(win, "cadre-answer")
+
+    # The demo's bank answer closed 周芳's account: her village's laptop lists it for the cadre.
+    win.tabs.setCurrentWidget(win.payment_failures)
+    d.wait("发放失败 on the laptop", lambda: any(r.get("needs_help") for r in win.payment_failures.rows))
+    d.shot(win, "cadre-payment-failures")
 
 
 def take_all(out: Path, faces: Path, work: Path) -> list[str]:
