@@ -17,6 +17,9 @@ def add_sms_args(p: Any) -> None:
 
 
 def sms_settings(args: argparse.Namespace) -> dict[str, Any]:
+    from registry.config import SmsSettings
+
     if args.sms_gateway == "file" and not args.sms_file:
         raise CliError("usage.invalid_value", "--sms-gateway file needs --sms-file FILE", EXIT_USAGE)
-    return {"sms_gateway": args.sms_gateway, "sms_file": args.sms_file}
+    # YIKATONG_SMS_*: the receipt endpoint's secret and the gateway whose reports it takes.
+    return {"sms_gateway": args.sms_gateway, "sms_file": args.sms_file, "sms": SmsSettings.from_env()}

@@ -111,20 +111,20 @@ def cmd_receipt(args: argparse.Namespace) -> int:
     from registry.sms import outbox
 
     receipts = read_receipts(args.file)
-    engine = _engine(args)
-    out = outbox.record_receipts(engine, args.gateway, receipts, clock=SystemClock())
-    with engine.begin() as conn:
-        audit.append(conn, audit.CLI, outbox.SMS_RECEIPTS, "sms_outbox", {"gateway": args.gateway, **out})
+    out = outbox.record_receipts(_engine(args), args.gateway, receipts, clock=SystemClock(), actor=audit.CLI)
     if args.json:
         print_json(out)
     else:
-        sys.stdout.write(f"{out['recorded']} receipt(s) recorded, {out['unknown']} naming no message of ours\n")
+        sys.stdout.write(f"{out['recorded']} receipt(s) recorded, {out['unchanged']} already recorded, "
+                         f"{out['unknown']} naming no message of ours\n")
     return 0
 
 
-def read_receipts(file: str) -> list[tuple[str, str]]:
-    """``message_id,status`` rows (UTF-8, a BOM tolerated); a file of another shape is refused whole."""
+def read_receipts(file: str) -> list[Any]:
+    """``message_id,status`` rows (UTF-8, a BOM tolerated) as ``registry.sms.outbox.Receipt``; a file of
+    another shape is refused whole."""
     from enrollment import error_codes
+    from registry.sms.outbox import RECEIPT_STATES, Receipt
 
     try:
         with open(file, encoding="utf-8-sig", newline="") as f:
@@ -134,10 +134,10 @@ def read_receipts(file: str) -> list[tuple[str, str]]:
     out = []
     for line, row in enumerate(rows, start=2):
         message_id, state = (row.get("message_id") or "").strip(), (row.get("status") or "").strip().lower()
-        if not message_id or state not in ("delivered", "failed"):
+        if not message_id or state not in RECEIPT_STATES:
             raise CliError(error_codes.SMS_RECEIPT_INVALID,
                            f"line {line}: needs message_id and status delivered or failed", line=line)
-        out.append((message_id, state))
+        out.append(Receipt(message_id, state))
     return out
 
 

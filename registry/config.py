@@ -57,6 +57,9 @@ class Settings:
     # each message to ``sms_file`` (the tests' and the demo's recording gateway).
     sms_gateway: str = "none"
     sms_file: str | None = None
+    # The SMS settings (YIKATONG_SMS_*): the public process takes delivery reports pushed by the
+    # gateway when ``sms.receipt_secret`` is set (registry.sms.receipt_routes).
+    sms: SmsSettings = field(default_factory=lambda: SmsSettings())
 
 
 # ---- SMS (issue 13, registry/sms; docs/payments/sms.md) ---------------------------------------------
@@ -76,6 +79,9 @@ SMS_ENV = {
     "tencent_secret_key": "YIKATONG_SMS_TENCENT_SECRET_KEY",  # secret
     "tencent_sdk_app_id": "YIKATONG_SMS_TENCENT_SDK_APP_ID",
     "tencent_region": "YIKATONG_SMS_TENCENT_REGION",
+    # The shared secret a gateway's delivery-report push carries (Authorization: Bearer …); unset: no
+    # receipt endpoint (secret).
+    "receipt_secret": "YIKATONG_SMS_RECEIPT_SECRET",
 }
 SMS_GATEWAYS = ("recording", "http", "aliyun", "tencent")
 
@@ -94,6 +100,7 @@ class SmsSettings:
     tencent_secret_key: str = field(default="", repr=False)
     tencent_sdk_app_id: str = ""
     tencent_region: str = "ap-guangzhou"
+    receipt_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> SmsSettings:

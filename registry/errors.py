@@ -103,6 +103,9 @@ STATUS: dict[str, int] = {
     codes.ENTITLEMENT_UNKNOWN: 404,
     codes.ENTITLEMENT_STATE: 409,
     codes.ENTITLEMENT_DUPLICATE_OPEN: 409,
+    # Delivery reports pushed by the SMS gateway to the public process (registry.sms.receipt_routes).
+    codes.SMS_RECEIPT_UNAUTHORIZED: 401,
+    codes.SMS_RECEIPT_INVALID: 422,
 }
 
 

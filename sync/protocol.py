@@ -120,6 +120,10 @@ VERIFY_ATTEMPTS = "/api/verify/attempts"
 VERIFY_FRAME = "/api/verify/attempts/{attempt}/frames/{seq}"  # PUT the JPEG, ?step=N, header X-Verify-Nonce
 VERIFY_FINISH = "/api/verify/attempts/{attempt}/finish"
 VERIFY_NONCE_HEADER = "X-Verify-Nonce"
+# Delivery reports the SMS gateway pushes to the public process (registry.sms.receipt_routes): POST a JSON
+# list of {message_id, status, delivered_at}, Authorization: Bearer <YIKATONG_SMS_RECEIPT_SECRET>; absent
+# (404) unless that secret is set.
+SMS_RECEIPTS = "/api/sms/receipts"
 
 # Limits both ends respect
 PUSH_BATCH_MAX = 100

@@ -352,7 +352,7 @@ def test_command_line_send_pending_status_receipt_and_cadre_phone(registry_db_ur
     receipts = tmp_path / "receipts.csv"
     receipts.write_text("message_id,status\nrec-1,delivered\nnot-ours,failed\n", encoding="utf-8")
     r = cli("sms", "receipt", str(receipts), "--gateway", "recording", "--json")
-    assert json.loads(r.stdout) == {"recorded": 1, "unknown": 1}, r.stderr
+    assert json.loads(r.stdout) == {"recorded": 1, "unchanged": 0, "unknown": 1}, r.stderr
     r = cli("sms", "status", "--json")
     status = json.loads(r.stdout)
     assert status["totals"] == {"sms_to_send": 0, "sms_sent": 2, "sms_gave_up": 0}
