@@ -53,12 +53,10 @@ class Settings:
     # TEST-ONLY: a fixed seed for the challenge draw, so a recorded clip's own movements answer it.
     # Production leaves it None (random.SystemRandom).
     verify_challenge_seed: int | None = None
-    # The SMS gateway of this process (registry.selfquery.gateway): "none" sends nothing, "file" appends
-    # each message to ``sms_file`` (the tests' and the demo's recording gateway).
-    sms_gateway: str = "none"
-    sms_file: str | None = None
-    # The SMS settings (YIKATONG_SMS_*): the public process takes delivery reports pushed by the
-    # gateway when ``sms.receipt_secret`` is set (registry.sms.receipt_routes).
+    # The SMS settings (YIKATONG_SMS_*; serve-verify's --sms-gateway/--sms-file override them): the one
+    # gateway the outbox and the self-query page's codes go through (registry.sms.adapters.
+    # gateway_from_settings; no gateway: the page sends no code), and the secret of the delivery-report
+    # endpoint (registry.sms.receipt_routes).
     sms: SmsSettings = field(default_factory=lambda: SmsSettings())
 
 
@@ -67,9 +65,10 @@ class Settings:
 # ones); secrets come from the environment only, never from a flag (other users see argv in ps), and
 # never appear in a repr, a log line or an error.
 SMS_ENV = {
-    "gateway": "YIKATONG_SMS_GATEWAY",                # recording | http | aliyun | tencent
+    "gateway": "YIKATONG_SMS_GATEWAY",                # file | recording | http | aliyun | tencent
     "templates": "YIKATONG_SMS_TEMPLATES",            # a templates JSON instead of resources/sms/templates.json
     "timeout": "YIKATONG_SMS_TIMEOUT",                # "CONNECT,READ" seconds (default 3,10)
+    "file": "YIKATONG_SMS_FILE",                      # the file gateway's file (one JSON line a message)
     "http_url": "YIKATONG_SMS_HTTP_URL",
     "http_token": "YIKATONG_SMS_HTTP_TOKEN",          # secret
     "aliyun_access_key_id": "YIKATONG_SMS_ALIYUN_ACCESS_KEY_ID",
@@ -83,7 +82,7 @@ SMS_ENV = {
     # receipt endpoint (secret).
     "receipt_secret": "YIKATONG_SMS_RECEIPT_SECRET",
 }
-SMS_GATEWAYS = ("recording", "http", "aliyun", "tencent")
+SMS_GATEWAYS = ("file", "recording", "http", "aliyun", "tencent")
 
 
 @dataclass(frozen=True)
@@ -91,6 +90,7 @@ class SmsSettings:
     gateway: str = ""
     templates: str | None = None
     timeout: tuple[float, float] = (3.0, 10.0)
+    file: str = ""
     http_url: str = ""
     http_token: str = field(default="", repr=False)
     aliyun_access_key_id: str = ""
