@@ -106,10 +106,28 @@ def cmd_import_entitlements(args: argparse.Namespace) -> int:
                      f"{result.intercepted} intercepted, {result.refused} refused\n")
     for r in result.refused_lines:
         sys.stdout.write(f"  line {r['line']}, {r['field'] or '-'}: refused {r['code']}\n")
-    for r in result.intercepted_lines:
-        sys.stdout.write(f"  line {r['line']} (entitlement {r['entitlement_id']}): intercepted "
-                         f"{', '.join(r['kinds'])}\n")
+    _print_interceptions(engine, result.intercepted_lines, result.checks)
     return 0
+
+
+def _print_interceptions(engine: Any, lines: list[dict[str, Any]], checks: dict[str, Any]) -> None:
+    """Each intercepted line with its findings' Chinese names (a dataset rule's own name after 部门数据比对),
+    then the comparisons and interceptions per rule and check, as the dashboard counts them."""
+    from enrollment.vocabulary import PaymentFindingKind
+
+    from .payment_words import kind_name, rule_name, rules_of_lines
+
+    rules = rules_of_lines(engine, [r["entitlement_id"] for r in lines])
+    for r in lines:
+        names = [kind_name(k) + (": " + "; ".join(rule_name(x) for x in rules.get(r["entitlement_id"], []))
+                                 if k == PaymentFindingKind.PAYMENT_RULE and rules.get(r["entitlement_id"]) else "")
+                 for k in r["kinds"]]
+        sys.stdout.write(f"  line {r['line']} (entitlement {r['entitlement_id']}): intercepted {', '.join(names)}\n")
+    counted = {rule: n for rule, n in (checks.get("by_rule") or {}).items() if n.get("compared")}
+    if counted:
+        sys.stdout.write("compared / intercepted, per rule:\n")
+        for rule, n in counted.items():
+            sys.stdout.write(f"  {rule_name(rule)}: {n['compared']} / {n['intercepted']}\n")
 
 
 def cmd_payments_decide(args: argparse.Namespace) -> int:
@@ -126,6 +144,10 @@ def cmd_payments_decide(args: argparse.Namespace) -> int:
     if args.json:
         print_json(out)
     else:
-        sys.stdout.write(f"entitlement {out['entitlement_id']}: {out['state']} (findings resolved: "
-                         f"{', '.join(out['findings_resolved']) or 'none'})\n")
+        from enrollment.vocabulary import EntitlementState
+
+        from .payment_words import kind_name, state_name
+
+        sys.stdout.write(f"entitlement {out['entitlement_id']}: {state_name(out['state'], EntitlementState)} "
+                         f"(findings resolved: {', '.join(map(kind_name, out['findings_resolved'])) or 'none'})\n")
     return 0

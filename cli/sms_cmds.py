@@ -56,8 +56,11 @@ def register(rsub: Any) -> None:
 
 
 def _gateway_args(p: Any) -> None:
-    p.add_argument("--gateway", default=None, choices=("recording", "http", "aliyun", "tencent"),
-                   help="overrides YIKATONG_SMS_GATEWAY")
+    from registry.config import SMS_GATEWAYS
+
+    p.add_argument("--gateway", default=None, choices=SMS_GATEWAYS,
+                   help="overrides YIKATONG_SMS_GATEWAY (the one gateway the self-query page's codes use too)")
+    p.add_argument("--sms-file", default=None, metavar="FILE", help="overrides YIKATONG_SMS_FILE (gateway file)")
     p.add_argument("--http-url", default=None, metavar="URL", help="overrides YIKATONG_SMS_HTTP_URL")
     p.add_argument("--templates", default=None, metavar="FILE",
                    help="templates JSON (overrides YIKATONG_SMS_TEMPLATES; default resources/sms/templates.json)")
@@ -69,15 +72,16 @@ def cmd_send_pending(args: argparse.Namespace) -> int:
     from registry.config import SmsSettings
     from registry.sms import outbox
     from registry.sms import templates as sms_templates
-    from registry.sms.adapters import make_gateway
+    from registry.sms.adapters import gateway_from_settings
 
     if (args.limit is not None and args.limit < 1) or not 1 <= args.batch_size <= 1000 \
             or not 1 <= args.max_attempts <= 100:
         raise CliError("usage.invalid_value", "--limit is at least 1, --batch-size 1..1000, --max-attempts 1..100",
                        EXIT_USAGE)
-    settings = SmsSettings.from_env(gateway=args.gateway, http_url=args.http_url, templates=args.templates)
+    settings = SmsSettings.from_env(gateway=args.gateway, http_url=args.http_url, templates=args.templates,
+                                    file=args.sms_file)
     templates = sms_templates.load(settings.templates)
-    gateway = make_gateway(settings, templates)
+    gateway = gateway_from_settings(settings, templates)
     out = outbox.run(_engine(args), gateway, clock=SystemClock(), actor=audit.CLI, batch_size=args.batch_size,
                      max_attempts=args.max_attempts, limit=args.limit, templates=templates)
     if args.json:
@@ -111,20 +115,20 @@ def cmd_receipt(args: argparse.Namespace) -> int:
     from registry.sms import outbox
 
     receipts = read_receipts(args.file)
-    engine = _engine(args)
-    out = outbox.record_receipts(engine, args.gateway, receipts, clock=SystemClock())
-    with engine.begin() as conn:
-        audit.append(conn, audit.CLI, outbox.SMS_RECEIPTS, "sms_outbox", {"gateway": args.gateway, **out})
+    out = outbox.record_receipts(_engine(args), args.gateway, receipts, clock=SystemClock(), actor=audit.CLI)
     if args.json:
         print_json(out)
     else:
-        sys.stdout.write(f"{out['recorded']} receipt(s) recorded, {out['unknown']} naming no message of ours\n")
+        sys.stdout.write(f"{out['recorded']} receipt(s) recorded, {out['unchanged']} already recorded, "
+                         f"{out['unknown']} naming no message of ours\n")
     return 0
 
 
-def read_receipts(file: str) -> list[tuple[str, str]]:
-    """``message_id,status`` rows (UTF-8, a BOM tolerated); a file of another shape is refused whole."""
+def read_receipts(file: str) -> list[Any]:
+    """``message_id,status`` rows (UTF-8, a BOM tolerated) as ``registry.sms.outbox.Receipt``; a file of
+    another shape is refused whole."""
     from enrollment import error_codes
+    from registry.sms.outbox import RECEIPT_STATES, Receipt
 
     try:
         with open(file, encoding="utf-8-sig", newline="") as f:
@@ -134,10 +138,10 @@ def read_receipts(file: str) -> list[tuple[str, str]]:
     out = []
     for line, row in enumerate(rows, start=2):
         message_id, state = (row.get("message_id") or "").strip(), (row.get("status") or "").strip().lower()
-        if not message_id or state not in ("delivered", "failed"):
+        if not message_id or state not in RECEIPT_STATES:
             raise CliError(error_codes.SMS_RECEIPT_INVALID,
                            f"line {line}: needs message_id and status delivered or failed", line=line)
-        out.append((message_id, state))
+        out.append(Receipt(message_id, state))
     return out
 
 

@@ -260,6 +260,7 @@ def _messages() -> dict[str, str]:
         "sms.phone_blocked": _t("该手机号已退订或在免打扰名单中，短信未发送"),
         "sms.template_invalid": _t("短信模板或签名未通过审核，或模板变量不符，请管理员处理"),
         "sms.receipt_invalid": _t("短信回执的格式不对，未记录"),
+        "sms.receipt_unauthorized": _t("短信回执推送的密钥不对，未记录：请核对短信网关的回执地址设置"),
         # payments: batches, bank files, the bank's results (issue 13; docs/payments/batches-and-bank-files.md)
         "payments.period_invalid": _t("发放期别应为6位年月，例如 202612"),
         "payments.township_invalid": _t("乡镇代码应为村代码的前9位数字"),

@@ -126,6 +126,7 @@ SMS_PHONE_INVALID = "sms.phone_invalid"        # the gateway says the number is 
 SMS_PHONE_BLOCKED = "sms.phone_blocked"        # the number opted out or is blacklisted (not retried)
 SMS_TEMPLATE_INVALID = "sms.template_invalid"  # the template or signature is not approved, or a variable is bad
 SMS_RECEIPT_INVALID = "sms.receipt_invalid"    # a delivery report file that is not in the expected shape
+SMS_RECEIPT_UNAUTHORIZED = "sms.receipt_unauthorized"  # a pushed delivery report without the shared secret
 # --- payments: batches, bank files and the bank's results (issue 13 items 3-4, registry/payments)
 PAYMENTS_PERIOD_INVALID = "payments.period_invalid"          # not YYYYMM (month 01-12)
 PAYMENTS_TOWNSHIP_INVALID = "payments.township_invalid"      # not the 9 digits a village code starts with

@@ -44,6 +44,7 @@ from .payments import routes as payment_routes
 from .reports import ReportError
 from .request_auth import Auth, Staff
 from .selfquery import routes as selfquery_public
+from .sms import receipt_routes as sms_receipts_public
 from .throttle import Throttle, ThrottleLimits
 from .verification import routes as verification_public
 from .verification import staff_routes as verification_staff
@@ -489,7 +490,9 @@ def create_app(engine: Engine, settings: Settings | None = None, clock: Clock | 
         # the staff and sync API and the API description are not there at all.
         # The residents' self-query page lives only here, never in the staff registry.
         selfquery_public.register(app, engine, settings, clock)
-        allowed = {*verification_public.PUBLIC_ROUTES, *selfquery_public.PUBLIC_ROUTES, ("GET", protocol.HEALTH)}
+        sms_receipts_public.register(app, engine, settings, clock)  # only with a receipt secret configured
+        allowed = {*verification_public.PUBLIC_ROUTES, *selfquery_public.PUBLIC_ROUTES,
+                   *sms_receipts_public.PUBLIC_ROUTES, ("GET", protocol.HEALTH)}
         app.router.routes = [r for r in app.router.routes
                              if {(m, getattr(r, "path", "")) for m in getattr(r, "methods", None) or ()} & allowed]
     return Guard(app, settings.max_body, public_only=public_only)

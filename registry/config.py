@@ -53,10 +53,11 @@ class Settings:
     # TEST-ONLY: a fixed seed for the challenge draw, so a recorded clip's own movements answer it.
     # Production leaves it None (random.SystemRandom).
     verify_challenge_seed: int | None = None
-    # The SMS gateway of this process (registry.selfquery.gateway): "none" sends nothing, "file" appends
-    # each message to ``sms_file`` (the tests' and the demo's recording gateway).
-    sms_gateway: str = "none"
-    sms_file: str | None = None
+    # The SMS settings (YIKATONG_SMS_*; serve-verify's --sms-gateway/--sms-file override them): the one
+    # gateway the outbox and the self-query page's codes go through (registry.sms.adapters.
+    # gateway_from_settings; no gateway: the page sends no code), and the secret of the delivery-report
+    # endpoint (registry.sms.receipt_routes).
+    sms: SmsSettings = field(default_factory=lambda: SmsSettings())
 
 
 # ---- SMS (issue 13, registry/sms; docs/payments/sms.md) ---------------------------------------------
@@ -64,9 +65,10 @@ class Settings:
 # ones); secrets come from the environment only, never from a flag (other users see argv in ps), and
 # never appear in a repr, a log line or an error.
 SMS_ENV = {
-    "gateway": "YIKATONG_SMS_GATEWAY",                # recording | http | aliyun | tencent
+    "gateway": "YIKATONG_SMS_GATEWAY",                # file | recording | http | aliyun | tencent
     "templates": "YIKATONG_SMS_TEMPLATES",            # a templates JSON instead of resources/sms/templates.json
     "timeout": "YIKATONG_SMS_TIMEOUT",                # "CONNECT,READ" seconds (default 3,10)
+    "file": "YIKATONG_SMS_FILE",                      # the file gateway's file (one JSON line a message)
     "http_url": "YIKATONG_SMS_HTTP_URL",
     "http_token": "YIKATONG_SMS_HTTP_TOKEN",          # secret
     "aliyun_access_key_id": "YIKATONG_SMS_ALIYUN_ACCESS_KEY_ID",
@@ -76,8 +78,11 @@ SMS_ENV = {
     "tencent_secret_key": "YIKATONG_SMS_TENCENT_SECRET_KEY",  # secret
     "tencent_sdk_app_id": "YIKATONG_SMS_TENCENT_SDK_APP_ID",
     "tencent_region": "YIKATONG_SMS_TENCENT_REGION",
+    # The shared secret a gateway's delivery-report push carries (Authorization: Bearer …); unset: no
+    # receipt endpoint (secret).
+    "receipt_secret": "YIKATONG_SMS_RECEIPT_SECRET",
 }
-SMS_GATEWAYS = ("recording", "http", "aliyun", "tencent")
+SMS_GATEWAYS = ("file", "recording", "http", "aliyun", "tencent")
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ class SmsSettings:
     gateway: str = ""
     templates: str | None = None
     timeout: tuple[float, float] = (3.0, 10.0)
+    file: str = ""
     http_url: str = ""
     http_token: str = field(default="", repr=False)
     aliyun_access_key_id: str = ""
@@ -94,6 +100,7 @@ class SmsSettings:
     tencent_secret_key: str = field(default="", repr=False)
     tencent_sdk_app_id: str = ""
     tencent_region: str = "ap-guangzhou"
+    receipt_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> SmsSettings:

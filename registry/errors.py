@@ -105,6 +105,9 @@ STATUS: dict[str, int] = {
     codes.ENTITLEMENT_DUPLICATE_OPEN: 409,
     # Payments: the central staff API (issue 13).
     codes.PAYMENTS_RESULT_IMPORT_UNKNOWN: 404,
+    # Delivery reports pushed by the SMS gateway to the public process (registry.sms.receipt_routes).
+    codes.SMS_RECEIPT_UNAUTHORIZED: 401,
+    codes.SMS_RECEIPT_INVALID: 422,
 }
 
 

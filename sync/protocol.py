@@ -132,6 +132,10 @@ VERIFY_ATTEMPTS = "/api/verify/attempts"
 VERIFY_FRAME = "/api/verify/attempts/{attempt}/frames/{seq}"  # PUT the JPEG, ?step=N, header X-Verify-Nonce
 VERIFY_FINISH = "/api/verify/attempts/{attempt}/finish"
 VERIFY_NONCE_HEADER = "X-Verify-Nonce"
+# Delivery reports the SMS gateway pushes to the public process (registry.sms.receipt_routes): POST a JSON
+# list of {message_id, status, delivered_at}, Authorization: Bearer <YIKATONG_SMS_RECEIPT_SECRET>; absent
+# (404) unless that secret is set.
+SMS_RECEIPTS = "/api/sms/receipts"
 
 # Payments (issue 13; docs/payments/central-api.md). Central and admin only, bearer token. New routes with
 # new shapes: no existing shape changed, so no version bump (see the notes above).

@@ -19,8 +19,9 @@ from sqlalchemy import Engine
 from ..clock import Clock
 from ..config import Settings
 from ..public_page import client_address, page_file
+from ..sms import templates as sms_templates
+from ..sms.adapters import gateway_from_settings
 from . import service
-from .gateway import gateway_from_settings
 
 PAGE = "/query"
 APP_JS = "/query/app.js"
@@ -59,10 +60,12 @@ class PaymentsRequest(_Body):
 
 
 def register(app: FastAPI, engine: Engine, settings: Settings, clock: Clock) -> None:
-    """Add the self-query routes to the public ``app``. ``app.state.selfquery_gateway`` (from the
-    settings; a test may replace it) sends the codes; ``app.state.selfquery_throttles`` count."""
+    """Add the self-query routes to the public ``app``. ``app.state.selfquery_gateway`` sends the codes:
+    the registry's one SMS gateway (``settings.sms``, as the outbox's; none chosen: no code is sent, the
+    page answers the same; a test may replace it); ``app.state.selfquery_throttles`` count."""
     state = app.state
-    state.selfquery_gateway = gateway_from_settings(settings)
+    state.selfquery_gateway = gateway_from_settings(settings.sms) if settings.sms.gateway else None
+    templates = sms_templates.load(settings.sms.templates)
     state.selfquery_throttles = service.throttles(clock)
 
     @app.get(PAGE, summary="The residents' payment self-query page", response_class=Response)
@@ -82,7 +85,7 @@ def register(app: FastAPI, engine: Engine, settings: Settings, clock: Clock) -> 
         answer, pending = service.request_code(engine, state.selfquery_throttles[0], body.id_number,
                                                body.card_tail, client_address(request), clock=clock)
         # After the answer has gone: the gateway's time (or its absence) must not show in the answer's.
-        background.add_task(service.send, state.selfquery_gateway, pending)
+        background.add_task(service.send, state.selfquery_gateway, pending, templates)
         response.headers.update(PAGE_HEADERS)
         return answer
 

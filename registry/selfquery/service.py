@@ -44,7 +44,9 @@ from ..errors import ApiError
 from ..payments.masking import mask_id_number, mask_name, mask_tail
 from ..payments.money import fen_to_yuan
 from ..schema import cards, entitlements, payment_batches, payment_lines, records, residents, selfquery_codes
+from ..sms import templates as sms_templates
 from ..sms.gateway import SmsFailed, SmsGateway, SmsMessage
+from ..sms.templates import Templates
 from ..throttle import Throttle, ThrottleLimits, address_key
 
 log = logging.getLogger("registry.selfquery")
@@ -138,19 +140,21 @@ class PendingSms:
     phone: str
     code: str
 
-    def message(self) -> SmsMessage:
-        minutes = str(int(CODE_TTL.total_seconds() // 60))
-        return SmsMessage(self.phone, SMS_TEMPLATE, {"code": self.code, "minutes": minutes},
-                          f"【遂宁一卡通】您的补贴查询验证码是{self.code}，{minutes}分钟内有效。"
-                          f"工作人员不会向您索要验证码，请勿告诉他人。")
+    def message(self, templates: Templates | None = None) -> SmsMessage:
+        """The code's SMS from the ``selfquery_code`` template (the county's templates file when it has
+        one, else the packaged one): its text, and for Aliyun and Tencent its template code."""
+        if templates is None or SMS_TEMPLATE not in templates.templates:
+            templates = sms_templates.load()
+        params = {"code": self.code, "minutes": str(int(CODE_TTL.total_seconds() // 60))}
+        return SmsMessage(self.phone, SMS_TEMPLATE, params, templates.render(SMS_TEMPLATE, params))
 
 
-def send(gateway: SmsGateway | None, pending: PendingSms | None) -> None:
+def send(gateway: SmsGateway | None, pending: PendingSms | None, templates: Templates | None = None) -> None:
     """Send one code; a failure is logged without the phone or the code (the resident asks again)."""
     if gateway is None or pending is None:
         return
     try:
-        gateway.send(pending.message())
+        gateway.send(pending.message(templates))
     except SmsFailed as e:
         log.warning("self-query code not sent through %s: %s", getattr(gateway, "name", "?"), e.code)
     except Exception as e:  # noqa: BLE001 - an adapter's bug must not reach the (already answered) request

@@ -17,6 +17,8 @@ from .gateway import Sent, SmsFailed, SmsMessage
 class FileGateway:
     path: Path
     name: str = "file"
+    max_send_seconds: float = 5.0   # one append and flush
+    max_concurrency: int = 1        # appends are serialised by the lock anyway
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def send(self, message: SmsMessage) -> Sent:

@@ -377,21 +377,42 @@ def status(conn: Connection) -> dict[str, Any]:
 RECEIPT_STATES = ("delivered", "failed")
 
 
-def record_receipts(engine: Engine, gateway: str, receipts: list[tuple[str, str]], *, clock: Clock
+@dataclass(frozen=True)
+class Receipt:
+    """One delivery report: the gateway's message id, ``delivered`` or ``failed``, and when the gateway
+    says it happened (None: when we learn it)."""
+
+    message_id: str
+    state: str
+    at: dt.datetime | None = None
+
+
+def record_receipts(engine: Engine, gateway: str, receipts: list[Receipt], *, clock: Clock, actor: str
                     ) -> dict[str, int]:
-    """The gateway's delivery reports, ``(message id, delivered | failed)``: each sets the receipt of the
-    row the gateway sent under that id. A report naming no row of ours is counted, not stored."""
-    recorded = unknown = 0
-    at = iso(clock.now())
+    """The gateway's delivery reports (the CLI's file and the public process's endpoint both come here):
+    each sets the receipt of the row the gateway sent under that id. A report the row already carries
+    changes nothing (gateways repeat their pushes) and is counted ``unchanged``; one naming no row of
+    ours is counted ``unknown``, not stored. One ``sms.receipts`` audit entry with the counts when a
+    receipt was recorded, in the same transaction; none for a push that changed nothing."""
+    recorded = unchanged = unknown = 0
+    now = iso(clock.now())
     with engine.begin() as conn:
-        for message_id, state in receipts:
-            n = conn.execute(update(sms_outbox).where(sms_outbox.c.gateway == gateway,
-                                                      sms_outbox.c.gateway_ref == message_id,
-                                                      sms_outbox.c.state == SmsState.SENT.value)
-                             .values(receipt=state, receipt_at=at)).rowcount
-            recorded += n > 0
-            unknown += n == 0
-    return {"recorded": recorded, "unknown": unknown}
+        for r in receipts:
+            mine = and_(sms_outbox.c.gateway == gateway, sms_outbox.c.gateway_ref == r.message_id,
+                        sms_outbox.c.state == SmsState.SENT.value)
+            n = conn.execute(update(sms_outbox)
+                             .where(mine, (sms_outbox.c.receipt.is_(None)) | (sms_outbox.c.receipt != r.state))
+                             .values(receipt=r.state, receipt_at=iso(r.at) if r.at else now)).rowcount
+            if n:
+                recorded += 1
+            elif conn.execute(select(exists().where(mine))).scalar():
+                unchanged += 1
+            else:
+                unknown += 1
+        out = {"recorded": recorded, "unchanged": unchanged, "unknown": unknown}
+        if recorded:
+            audit.append(conn, actor, SMS_RECEIPTS, "sms_outbox", {"gateway": gateway, **out})
+    return out
 
 
 def run(engine: Engine, gateway: SmsGateway, *, clock: Clock, actor: str, batch_size: int = DEFAULT_BATCH,

@@ -61,9 +61,7 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
     ("desktop/central/window.py", "approved"): (1, "bulk approval's answer: the approved ids"),
     ("sync/client.py", "received"): (4, "a blob upload's byte count (the registry's answer and error data)"),
     ("sync/client.py", "returned"): (1, "the pull's count of newly returned records"),
-    ("cli/selfquery_cmds.py", "none"): (2, "the public process's SMS gateway that sends nothing (default and choice)"),
-    ("registry/config.py", "none"): (1, "the default SMS gateway of the public process: none"),
-    ("registry/selfquery/gateway.py", "none"): (4, "the SMS gateway that sends nothing"),
+    ("cli/selfquery_cmds.py", "none"): (1, "serve-verify's --sms-gateway value that sends no code"),
     ("registry/sms/outbox.py", "none"): (1, "sms status: sent messages without a delivery receipt yet"),
 }
 @pytest.mark.parametrize("enum", ENUMS, ids=lambda e: e.__name__)

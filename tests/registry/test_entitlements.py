@@ -333,3 +333,40 @@ def test_the_demo_rosters_are_intercepted_for_real_reasons(registry_db_url):
         assert [(r["line"], r["code"]) for r in cl.refused_lines] == [(6, codes.ENTITLEMENT_PERIOD)]
     finally:
         engine.dispose()
+
+
+def test_the_command_line_names_findings_and_rules_in_chinese_and_json_keeps_the_codes(registry_db_url):
+    """import-entitlements without --json names each interception in Chinese with its code in brackets (a
+    dataset rule by its name in the rules file) and counts per rule by name; --json of the same roster
+    carries only the codes; payments decide says the new state in Chinese."""
+    from resources import path as resource_path
+
+    engine = open_database(registry_db_url)
+    migrate(engine)
+    make_operator(engine, "central", "central")
+    for kind in ("deaths", "business", "vehicles", "courts"):
+        import_dataset(engine, kind, resource_path("demo", "datasets", f"{kind}.csv"))
+    import_cards(engine, resource_path("demo", "cards.csv"))
+    engine.dispose()
+    r = yikatong("registry", "import-entitlements", str(resource_path("demo", "entitlements_民政局.csv")),
+                 "--department", "民政局", "--db", registry_db_url)
+    assert r.returncode == 0, r.stderr
+    lines = {ln.split(")")[0].split()[1]: ln for ln in r.stdout.splitlines() if ln.startswith("  line ")}
+    assert lines["5"].endswith("intercepted 部门数据比对 [payment_rule]: 已故人员（死亡登记）停发一切待遇 [deceased]")
+    assert lines["6"].endswith("部门数据比对 [payment_rule]: 低保/特困申请人为企业法定代表人或股东 [assist_business_owner]")
+    assert lines["9"].endswith("intercepted 金额超过标准 [amount_over_standard]")
+    assert lines["10"].endswith("intercepted 无已激活社保卡 [no_active_card]")
+    assert lines["12"].endswith("intercepted 姓名与持卡人不符 [name_mismatch]")
+    per_rule = r.stdout.split("compared / intercepted, per rule:\n")[1]
+    assert "  已故人员（死亡登记）停发一切待遇 [deceased]: " in per_rule
+    assert "  重复发放 [duplicate_payment]: 12 / 0" in per_rule
+    j = yikatong("registry", "import-entitlements", str(resource_path("demo", "entitlements_残联.csv")),
+                 "--department", "残联", "--db", registry_db_url, "--json")
+    out = json.loads(j.stdout)
+    assert out["intercepted_lines"][0]["kinds"] == ["duplicate_payment"]
+    assert "duplicate_payment" in out["checks"]["by_rule"] and not any(
+        "\u4e00" <= c <= "\u9fff" for c in json.dumps(out["intercepted_lines"] + [out["checks"]], ensure_ascii=False))
+    d = yikatong("registry", "payments", "decide", str(out["intercepted_lines"][0]["entitlement_id"]), "reject",
+                 "--reason", "重复申报", "--as", "central", "--db", registry_db_url, input=PASSWORD + "\n")
+    assert d.returncode == 0, d.stderr
+    assert "不予发放 [not_paid] (findings resolved: 重复发放 [duplicate_payment])" in d.stdout, d.stdout

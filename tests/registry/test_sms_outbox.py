@@ -26,7 +26,7 @@ from registry.db import open_database
 from registry.schema import sms_outbox
 from registry.sms import outbox
 from registry.sms import templates as sms_templates
-from registry.sms.adapters import aliyun, make_gateway, tencent
+from registry.sms.adapters import aliyun, gateway_from_settings, tencent
 from registry.sms.adapters.http import HttpGateway
 from registry.sms.gateway import RecordingGateway, Sent, SmsMessage
 from tests.conftest import ROOT
@@ -281,7 +281,7 @@ def test_an_sdk_gateway_without_its_sdk_is_a_clear_error(tmp_path):
     tpl = sms_templates.load()
     for name, extra in (("aliyun", "sms-aliyun"), ("tencent", "sms-tencent")):
         with pytest.raises(DomainError) as e:
-            make_gateway(SmsSettings(gateway=name), tpl)
+            gateway_from_settings(SmsSettings(gateway=name), tpl)
         assert e.value.code == error_codes.SMS_SDK_MISSING and e.value.data["package"] == f"yikatong[{extra}]"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "YIKATONG_SMS_GATEWAY": "aliyun"}
     r = subprocess.run([sys.executable, "-m", "cli.main", "registry", "sms", "send-pending",
@@ -295,15 +295,15 @@ def test_no_gateway_chosen_is_not_configured_and_a_secret_is_never_in_a_repr():
     the settings' repr shows no token."""
     tpl = sms_templates.load()
     with pytest.raises(DomainError) as e:
-        make_gateway(SmsSettings.from_env({}), tpl)
+        gateway_from_settings(SmsSettings.from_env({}), tpl)
     assert e.value.code == error_codes.SMS_NOT_CONFIGURED
     with pytest.raises(DomainError) as e:
-        make_gateway(SmsSettings.from_env({"YIKATONG_SMS_GATEWAY": "http"}), tpl)
+        gateway_from_settings(SmsSettings.from_env({"YIKATONG_SMS_GATEWAY": "http"}), tpl)
     assert e.value.data["setting"] == "YIKATONG_SMS_HTTP_URL"
     settings = SmsSettings.from_env({"YIKATONG_SMS_GATEWAY": "http", "YIKATONG_SMS_HTTP_URL": "http://gw/sms",
                                      "YIKATONG_SMS_HTTP_TOKEN": "s3cret-token", "YIKATONG_SMS_TIMEOUT": "2,5"})
     assert settings.timeout == (2.0, 5.0) and "s3cret-token" not in repr(settings)
-    gateway = make_gateway(settings, tpl)
+    gateway = gateway_from_settings(settings, tpl)
     assert gateway.max_send_seconds == 7.0 and "s3cret-token" not in repr(gateway)
 
 
@@ -352,7 +352,7 @@ def test_command_line_send_pending_status_receipt_and_cadre_phone(registry_db_ur
     receipts = tmp_path / "receipts.csv"
     receipts.write_text("message_id,status\nrec-1,delivered\nnot-ours,failed\n", encoding="utf-8")
     r = cli("sms", "receipt", str(receipts), "--gateway", "recording", "--json")
-    assert json.loads(r.stdout) == {"recorded": 1, "unknown": 1}, r.stderr
+    assert json.loads(r.stdout) == {"recorded": 1, "unchanged": 0, "unknown": 1}, r.stderr
     r = cli("sms", "status", "--json")
     status = json.loads(r.stdout)
     assert status["totals"] == {"sms_to_send": 0, "sms_sent": 2, "sms_gave_up": 0}

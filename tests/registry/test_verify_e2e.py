@@ -58,17 +58,32 @@ def _seconds(s: float) -> int:
 
 
 def genuine_storyboard() -> list[int]:
-    """Clip frame indices, one per 1/30 s: he faces the camera (145-150, yaw -0.14..-0.02) for 5.5 s,
-    turns to his own left and holds it (158-162, yaw ~+0.33) around 6-7 s, faces the camera again
-    (171-179) until 9 s, turns to his right (179-203) and holds it (204-210, yaw -0.37..-0.68) from ~9.8 s on.
-    Only neighbouring frames follow each other, so the face track never jumps. With the attempt
-    starting d s after the camera opens (d in START_WINDOW_S), hold still is [d, d+3], the first
-    action [d+3, d+7], the second [d+7, d+11]: each movement falls inside its own window."""
-    board = _pingpong(145, 150, _seconds(5.5))
-    board += list(range(150, 158)) + _pingpong(158, 162, _seconds(1.2)) + list(range(162, 171))
+    """Clip frame indices, one per 1/30 s: he faces the camera (148-150, yaw -0.03..-0.01) for 5.5 s, turns to
+    his own left (150-158, each frame twice) and holds it (158-162, yaw ~+0.33) from ~6.0 to 7.2 s, faces the
+    camera again (162-171 twice each, then 171-179) until 9 s, turns to his right (179-205, each frame twice)
+    and holds it (206-210, yaw -0.37..-0.68) from ~10.8 s on (yaw past -0.3 from ~9.6 s). With the attempt
+    starting d s after the camera opens (d in START_WINDOW_S), hold still is [d, d+3], the first action
+    [d+3, d+7], the second [d+7, d+11]: each movement falls inside its own window.
+
+    The page takes a frame only every ~0.4-0.5 s (FRAME_INTERVAL_MS, paced by the attempt's byte budget),
+    so the face track sees frames ~13 clip frames apart, later on a loaded machine; the board moves slowly
+    enough that any two frames up to 1 s apart stay within the track's reach
+    (``test_the_storyboard_keeps_the_face_within_the_tracks_reach``). Holding still over 145-150 once let
+    the face swing 38 px, and with the quick step to the left one sampling phase in a few read as a lost
+    face (liveness.face_lost on a loaded CI run)."""
+    board = _pingpong(148, 150, _seconds(5.5))
+    board += _slow(range(150, 158)) + _pingpong(158, 162, _seconds(1.2)) + _slow(range(162, 171))
     board += _pingpong(171, 179, _seconds(9.0) - len(board))
-    board += list(range(179, 204)) + _pingpong(204, 210, _seconds(5.0))
+    board += _slow(range(179, 206)) + _pingpong(206, 210, _seconds(5.0))
     return board
+
+
+def _slow(frames: range, times: int = 2) -> list[int]:
+    """Each clip frame ``times`` times: the movement at 1/``times`` of its speed."""
+    return [i for i in frames for _ in range(times)]
+
+
+TRACK_REACH_S = 1.0   # the longest gap between two page frames the storyboard keeps trackable (page: ~0.45 s)
 
 
 def _view(index: int) -> np.ndarray:
@@ -323,6 +338,28 @@ def _checks(world: World, request: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- cases
+def test_the_storyboard_keeps_the_face_within_the_tracks_reach():
+    """Any two frames of the genuine storyboard up to TRACK_REACH_S apart (more than twice the page's pace)
+    are followed by the liveness engine's face track (its own break rule and thresholds), so whether a case
+    keeps its face track does not depend on when the page happened to take its frames."""
+    from capture.liveness import observe
+    from capture.liveness.checker import shared_engine
+    from capture.liveness.types import Thresholds
+
+    t = Thresholds.load()
+    board = genuine_storyboard()
+    boxes = {}
+    for index in sorted(set(board)):
+        found = shared_engine().detect(_view(index))
+        assert len(found) == 1, (index, found)
+        boxes[index] = found[0]
+    reach = _seconds(TRACK_REACH_S)
+    broken = [(i / FPS, board[i], board[j]) for i in range(len(board)) for j in range(i + 1, min(len(board), i + reach + 1))
+              if observe.track_breaks([observe.Observation(0, 1, boxes[board[i]]), observe.Observation(1, 1, boxes[board[j]])],
+                                      t.track_min_iou, t.track_max_jump, t.track_max_gap_frames)]
+    assert not broken, f"(second, clip frame, clip frame) pairs the track loses: {broken[:10]}"
+
+
 def test_the_genuine_clip_passes_against_another_frame_of_him(genuine, world):
     """The genuine clip with a reference photo from another frame of the clip passes: the page says 核验通过 and
     the registry's request is passed."""
