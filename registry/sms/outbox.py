@@ -40,7 +40,7 @@ import json
 import logging
 import secrets
 from collections import defaultdict
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -275,22 +275,33 @@ def send_pending(engine: Engine, gateway: SmsGateway, *, clock: Clock, batch_siz
     per_send = float(getattr(gateway, "max_send_seconds", 30.0))
     workers = max(1, int(concurrency or getattr(gateway, "max_concurrency", 1)))
     remaining = limit
+    pending: dict[Future, str] = {}   # a send in flight → its claim's token
+    dry = False                        # the last claim found nothing due while sends were in flight
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sms-send") as pool:
-        while remaining is None or remaining > 0:
-            count = batch_size if remaining is None else min(batch_size, remaining)
-            lease = count * per_send + LEASE_MARGIN
-            claimed_at = clock.now()
-            token, rows = _claim(engine, claimed_at, count, lease)
-            if not rows:
+        while True:
+            # The next batch is claimed while the last sends of this one are still in flight (at most one
+            # per thread left), so no thread waits for a batch's slowest send; once a claim finds nothing,
+            # the next is tried only after every send has been recorded (a row let go is due again).
+            if (remaining is None or remaining > 0) and len(pending) <= workers and not (dry and pending):
+                count = batch_size if remaining is None else min(batch_size, remaining)
+                # The claim outlasts its own sends queued behind the ones in flight.
+                lease = (count + len(pending)) * per_send + LEASE_MARGIN
+                claimed_at = clock.now()
+                token, rows = _claim(engine, claimed_at, count, lease)
+                dry = not rows
+                if remaining is not None:
+                    remaining -= len(rows)
+                # A send starts only while a whole send still fits inside the claim's lease.
+                deadline = claimed_at + dt.timedelta(seconds=lease - LEASE_MARGIN / 2 - per_send)
+                pending.update({pool.submit(_attempt, gateway, tpl, row, clock, deadline): token for row in rows})
+            if not pending:
                 break
-            if remaining is not None:
-                remaining -= len(rows)
-            # A send starts only while a whole send still fits inside the claim's lease.
-            deadline = claimed_at + dt.timedelta(seconds=lease - LEASE_MARGIN / 2 - per_send)
-            pending = {pool.submit(_attempt, gateway, tpl, row, clock, deadline) for row in rows}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                _record(engine, gateway, token, [f.result() for f in done], clock, max_attempts, result)
+            done, _running = wait(pending, return_when=FIRST_COMPLETED)
+            by_token: dict[str, list[_Outcome]] = defaultdict(list)
+            for f in done:
+                by_token[pending.pop(f)].append(f.result())
+            for token, outcomes in by_token.items():
+                _record(engine, gateway, token, outcomes, clock, max_attempts, result)
     with engine.connect() as conn:
         result.left = conn.execute(select(func.count()).select_from(sms_outbox)
                                    .where(sms_outbox.c.state == SmsState.TO_SEND.value)).scalar_one()
