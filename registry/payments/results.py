@@ -228,8 +228,8 @@ def _apply(conn: Connection, operator: Operator, file_name: str, sha256: str, pa
 
 
 def _outcomes_table() -> Table:
-    """The file's applicable lines, loaded once so that each outcome is ONE set-based UPDATE (a statement
-    per line, or per 900 ids, made a 100,000-line file take most of a minute on PostgreSQL). Temporary:
+    """The file's applicable lines, loaded once so that each outcome is ONE set-based UPDATE of the lines and
+    one of their entitlements (not a statement per 900 ids and one per bounced line). Temporary:
     dropped at the commit on PostgreSQL, by ``_apply_outcomes`` on SQLite; a rollback drops it on both."""
     return Table("result_outcomes", MetaData(),
                  Column("line_id", Integer, primary_key=True, autoincrement=False),
@@ -262,15 +262,18 @@ def _apply_outcomes(conn: Connection, import_id: int, now: str, credited: list[t
                              "bank_reason) VALUES (?, ?, ?, ?, ?)", rows)
     t = tmp.c
     at_bank, applied = PaymentLineState.AT_BANK, 0
-    for line_state, values, entitlement_state in (
-            (PaymentLineState.CREDITED, {}, EntitlementState.PAID_OUT),
-            (PaymentLineState.BOUNCED, {"reason_code": t.reason_code, "bank_reason": t.bank_reason},
-             EntitlementState.PAY_FAILED)):
-        mine = (t.line_id == pl.id, t.outcome == line_state.value)
-        applied += conn.execute(update(payment_lines).where(*mine, pl.state == at_bank).values(
+    for line_state, entitlement_state in ((PaymentLineState.CREDITED, EntitlementState.PAID_OUT),
+                                          (PaymentLineState.BOUNCED, EntitlementState.PAY_FAILED)):
+        # By the file's lines (an IN over the temporary table's key): the lines table, which keeps every
+        # month's lines, is never scanned.
+        values = {} if line_state == PaymentLineState.CREDITED else {
+            c: select(t[c]).where(t.line_id == pl.id).scalar_subquery() for c in ("reason_code", "bank_reason")}
+        applied += conn.execute(update(payment_lines).where(
+            pl.id.in_(select(t.line_id).where(t.outcome == line_state.value)), pl.state == at_bank).values(
             state=line_state, settled_at=now, result_import_id=import_id, **values)).rowcount
-        conn.execute(update(entitlements).where(t.entitlement_id == e.id, t.outcome == line_state.value)
-                     .values(state=entitlement_state, updated_at=now))
+        conn.execute(update(entitlements).where(
+            e.id.in_(select(t.entitlement_id).where(t.outcome == line_state.value)))
+            .values(state=entitlement_state, updated_at=now))
     if conn.dialect.name != "postgresql":
         tmp.drop(conn)
     return applied
