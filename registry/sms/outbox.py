@@ -20,8 +20,10 @@ given up (``sms.no_phone``) and counted, so nobody waits for it.
   arrived while one commit ran go into the next (a group commit): a commit per message (an fsync each)
   held the outbox to ~30 messages/s on the test machine.
 - A sender that dies leaves its claimed rows due again when the lease ends. The lease outlasts the
-  claimed rows' sends (their count × the gateway's longest send, plus a margin), and no send starts once
-  it could outlast the lease.
+  claimed rows' sends (their count, plus the sends still in flight ahead of them, × the gateway's longest
+  send, plus a margin), and no send starts once it could outlast the lease. The next batch is claimed
+  while the previous one's last sends are in flight, so the threads never wait for a batch's slowest
+  send; each batch's answers are recorded under its own claim token.
 
 The one window where a message can go twice: the gateway accepted it, and the sender died (or lost the
 database) before the commit that records it — an answer waits at most one commit (milliseconds; with 8
