@@ -34,6 +34,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -273,6 +274,7 @@ def batch_view(batch: Any) -> dict[str, Any]:
 
 FIELDS = ("reference", "name", "card_number", "bank_account", "bank", "amount_yuan", "amount_fen", "item",
           "period")
+_AMOUNT_FEN = FIELDS.index("amount_fen")
 SUMMARY_FIELDS = ("count", "total_fen", "total_yuan", "batch_id", "item", "period")
 
 
@@ -310,11 +312,15 @@ class BankFileFormat:
 def bank_file_bytes(conn: Connection, batch: Any, fmt: BankFileFormat, encoding: str) -> bytes:
     """The batch's bank file: the same bytes every time for the same lines and card data."""
     pl = payment_lines.c
-    rows = conn.execute(select(pl.reference, pl.amount_fen, cards.c.name, cards.c.card_number,
-                               cards.c.bank_account, cards.c.bank)
-                        .join(cards, cards.c.id == pl.card_id).where(pl.batch_id == batch.id)
-                        .order_by(pl.reference)).all()
-    total = sum(r.amount_fen for r in rows)
+    # Plain tuples in FIELDS' order (the per-batch fields filled in here): a dict and attribute look-ups
+    # per line were most of a 100,000-line export's time.
+    rows = [(reference, name, card_number, bank_account, bank, fen_to_yuan(fen), fen, batch.item, batch.period)
+            for reference, fen, name, card_number, bank_account, bank in conn.execute(
+                select(pl.reference, pl.amount_fen, cards.c.name, cards.c.card_number, cards.c.bank_account,
+                       cards.c.bank)
+                .join(cards, cards.c.id == pl.card_id).where(pl.batch_id == batch.id)
+                .order_by(pl.reference)).all()]
+    total = sum(r[_AMOUNT_FEN] for r in rows)
     values = {"count": len(rows), "total_fen": total, "total_yuan": fen_to_yuan(total), "batch_id": batch.id,
               "item": batch.item, "period": batch.period}
     out = io.StringIO(newline="")
@@ -322,16 +328,13 @@ def bank_file_bytes(conn: Connection, batch: Any, fmt: BankFileFormat, encoding:
     writer.writerow([t.format(**values) for t in fmt.summary])
     if fmt.column_titles:
         writer.writerow([title for title, _f in fmt.columns])
-    for r in rows:
-        line = {"reference": r.reference, "name": r.name, "card_number": r.card_number,
-                "bank_account": r.bank_account, "bank": r.bank, "amount_yuan": fen_to_yuan(r.amount_fen),
-                "amount_fen": r.amount_fen, "item": batch.item, "period": batch.period}
-        writer.writerow([line[f] for _t, f in fmt.columns])
+    pick = itemgetter(*(FIELDS.index(f) for _t, f in fmt.columns))
+    writer.writerows(pick(r) if len(fmt.columns) > 1 else (pick(r),) for r in rows)
     text = out.getvalue()
     try:
         return text.encode(encoding)
     except UnicodeEncodeError:
-        unwritable = [r.reference for r in rows if not _encodes(r.name + r.bank, encoding)]
+        unwritable = [r[0] for r in rows if not _encodes(r[1] + r[4], encoding)]
         raise ApiError(codes.PAYMENTS_EXPORT_ENCODING, f"{len(unwritable)} line(s) hold characters {encoding} "
                        "cannot write; export as utf-8 if the bank takes it", encoding=encoding,
                        references=unwritable[:20]) from None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 import resources
@@ -215,25 +215,10 @@ def _apply(conn: Connection, operator: Operator, file_name: str, sha256: str, pa
             words = f.get("reason", "").strip()
             bounced.append((target, reasons.code_of(words), words[:REASON_MAX]))
 
-    at_bank = PaymentLineState.AT_BANK
-    applied = 0
-    # In id order: neighbouring rows share pages, which matters once the table outgrows the page cache.
-    for ids in _chunks(sorted(t.id for t in credited)):
-        applied += conn.execute(update(payment_lines).where(pl.id.in_(ids), pl.state == at_bank).values(
-            state=PaymentLineState.CREDITED, settled_at=now, result_import_id=import_id)).rowcount
-    for target, code, words in bounced:
-        applied += conn.execute(update(payment_lines).where(pl.id == target.id, pl.state == at_bank).values(
-            state=PaymentLineState.BOUNCED, reason_code=code, bank_reason=words or None, settled_at=now,
-            result_import_id=import_id)).rowcount
+    applied = _apply_outcomes(conn, import_id, now, [(t.id, t.entitlement_id, None, None) for t in credited],
+                              [(t.id, t.entitlement_id, code, words or None) for t, code, words in bounced])
     if applied != len(credited) + len(bounced):
         raise IntegrityError("payment lines changed during the import", None, Exception("concurrent"))
-    for line_state, state in ((PaymentLineState.CREDITED, EntitlementState.PAID_OUT),
-                              (PaymentLineState.BOUNCED, EntitlementState.PAY_FAILED)):
-        settled_here = select(pl.entitlement_id).where(pl.result_import_id == import_id, pl.state == line_state)
-        conn.execute(update(entitlements).where(entitlements.c.id.in_(settled_here))
-                     .values(state=state, updated_at=now))
-        # The village's laptops hear of every failure, and of the retry that pays it (protocol v6).
-        field_notices.bump(conn, settled_here, only_noticed=line_state == PaymentLineState.CREDITED)
     if errors:
         conn.execute(insert(result_errors), [
             {"import_id": import_id, "line": x["line"], "reference": x["reference"], "code": x["code"],
@@ -249,6 +234,61 @@ def _apply(conn: Connection, operator: Operator, file_name: str, sha256: str, pa
         texts={"file_name": file_name})
     row = conn.execute(select(result_imports).where(result_imports.c.id == import_id)).one()
     return _summary(row, errors, already=False)
+
+
+def _outcomes_table() -> Table:
+    """The file's applicable lines, loaded once so that each outcome is ONE set-based UPDATE of the lines and
+    one of their entitlements (not a statement per 900 ids and one per bounced line). Temporary:
+    dropped at the commit on PostgreSQL, by ``_apply_outcomes`` on SQLite; a rollback drops it on both."""
+    return Table("result_outcomes", MetaData(),
+                 Column("line_id", Integer, primary_key=True, autoincrement=False),
+                 Column("entitlement_id", Integer, nullable=False),
+                 Column("outcome", String(16), nullable=False),
+                 Column("reason_code", String(32)),
+                 Column("bank_reason", String(REASON_MAX)),
+                 prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+
+
+def _apply_outcomes(conn: Connection, import_id: int, now: str, credited: list[tuple[int, int, None, None]],
+                    bounced: list[tuple[int, int, str, str | None]]) -> int:
+    """credited / bounced lines (line id, entitlement id, reason code, bank's words) → the lines still at
+    the bank take their result, their entitlements ``paid_out`` / ``pay_failed``; the lines changed."""
+    if not credited and not bounced:
+        return 0
+    pl, e = payment_lines.c, entitlements.c
+    tmp = _outcomes_table()
+    tmp.create(conn)
+    rows = [(line_id, ent, PaymentLineState.CREDITED.value, code, words) for line_id, ent, code, words in credited] \
+        + [(line_id, ent, PaymentLineState.BOUNCED.value, code, words) for line_id, ent, code, words in bounced]
+    if conn.dialect.name == "postgresql":
+        with conn.connection.cursor() as cur, cur.copy(
+                "COPY result_outcomes (line_id, entitlement_id, outcome, reason_code, bank_reason) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.exec_driver_sql("ANALYZE result_outcomes")
+    else:
+        conn.exec_driver_sql("INSERT INTO result_outcomes (line_id, entitlement_id, outcome, reason_code, "
+                             "bank_reason) VALUES (?, ?, ?, ?, ?)", rows)
+    t = tmp.c
+    at_bank, applied = PaymentLineState.AT_BANK, 0
+    for line_state, entitlement_state in ((PaymentLineState.CREDITED, EntitlementState.PAID_OUT),
+                                          (PaymentLineState.BOUNCED, EntitlementState.PAY_FAILED)):
+        # By the file's lines (an IN over the temporary table's key): the lines table, which keeps every
+        # month's lines, is never scanned.
+        values = {} if line_state == PaymentLineState.CREDITED else {
+            c: select(t[c]).where(t.line_id == pl.id).scalar_subquery() for c in ("reason_code", "bank_reason")}
+        applied += conn.execute(update(payment_lines).where(
+            pl.id.in_(select(t.line_id).where(t.outcome == line_state.value)), pl.state == at_bank).values(
+            state=line_state, settled_at=now, result_import_id=import_id, **values)).rowcount
+        conn.execute(update(entitlements).where(
+            e.id.in_(select(t.entitlement_id).where(t.outcome == line_state.value)))
+            .values(state=entitlement_state, updated_at=now))
+        # The village's laptops hear of every failure, and of the retry that pays it (protocol v6).
+        field_notices.bump(conn, select(t.entitlement_id).where(t.outcome == line_state.value),
+                           only_noticed=line_state == PaymentLineState.CREDITED)
+    if conn.dialect.name != "postgresql":
+        tmp.drop(conn)
+    return applied
 
 
 def _settle(conn: Connection, operator: Operator, batch_ids: list[str], now: str) -> list[str]:

@@ -20,8 +20,10 @@ given up (``sms.no_phone``) and counted, so nobody waits for it.
   arrived while one commit ran go into the next (a group commit): a commit per message (an fsync each)
   held the outbox to ~30 messages/s on the test machine.
 - A sender that dies leaves its claimed rows due again when the lease ends. The lease outlasts the
-  claimed rows' sends (their count × the gateway's longest send, plus a margin), and no send starts once
-  it could outlast the lease.
+  claimed rows' sends (their count, plus the sends still in flight ahead of them, × the gateway's longest
+  send, plus a margin), and no send starts once it could outlast the lease. The next batch is claimed
+  while the previous one's last sends are in flight, so the threads never wait for a batch's slowest
+  send; each batch's answers are recorded under its own claim token.
 
 The one window where a message can go twice: the gateway accepted it, and the sender died (or lost the
 database) before the commit that records it — an answer waits at most one commit (milliseconds; with 8
@@ -40,11 +42,11 @@ import json
 import logging
 import secrets
 from collections import defaultdict
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, func, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from enrollment import error_codes
@@ -245,9 +247,20 @@ def _claim(engine: Engine, now: dt.datetime, count: int, lease: float) -> tuple[
     return token, rows
 
 
-def _mine(row_id: int, token: str):  # noqa: ANN202 - a WHERE clause
-    return and_(sms_outbox.c.id == row_id, sms_outbox.c.claim == token,
-                sms_outbox.c.state == SmsState.TO_SEND.value)
+def _still_ours(conn: Connection, token: str, ids: list[int]) -> set[int]:
+    """Of ``ids``, the rows still claimed by ``token`` and unsent (locked on PostgreSQL until the commit, and
+    SQLite's writing transaction holds its lock already): only those take this sender's answers."""
+    query = select(sms_outbox.c.id).where(sms_outbox.c.id.in_(ids), sms_outbox.c.claim == token,
+                                          sms_outbox.c.state == SmsState.TO_SEND.value)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return set(conn.execute(query).scalars())
+
+
+def _update_statement(columns: tuple[str, ...]):  # noqa: ANN202 - an Update
+    """One row's answer by its id: compiled once per set of columns, run for many rows at once."""
+    return (update(sms_outbox).where(sms_outbox.c.id == bindparam("row_id"))
+            .values({c: bindparam(f"v_{c}") for c in columns}))
 
 
 def send_pending(engine: Engine, gateway: SmsGateway, *, clock: Clock, batch_size: int = DEFAULT_BATCH,
@@ -264,22 +277,33 @@ def send_pending(engine: Engine, gateway: SmsGateway, *, clock: Clock, batch_siz
     per_send = float(getattr(gateway, "max_send_seconds", 30.0))
     workers = max(1, int(concurrency or getattr(gateway, "max_concurrency", 1)))
     remaining = limit
+    pending: dict[Future, str] = {}   # a send in flight → its claim's token
+    dry = False                        # the last claim found nothing due while sends were in flight
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sms-send") as pool:
-        while remaining is None or remaining > 0:
-            count = batch_size if remaining is None else min(batch_size, remaining)
-            lease = count * per_send + LEASE_MARGIN
-            claimed_at = clock.now()
-            token, rows = _claim(engine, claimed_at, count, lease)
-            if not rows:
+        while True:
+            # The next batch is claimed while the last sends of this one are still in flight (at most one
+            # per thread left), so no thread waits for a batch's slowest send; once a claim finds nothing,
+            # the next is tried only after every send has been recorded (a row let go is due again).
+            if (remaining is None or remaining > 0) and len(pending) <= workers and not (dry and pending):
+                count = batch_size if remaining is None else min(batch_size, remaining)
+                # The claim outlasts its own sends queued behind the ones in flight.
+                lease = (count + len(pending)) * per_send + LEASE_MARGIN
+                claimed_at = clock.now()
+                token, rows = _claim(engine, claimed_at, count, lease)
+                dry = not rows
+                if remaining is not None:
+                    remaining -= len(rows)
+                # A send starts only while a whole send still fits inside the claim's lease.
+                deadline = claimed_at + dt.timedelta(seconds=lease - LEASE_MARGIN / 2 - per_send)
+                pending.update({pool.submit(_attempt, gateway, tpl, row, clock, deadline): token for row in rows})
+            if not pending:
                 break
-            if remaining is not None:
-                remaining -= len(rows)
-            # A send starts only while a whole send still fits inside the claim's lease.
-            deadline = claimed_at + dt.timedelta(seconds=lease - LEASE_MARGIN / 2 - per_send)
-            pending = {pool.submit(_attempt, gateway, tpl, row, clock, deadline) for row in rows}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                _record(engine, gateway, token, [f.result() for f in done], clock, max_attempts, result)
+            done, _running = wait(pending, return_when=FIRST_COMPLETED)
+            by_token: dict[str, list[_Outcome]] = defaultdict(list)
+            for f in done:
+                by_token[pending.pop(f)].append(f.result())
+            for token, outcomes in by_token.items():
+                _record(engine, gateway, token, outcomes, clock, max_attempts, result)
     with engine.connect() as conn:
         result.left = conn.execute(select(func.count()).select_from(sms_outbox)
                                    .where(sms_outbox.c.state == SmsState.TO_SEND.value)).scalar_one()
@@ -316,31 +340,42 @@ def _record(engine: Engine, gateway: SmsGateway, token: str, outcomes: list[_Out
     """The answers that have arrived, in one transaction, each only under our claim."""
     now = clock.now()
     counted: list[tuple[_Outcome, str]] = []
-    with engine.begin() as conn:
-        for o in outcomes:
-            attempts = o.row.attempts + 1
-            if o.released:
-                values: dict[str, Any] = {"claim": None, "next_attempt_at": iso(now)}
-                kind = "released"
-            elif o.sent is not None:
-                values = {"state": SmsState.SENT.value, "attempts": attempts, "gateway": o.sent.gateway,
-                          "gateway_ref": o.sent.message_id[:100], "sent_at": iso(now), "claim": None,
-                          "next_attempt_at": None, "last_error": None}
-                kind = "sent"
+    answers: list[tuple[_Outcome, str, dict[str, Any]]] = []
+    for o in outcomes:
+        attempts = o.row.attempts + 1
+        if o.released:
+            values: dict[str, Any] = {"claim": None, "next_attempt_at": iso(now)}
+            kind = "released"
+        elif o.sent is not None:
+            values = {"state": SmsState.SENT.value, "attempts": attempts, "gateway": o.sent.gateway,
+                      "gateway_ref": o.sent.message_id[:100], "sent_at": iso(now), "claim": None,
+                      "next_attempt_at": None, "last_error": None}
+            kind = "sent"
+        else:
+            code = o.failure.code if o.failure is not None else str(o.broken)
+            give_up = o.failure is None or not o.failure.retry or attempts >= max_attempts
+            values = {"attempts": attempts, "last_error": code[:200], "claim": None, "gateway": gateway.name}
+            if give_up:
+                values.update(state=SmsState.GAVE_UP.value, next_attempt_at=None)
             else:
-                code = o.failure.code if o.failure is not None else str(o.broken)
-                give_up = o.failure is None or not o.failure.retry or attempts >= max_attempts
-                values = {"attempts": attempts, "last_error": code[:200], "claim": None, "gateway": gateway.name}
-                if give_up:
-                    values.update(state=SmsState.GAVE_UP.value, next_attempt_at=None)
-                else:
-                    values.update(next_attempt_at=iso(now + dt.timedelta(seconds=backoff_seconds(attempts))))
-                kind = "gave_up" if give_up else "failed"
-            if conn.execute(update(sms_outbox).where(_mine(o.row.id, token)).values(**values)).rowcount:
+                values.update(next_attempt_at=iso(now + dt.timedelta(seconds=backoff_seconds(attempts))))
+            kind = "gave_up" if give_up else "failed"
+        answers.append((o, kind, values))
+    # One statement per kind of answer for all of its rows (a statement per row, built and compiled each
+    # time, was most of the sender's own time): the rows still ours are read first, under the lock.
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    with engine.begin() as conn:
+        ours = _still_ours(conn, token, [o.row.id for o, _k, _v in answers])
+        for o, kind, values in answers:
+            if o.row.id in ours:
+                by_columns[tuple(sorted(values))].append(
+                    {"row_id": o.row.id, **{f"v_{c}": v for c, v in values.items()}})
                 counted.append((o, kind))
             else:
                 result.lease_lost += 1
                 log.warning("sms outbox=%s: answer not recorded, another sender had taken the row over", o.row.id)
+        for columns, params in by_columns.items():
+            conn.execute(_update_statement(columns), params)
     for o, kind in counted:
         if kind == "sent":
             result.sent += 1

@@ -242,6 +242,43 @@ def test_two_senders_at_once_send_each_row_once(engine, registry_db_url):
     assert all(r.state == "sms_sent" for r in rows(engine))
 
 
+
+class ClaimWatcher:
+    """Records each outbox id it is given and how many claims the database holds while it sends; one send
+    in five is slow, so a claim's last sends are still in flight when the next batch could start."""
+
+    name = "watcher"
+    max_send_seconds = 5.0
+    max_concurrency = 4
+
+    def __init__(self, engine) -> None:  # noqa: ANN001
+        self.engine, self.ids, self.claims_held = engine, [], []
+        self.lock = threading.Lock()
+
+    def send(self, message: SmsMessage) -> Sent:
+        with self.engine.connect() as conn:
+            held = len(set(conn.execute(select(sms_outbox.c.claim).where(sms_outbox.c.claim.is_not(None)))
+                           .scalars()))
+        time.sleep(0.05 if int(message.out_id) % 5 == 0 else 0.002)
+        with self.lock:
+            self.ids.append(message.out_id)
+            self.claims_held.append(held)
+        return Sent(self.name, f"w-{message.out_id}")
+
+
+def test_the_next_batch_is_claimed_while_sends_are_in_flight_and_each_row_goes_once(engine):
+    """A sender claims its next batch while the last sends of the previous one are still in flight (two
+    claims held at once), and still sends every row exactly once, each recorded under its own claim."""
+    seed(engine, lambda s: [s.line(person(i)) for i in range(1, 41)])
+    clock = FixedClock(START)
+    enqueue(engine, clock)
+    gateway = ClaimWatcher(engine)
+    result = outbox.send_pending(engine, gateway, clock=clock, batch_size=6)
+    assert sorted(map(int, gateway.ids)) == [r.id for r in rows(engine)]  # each once, none missing
+    assert (result.sent, result.lease_lost, result.left) == (40, 0, 0)
+    assert max(gateway.claims_held) >= 2
+    assert all(r.state == "sms_sent" and r.claim is None and r.gateway_ref == f"w-{r.id}" for r in rows(engine))
+
 def test_a_sender_that_died_after_claiming_leaves_its_rows_due_when_the_lease_ends(engine):
     """Rows claimed by a sender that never answered are not sent by another until the lease ends, then are."""
     seed(engine, lambda s: [s.line(person(i)) for i in range(1, 4)])
