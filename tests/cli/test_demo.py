@@ -19,7 +19,8 @@ def start_demo(data_dir) -> tuple[subprocess.Popen, str]:
 
 def test_demo_serves_the_demo_village_and_restarts(tmp_path):
     """The demo's registry serves the 53-resident roster and a second laptop's ten enrollments to the demo cadre
-    (once, not again on a second start) and a third laptop's same-ID enrollment, and its checks find the four
+    (once, not again on a second start), a third laptop's same-ID enrollment and the one failed payment of the
+    demo's paid batch, and its checks find the four
     planted cases and the same-ID pair among them."""
     pulled = []
     for _ in range(2):
@@ -37,7 +38,7 @@ def test_demo_serves_the_demo_village_and_restarts(tmp_path):
             proc.wait(10)
         # The embedded registry went with the demo: its address no longer answers.
         assert yikatong("field", "sync", "--store", store, "--max-retries", "0").returncode == 1
-    assert pulled == [64, 0]   # 53 residents, 10 + 1 records
+    assert pulled == [65, 0]   # 53 residents, 10 + 1 records, 周芳's payment the bank returned
     db = f"sqlite:///{tmp_path / 'demo' / 'registry.sqlite3'}"
     stats = json.loads(yikatong("registry", "stats", "--db", db, "--json").stdout)
     assert stats["residents"] == 53
@@ -49,6 +50,11 @@ def test_demo_serves_the_demo_village_and_restarts(tmp_path):
         "assist_business_owner", "assist_vehicle_owner", "deceased", "dishonest_debtor"]
     # 罗永福 enrolled on two laptops: the same-ID case, on both records
     assert len([f for f in found if f["kind"] == "same_id"]) == 2, found
+    # One batch paid once, not again on the second start: two credited, 周芳's bounced; the rest waits.
+    paid = json.loads(yikatong("registry", "payments", "status", "--db", db, "--json").stdout)
+    assert (paid["paid"]["count"], paid["failed"]["count"], paid["balanced"], paid["batches"]) == (
+        2, 1, True, {"settled": 1})
+    assert paid["intercepted"]["count"] > 0
 
 
 def _demo_lines(proc: subprocess.Popen) -> dict[str, str]:

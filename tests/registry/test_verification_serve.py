@@ -12,7 +12,8 @@ from registry.launcher import RegistryProcess
 from sync import protocol
 
 SAMPLE = {"record_id": "00000000-0000-0000-0000-000000000000", "sha256": "0" * 64, "attempt": "a1", "seq": "0",
-          "request": "00000000-0000-0000-0000-000000000001"}
+          "request": "00000000-0000-0000-0000-000000000001", "batch_id": "00000000-0000-0000-0000-000000000002",
+          "entitlement_id": "1", "import_id": "1"}
 
 
 def protocol_routes() -> list[tuple[str, str]]:
