@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -51,19 +51,11 @@ class InterceptionsModel(RowsModel):
     COLUMNS = ("department", "item", "period", "amount_fen", "name", "id_number_masked", "village_code", "findings",
                "state")
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return (self.tr("部门"), self.tr("项目"), self.tr("期别"), self.tr("金额（元）"), self.tr("姓名"),
-                    self.tr("身份证号"), self.tr("村"), self.tr("拦截原因"), self.tr("状态"))[section]
-        return None
+    def headers(self) -> tuple[str, ...]:
+        return (self.tr("部门"), self.tr("项目"), self.tr("期别"), self.tr("金额（元）"), self.tr("姓名"),
+                    self.tr("身份证号"), self.tr("村"), self.tr("拦截原因"), self.tr("状态"))
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self.items):
-            return None
-        item = self.items[index.row()]
-        col = self.COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.display(item, col)
+    def styled(self, item: dict[str, Any], col: str, role: int) -> Any:
         if role == Qt.ItemDataRole.TextAlignmentRole and col == "amount_fen":
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and col == "findings":
@@ -71,8 +63,6 @@ class InterceptionsModel(RowsModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == "findings":
             return "\n".join(finding_reason(f) + ("：" + str(f.get("summary")) if f.get("summary") else "")
                              for f in item.get("findings") or [])
-        if role == Qt.ItemDataRole.UserRole:
-            return item
         return None
 
     def display(self, item: dict[str, Any], col: str) -> str:

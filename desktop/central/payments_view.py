@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -93,28 +93,23 @@ class ReadyModel(RowsModel):
 
     COLUMNS = ("item", "period", "township", "lines", "total_fen", "retries", "awaiting_card_fix")
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return (self.tr("项目"), self.tr("期别"), self.tr("乡镇"), self.tr("笔数"), self.tr("金额（元）"),
-                    self.tr("其中重发"), self.tr("待更正卡信息"))[section]
-        return None
+    def headers(self) -> tuple[str, ...]:
+        return (self.tr("项目"), self.tr("期别"), self.tr("乡镇"), self.tr("笔数"), self.tr("金额（元）"),
+                self.tr("其中重发"), self.tr("待更正卡信息"))
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self.items):
-            return None
-        g = self.items[index.row()]
-        col = self.COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == "item":
-                return item_name(g.get("item"), g.get("item_name"))
-            if col == "township":
-                code = str(g.get("township") or "")
-                return self.village_names.get(code) or code or self.tr("全部乡镇")
-            if col == "total_fen":
-                return yuan(g.get("total_fen"))
-            if col in ("lines", "retries", "awaiting_card_fix"):
-                return str(int(g.get(col) or 0))
-            return str(g.get(col) or "")
+    def display(self, item: dict[str, Any], col: str) -> str:
+        if col == "item":
+            return item_name(item.get("item"), item.get("item_name"))
+        if col == "township":
+            code = str(item.get("township") or "")
+            return self.village_names.get(code) or code or self.tr("全部乡镇")
+        if col == "total_fen":
+            return yuan(item.get("total_fen"))
+        if col in ("lines", "retries", "awaiting_card_fix"):
+            return str(int(item.get(col) or 0))
+        return str(item.get(col) or "")
+
+    def styled(self, item: dict[str, Any], col: str, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole and col == "awaiting_card_fix":
             return self.tr("银行退回、社保卡信息尚未更正的笔数：更正前不能再次发放")
         if role == Qt.ItemDataRole.TextAlignmentRole and col in ("lines", "total_fen", "retries", "awaiting_card_fix"):
@@ -126,46 +121,41 @@ class BatchesModel(RowsModel):
     COLUMNS = ("id", "item", "period", "township", "state", "lines", "total_fen", "created_by", "authorised_by",
                "paid", "failed", "pending", "created_at")
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return (self.tr("批次号"), self.tr("项目"), self.tr("期别"), self.tr("乡镇"), self.tr("状态"),
-                    self.tr("笔数"), self.tr("金额（元）"), self.tr("创建人"), self.tr("审批人"), self.tr("已到账"),
-                    self.tr("失败"), self.tr("处理中"), self.tr("生成时间"))[section]
-        return None
+    def headers(self) -> tuple[str, ...]:
+        return (self.tr("批次号"), self.tr("项目"), self.tr("期别"), self.tr("乡镇"), self.tr("状态"),
+                self.tr("笔数"), self.tr("金额（元）"), self.tr("创建人"), self.tr("审批人"), self.tr("已到账"),
+                self.tr("失败"), self.tr("处理中"), self.tr("生成时间"))
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self.items):
-            return None
-        b = self.items[index.row()]
-        col = self.COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == "id":
-                return str(b.get("id") or "")[:8]
-            if col == "item":
-                return item_name(b.get("item"), b.get("item_name"))
-            if col == "township":
-                return str(b.get("township") or "") or self.tr("全部")
-            if col == "state":
-                return batch_state_name(b.get("state"))
-            if col == "total_fen":
-                return yuan(b.get("total_fen"))
-            if col == "lines":
-                return str(int(b.get("lines") or 0))
-            if col in ("paid", "failed", "pending"):
-                part = b.get(col) or {}
-                return self.tr("{n} 笔").format(n=int(part.get("count") or 0))
-            if col == "created_at":
-                return beijing_minute(b.get("created_at"))
-            return str(b.get(col) or "")
+    def display(self, item: dict[str, Any], col: str) -> str:
+        if col == "id":
+            return str(item.get("id") or "")[:8]
+        if col == "item":
+            return item_name(item.get("item"), item.get("item_name"))
+        if col == "township":
+            return str(item.get("township") or "") or self.tr("全部")
+        if col == "state":
+            return batch_state_name(item.get("state"))
+        if col == "total_fen":
+            return yuan(item.get("total_fen"))
+        if col == "lines":
+            return str(int(item.get("lines") or 0))
+        if col in ("paid", "failed", "pending"):
+            part = item.get(col) or {}
+            return self.tr("{n} 笔").format(n=int(part.get("count") or 0))
+        if col == "created_at":
+            return beijing_minute(item.get("created_at"))
+        return str(item.get(col) or "")
+
+    def styled(self, item: dict[str, Any], col: str, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == "id":
-                return str(b.get("id") or "")
+                return str(item.get("id") or "")
             if col in ("paid", "failed", "pending"):
-                return count_and_yuan(b.get(col))
+                return count_and_yuan(item.get(col))
         if role == Qt.ItemDataRole.TextAlignmentRole and col in ("lines", "total_fen", "paid", "failed", "pending"):
             return RIGHT
         if role == Qt.ItemDataRole.ForegroundRole and col == "state":
-            return QBrush(QColor(BATCH_COLOURS.get(b.get("state") or "", "#333333")))
+            return QBrush(QColor(BATCH_COLOURS.get(item.get("state") or "", "#333333")))
         return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -48,19 +48,11 @@ class QueueModel(RowsModel):
         super().__init__(parent)
         self._icons = {light: dot_icon(light) for light in LIGHTS}
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return (self.tr("预警"), self.tr("状态"), self.tr("村"), self.tr("身份证号"), self.tr("姓名"),
-                    self.tr("年龄"), self.tr("疑点"), self.tr("处理"), self.tr("收到时间"))[section]
-        return None
+    def headers(self) -> tuple[str, ...]:
+        return (self.tr("预警"), self.tr("状态"), self.tr("村"), self.tr("身份证号"), self.tr("姓名"),
+                    self.tr("年龄"), self.tr("疑点"), self.tr("处理"), self.tr("收到时间"))
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self.items):
-            return None
-        item = self.items[index.row()]
-        col = self.COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.display(item, col)
+    def styled(self, item: dict[str, Any], col: str, role: int) -> Any:
         if role == Qt.ItemDataRole.DecorationRole and col == "light":
             return self._icons.get(item.get("light") or Light.NONE)
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -70,8 +62,6 @@ class QueueModel(RowsModel):
                 return QBrush(QColor(INTERCEPT_COLOUR if item["severity"] == "intercept" else FLAG_COLOUR))
         if role == Qt.ItemDataRole.ToolTipRole and col == "finding_kinds":
             return self.tr("待处理疑点 {n} 条").format(n=item.get("findings_open") or 0)
-        if role == Qt.ItemDataRole.UserRole:
-            return item
         return None
 
     def display(self, item: dict[str, Any], col: str) -> str:

@@ -1,11 +1,12 @@
-"""A read-only table of dict rows (the review queue, the remote verifications): the list, its size and its
-columns; each view's model says only what a cell shows (``data``) and its headers."""
+"""A read-only table of dict rows (the review queue, the remote verifications, the payment lists): the list, its
+size, its columns and the answers every model gives alike; each view's model says only its headers
+(``headers``), a cell's text (``display``) and its colour, alignment or tooltip (``styled``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 
@@ -27,6 +28,33 @@ class RowsModel(QAbstractTableModel):
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headers(self) -> tuple[str, ...]:
+        """The columns' titles, translated (each model writes them with ``self.tr`` so they are extracted)."""
+        return self.COLUMNS
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.headers()[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self.items):
+            return None
+        item = self.items[index.row()]
+        if role == Qt.ItemDataRole.UserRole:
+            return item
+        col = self.COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.display(item, col)
+        return self.styled(item, col, role)
+
+    def display(self, item: dict[str, Any], col: str) -> str:
+        return str(item.get(col) or "")
+
+    def styled(self, item: dict[str, Any], col: str, role: int) -> Any:
+        """A cell's colour, alignment, icon or tooltip for ``role``; None for the view's default."""
+        return None
 
 
 def rows_table(model: RowsModel, object_name: str, selection: QAbstractItemView.SelectionMode) -> QTableView:

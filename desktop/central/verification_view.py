@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -79,19 +79,11 @@ def outcome(request: dict[str, Any]) -> str | None:
 class VerificationsModel(RowsModel):
     COLUMNS = ("resident", "village", "city", "state", "method", "attempts", "updated")
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return (self.tr("居民身份证号"), self.tr("村"), self.tr("外出务工城市"), self.tr("状态"), self.tr("方式"),
-                    self.tr("次数"), self.tr("更新（北京时间）"))[section]
-        return None
+    def headers(self) -> tuple[str, ...]:
+        return (self.tr("居民身份证号"), self.tr("村"), self.tr("外出务工城市"), self.tr("状态"), self.tr("方式"),
+                    self.tr("次数"), self.tr("更新（北京时间）"))
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self.items):
-            return None
-        item = self.items[index.row()]
-        col = self.COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.display(item, col)
+    def styled(self, item: dict[str, Any], col: str, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == "state":
                 return QBrush(QColor(verification_state_colour(item)))
@@ -101,8 +93,6 @@ class VerificationsModel(RowsModel):
             return QBrush(QColor(VIDEO_BACKGROUND))
         if role == Qt.ItemDataRole.ToolTipRole and col in ("state", "method", "village"):
             return self.display(item, col)
-        if role == Qt.ItemDataRole.UserRole:
-            return item
         return None
 
     def display(self, item: dict[str, Any], col: str) -> str:

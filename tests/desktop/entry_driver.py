@@ -29,33 +29,22 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
+import app_driver_kit as kit  # noqa: E402 - beside this file
+from app_driver_kit import click, window  # noqa: E402
 from PySide6.QtCore import QPoint, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QTreeWidgetItemIterator  # noqa: E402
+from PySide6.QtWidgets import QApplication, QTreeWidgetItemIterator  # noqa: E402
 
 MODE, STORE, URL, SHOTS = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
 PHOTO = sys.argv[5] if len(sys.argv) > 5 else ""
 USER, PASSWORD, RESIDENT = "cadre1", "cadre-pass-1", "陈芳"
-STEP_TIMEOUT_S = 120
 
 app = QApplication(sys.argv[:1])
 state: dict = {"t0": time.monotonic()}
 
 
-def window(name: str):
-    for w in QApplication.topLevelWidgets():
-        if w.objectName() == name and w.isVisible():
-            return w
-    return None
-
-
-def click(widget) -> None:
-    QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
-
-
 def shot(widget, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    widget.grab().save(str(SHOTS / f"{name}.png"))
+    kit.shot(SHOTS, widget, name)
 
 
 # ---- steps: each returns True when done (called every 100 ms until then) ------------------------
@@ -140,16 +129,7 @@ def choose_file() -> bool:
     """Type the photo's path into the file dialog's name box and press Enter, as a person can."""
     if MODE != "file":
         return True
-    dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, QFileDialog) and w.isVisible()]
-    if not dialogs:
-        return "typed" in state          # done once the dialog has gone
-    name_box = dialogs[0].findChild(QLineEdit, "fileNameEdit")
-    if name_box is not None and name_box.text() != PHOTO:
-        name_box.setFocus()
-        name_box.setText(PHOTO)
-        QTest.keyClick(name_box, Qt.Key.Key_Return)
-        state["typed"] = True
-    return False
+    return kit.type_into_file_dialog(PHOTO, state) and "typed" in state   # done once the dialog has gone
 
 
 def review_page() -> bool:
@@ -200,25 +180,7 @@ STEPS = [login, roster_loaded, pick_resident, open_camera, live_preview, choose_
          photo_saved, queued, synced]
 
 
-def tick() -> None:
-    if not STEPS:
-        return
-    step = STEPS[0]
-    if step():
-        print(f"STEP {step.__name__} {time.monotonic() - state['t0']:.1f}s", flush=True)
-        STEPS.pop(0)
-        state["since"] = time.monotonic()
-    elif time.monotonic() - state.setdefault("since", time.monotonic()) > STEP_TIMEOUT_S:
-        print(f"TIMEOUT {step.__name__}", flush=True)
-        for i, w in enumerate(QApplication.topLevelWidgets()):
-            if w.isVisible():
-                shot(w, f"entry_timeout_{MODE}_{step.__name__}_{i}")
-        app.exit(3)
-
-
-timer = QTimer()
-timer.timeout.connect(tick)
-timer.start(100)
+timer = kit.run_steps(app, STEPS, state, SHOTS, f"entry_timeout_{MODE}")
 
 from cli.main import main  # noqa: E402 - the ``yikatong`` command's own function
 

@@ -20,32 +20,21 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
+import app_driver_kit as kit  # noqa: E402 - beside this file
+from app_driver_kit import click, window  # noqa: E402
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 STORE, URL, SHOTS, ROSTER = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
 USER, PASSWORD, DEPARTMENT = "central1", "central-pass-1", "民政局"
-STEP_TIMEOUT_S = 120
 
 app = QApplication(sys.argv[:1])
 state: dict = {"t0": time.monotonic()}
 
 
-def window(name: str):
-    for w in QApplication.topLevelWidgets():
-        if w.objectName() == name and w.isVisible():
-            return w
-    return None
-
-
-def click(widget) -> None:
-    QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
-
-
 def shot(widget, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    widget.grab().save(str(SHOTS / f"{name}.png"))
+    kit.shot(SHOTS, widget, name)
 
 
 def login() -> bool:
@@ -85,16 +74,8 @@ def roster_dialog() -> bool:
 
 def choose_file() -> bool:
     """Type the roster's path into the file dialog's name box and press Enter, as a person can."""
-    dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, QFileDialog) and w.isVisible()]
-    if not dialogs:
-        return "typed" in state and state["dialog"].path_edit.text() == ROSTER
-    name_box = dialogs[0].findChild(QLineEdit, "fileNameEdit")
-    if name_box is not None and name_box.text() != ROSTER:
-        name_box.setFocus()
-        name_box.setText(ROSTER)
-        QTest.keyClick(name_box, Qt.Key.Key_Return)
-        state["typed"] = True
-    return False
+    return kit.type_into_file_dialog(ROSTER, state) and "typed" in state \
+        and state["dialog"].path_edit.text() == ROSTER
 
 
 def press_import() -> bool:
@@ -134,25 +115,7 @@ def interceptions() -> bool:
 STEPS = [login, workspace, roster_dialog, choose_file, press_import, imported, interceptions]
 
 
-def tick() -> None:
-    if not STEPS:
-        return
-    step = STEPS[0]
-    if step():
-        print(f"STEP {step.__name__} {time.monotonic() - state['t0']:.1f}s", flush=True)
-        STEPS.pop(0)
-        state["since"] = time.monotonic()
-    elif time.monotonic() - state.setdefault("since", time.monotonic()) > STEP_TIMEOUT_S:
-        print(f"TIMEOUT {step.__name__}", flush=True)
-        for i, w in enumerate(QApplication.topLevelWidgets()):
-            if w.isVisible():
-                shot(w, f"payments_twin_timeout_{step.__name__}_{i}")
-        app.exit(3)
-
-
-timer = QTimer()
-timer.timeout.connect(tick)
-timer.start(100)
+timer = kit.run_steps(app, STEPS, state, SHOTS, "payments_twin_timeout")
 
 from cli.main import main  # noqa: E402 - the ``yikatong`` command's own function
 
