@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,34 @@ def _card_id_subquery() -> Any:
             .order_by(cards.c.status_date.desc(), cards.c.id.desc()).limit(1).scalar_subquery())
 
 
+# A finding as check_import collects it: a tuple in the order of _FINDING_COLUMNS (a million lines may have
+# a hundred thousand findings; dicts and SQLAlchemy's per-row parameter processing were a tenth of the check).
+_FINDING_COLUMNS = ("entitlement_id", "kind", "rule", "subject", "severity", "evidence", "status", "created_at")
+_F_ENTITLEMENT, _F_KIND = 0, 1
+
+
+def _insert_findings(conn: Connection, found: list[tuple[Any, ...]]) -> None:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {payment_findings.name} ({', '.join(_FINDING_COLUMNS)}) "
+           f"VALUES ({', '.join(mark for _ in _FINDING_COLUMNS)})")
+    for i in range(0, len(found), _CHUNK):
+        conn.exec_driver_sql(sql, found[i:i + _CHUNK])
+
+
+def _plain_rows(conn: Connection, query: Any) -> Iterator[tuple[Any, ...]]:
+    """The query's rows as plain tuples from the driver's own cursor, as they come: for a million roster lines,
+    building SQLAlchemy rows cost more than the query. The query's values are the caller's own (an import id, a
+    state, a dataset kind), rendered as literals so no parameter style is involved."""
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(_CHUNK):
+            yield from batch
+    finally:
+        cursor.close()
+
+
 def _lines_of(import_id: int) -> Any:
     return and_(entitlements.c.import_id == import_id, entitlements.c.state == EntitlementState.READY)
 
@@ -83,20 +112,19 @@ def check_import(conn: Connection, import_id: int, department: str, *, rules: Ru
         card_id=_card_id_subquery(),
         village_code=select(residents.c.village_code).where(residents.c.id_number == entitlements.c.id_number)
         .scalar_subquery()))
-    lines = conn.execute(
+    lines = list(_plain_rows(conn,
         select(entitlements.c.id, entitlements.c.line, entitlements.c.id_number, entitlements.c.name,
                entitlements.c.item, entitlements.c.period, entitlements.c.amount_fen, entitlements.c.card_id,
                cards.c.name.label("holder"), cards.c.card_number)
         .select_from(entitlements.outerjoin(cards, cards.c.id == entitlements.c.card_id))
-        .where(mine).order_by(entitlements.c.id)).all()
+        .where(mine).order_by(entitlements.c.id)))
     summary = CheckSummary(checked=len(lines))
-    found: list[dict[str, Any]] = []
+    found: list[tuple[Any, ...]] = []
     hit: dict[str, set[int]] = defaultdict(set)   # rule or check id → lines it stopped
 
     def add(entitlement_id: int, kind: Kind, evidence: dict[str, Any], *, rule: str = "", subject: str = "",
             severity: str = INTERCEPT) -> None:
-        found.append({"entitlement_id": entitlement_id, "kind": kind, "rule": rule, "subject": subject[:100],
-                      "severity": severity, "evidence": _ev(evidence), "status": FINDING_OPEN, "created_at": now})
+        found.append((entitlement_id, str(kind), rule, subject[:100], str(severity), _ev(evidence), FINDING_OPEN, now))
         hit[rule or kind].add(entitlement_id)
 
     # The rows of the department datasets the rules of the roster's items name: one query per dataset kind,
@@ -125,7 +153,7 @@ def check_import(conn: Connection, import_id: int, department: str, *, rules: Ru
         else:
             query = select(*columns).where(of_kind, dataset_rows.c.id_number.in_(
                 select(entitlements.c.id_number).where(mine, entitlements.c.item.in_(sorted(kind_items)))))
-        for row_id, number, row, line_no in conn.execute(query.order_by(dataset_rows.c.id)):
+        for row_id, number, row, line_no in _plain_rows(conn, query.order_by(dataset_rows.c.id)):
             if number in numbers:
                 grouped[number].append(DatasetRow(row_id, json.loads(row), line_no))
         rows_by_kind[kind] = grouped
@@ -179,21 +207,20 @@ def check_import(conn: Connection, import_id: int, department: str, *, rules: Ru
             "entitlement_id": d.other_id, "department": d.department, "item": d.item, "period": d.period,
             "line": d.other_line, "state": d.state}}, subject=str(d.other_id))
 
-    for i in range(0, len(found), _CHUNK):
-        conn.execute(insert(payment_findings), found[i:i + _CHUNK])
+    _insert_findings(conn, found)
     if found:
         # The lines with a finding, found from the findings' side (a few per cent of the lines) rather than by
         # probing the findings for every line of the roster.
         with_finding = select(payment_findings.c.entitlement_id).where(
-            payment_findings.c.entitlement_id >= min(f["entitlement_id"] for f in found),
+            payment_findings.c.entitlement_id >= min(f[_F_ENTITLEMENT] for f in found),
             payment_findings.c.status == FINDING_OPEN)
         conn.execute(update(entitlements).where(mine, entitlements.c.id.in_(with_finding))
                      .values(state=EntitlementState.INTERCEPTED, updated_at=now))
 
     kinds_by_line: dict[int, list[str]] = defaultdict(list)
     for f in found:
-        if f["kind"] not in kinds_by_line[f["entitlement_id"]]:
-            kinds_by_line[f["entitlement_id"]].append(f["kind"])
+        if f[_F_KIND] not in kinds_by_line[f[_F_ENTITLEMENT]]:
+            kinds_by_line[f[_F_ENTITLEMENT]].append(f[_F_KIND])
     summary.intercepted = len(kinds_by_line)
     for kinds in kinds_by_line.values():
         summary.by_kind.update(kinds)
