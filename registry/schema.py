@@ -525,7 +525,9 @@ entitlements = Table(
     Column("decided_at", String(32), nullable=True),
     # A pull counter (migration 0018), taken each time a line that failed at the bank changes, so the
     # village's laptops learn of it (protocol v6 ``payment_failure``); null while a line never failed.
-    Column("notice_counter", BigInteger, nullable=True, index=True),
+    Column("notice_counter", BigInteger, nullable=True),
+    Index("ix_entitlements_notice_counter", "notice_counter", sqlite_where=sql_text("notice_counter IS NOT NULL"),
+          postgresql_where=sql_text("notice_counter IS NOT NULL")),
     Index("ix_entitlements_item_period_state", "item", "period", "state"),
     Index("ix_entitlements_id_number_item_period", "id_number", "item", "period"),
     CheckConstraint("amount_fen >= 0", name="amount_fen_not_negative"),
