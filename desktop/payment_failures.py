@@ -34,17 +34,11 @@ from enrollment.vocabulary import EntitlementState, PaymentLineState
 from .errors import describe
 from .review_labels import subsidy_names
 from .store_worker import StoreOwner
+from .ui import yuan as yuan_text
 
 NEEDS_HELP_BACKGROUND = "#fff3e0"
 COLUMNS = ("状态", "姓名", "身份证号码", "补贴项目", "期别", "金额（元）", "银行说明", "社保卡", "请您协助")
 COL_STATE, COL_NAME, COL_ID, COL_ITEM, COL_PERIOD, COL_AMOUNT, COL_BANK, COL_CARD, COL_TODO = range(len(COLUMNS))
-
-
-def yuan_text(fen: int) -> str:
-    """Integer fen as 元 with two decimals, without a float on the way (90 → "0.90", 9000 → "90.00")."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(int(fen)), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
 
 
 def period_text(period: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QLabel
@@ -26,6 +28,14 @@ ERROR_STYLE = "color: #c62828;"
 
 def _t(text: str) -> str:
     return QCoreApplication.translate("ui", text)
+
+
+def yuan(fen: Any) -> str:
+    """Integer fen → 元 as people read it: 9000 → ``90.00``, 123456789 → ``1,234,567.89`` (no float)."""
+    n = int(fen or 0)
+    sign = "-" if n < 0 else ""
+    n = abs(n)
+    return f"{sign}{n // 100:,}.{n % 100:02d}"
 
 
 def state_name(state: str | None) -> str:

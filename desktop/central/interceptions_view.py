@@ -75,8 +75,7 @@ class InterceptionsModel(RowsModel):
         if col == "state":
             return entitlement_state_name(item.get("state"))
         if col == "village_code":
-            code = str(item.get(col) or "")
-            return self.village_names.get(code) or code
+            return self.village(item.get(col))
         return str(item.get(col) or "")
 
 

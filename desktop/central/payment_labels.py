@@ -14,6 +14,7 @@ from PySide6.QtCore import QCoreApplication
 from enrollment.vocabulary import BatchState, EntitlementState, PaymentFindingKind, PaymentLineState
 
 from ..review_labels import vocabulary_name
+from ..ui import yuan
 from .labels import column_name, dataset_name, subsidy_names
 
 _CTX = "central"
@@ -26,14 +27,6 @@ LINE_COLOURS = {PaymentLineState.AT_BANK: "#555555", PaymentLineState.CREDITED: 
 
 def _t(text: str) -> str:
     return QCoreApplication.translate(_CTX, text)
-
-
-def yuan(fen: Any) -> str:
-    """Integer fen → 元 as people read it: 9000 → ``90.00``, 123456789 → ``1,234,567.89`` (no float)."""
-    n = int(fen or 0)
-    sign = "-" if n < 0 else ""
-    n = abs(n)
-    return f"{sign}{n // 100:,}.{n % 100:02d}"
 
 
 def count_and_yuan(part: dict[str, Any] | None) -> str:

@@ -101,8 +101,7 @@ class ReadyModel(RowsModel):
         if col == "item":
             return item_name(item.get("item"), item.get("item_name"))
         if col == "township":
-            code = str(item.get("township") or "")
-            return self.village_names.get(code) or code or self.tr("全部乡镇")
+            return self.village(item.get("township")) or self.tr("全部乡镇")
         if col == "total_fen":
             return yuan(item.get("total_fen"))
         if col in ("lines", "retries", "awaiting_card_fix"):

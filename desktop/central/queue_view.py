@@ -78,8 +78,7 @@ class QueueModel(RowsModel):
         if col == "received_at":
             return str(item.get("received_at") or "")[:16].replace("T", " ")
         if col == "village_code":
-            code = str(item.get(col) or "")
-            return self.village_names.get(code) or code
+            return self.village(item.get(col))
         return str(item.get(col) or "")
 
 

@@ -52,6 +52,11 @@ class RowsModel(QAbstractTableModel):
     def display(self, item: dict[str, Any], col: str) -> str:
         return str(item.get(col) or "")
 
+    def village(self, code: Any) -> str:
+        """A village's name for the 村 column (its code when the name is not known)."""
+        code = str(code or "")
+        return self.village_names.get(code) or code
+
     def styled(self, item: dict[str, Any], col: str, role: int) -> Any:
         """A cell's colour, alignment, icon or tooltip for ``role``; None for the view's default."""
         return None

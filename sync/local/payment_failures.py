@@ -10,7 +10,7 @@ from typing import Any
 from enrollment.vocabulary import EntitlementState, PaymentLineState
 
 from .. import protocol
-from .rows import loads, to_json
+from .rows import keep_newer, loads, to_json
 
 _COLUMNS = ("entitlement_id", "id_number", "name", "village_code", "department", "item", "period", "amount_fen",
             "state", "line_state", "reason_code", "bank_reason", "card", "settled_at", "updated_at", "data",
@@ -32,13 +32,7 @@ def keep(db: Any, failure: protocol.PulledPaymentFailure, counter: int) -> bool:
         "bank_reason": line.get("bank_reason"), "card": line.get("card"), "settled_at": line.get("settled_at"),
         "updated_at": data.get("updated_at"), "data": to_json(data), "counter": int(counter),
     }
-    placeholders = ", ".join("?" for _ in _COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "entitlement_id")
-    cursor = db.execute(
-        f"INSERT INTO payment_failures({', '.join(_COLUMNS)}) VALUES ({placeholders}) "
-        f"ON CONFLICT(entitlement_id) DO UPDATE SET {updates} WHERE excluded.counter >= payment_failures.counter",
-        [row[c] for c in _COLUMNS])
-    return cursor.rowcount > 0
+    return keep_newer(db, "payment_failures", "entitlement_id", {c: row[c] for c in _COLUMNS})
 
 
 def needs_help(row: dict) -> bool:

@@ -43,3 +43,15 @@ def newest_per_resident(rows: Iterable[dict], id_numbers: list[str] | None) -> d
         if wanted is None or r["id_number"] in wanted:
             latest[r["id_number"]] = r
     return latest
+
+
+def keep_newer(db: sqlite_utils.Database, table: str, key: str, row: dict[str, Any]) -> bool:
+    """Insert a pulled row, or replace the one with the same ``key`` unless that one came with a higher pull
+    ``counter`` (a batch replayed never brings an older state back); True when written."""
+    columns = list(row)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+    cursor = db.execute(
+        f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+        f"ON CONFLICT({key}) DO UPDATE SET {updates} WHERE excluded.counter >= {table}.counter",
+        [row[c] for c in columns])
+    return cursor.rowcount > 0

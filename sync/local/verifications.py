@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import protocol
-from .rows import loads, newest_per_resident, to_json
+from .rows import keep_newer, loads, newest_per_resident, to_json
 
 _COLUMNS = ("request", "id_number", "village_code", "record_id", "city", "method", "state", "created_at",
             "expires_at", "updated_at", "attempts_left", "outcome", "reasons", "result", "counter", "video_challenge")
@@ -28,13 +28,7 @@ def keep(db: Any, verification: protocol.PulledVerification, counter: int) -> bo
         "result": to_json(result), "counter": int(counter),
         "video_challenge": to_json(video_challenge(data.get("video_challenge"))),
     }
-    placeholders = ", ".join("?" for _ in _COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "request")
-    cursor = db.execute(
-        f"INSERT INTO verifications({', '.join(_COLUMNS)}) VALUES ({placeholders}) "
-        f"ON CONFLICT(request) DO UPDATE SET {updates} WHERE excluded.counter >= verifications.counter",
-        [row[c] for c in _COLUMNS])
-    return cursor.rowcount > 0
+    return keep_newer(db, "verifications", "request", {c: row[c] for c in _COLUMNS})
 
 
 def video_challenge(value: Any) -> dict[str, Any] | None:
