@@ -14,22 +14,25 @@ A line (``entitlements`` row, state ``ready`` after its data passed) is intercep
   replaced by a second one);
 - ``amount_over_standard``: the amount is above the catalogue's ``standard.max_fen`` for the item.
 
-Set-based: a handful of statements per roster whatever its size (the card and village of every line
-by two correlated UPDATEs, one query per dataset kind returning only the rows of the roster's ID
-numbers, one self-join for duplicates), then one pass in Python over the lines. The findings go to
-``payment_findings``; the lines with one become ``intercepted`` in one UPDATE. Comparisons and
-interceptions are added to ``payment_rule_stats`` per rule (or check) and paying department.
+Set-based, and before anything is written: a handful of reads per roster whatever its size (the
+active cards, villages, dataset rows and owed lines of the roster's ID numbers; ``_of_numbers`` reads a
+table whole when it is about the roster's size, else by chunks of ID numbers), then one pass in Python over
+the lines (``check_roster``). The import then stores every line once, already with its card, village and
+state (``ready`` or ``intercepted``), and ``record_check`` writes the findings to ``payment_findings`` and
+adds the comparisons and interceptions to ``payment_rule_stats`` per rule (or check) and paying department.
+Checking before storing is what makes a million lines fit the target: a check after the insert had to
+rewrite every stored line (its card and village, then the intercepted ones' state).
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Column, Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from enrollment.vocabulary import CardStatus, EntitlementState
@@ -38,15 +41,47 @@ from enrollment.vocabulary import PaymentFindingKind as Kind
 from ..checks import INTERCEPT
 from ..checks.rules import DatasetRow, RuleSet, row_evidence
 from ..schema import cards, dataset_rows, entitlements, payment_findings, payment_rule_stats, residents
+from .bulk import insert_tuples, plain_rows
 from .masking import mask_tail
 
 # States of another line that make a new line for the same person, item and period a second payment.
 OWED_STATES = (EntitlementState.READY, EntitlementState.IN_BATCH, EntitlementState.PAID_OUT,
                EntitlementState.PAY_FAILED)
 FINDING_OPEN = "open"
-_CHUNK = 5000
-_NUMBER, _ITEM = 2, 4   # the ID number's and the item's positions in a line as check_import selects them
-_SCAN_FACTOR = 8        # read a dataset kind whole when it has at most this many rows per roster ID number
+_SCAN_FACTOR = 8   # read a table whole when it has at most this many rows per roster ID number
+_IN_CHUNK = 500    # ID numbers per query otherwise
+
+
+class RosterEntry(Protocol):
+    """A roster line that passed its data checks (``entitlements.RosterLine``)."""
+
+    line: int
+    id_number: str
+    name: str
+    item: str
+    period: str
+    amount_fen: int
+
+
+# A finding as check_roster collects it, keyed by the line of the file (the line has no id yet): a tuple
+# (line, kind, rule, subject, severity, evidence); a million lines may have a hundred thousand findings.
+_F_LINE, _F_KIND = 0, 1
+_FINDING_COLUMNS = ("entitlement_id", "kind", "rule", "subject", "severity", "evidence", "status", "created_at")
+
+
+@dataclass
+class RosterCheck:
+    """What ``check_roster`` found, before the lines are stored."""
+
+    checked: int
+    cards: dict[str, tuple[int, str, str]]   # ID number → its active card (id, holder, card number)
+    villages: dict[str, str]                 # ID number → the village of the person on the enrollment roster
+    found: list[tuple[Any, ...]]             # findings in order, see _F_LINE
+    hit: dict[str, set[int]]                 # rule or check → the lines it stopped
+    counts: list[tuple[str, str, int]]       # (rule or check, finding kind, lines compared)
+
+    def intercepted(self) -> set[int]:
+        return {f[_F_LINE] for f in self.found}
 
 
 @dataclass
@@ -66,176 +101,159 @@ def _ev(evidence: dict[str, Any]) -> str:
     return json.dumps(evidence, ensure_ascii=False, sort_keys=True)
 
 
-def _card_id_subquery() -> Any:
-    return (select(cards.c.id).where(cards.c.id_number == entitlements.c.id_number,
-                                     cards.c.status == CardStatus.ACTIVE)
-            .order_by(cards.c.status_date.desc(), cards.c.id.desc()).limit(1).scalar_subquery())
+def _of_numbers(conn: Connection, number: Column, columns: Sequence[Any], where: Sequence[Any],
+                numbers: set[str], order_by: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``number``'s table that meet ``where`` and belong to one of ``numbers``, as tuples (the ID
+    number first, then ``columns``), in ``order_by`` order for each ID number.
+
+    A table about as large as the roster is read in one pass and the roster's ID numbers picked out here: an
+    index search with a row look-up per ID number cost several times more, and a row not picked is never
+    decoded. A small roster against a big table is read by chunks of its ID numbers through the index.
+    ``where`` holds the caller's own values or validated ones (a state, a dataset kind, catalogue codes,
+    YYYYMM periods): the whole-table read renders them as literals. The roster's ID numbers are bound."""
+    if not numbers:
+        return
+    query = select(number, *columns).where(*where)
+    total = conn.execute(select(func.count()).select_from(number.table).where(*where)).scalar_one()
+    if total <= _SCAN_FACTOR * len(numbers):
+        for row in plain_rows(conn, query.order_by(*order_by)):
+            if row[0] in numbers:
+                yield row
+        return
+    ordered = sorted(numbers)
+    for i in range(0, len(ordered), _IN_CHUNK):
+        chunk = ordered[i:i + _IN_CHUNK]
+        yield from (tuple(r) for r in conn.execute(query.where(number.in_(chunk)).order_by(*order_by)))
 
 
-# A finding as check_import collects it: a tuple in the order of _FINDING_COLUMNS (a million lines may have
-# a hundred thousand findings; dicts and SQLAlchemy's per-row parameter processing were a tenth of the check).
-_FINDING_COLUMNS = ("entitlement_id", "kind", "rule", "subject", "severity", "evidence", "status", "created_at")
-_F_ENTITLEMENT, _F_KIND = 0, 1
+def _active_cards(conn: Connection, numbers: set[str]) -> dict[str, tuple[int, str, str]]:
+    """ID number → its active card: the newest by status date, then by id (a later row replaces an earlier)."""
+    return {n: (card_id, holder, card_number) for n, card_id, holder, card_number in _of_numbers(
+        conn, cards.c.id_number, (cards.c.id, cards.c.name, cards.c.card_number),
+        (cards.c.status == CardStatus.ACTIVE,), numbers, (cards.c.status_date, cards.c.id))}
 
 
-def _insert_findings(conn: Connection, found: list[tuple[Any, ...]]) -> None:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {payment_findings.name} ({', '.join(_FINDING_COLUMNS)}) "
-           f"VALUES ({', '.join(mark for _ in _FINDING_COLUMNS)})")
-    for i in range(0, len(found), _CHUNK):
-        conn.exec_driver_sql(sql, found[i:i + _CHUNK])
-
-
-def _plain_rows(conn: Connection, query: Any) -> Iterator[tuple[Any, ...]]:
-    """The query's rows as plain tuples from the driver's own cursor, as they come: for a million roster lines,
-    building SQLAlchemy rows cost more than the query. The query's values are the caller's own (an import id, a
-    state, a dataset kind), rendered as literals so no parameter style is involved."""
-    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql)
-        while batch := cursor.fetchmany(_CHUNK):
-            yield from batch
-    finally:
-        cursor.close()
-
-
-def _lines_of(import_id: int) -> Any:
-    return and_(entitlements.c.import_id == import_id, entitlements.c.state == EntitlementState.READY)
-
-
-def check_import(conn: Connection, import_id: int, department: str, *, rules: RuleSet, today: str, now: str,
-                 standards: dict[str, dict[str, Any]]) -> CheckSummary:
-    """Check the import's ready lines (inside the caller's transaction); intercept those with a finding."""
-    mine = _lines_of(import_id)
-    conn.execute(update(entitlements).where(mine).values(
-        card_id=_card_id_subquery(),
-        village_code=select(residents.c.village_code).where(residents.c.id_number == entitlements.c.id_number)
-        .scalar_subquery()))
-    lines = list(_plain_rows(conn,
-        select(entitlements.c.id, entitlements.c.line, entitlements.c.id_number, entitlements.c.name,
-               entitlements.c.item, entitlements.c.period, entitlements.c.amount_fen, entitlements.c.card_id,
-               cards.c.name.label("holder"), cards.c.card_number)
-        .select_from(entitlements.outerjoin(cards, cards.c.id == entitlements.c.card_id))
-        .where(mine).order_by(entitlements.c.id)))
-    summary = CheckSummary(checked=len(lines))
-    found: list[tuple[Any, ...]] = []
-    hit: dict[str, set[int]] = defaultdict(set)   # rule or check id → lines it stopped
-
-    def add(entitlement_id: int, kind: Kind, evidence: dict[str, Any], *, rule: str = "", subject: str = "",
-            severity: str = INTERCEPT) -> None:
-        found.append((entitlement_id, str(kind), rule, subject[:100], str(severity), _ev(evidence), FINDING_OPEN, now))
-        hit[rule or kind].add(entitlement_id)
-
-    # The rows of the department datasets the rules of the roster's items name: one query per dataset kind,
-    # only the rows of the roster's ID numbers.
-    items = Counter(ln[_ITEM] for ln in lines)
-    rules_by_item = {item: rules.applicable((item,)) for item in items}
-    items_by_kind: dict[str, set[str]] = defaultdict(set)
-    for item, applicable in rules_by_item.items():
-        for rule, _codes in applicable:
-            items_by_kind[rule.dataset].add(item)
-    rows_by_kind: dict[str, dict[str, list[DatasetRow]]] = {}
+def _dataset_rows(conn: Connection, rules: RuleSet, lines: Sequence[RosterEntry]
+                  ) -> dict[str, dict[str, list[DatasetRow]]]:
+    """dataset kind → ID number → its rows, for the kinds the rules of the roster's items name."""
     numbers_by_item: dict[str, set[str]] = defaultdict(set)
     for ln in lines:
-        numbers_by_item[ln[_ITEM]].add(ln[_NUMBER])
+        numbers_by_item[ln.item].add(ln.id_number)
+    items_by_kind: dict[str, set[str]] = defaultdict(set)
+    for item in numbers_by_item:
+        for rule, _codes in rules.applicable((item,)):
+            items_by_kind[rule.dataset].add(item)
+    by_kind: dict[str, dict[str, list[DatasetRow]]] = {}
     for kind, kind_items in items_by_kind.items():
         grouped: dict[str, list[DatasetRow]] = defaultdict(list)
         numbers = set().union(*(numbers_by_item[item] for item in kind_items))
-        columns = (dataset_rows.c.id, dataset_rows.c.id_number, dataset_rows.c.row, dataset_rows.c.line)
-        of_kind = dataset_rows.c.kind == kind
-        kind_rows = conn.execute(select(func.count()).select_from(dataset_rows).where(of_kind)).scalar_one()
-        if kind_rows <= _SCAN_FACTOR * len(numbers):
-            # A roster about as large as the dataset: one pass over the kind's rows, the roster's ID numbers
-            # picked out here (an index search per ID number, each with a row look-up, cost several times
-            # more; a row not picked is never decoded).
-            query = select(*columns).where(of_kind)
-        else:
-            query = select(*columns).where(of_kind, dataset_rows.c.id_number.in_(
-                select(entitlements.c.id_number).where(mine, entitlements.c.item.in_(sorted(kind_items)))))
-        for row_id, number, row, line_no in _plain_rows(conn, query.order_by(dataset_rows.c.id)):
-            if number in numbers:
-                grouped[number].append(DatasetRow(row_id, json.loads(row), line_no))
-        rows_by_kind[kind] = grouped
+        for number, row_id, row, line_no in _of_numbers(
+                conn, dataset_rows.c.id_number, (dataset_rows.c.id, dataset_rows.c.row, dataset_rows.c.line),
+                (dataset_rows.c.kind == kind,), numbers, (dataset_rows.c.id,)):
+            grouped[number].append(DatasetRow(row_id, json.loads(row), line_no))
+        by_kind[kind] = grouped
+    return by_kind
+
+
+def _owed_elsewhere(conn: Connection, lines: Sequence[RosterEntry]) -> dict[tuple[str, str, str], list[tuple]]:
+    """(ID number, item, period) → the stored lines already owing that payment (ready, in a batch, paid, or
+    failed and waiting for its retry), oldest first. The roster's own lines are not stored yet."""
+    keys = {(ln.id_number, ln.item, ln.period) for ln in lines}
+    e = entitlements
+    owed: dict[tuple[str, str, str], list[tuple]] = defaultdict(list)
+    for number, other_id, department, period, item, line_no, state in _of_numbers(
+            conn, e.c.id_number, (e.c.id, e.c.department, e.c.period, e.c.item, e.c.line, e.c.state),
+            (e.c.item.in_(sorted({k[1] for k in keys})), e.c.period.in_(sorted({k[2] for k in keys})),
+             e.c.state.in_(OWED_STATES)), {k[0] for k in keys}, (e.c.id,)):
+        if (number, item, period) in keys:
+            owed[(number, item, period)].append((other_id, department, period, item, line_no, state))
+    return owed
+
+
+def check_roster(conn: Connection, lines: Sequence[RosterEntry], *, rules: RuleSet, today: str,
+                 standards: dict[str, dict[str, Any]]) -> RosterCheck:
+    """Check the roster's good lines (reads only, inside the caller's transaction)."""
+    numbers = {ln.id_number for ln in lines}
+    active = _active_cards(conn, numbers)
+    villages = dict(_of_numbers(conn, residents.c.id_number, (residents.c.village_code,), (), numbers, ()))
+    rows_by_kind = _dataset_rows(conn, rules, lines)
     with_rows = set().union(*(g.keys() for g in rows_by_kind.values())) if rows_by_kind else set()
     other_cards: dict[str, list[dict[str, Any]]] = defaultdict(list)   # a card-less line's other cards
-    for c in conn.execute(select(cards).where(cards.c.id_number.in_(
-            select(entitlements.c.id_number).where(mine, entitlements.c.card_id.is_(None))))
-            .order_by(cards.c.id)):
-        other_cards[c.id_number].append({"card": mask_tail(c.card_number), "status": c.status,
-                                         "status_date": c.status_date})
+    for number, card_number, status, status_date in _of_numbers(
+            conn, cards.c.id_number, (cards.c.card_number, cards.c.status, cards.c.status_date), (),
+            numbers - active.keys(), (cards.c.id,)):
+        other_cards[number].append({"card": mask_tail(card_number), "status": status, "status_date": status_date})
+    owed = _owed_elsewhere(conn, lines)
+
+    found: list[tuple[Any, ...]] = []
+    hit: dict[str, set[int]] = defaultdict(set)
+
+    def add(line: int, kind: Kind, evidence: dict[str, Any], *, rule: str = "", subject: str = "",
+            severity: str = INTERCEPT) -> None:
+        found.append((line, str(kind), rule, subject[:100], str(severity), _ev(evidence)))
+        hit[rule or kind].add(line)
 
     # One pass over the lines: the card (an active one, in the line's name), the datasets by the rules of
-    # the line's item, the catalogue's standard.
+    # the line's item, the catalogue's standard; then the same payment owed by another line.
+    items = Counter(ln.item for ln in lines)
+    rules_by_item = {item: rules.applicable((item,)) for item in items}
     no_card = 0
-    for eid, _line, number, name, item, _period, amount, card_id, holder, card_number in lines:
-        if card_id is None:
+    for ln in lines:
+        card = active.get(ln.id_number)
+        if card is None:
             no_card += 1
-            add(eid, Kind.NO_ACTIVE_CARD, {"cards": other_cards.get(number, [])})
-        elif holder != name:
-            add(eid, Kind.NAME_MISMATCH, {"line_name": name, "card_holder": holder, "card": mask_tail(card_number)},
-                subject=str(card_id))
-        if number in with_rows:
-            for rule, _codes in rules_by_item[item]:
-                rows = rows_by_kind[rule.dataset].get(number)
+            add(ln.line, Kind.NO_ACTIVE_CARD, {"cards": other_cards.get(ln.id_number, [])})
+        elif card[1] != ln.name:
+            add(ln.line, Kind.NAME_MISMATCH, {"line_name": ln.name, "card_holder": card[1],
+                                              "card": mask_tail(card[2])}, subject=str(card[0]))
+        if ln.id_number in with_rows:
+            for rule, _codes in rules_by_item[ln.item]:
+                rows = rows_by_kind[rule.dataset].get(ln.id_number)
                 matching = rule.matching(rows, today) if rows else []
                 if not matching or len(matching) < rule.count_gte:
                     continue
                 for group in ([matching] if rule.count_gte > 1 else [[m] for m in matching]):
-                    add(eid, Kind.PAYMENT_RULE, {"rule": rule.describe(), "subsidy": item, "subsidies": [item],
-                                                 "rows": [row_evidence(r) for r in group]},
+                    add(ln.line, Kind.PAYMENT_RULE, {"rule": rule.describe(), "subsidy": ln.item,
+                                                     "subsidies": [ln.item], "rows": [row_evidence(r) for r in group]},
                         rule=rule.id, subject=str(group[0].id), severity=rule.severity)
-        standard = standards.get(item)
-        if standard and amount > standard["max_fen"]:
-            add(eid, Kind.AMOUNT_OVER_STANDARD, {"amount_fen": amount, "max_fen": standard["max_fen"],
-                                                 "unit": standard.get("unit", ""), "item": item})
-    compared = {r.id: sum(n for item, n in items.items() if r.applies_to is None or item in r.applies_to)
-                for r in rules.rules}
+        standard = standards.get(ln.item)
+        if standard and ln.amount_fen > standard["max_fen"]:
+            add(ln.line, Kind.AMOUNT_OVER_STANDARD, {"amount_fen": ln.amount_fen, "max_fen": standard["max_fen"],
+                                                     "unit": standard.get("unit", ""), "item": ln.item})
+    for ln in lines:
+        for other_id, department, period, item, line_no, state in owed.get((ln.id_number, ln.item, ln.period), ()):
+            add(ln.line, Kind.DUPLICATE_PAYMENT, {"other": {
+                "entitlement_id": other_id, "department": department, "item": item, "period": period,
+                "line": line_no, "state": state}}, subject=str(other_id))
 
-    # 3. The same person, item and period owed by another line (another department or file).
-    other = entitlements.alias("other")
-    dupes = conn.execute(
-        select(entitlements.c.id, other.c.id.label("other_id"), other.c.department, other.c.period, other.c.item,
-               other.c.line.label("other_line"), other.c.state)
-        .select_from(entitlements.join(other, and_(other.c.id_number == entitlements.c.id_number,
-                                                   other.c.item == entitlements.c.item,
-                                                   other.c.period == entitlements.c.period)))
-        .where(mine, other.c.import_id != import_id, other.c.state.in_(OWED_STATES))
-        .order_by(entitlements.c.id, other.c.id)).all()
-    for d in dupes:
-        add(d.id, Kind.DUPLICATE_PAYMENT, {"other": {
-            "entitlement_id": d.other_id, "department": d.department, "item": d.item, "period": d.period,
-            "line": d.other_line, "state": d.state}}, subject=str(d.other_id))
-
-    _insert_findings(conn, found)
-    if found:
-        # The lines with a finding, found from the findings' side (a few per cent of the lines) rather than by
-        # probing the findings for every line of the roster.
-        with_finding = select(payment_findings.c.entitlement_id).where(
-            payment_findings.c.entitlement_id >= min(f[_F_ENTITLEMENT] for f in found),
-            payment_findings.c.status == FINDING_OPEN)
-        conn.execute(update(entitlements).where(mine, entitlements.c.id.in_(with_finding))
-                     .values(state=EntitlementState.INTERCEPTED, updated_at=now))
-
-    kinds_by_line: dict[int, list[str]] = defaultdict(list)
-    for f in found:
-        if f[_F_KIND] not in kinds_by_line[f[_F_ENTITLEMENT]]:
-            kinds_by_line[f[_F_ENTITLEMENT]].append(f[_F_KIND])
-    summary.intercepted = len(kinds_by_line)
-    for kinds in kinds_by_line.values():
-        summary.by_kind.update(kinds)
-    line_of = {ln[0]: ln[1] for ln in lines} if kinds_by_line else {}
-    summary.intercepted_lines = [{"line": line_of[e], "entitlement_id": e, "kinds": k}
-                                 for e, k in sorted(kinds_by_line.items())]
     checks = {Kind.NO_ACTIVE_CARD: len(lines), Kind.NAME_MISMATCH: len(lines) - no_card,
               Kind.DUPLICATE_PAYMENT: len(lines),
               Kind.AMOUNT_OVER_STANDARD: sum(n for item, n in items.items() if standards.get(item))}
-    counts = [(str(k), str(k), n) for k, n in checks.items()] + \
-             [(r.id, str(Kind.PAYMENT_RULE), compared[r.id]) for r in rules.rules]
-    for rule_id, _kind, n in counts:
-        summary.by_rule[rule_id] = {"compared": n, "intercepted": len(hit.get(rule_id, ()))}
-    add_counts(conn, department, [(rule_id, kind, n, len(hit.get(rule_id, ()))) for rule_id, kind, n in counts],
-               now)
+    counts = [(str(k), str(k), n) for k, n in checks.items()] + [
+        (r.id, str(Kind.PAYMENT_RULE), sum(n for item, n in items.items() if r.applies_to is None or item in r.applies_to))
+        for r in rules.rules]
+    return RosterCheck(len(lines), active, villages, found, hit, counts)
+
+
+def record_check(conn: Connection, department: str, check: RosterCheck, entitlement_ids: dict[int, int],
+                 now: str) -> CheckSummary:
+    """Write the check's findings for the stored lines (file line → entitlement id) and add its comparisons and
+    interceptions to the department's counters."""
+    insert_tuples(conn, payment_findings, _FINDING_COLUMNS,
+                  ((entitlement_ids[f[_F_LINE]], *f[1:], FINDING_OPEN, now) for f in check.found))
+    kinds_by_line: dict[int, list[str]] = defaultdict(list)
+    for f in check.found:
+        if f[_F_KIND] not in kinds_by_line[f[_F_LINE]]:
+            kinds_by_line[f[_F_LINE]].append(f[_F_KIND])
+    summary = CheckSummary(checked=check.checked, intercepted=len(kinds_by_line))
+    for kinds in kinds_by_line.values():
+        summary.by_kind.update(kinds)
+    summary.intercepted_lines = [{"line": line, "entitlement_id": entitlement_ids[line], "kinds": kinds}
+                                 for line, kinds in sorted(kinds_by_line.items())]
+    for rule_id, _kind, n in check.counts:
+        summary.by_rule[rule_id] = {"compared": n, "intercepted": len(check.hit.get(rule_id, ()))}
+    add_counts(conn, department, [(rule_id, kind, n, len(check.hit.get(rule_id, ())))
+                                  for rule_id, kind, n in check.counts], now)
     return summary
 
 
@@ -268,4 +286,5 @@ def rule_counts(conn: Connection) -> list[dict[str, Any]]:
             for r in conn.execute(select(t).order_by(t.c.department, t.c.rule_id))]
 
 
-__all__ = ["OWED_STATES", "CheckSummary", "add_counts", "check_import", "rule_counts"]
+__all__ = ["OWED_STATES", "CheckSummary", "RosterCheck", "RosterEntry", "add_counts", "check_roster", "record_check",
+           "rule_counts"]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 
 import resources
 from enrollment import error_codes as codes
@@ -43,7 +43,8 @@ from ..checks.rules import RuleSet
 from ..db import iso
 from ..errors import ApiError
 from ..schema import entitlement_imports, entitlements, payment_findings
-from .checks import FINDING_OPEN, OWED_STATES, CheckSummary, check_import
+from .bulk import insert_tuples, plain_rows
+from .checks import FINDING_OPEN, OWED_STATES, RosterCheck, check_roster, record_check
 from .money import yuan_to_fen
 
 COLUMNS = ("id_number", "name", "item", "period", "amount")
@@ -161,6 +162,31 @@ def _refusal(problems: list[RowError]) -> str:
                        "problems": [p.to_dict() for p in problems]}, ensure_ascii=False, sort_keys=True)
 
 
+_LINE_COLUMNS = ("import_id", "line", "department", "id_number", "name", "item", "period", "amount_fen",
+                 "village_code", "card_id", "state", "refusal", "created_at", "updated_at")
+
+
+def store_lines(conn: Connection, import_id: int, department: str, lines: list[RosterLine], check: RosterCheck,
+                now: str) -> dict[int, int]:
+    """Store every line of the roster once, in file order: a bad one ``refused`` with its problems, a checked
+    one with the card and village the check found and its state (``intercepted`` when it has a finding, else
+    ``ready``). Returns file line → entitlement id."""
+    intercepted = check.intercepted()
+
+    def row(ln: RosterLine) -> tuple[Any, ...]:
+        if ln.problems:
+            return (import_id, ln.line, department, ln.id_number[:18], ln.name[:100], ln.item[:32], ln.period[:6],
+                    ln.amount_fen, None, None, EntitlementState.REFUSED, _refusal(ln.problems), now, now)
+        card = check.cards.get(ln.id_number)
+        return (import_id, ln.line, department, ln.id_number, ln.name, ln.item, ln.period, ln.amount_fen,
+                check.villages.get(ln.id_number), card[0] if card else None,
+                EntitlementState.INTERCEPTED if ln.line in intercepted else EntitlementState.READY, None, now, now)
+
+    insert_tuples(conn, entitlements, _LINE_COLUMNS, map(row, lines))
+    return dict(plain_rows(conn, select(entitlements.c.line, entitlements.c.id)
+                           .where(entitlements.c.import_id == import_id)))
+
+
 def import_entitlements(engine: Engine, path: str | Path, department: str, *, encoding: str = "utf-8",
                         actor: str = audit.CLI, clock: Any, rules: RuleSet | None = None) -> EntitlementImport:
     """The roster file at ``path``: ``import_entitlement_bytes`` of its bytes under its name."""
@@ -202,16 +228,10 @@ def import_entitlement_bytes(engine: Engine, raw: bytes, file_name: str, departm
         import_id = conn.execute(insert(entitlement_imports).values(
             department=department, file_name=name, sha256=sha, rows=len(lines), imported_at=now, actor=actor,
         ).returning(entitlement_imports.c.id)).scalar_one()
-        values = [{"import_id": import_id, "line": ln.line, "department": department,
-                   "id_number": ln.id_number[:18], "name": ln.name[:100], "item": ln.item[:32],
-                   "period": ln.period[:6], "amount_fen": ln.amount_fen,
-                   "state": EntitlementState.REFUSED if ln.problems else EntitlementState.READY,
-                   "refusal": _refusal(ln.problems) if ln.problems else None,
-                   "created_at": now, "updated_at": now} for ln in lines]
-        for i in range(0, len(values), _CHUNK):
-            conn.execute(insert(entitlements), values[i:i + _CHUNK])
-        summary: CheckSummary = check_import(conn, import_id, department, rules=rules or _default_rules(),
-                                             today=today, now=now, standards=standards())
+        good = [ln for ln in lines if not ln.problems]
+        check = check_roster(conn, good, rules=rules or _default_rules(), today=today, standards=standards())
+        summary = record_check(conn, department, check, store_lines(conn, import_id, department, lines, check, now),
+                               now)
         result.import_id = import_id
         result.intercepted = summary.intercepted
         result.ready = summary.checked - summary.intercepted

@@ -24,7 +24,7 @@ from registry.errors import ApiError
 from registry.payments.cards import import_cards
 from registry.payments.checks import rule_counts
 from registry.payments.entitlements import decide, import_entitlements
-from registry.schema import audit_log, entitlement_imports, entitlements, payment_findings
+from registry.schema import audit_log, cards, entitlement_imports, entitlements, payment_findings
 from tests.conftest import yikatong
 
 HEADER = "id_number,name,item,period,amount"
@@ -86,10 +86,23 @@ def states(engine, import_id: int) -> dict[int, str]:
                                  .where(entitlements.c.import_id == import_id)).all())
 
 
-def test_every_planted_line_is_intercepted_with_its_evidence_and_the_clean_one_is_ready(env):
+@pytest.fixture(params=["whole_tables", "by_chunks_of_id_numbers"])
+def read_path(request, monkeypatch):
+    """The check reads each table either whole (about the roster's size) or by chunks of the roster's ID numbers
+    (a small roster against a big table); both must find the same."""
+    from registry.payments import checks
+    if request.param == "whole_tables":
+        monkeypatch.setattr(checks, "_SCAN_FACTOR", 10**9)
+    else:
+        monkeypatch.setattr(checks, "_SCAN_FACTOR", 0)
+        monkeypatch.setattr(checks, "_IN_CHUNK", 2)   # several chunks, a person's rows never split
+    return request.param
+
+
+def test_every_planted_line_is_intercepted_with_its_evidence_and_the_clean_one_is_ready(env, read_path):
     """Dead person, company owner on 低保 (no cadre ticked anything), car owner, amount over the standard, no card,
     a lost card only, a name not the holder's: each intercepted with its kind and evidence; the clean line (a
-    motorcycle is allowed) is ready."""
+    motorcycle is allowed) is ready; the same whichever way the tables are read."""
     engine, clock, tmp = env
     out = import_entitlements(engine, roster(
         tmp, "mz.csv",
@@ -130,9 +143,28 @@ def test_every_planted_line_is_intercepted_with_its_evidence_and_the_clean_one_i
     assert not any(c in evidence for c in CARD_OF.values())
 
 
-def test_the_same_payment_from_a_second_department_is_intercepted_naming_the_first(env):
+def test_a_line_is_paid_to_the_newest_active_card_of_its_person(env, read_path):
+    """A person with two active cards (a replacement card activated later): the line takes the newer one, by
+    status date, and the older card, not active any more in the bank's eyes, is never chosen."""
+    engine, clock, tmp = env
+    newer = "6217853100000099"
+    import_cards(engine, write(tmp / "replacement.csv", "id_number,name,card_number,bank_account,bank,status,date",
+                               f"{OK},{NAMES[OK]},{newer},6228480000000099,遂宁银行,已激活,2026-09-01"))
+    out = import_entitlements(engine, roster(tmp, "mz.csv", (OK, NAMES[OK], "dibao", "202612", "520"),
+                                             (CAR, NAMES[CAR], "pension_rural", "202612", "163")), "民政局",
+                              clock=clock)
+    assert (out.ready, out.intercepted) == (2, 0)
+    with engine.connect() as conn:
+        chosen = dict(conn.execute(select(entitlements.c.id_number, cards.c.card_number)
+                                   .join(cards, cards.c.id == entitlements.c.card_id)
+                                   .where(entitlements.c.import_id == out.import_id)).all())
+    assert chosen == {OK: newer, CAR: CARD_OF[CAR]}
+
+
+def test_the_same_payment_from_a_second_department_is_intercepted_naming_the_first(env, read_path):
     """民政局 pays OK's 低保 for 202612; 残联's roster with the same person, item and period is intercepted as a
-    duplicate whose evidence names 民政局 and the period; another period of the same item goes through."""
+    duplicate whose evidence names 民政局 and the period; another period of the same item goes through (whichever
+    way the owed lines are read)."""
     engine, clock, tmp = env
     first = import_entitlements(engine, roster(tmp, "mz.csv", (OK, NAMES[OK], "dibao", "202612", "520")),
                                 "民政局", clock=clock)
