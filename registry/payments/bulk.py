@@ -15,18 +15,25 @@ from sqlalchemy import Connection, Table
 CHUNK = 5000
 
 
-def plain_rows(conn: Connection, query: Any) -> Iterator[tuple[Any, ...]]:
-    """The query's rows as plain tuples from the driver's own cursor, as they come. The query's values must be
-    the caller's own (an import id, a state, a dataset kind): they are rendered as literals so that no
-    parameter style is involved. A value from a file goes through ``conn.execute`` instead."""
+def plain_batches(conn: Connection, query: Any) -> Iterator[list[tuple[Any, ...]]]:
+    """The query's rows as lists of plain tuples from the driver's own cursor, CHUNK at a time. The query's
+    values must be the caller's own or validated to a fixed shape (an import id, a state, a dataset kind,
+    catalogue codes): they are rendered as literals so that no parameter style is involved. A value from a
+    file goes through ``conn.execute`` instead."""
     sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql)
         while batch := cursor.fetchmany(CHUNK):
-            yield from batch
+            yield batch
     finally:
         cursor.close()
+
+
+def plain_rows(conn: Connection, query: Any) -> Iterator[tuple[Any, ...]]:
+    """``plain_batches`` one row at a time."""
+    for batch in plain_batches(conn, query):
+        yield from batch
 
 
 def insert_tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
@@ -46,4 +53,4 @@ def insert_tuples(conn: Connection, table: Table, columns: Sequence[str], rows: 
     return written
 
 
-__all__ = ["CHUNK", "insert_tuples", "plain_rows"]
+__all__ = ["CHUNK", "insert_tuples", "plain_batches", "plain_rows"]

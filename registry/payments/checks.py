@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Protocol
 
 from sqlalchemy import Column, Connection, func, insert, select, update
@@ -41,7 +42,7 @@ from enrollment.vocabulary import PaymentFindingKind as Kind
 from ..checks import INTERCEPT
 from ..checks.rules import DatasetRow, RuleSet, row_evidence
 from ..schema import cards, dataset_rows, entitlements, payment_findings, payment_rule_stats, residents
-from .bulk import insert_tuples, plain_rows
+from .bulk import insert_tuples, plain_batches
 from .masking import mask_tail
 
 # States of another line that make a new line for the same person, item and period a second payment.
@@ -102,9 +103,9 @@ def _ev(evidence: dict[str, Any]) -> str:
 
 
 def _of_numbers(conn: Connection, number: Column, columns: Sequence[Any], where: Sequence[Any],
-                numbers: set[str], order_by: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
-    """The rows of ``number``'s table that meet ``where`` and belong to one of ``numbers``, as tuples (the ID
-    number first, then ``columns``), in ``order_by`` order for each ID number.
+                numbers: set[str], order_by: Sequence[Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of ``number``'s table that meet ``where`` and belong to one of ``numbers``, as lists of tuples
+    (the ID number first, then ``columns``), in ``order_by`` order for each ID number.
 
     A table about as large as the roster is read in one pass and the roster's ID numbers picked out here: an
     index search with a row look-up per ID number cost several times more, and a row not picked is never
@@ -116,29 +117,27 @@ def _of_numbers(conn: Connection, number: Column, columns: Sequence[Any], where:
     query = select(number, *columns).where(*where)
     total = conn.execute(select(func.count()).select_from(number.table).where(*where)).scalar_one()
     if total <= _SCAN_FACTOR * len(numbers):
-        for row in plain_rows(conn, query.order_by(*order_by)):
-            if row[0] in numbers:
-                yield row
+        for batch in plain_batches(conn, query.order_by(*order_by)):
+            yield [row for row in batch if row[0] in numbers]
         return
     ordered = sorted(numbers)
     for i in range(0, len(ordered), _IN_CHUNK):
         chunk = ordered[i:i + _IN_CHUNK]
-        yield from (tuple(r) for r in conn.execute(query.where(number.in_(chunk)).order_by(*order_by)))
+        yield [tuple(r) for r in conn.execute(query.where(number.in_(chunk)).order_by(*order_by))]
 
 
 def _active_cards(conn: Connection, numbers: set[str]) -> dict[str, tuple[int, str, str]]:
     """ID number → its active card: the newest by status date, then by id (a later row replaces an earlier)."""
-    return {n: (card_id, holder, card_number) for n, card_id, holder, card_number in _of_numbers(
-        conn, cards.c.id_number, (cards.c.id, cards.c.name, cards.c.card_number),
-        (cards.c.status == CardStatus.ACTIVE,), numbers, (cards.c.status_date, cards.c.id))}
+    found: dict[str, tuple[int, str, str]] = {}
+    for batch in _of_numbers(conn, cards.c.id_number, (cards.c.id, cards.c.name, cards.c.card_number),
+                             (cards.c.status == CardStatus.ACTIVE,), numbers, (cards.c.status_date, cards.c.id)):
+        found.update({r[0]: r[1:] for r in batch})
+    return found
 
 
-def _dataset_rows(conn: Connection, rules: RuleSet, lines: Sequence[RosterEntry]
+def _dataset_rows(conn: Connection, rules: RuleSet, numbers_by_item: dict[str, set[str]]
                   ) -> dict[str, dict[str, list[DatasetRow]]]:
     """dataset kind → ID number → its rows, for the kinds the rules of the roster's items name."""
-    numbers_by_item: dict[str, set[str]] = defaultdict(set)
-    for ln in lines:
-        numbers_by_item[ln.item].add(ln.id_number)
     items_by_kind: dict[str, set[str]] = defaultdict(set)
     for item in numbers_by_item:
         for rule, _codes in rules.applicable((item,)):
@@ -147,43 +146,54 @@ def _dataset_rows(conn: Connection, rules: RuleSet, lines: Sequence[RosterEntry]
     for kind, kind_items in items_by_kind.items():
         grouped: dict[str, list[DatasetRow]] = defaultdict(list)
         numbers = set().union(*(numbers_by_item[item] for item in kind_items))
-        for number, row_id, row, line_no in _of_numbers(
-                conn, dataset_rows.c.id_number, (dataset_rows.c.id, dataset_rows.c.row, dataset_rows.c.line),
-                (dataset_rows.c.kind == kind,), numbers, (dataset_rows.c.id,)):
-            grouped[number].append(DatasetRow(row_id, json.loads(row), line_no))
+        for batch in _of_numbers(conn, dataset_rows.c.id_number,
+                                 (dataset_rows.c.id, dataset_rows.c.row, dataset_rows.c.line),
+                                 (dataset_rows.c.kind == kind,), numbers, (dataset_rows.c.id,)):
+            for number, row_id, row, line_no in batch:
+                grouped[number].append(DatasetRow(row_id, json.loads(row), line_no))
         by_kind[kind] = grouped
     return by_kind
 
 
-def _owed_elsewhere(conn: Connection, lines: Sequence[RosterEntry]) -> dict[tuple[str, str, str], list[tuple]]:
+def _owed_elsewhere(conn: Connection, numbers: set[str], items: Iterable[str], periods: set[str]
+                    ) -> dict[tuple[str, str, str], list[tuple]]:
     """(ID number, item, period) → the stored lines already owing that payment (ready, in a batch, paid, or
-    failed and waiting for its retry), oldest first. The roster's own lines are not stored yet."""
-    keys = {(ln.id_number, ln.item, ln.period) for ln in lines}
+    failed and waiting for its retry), oldest first. The roster's own lines are not stored yet. A key that is
+    not on the roster (another item's period) is never looked up."""
     e = entitlements
     owed: dict[tuple[str, str, str], list[tuple]] = defaultdict(list)
-    for number, other_id, department, period, item, line_no, state in _of_numbers(
-            conn, e.c.id_number, (e.c.id, e.c.department, e.c.period, e.c.item, e.c.line, e.c.state),
-            (e.c.item.in_(sorted({k[1] for k in keys})), e.c.period.in_(sorted({k[2] for k in keys})),
-             e.c.state.in_(OWED_STATES)), {k[0] for k in keys}, (e.c.id,)):
-        if (number, item, period) in keys:
+    for batch in _of_numbers(conn, e.c.id_number, (e.c.id, e.c.department, e.c.period, e.c.item, e.c.line, e.c.state),
+                             (e.c.item.in_(sorted(items)), e.c.period.in_(sorted(periods)), e.c.state.in_(OWED_STATES)),
+                             numbers, (e.c.id,)):
+        for number, other_id, department, period, item, line_no, state in batch:
             owed[(number, item, period)].append((other_id, department, period, item, line_no, state))
     return owed
+
+
+_FIELDS = attrgetter("line", "id_number", "name", "item", "period", "amount_fen")
 
 
 def check_roster(conn: Connection, lines: Sequence[RosterEntry], *, rules: RuleSet, today: str,
                  standards: dict[str, dict[str, Any]]) -> RosterCheck:
     """Check the roster's good lines (reads only, inside the caller's transaction)."""
-    numbers = {ln.id_number for ln in lines}
+    rows = list(map(_FIELDS, lines))   # plain tuples: a million attribute look-ups per field were a tenth
+    numbers_by_item: dict[str, set[str]] = defaultdict(set)
+    for _line, number, _name, item, _period, _amount in rows:
+        numbers_by_item[item].add(number)
+    numbers = set().union(*numbers_by_item.values())
+    items = Counter(r[3] for r in rows)
     active = _active_cards(conn, numbers)
-    villages = dict(_of_numbers(conn, residents.c.id_number, (residents.c.village_code,), (), numbers, ()))
-    rows_by_kind = _dataset_rows(conn, rules, lines)
+    villages = {n: v for batch in _of_numbers(conn, residents.c.id_number, (residents.c.village_code,), (),
+                                               numbers, ()) for n, v in batch}
+    rows_by_kind = _dataset_rows(conn, rules, numbers_by_item)
     with_rows = set().union(*(g.keys() for g in rows_by_kind.values())) if rows_by_kind else set()
     other_cards: dict[str, list[dict[str, Any]]] = defaultdict(list)   # a card-less line's other cards
-    for number, card_number, status, status_date in _of_numbers(
-            conn, cards.c.id_number, (cards.c.card_number, cards.c.status, cards.c.status_date), (),
-            numbers - active.keys(), (cards.c.id,)):
-        other_cards[number].append({"card": mask_tail(card_number), "status": status, "status_date": status_date})
-    owed = _owed_elsewhere(conn, lines)
+    for batch in _of_numbers(conn, cards.c.id_number, (cards.c.card_number, cards.c.status, cards.c.status_date),
+                             (), numbers - active.keys(), (cards.c.id,)):
+        for number, card_number, status, status_date in batch:
+            other_cards[number].append({"card": mask_tail(card_number), "status": status,
+                                        "status_date": status_date})
+    owed = _owed_elsewhere(conn, numbers, items, {r[4] for r in rows})
 
     found: list[tuple[Any, ...]] = []
     hit: dict[str, set[int]] = defaultdict(set)
@@ -194,45 +204,45 @@ def check_roster(conn: Connection, lines: Sequence[RosterEntry], *, rules: RuleS
         hit[rule or kind].add(line)
 
     # One pass over the lines: the card (an active one, in the line's name), the datasets by the rules of
-    # the line's item, the catalogue's standard; then the same payment owed by another line.
-    items = Counter(ln.item for ln in lines)
+    # the line's item, the catalogue's standard, the same payment owed by another line.
     rules_by_item = {item: rules.applicable((item,)) for item in items}
+    max_fen = {item: standard["max_fen"] for item, standard in standards.items()}
     no_card = 0
-    for ln in lines:
-        card = active.get(ln.id_number)
+    for line, number, name, item, period, amount in rows:
+        card = active.get(number)
         if card is None:
             no_card += 1
-            add(ln.line, Kind.NO_ACTIVE_CARD, {"cards": other_cards.get(ln.id_number, [])})
-        elif card[1] != ln.name:
-            add(ln.line, Kind.NAME_MISMATCH, {"line_name": ln.name, "card_holder": card[1],
-                                              "card": mask_tail(card[2])}, subject=str(card[0]))
-        if ln.id_number in with_rows:
-            for rule, _codes in rules_by_item[ln.item]:
-                rows = rows_by_kind[rule.dataset].get(ln.id_number)
-                matching = rule.matching(rows, today) if rows else []
+            add(line, Kind.NO_ACTIVE_CARD, {"cards": other_cards.get(number, [])})
+        elif card[1] != name:
+            add(line, Kind.NAME_MISMATCH, {"line_name": name, "card_holder": card[1], "card": mask_tail(card[2])},
+                subject=str(card[0]))
+        if number in with_rows:
+            for rule, _codes in rules_by_item[item]:
+                dataset = rows_by_kind[rule.dataset].get(number)
+                matching = rule.matching(dataset, today) if dataset else []
                 if not matching or len(matching) < rule.count_gte:
                     continue
                 for group in ([matching] if rule.count_gte > 1 else [[m] for m in matching]):
-                    add(ln.line, Kind.PAYMENT_RULE, {"rule": rule.describe(), "subsidy": ln.item,
-                                                     "subsidies": [ln.item], "rows": [row_evidence(r) for r in group]},
+                    add(line, Kind.PAYMENT_RULE, {"rule": rule.describe(), "subsidy": item, "subsidies": [item],
+                                                  "rows": [row_evidence(r) for r in group]},
                         rule=rule.id, subject=str(group[0].id), severity=rule.severity)
-        standard = standards.get(ln.item)
-        if standard and ln.amount_fen > standard["max_fen"]:
-            add(ln.line, Kind.AMOUNT_OVER_STANDARD, {"amount_fen": ln.amount_fen, "max_fen": standard["max_fen"],
-                                                     "unit": standard.get("unit", ""), "item": ln.item})
-    for ln in lines:
-        for other_id, department, period, item, line_no, state in owed.get((ln.id_number, ln.item, ln.period), ()):
-            add(ln.line, Kind.DUPLICATE_PAYMENT, {"other": {
-                "entitlement_id": other_id, "department": department, "item": item, "period": period,
-                "line": line_no, "state": state}}, subject=str(other_id))
+        if amount > max_fen.get(item, amount):
+            add(line, Kind.AMOUNT_OVER_STANDARD, {"amount_fen": amount, "max_fen": max_fen[item],
+                                                  "unit": standards[item].get("unit", ""), "item": item})
+        if owed:
+            for other_id, department, other_period, other_item, other_line, state in owed.get(
+                    (number, item, period), ()):
+                add(line, Kind.DUPLICATE_PAYMENT, {"other": {
+                    "entitlement_id": other_id, "department": department, "item": other_item,
+                    "period": other_period, "line": other_line, "state": state}}, subject=str(other_id))
 
-    checks = {Kind.NO_ACTIVE_CARD: len(lines), Kind.NAME_MISMATCH: len(lines) - no_card,
-              Kind.DUPLICATE_PAYMENT: len(lines),
+    checks = {Kind.NO_ACTIVE_CARD: len(rows), Kind.NAME_MISMATCH: len(rows) - no_card,
+              Kind.DUPLICATE_PAYMENT: len(rows),
               Kind.AMOUNT_OVER_STANDARD: sum(n for item, n in items.items() if standards.get(item))}
     counts = [(str(k), str(k), n) for k, n in checks.items()] + [
         (r.id, str(Kind.PAYMENT_RULE), sum(n for item, n in items.items() if r.applies_to is None or item in r.applies_to))
         for r in rules.rules]
-    return RosterCheck(len(lines), active, villages, found, hit, counts)
+    return RosterCheck(len(rows), active, villages, found, hit, counts)
 
 
 def record_check(conn: Connection, department: str, check: RosterCheck, entitlement_ids: dict[int, int],
