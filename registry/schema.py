@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -46,6 +47,10 @@ NAMING = {
 }
 
 metadata = MetaData(naming_convention=NAMING)
+
+# PostgreSQL fillfactor of the tables whose rows a payment rewrites: half of each new page stays free for the
+# rows' next versions (see migration 0019).
+ROOM_TO_REWRITE_IN_PLACE = 50
 
 ROLES = ("cadre", "central", "admin")
 
@@ -528,10 +533,12 @@ entitlements = Table(
     Column("notice_counter", BigInteger, nullable=True),
     Index("ix_entitlements_notice_counter", "notice_counter", sqlite_where=sql_text("notice_counter IS NOT NULL"),
           postgresql_where=sql_text("notice_counter IS NOT NULL")),
-    Index("ix_entitlements_item_period_state", "item", "period", "state"),
+    # Not (item, period, state): a line paid is then rewritten in place on PostgreSQL (migration 0019).
+    Index("ix_entitlements_item_period", "item", "period"),
     Index("ix_entitlements_id_number_item_period", "id_number", "item", "period"),
     CheckConstraint("amount_fen >= 0", name="amount_fen_not_negative"),
     _one_of("state", EntitlementState),
+    postgresql_with={"fillfactor": ROOM_TO_REWRITE_IN_PLACE},
 )
 
 # What stopped a line: a dataset rule (the enrollment check's rules applied to the line's item), a
@@ -580,7 +587,9 @@ _OPEN_LINE = "state IN ('at_bank', 'credited')"
 # One payment of one entitlement. A retry is a new line in a later batch, allowed only when every earlier
 # line of the entitlement bounced or was reversed: the partial unique indexes make a second open or credited
 # line for the same entitlement, or for the same person, item and period (``pay_key``, across departments),
-# impossible in the database itself.
+# impossible in the database itself. ``is_open`` (at the bank or credited), computed by the database from the
+# state, is their predicate rather than the state itself, so that a credited line is rewritten in place on
+# PostgreSQL (migration 0019).
 payment_lines = Table(
     "payment_lines", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -596,12 +605,14 @@ payment_lines = Table(
     Column("result_import_id", Integer, ForeignKey("result_imports.id"), nullable=True),
     Column("created_at", String(32), nullable=False),
     Column("settled_at", String(32), nullable=True),
+    Column("is_open", Boolean, Computed(_OPEN_LINE, persisted=True)),
     Index("uq_payment_lines_open_entitlement", "entitlement_id", unique=True,
-          sqlite_where=sql_text(_OPEN_LINE), postgresql_where=sql_text(_OPEN_LINE)),
+          sqlite_where=sql_text("is_open"), postgresql_where=sql_text("is_open")),
     Index("uq_payment_lines_open_pay_key", "pay_key", unique=True,
-          sqlite_where=sql_text(_OPEN_LINE), postgresql_where=sql_text(_OPEN_LINE)),
+          sqlite_where=sql_text("is_open"), postgresql_where=sql_text("is_open")),
     CheckConstraint("amount_fen > 0", name="amount_fen_positive"),
     _one_of("state", PaymentLineState),
+    postgresql_with={"fillfactor": ROOM_TO_REWRITE_IN_PLACE},
 )
 
 # The bank's return files (回盘): the same file (by SHA-256) is taken once.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from registry import schema as s
@@ -86,3 +86,52 @@ def test_a_batch_cannot_be_authorised_by_its_creator_and_states_are_the_vocabula
         conn.execute(update(s.payment_batches).where(s.payment_batches.c.id == "b2").values(state="paid"))
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(update(s.entitlements).values(amount_fen=-1))
+
+
+def test_a_paid_line_and_its_roster_line_are_rewritten_in_place_on_postgresql(engine):
+    """On PostgreSQL a line going at_bank → credited and its roster line in_batch → paid_out are HOT updates (no
+    new index entries): no index holds their state, and their pages keep room (migration 0019)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("HOT updates are PostgreSQL's")
+    with engine.begin() as conn:
+        ids = _setup(conn)
+        _line(conn, ids, "R1", "b1", ids["ent"])
+    with engine.begin() as conn:
+        conn.execute(update(s.payment_lines).where(s.payment_lines.c.reference == "R1").values(
+            state="credited", settled_at=AT))
+        conn.execute(update(s.entitlements).where(s.entitlements.c.id == ids["ent"]).values(
+            state="paid_out", updated_at=AT))
+        hot = {t: conn.execute(text(f"SELECT pg_stat_get_xact_tuples_hot_updated('{t}'::regclass)")).scalar()
+               for t in ("payment_lines", "entitlements")}
+        fill = dict(conn.execute(text("SELECT relname, array_to_string(reloptions, ',') FROM pg_class "
+                                      "WHERE relname IN ('payment_lines', 'entitlements')")).all())
+    assert hot == {"payment_lines": 1, "entitlements": 1}
+    assert fill == {"payment_lines": "fillfactor=50", "entitlements": "fillfactor=50"}
+
+
+def test_upgrading_to_0019_keeps_open_lines_unique_and_lets_bounced_ones_be_retried(registry_db_url):
+    """A registry at 0018 with an at-bank line and a bounced one upgrades: the at-bank line's entitlement still
+    refuses a second open line, the bounced one's takes its retry."""
+    from regkit import upgrade_to
+
+    from registry.db import make_engine
+
+    engine = make_engine(registry_db_url)
+    upgrade_to(engine, "0018")
+    with engine.begin() as conn:
+        ids = _setup(conn)
+        _line(conn, ids, "R1", "b1", ids["ent"])
+        conn.execute(text("INSERT INTO payment_lines (reference, batch_id, entitlement_id, pay_key, card_id, "
+                          "amount_fen, state, created_at) VALUES ('R2', 'b2', :e, 'other|dibao|202612', :c, 9000, "
+                          "'bounced', :t)"), {"e": ids["ent_other_department"], "c": ids["card"], "t": AT})
+    migrate(engine)
+    with engine.connect() as conn:
+        assert dict(conn.execute(select(s.payment_lines.c.reference, s.payment_lines.c.is_open)).all()) == {
+            "R1": True, "R2": False}
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        _line(conn, ids, "R3", "b2", ids["ent"])
+    with engine.begin() as conn:
+        conn.execute(insert(s.payment_lines).values(
+            reference="R4", batch_id="b1", entitlement_id=ids["ent_other_department"], pay_key="other|dibao|202612",
+            card_id=ids["card"], amount_fen=9000, state="at_bank", created_at=AT))
+    engine.dispose()
