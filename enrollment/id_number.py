@@ -77,7 +77,7 @@ def parse(raw: str, *, today: dt.date | None = None) -> IdNumberInfo:
         raise DomainError(DATE_TOO_OLD, "id_number", year=birth.year)
     sex = "男" if int(number[16]) % 2 == 1 else "女"
     region_name, warnings = _region(number[:6], birth.year, today.year)
-    return IdNumberInfo(number, birth, sex, number[:6], region_name, tuple(warnings))
+    return IdNumberInfo(number, birth, sex, number[:6], region_name, warnings)
 
 
 # Numbers were first issued in 1984, each with the region code current at issue (not at birth).
@@ -92,25 +92,27 @@ def _county(code: str) -> str | None:
     return {k: v for _part, props in results for k, v in props.items()}.get("county")
 
 
-def _region(code: str, birth_year: int, this_year: int) -> tuple[str | None, list[str]]:
+@functools.lru_cache(maxsize=65536)
+def _region(code: str, birth_year: int, this_year: int) -> tuple[str | None, tuple[str, ...]]:
     """The code's name and its warning: none when the code existed at some time between the first
     year the holder could have been issued a number (max(birth year, 1984)) and today; unknown when
     the table has no such code; anachronistic when it existed only outside that window (abolished
-    before the holder could be issued a number). Spans are numdb's "[start-end]name", either end open."""
+    before the holder could be issued a number). Spans are numdb's "[start-end]name", either end open.
+    Cached: a million-line payment roster repeats a few thousand codes and a hundred birth years."""
     county = _county(code)
     if not county:
-        return None, [REGION_UNKNOWN]
+        return None, (REGION_UNKNOWN,)
     first = max(birth_year, FIRST_ISSUE_YEAR)
     names = []
     for entry in county.split(","):
         if not entry.startswith("["):
-            return entry, []
+            return entry, ()
         span, name = entry[1:].split("]")
         start, end = span.split("-")
         names.append(name)
         if (not start or int(start) <= this_year) and (not end or int(end) >= first):
-            return name, []
-    return (names[-1] if names else None), [REGION_ANACHRONISTIC]
+            return name, ()
+    return (names[-1] if names else None), (REGION_ANACHRONISTIC,)
 
 
 def check_character(first17: str) -> str:
