@@ -67,8 +67,10 @@ def parse(raw: str, *, today: dt.date | None = None) -> IdNumberInfo:
     if number[-1] != ric.calc_check_digit(number):
         raise DomainError(CHECK, "id_number")
     try:
-        birth = ric.get_birth_date(number)
-    except Exception as exc:  # stdnum raises InvalidComponent for 19990231
+        # stdnum's get_birth_date does the same after cleaning the number again character by character,
+        # which was half of the time of reading a million-line payment roster.
+        birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError as exc:  # 19990231, month 13
         raise DomainError(DATE_INVALID, "id_number") from exc
     today = today or dt.date.today()
     if birth > today:

@@ -107,10 +107,10 @@ class EntitlementImport:
         return dict(self.__dict__)
 
 
-def _check_line(line: int, f: dict[str, str], items: dict[str, Any]) -> RosterLine:
+def _check_line(line: int, f: dict[str, str], items: dict[str, Any], today: dt.date) -> RosterLine:
     out = RosterLine(line, f["id_number"].replace(" ", "").upper(), f["name"], f["item"], f["period"], 0)
     try:
-        out.id_number = idn.parse(f["id_number"]).number
+        out.id_number = idn.parse(f["id_number"], today=today).number
     except DomainError as e:
         out.problems.append(RowError(line, e.code, "id_number", {k: v for k, v in e.data.items() if k != "value"}))
     if not f["name"] or len(f["name"]) > 100:
@@ -135,11 +135,12 @@ def read_roster(raw: bytes, *, encoding: str = "utf-8") -> list[RosterLine]:
                            missing=[c for c in COLUMNS if c not in header],
                            extra=[c for c in header if c not in COLUMNS])
     items = catalogue()
+    today = dt.date.today()
     length_errors: list[RowError] = []
     lines: list[RosterLine] = []
     first: dict[tuple[str, str, str], int] = {}
     for line, fields in data_rows(reader, header, length_errors, row_length_code=codes.ENTITLEMENT_ROW_LENGTH):
-        parsed = _check_line(line, fields, items)
+        parsed = _check_line(line, fields, items, today)
         if not parsed.problems:
             key = (parsed.id_number, parsed.item, parsed.period)
             if key in first:
