@@ -31,7 +31,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Column, Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -44,6 +44,7 @@ from ..checks.rules import DatasetRow, RuleSet, row_evidence
 from ..schema import cards, dataset_rows, entitlements, payment_findings, payment_rule_stats, residents
 from .bulk import insert_tuples, plain_batches
 from .masking import mask_tail
+from .roster_line import RosterLine
 
 # States of another line that make a new line for the same person, item and period a second payment.
 OWED_STATES = (EntitlementState.READY, EntitlementState.IN_BATCH, EntitlementState.PAID_OUT,
@@ -51,17 +52,6 @@ OWED_STATES = (EntitlementState.READY, EntitlementState.IN_BATCH, EntitlementSta
 FINDING_OPEN = "open"
 _SCAN_FACTOR = 8   # read a table whole when it has at most this many rows per roster ID number
 _IN_CHUNK = 500    # ID numbers per query otherwise
-
-
-class RosterEntry(Protocol):
-    """A roster line that passed its data checks (``entitlements.RosterLine``)."""
-
-    line: int
-    id_number: str
-    name: str
-    item: str
-    period: str
-    amount_fen: int
 
 
 # A finding as check_roster collects it, keyed by the line of the file (the line has no id yet): a tuple
@@ -173,9 +163,9 @@ def _owed_elsewhere(conn: Connection, numbers: set[str], items: Iterable[str], p
 _FIELDS = attrgetter("line", "id_number", "name", "item", "period", "amount_fen")
 
 
-def check_roster(conn: Connection, lines: Sequence[RosterEntry], *, rules: RuleSet, today: str,
+def check_roster(conn: Connection, lines: Sequence[RosterLine], *, rules: RuleSet, today: str,
                  standards: dict[str, dict[str, Any]]) -> RosterCheck:
-    """Check the roster's good lines (reads only, inside the caller's transaction)."""
+    """Check the roster's good lines, those without problems (reads only, inside the caller's transaction)."""
     rows = list(map(_FIELDS, lines))   # plain tuples: a million attribute look-ups per field were a tenth
     numbers_by_item: dict[str, set[str]] = defaultdict(set)
     for _line, number, _name, item, _period, _amount in rows:
@@ -296,5 +286,5 @@ def rule_counts(conn: Connection) -> list[dict[str, Any]]:
             for r in conn.execute(select(t).order_by(t.c.department, t.c.rule_id))]
 
 
-__all__ = ["OWED_STATES", "CheckSummary", "RosterCheck", "RosterEntry", "add_counts", "check_roster", "record_check",
+__all__ = ["OWED_STATES", "CheckSummary", "RosterCheck", "add_counts", "check_roster", "record_check",
            "rule_counts"]

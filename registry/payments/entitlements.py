@@ -46,6 +46,7 @@ from ..schema import entitlement_imports, entitlements, payment_findings
 from .bulk import insert_tuples, plain_rows
 from .checks import FINDING_OPEN, OWED_STATES, RosterCheck, check_roster, record_check
 from .money import yuan_to_fen
+from .roster_line import RosterLine
 
 COLUMNS = ("id_number", "name", "item", "period", "amount")
 ENTITLEMENTS_IMPORTED = "entitlements.imported"   # audit actions
@@ -75,17 +76,6 @@ def standards() -> dict[str, dict[str, Any]]:
 @functools.cache
 def _default_rules() -> RuleSet:
     return RuleSet.load()
-
-
-@dataclass
-class RosterLine:
-    line: int
-    id_number: str
-    name: str
-    item: str
-    period: str
-    amount_fen: int
-    problems: list[RowError] = field(default_factory=list)
 
 
 @dataclass
