@@ -59,7 +59,6 @@ DEPARTMENT_MAX = 64
 FINDING_RESOLVED = "resolved"
 
 _PERIOD = re.compile(r"^(19|20)\d\d(0[1-9]|1[0-2])$")
-_CHUNK = 5000
 
 
 @functools.cache
@@ -221,8 +220,8 @@ def import_entitlement_bytes(engine: Engine, raw: bytes, file_name: str, departm
         ).returning(entitlement_imports.c.id)).scalar_one()
         good = [ln for ln in lines if not ln.problems]
         check = check_roster(conn, good, rules=rules or _default_rules(), today=today, standards=standards())
-        summary = record_check(conn, department, check, store_lines(conn, import_id, department, lines, check, now),
-                               now)
+        entitlement_ids = store_lines(conn, import_id, department, lines, check, now)
+        summary = record_check(conn, department, check, entitlement_ids, now)
         result.import_id = import_id
         result.intercepted = summary.intercepted
         result.ready = summary.checked - summary.intercepted
