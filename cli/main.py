@@ -72,7 +72,7 @@ def read_password(prompt_name: str = "password") -> str:
     return password
 
 
-def _wording(code: str, data: dict[str, Any], fallback: str = "") -> str:
+def wording(code: str, data: dict[str, Any], fallback: str = "") -> str:
     """The code's Chinese wording (desktop/errors.py, the one table), else the error's own message."""
     try:
         from desktop.errors import message_for, template_for
@@ -85,7 +85,7 @@ def readable_error(e: DomainError) -> str:
     """``error: CODE: wording`` and, for a refused file, one line per bad row: its line, field, code and
     wording (the JSON shape is for ``--json``)."""
     data = dict(getattr(e, "data", None) or {})
-    text = _wording(e.code, data, str(getattr(e, "message", "") or ""))
+    text = wording(e.code, data, str(getattr(e, "message", "") or ""))
     suggested = str(data.get("suggested_encoding") or "")
     if suggested:
         text += f"（文件看来是 {suggested.upper()} 编码：请加 --encoding {suggested}）"
@@ -93,10 +93,10 @@ def readable_error(e: DomainError) -> str:
     problems = list(getattr(e, "rows", None) or [])
     for row in problems:
         where = f"line {row.line}" + (f", {row.field}" if row.field else "")
-        out.append(f"  {where}: {row.code}: {_wording(row.code, dict(row.data or {}), '')}".rstrip(": "))
+        out.append(f"  {where}: {row.code}: {wording(row.code, dict(row.data or {}), '')}".rstrip(": "))
     for sub in getattr(e, "errors", None) or []:   # ValidationErrors: one line per field
         if sub is not e:
-            out.append(f"  {sub.field or '-'}: {sub.code}: {_wording(sub.code, dict(sub.data or {}), '')}"
+            out.append(f"  {sub.field or '-'}: {sub.code}: {wording(sub.code, dict(sub.data or {}), '')}"
                        .rstrip(": "))
     return "\n".join(out) + "\n"
 

@@ -7,7 +7,8 @@ import argparse
 import sys
 from typing import Any
 
-from .main import print_json, read_password
+from .main import print_json, read_password, wording
+from .payment_words import named
 from .registry_cmds import DB_HELP, _api_errors, _engine, _staff
 
 
@@ -131,7 +132,8 @@ def cmd_import_results(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{out['lines']} line(s): {out['credited']} credited, {out['bounced']} bounced, "
                          f"{out['errors']} error(s)\n")
         for x in out["error_lines"]:
-            sys.stdout.write(f"  line {x['line']} {x['reference']}: {x['code']}\n")
+            sys.stdout.write(f"  line {x['line']} {x['reference']}: "
+                             f"{named(wording(x['code'], dict(x.get('data') or {})), x['code'])}\n")
     return 0
 
 

@@ -367,6 +367,18 @@ def test_the_demo_rosters_are_intercepted_for_real_reasons(registry_db_url):
         engine.dispose()
 
 
+def test_the_command_line_names_a_refused_line_in_chinese_with_its_code(env, registry_db_url):
+    """import-entitlements without --json prints a refused line's field, its Chinese wording and its code in
+    brackets, so the clerk reads what to fix and support can still grep the code."""
+    engine, _clock, tmp = env
+    path = roster(tmp, "r.csv", (OK, NAMES[OK], "dibao", "202612", "520"),
+                  (CAR, NAMES[CAR], "tekun", "2026-12", "900"))
+    r = yikatong("registry", "import-entitlements", str(path), "--department", "民政局", "--db", registry_db_url)
+    assert r.returncode == 0, r.stderr
+    refused = [ln for ln in r.stdout.splitlines() if "refused " in ln and ln.startswith("  line ")]
+    assert refused == [f"  line 3, period: refused 发放期次应为6位年月，例如 202612 [{codes.ENTITLEMENT_PERIOD}]"], r.stdout
+
+
 def test_the_command_line_names_findings_and_rules_in_chinese_and_json_keeps_the_codes(registry_db_url):
     """import-entitlements without --json names each interception in Chinese with its code in brackets (a
     dataset rule by its name in the rules file) and counts per rule by name; --json of the same roster

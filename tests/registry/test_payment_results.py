@@ -209,6 +209,10 @@ def test_the_commands_import_results_twice_and_reverse(env, registry_db_url, tmp
     assert r.returncode == 0 and r.stdout.startswith("payments.results_already_imported"), r.stdout + r.stderr
     r = run("import-results", str(path), "--as", "checker")   # same bytes: the hash decides, not the encoding
     assert r.returncode == 0 and "payments.results_already_imported" in r.stdout
+    unknown = results_file(tmp_path / "unknown.csv", [("NO-SUCH-REF", "成功", "")])
+    r = run("import-results", str(unknown), "--as", "checker")   # an error row, named in Chinese with its code
+    assert r.returncode == 0 and ("  line 2 NO-SUCH-REF: 回盘中的业务参考号在登记中心找不到 [result.reference_unknown]"
+                                  in r.stdout.splitlines()), r.stdout + r.stderr
     r = run("import-results", str(tmp_path / "missing.csv"), "--as", "checker")
     assert r.returncode == 1 and r.stderr.startswith("error: payments.file_unreadable"), r.stderr
     r = run("reverse", ref, "--reason", "银行冲正", "--as", "checker", "--json")
