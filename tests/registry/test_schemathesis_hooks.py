@@ -57,3 +57,25 @@ def test_other_mutations_keep_the_failure():
     assert not sent_request_was_valid([_mutation(), _mutation(operator=OperatorKind.CHANGE_TYPE, keywords=("type",))],
                                       _sent(), TOKEN)
     assert not sent_request_was_valid([], _sent(), TOKEN)
+
+
+def test_the_hook_drops_only_the_false_alarm(monkeypatch):
+    """filter_failure, called as schemathesis calls it, drops the CI case and keeps a real missing header and
+    any other kind of failure."""
+    from types import SimpleNamespace
+
+    from schemathesis.core.failures import AcceptedNegativeData, ServerError
+
+    from tests.registry.schemathesis_hooks import TOKEN_VARIABLE, filter_failure
+
+    monkeypatch.setenv(TOKEN_VARIABLE, TOKEN)
+    case = SimpleNamespace(meta=SimpleNamespace(phase=SimpleNamespace(data=SimpleNamespace(mutations=(_mutation(),)))))
+    accepted = AcceptedNegativeData(operation="GET /api/payments/dashboard", message="Invalid data should have "
+                                    "been rejected", status_code=200, expected_statuses=["400"])
+
+    def sent(headers):
+        return SimpleNamespace(request=SimpleNamespace(headers=headers))
+
+    assert filter_failure(None, accepted, case, sent(_sent())) is False
+    assert filter_failure(None, accepted, case, sent(_sent(Authorization=None))) is True
+    assert filter_failure(None, ServerError(operation="GET /x", status_code=500), case, sent(_sent())) is True
