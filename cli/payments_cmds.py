@@ -83,9 +83,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.json:
         print_json(built.to_dict())
     else:
-        sys.stdout.write(f"{built.id}\n")
+        from registry.payments.money import fen_to_yuan
+
+        sys.stdout.write(f"{built.id}\n")   # alone on stdout: scripts take the batch id from it
         left = built.to_dict()["skipped_by_code"]
-        sys.stderr.write(f"{built.lines} line(s), {built.total_fen} fen; left out: {left or 'none'}\n")
+        sys.stderr.write(f"{built.lines} line(s), {fen_to_yuan(built.total_fen)} 元 ({built.total_fen} fen); "
+                         f"left out:{' none' if not left else ''}\n")
+        for code, count in sorted(left.items()):
+            sys.stderr.write(f"  {count} line(s): {named(wording(code, {}), code)}\n")
     return 0
 
 

@@ -12,7 +12,8 @@ import csv
 import sys
 from typing import Any
 
-from .main import EXIT_USAGE, CliError, print_json
+from .main import EXIT_USAGE, CliError, print_json, wording
+from .payment_words import named
 from .registry_cmds import DB_HELP, _engine
 
 
@@ -103,9 +104,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json(out)
     else:
         t = out["totals"]
+        receipts = ", ".join(f"{name} {n}" for name, n in sorted(out["receipts"].items())) or "none"
         sys.stdout.write(f"to send {t['sms_to_send']}, sent {t['sms_sent']}, gave up {t['sms_gave_up']}; "
-                         f"reasons {out['gave_up_reasons']}; receipts {out['receipts']}; "
-                         f"next due {out['next_due'] or '-'}\n")
+                         f"receipts: {receipts}; next due {out['next_due'] or '-'}\n")
+        for code, n in sorted(out["gave_up_reasons"].items(), key=lambda kv: str(kv[0])):
+            reason = named(wording(code, {}), code) if code else "-"
+            sys.stdout.write(f"  gave up {n}: {reason}\n")
     return 0
 
 

@@ -272,9 +272,12 @@ def test_two_batch_commands_at_once_never_put_one_entitlement_in_two_batches(env
 
 
 def test_the_commands_build_approve_export_and_report(env, registry_db_url, tmp_path):
-    """Through the real CLI: batch prints the id, the creator's approval is one line with its code, the second
+    """Through the real CLI: batch prints the id alone on stdout and, on stderr, the total in 元 and each
+    left-out reason in Chinese with its code; the creator's approval is one line with its code, the second
     person's passes, export writes the same bytes twice, status --json balances."""
-    people = ready_people(env.engine, 3)
+    *people, lost = ready_people(env.engine, 4)
+    with env.engine.begin() as conn:
+        conn.execute(update(s.cards).where(s.cards.c.id == lost.card_id).values(status="lost"))
 
     def run(*args: str, password: str | None = PASSWORD):
         return yikatong("registry", "payments", *args, "--db", registry_db_url,
@@ -284,6 +287,10 @@ def test_the_commands_build_approve_export_and_report(env, registry_db_url, tmp_
     assert r.returncode == 0, r.stderr
     batch_id = r.stdout.strip()
     assert re.fullmatch(r"[0-9a-f-]{36}", batch_id)
+    total = sum(p.amount_fen for p in people)
+    assert r.stderr.splitlines() == [
+        f"3 line(s), {total // 100}.{total % 100:02d} 元 ({total} fen); left out:",
+        "  1 line(s): 此人没有已激活的社保卡，本次不发放（名单行保留待发放） [payments.card_not_active]"], r.stderr
     r = run("batch", "--item", ITEM, "--period", PERIOD, "--as", "maker", "--json")
     assert r.returncode == 1 and r.stderr.startswith("error: payments.nothing_to_batch"), r.stderr
     r = run("approve", batch_id, "--as", "maker")
@@ -296,6 +303,5 @@ def test_the_commands_build_approve_export_and_report(env, registry_db_url, tmp_
         assert r.returncode == 0, r.stderr
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     out = json.loads(run("status", batch_id, "--json", password=None).stdout)
-    total = sum(p.amount_fen for p in people)
     assert (out["issued"], out["pending"], out["balanced"]) == ({"count": 3, "fen": total},
                                                                 {"count": 3, "fen": total}, True)

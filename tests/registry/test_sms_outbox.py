@@ -399,6 +399,26 @@ def test_command_line_send_pending_status_receipt_and_cadre_phone(registry_db_ur
     assert r.returncode == 1 and r.stderr.startswith("error: sms.not_configured"), r.stderr
 
 
+def test_command_line_status_names_why_messages_were_given_up(registry_db_url):
+    """sms status without --json prints each given-up reason in Chinese with its code and count."""
+    engine = open_database(registry_db_url)
+    seed(engine, lambda s: [s.line(QI), s.line(person(8, roster_phone=""))])
+    engine.dispose()
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "cli.main", "registry", "sms", *args, "--db", registry_db_url],
+                              cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                              capture_output=True, text=True, timeout=120)
+
+    r = cli("send-pending", "--gateway", "recording")
+    assert r.returncode == 0, r.stderr
+    r = cli("status")
+    assert r.returncode == 0, r.stderr
+    first, *reasons = r.stdout.splitlines()
+    assert first.startswith("to send 0, sent 1, gave up 1; receipts: none 1;"), r.stdout
+    assert reasons == ["  gave up 1: 没有可用的手机号（花名册和登记记录中都没有），短信未发送 [sms.no_phone]"], r.stdout
+
+
 def test_a_template_file_missing_a_variable_is_refused(tmp_path):
     """A template whose text uses a variable its params do not list is sms.templates_invalid."""
     bad = tmp_path / "t.json"
