@@ -570,14 +570,17 @@ def _limits(path: str | None):  # noqa: ANN202 - registry.warnings.WarningLimits
 
 
 def _api_errors(fn):  # noqa: ANN001, ANN202
-    """Run ``fn``; an ``ApiError`` from the review services becomes the CLI's one-line error."""
+    """Run ``fn``; an ``ApiError`` from the review services becomes the CLI's one-line error, in the code's
+    Chinese wording where desktop/errors.py has one (as a ``DomainError`` is printed), else its own message."""
     from registry.errors import ApiError
     from registry.reports import ReportError
+
+    from .main import wording
 
     try:
         return fn()
     except ApiError as e:
-        raise CliError(e.code, e.message, **e.data) from None
+        raise CliError(e.code, wording(e.code, dict(e.data), e.message), **e.data) from None
     except ReportError as e:
         raise CliError(e.code, e.message) from None
 
