@@ -227,15 +227,25 @@ def _route(conn: Connection, routed: list[tuple[Any, CheckRecord, int, list[str]
 
 
 def _recheck_related(conn: Connection, ctx: CheckContext, ids: list[str], checks: list[Check], stamp: str,
-                     actor: str, summary: dict[str, Any], opened: list[dict[str, Any]]) -> int:
-    """Check already-checked records that a new record pointed at, with the pair checks only."""
+                     actor: str, summary: dict[str, Any], opened: list[dict[str, Any]], *,
+                     wait: bool = False) -> tuple[int, list[str]]:
+    """Check already-checked records that a new record pointed at, with the pair checks only. Returns how
+    many were checked and the ids left out (not yet checked at their version, or, on PostgreSQL, locked
+    by another check run); ``wait`` waits for such a lock instead of skipping the row."""
     q = select(records).where(records.c.record_id.in_(ids), records.c.state.in_(RELATED_STATES),
                               records.c.deleted.is_(False), records.c.checked_version == records.c.version)
     if conn.dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
+        if wait:
+            # Lock by id first: FOR UPDATE only waits for rows that match its WHERE in its own snapshot, and
+            # a record another run is checking does not match yet. The select below is a new statement,
+            # so it reads what that run committed.
+            conn.execute(select(records.c.record_id).where(records.c.record_id.in_(ids))
+                         .order_by(records.c.record_id).with_for_update())
+        q = q.with_for_update(skip_locked=not wait)
     rows = conn.execute(q.order_by(records.c.record_id)).all()
+    left_out = sorted(set(ids) - {r.record_id for r in rows})
     if not rows or not checks:
-        return 0
+        return 0, left_out
     recs = [_check_record(r) for r in rows]
     found: dict[str, list[Finding]] = {}
     for check in checks:
@@ -246,7 +256,24 @@ def _recheck_related(conn: Connection, ctx: CheckContext, ids: list[str], checks
               for row, rec in zip(rows, recs, strict=True) if new[rec.record_id]]
     _route(conn, routed, stamp, actor)
     summary["findings_opened"] += sum(new.values())
-    return len(rows)
+    return len(rows), left_out
+
+
+def _recheck_left_out(engine: Engine, ids: list[str], checks: list[Check], config: CheckConfig, rules: Any,
+                      face_index: Any, today: dt.date, stamp: str, actor: str, summary: dict[str, Any]) -> None:
+    """The related records a batch could not re-check, each in a transaction of its own that waits for
+    its lock. A record another run was checking at that moment may not have seen the new record (it
+    came in after that run read), so without this the pair would show on one side only. One record per
+    transaction, after the batch committed: a run waiting here holds no other lock, so two runs cannot
+    deadlock. A record still unchecked at its version is left to its own check, which will see the pair."""
+    for record_id in ids:
+        with engine.begin() as conn:
+            ctx = CheckContext(conn=conn, config=config, today=today, face_index=face_index, rules=rules)
+            opened: list[dict[str, Any]] = []
+            done, _ = _recheck_related(conn, ctx, [record_id], checks, stamp, actor, summary, opened, wait=True)
+            if done:
+                summary["related_rechecked"] = summary.get("related_rechecked", 0) + done
+                _add_counts(conn, [], opened, stamp)
 
 
 def run_checks(engine: Engine, *, config: CheckConfig, rules: Any, face_index: Any, now: dt.datetime,
@@ -266,6 +293,7 @@ def run_checks(engine: Engine, *, config: CheckConfig, rules: Any, face_index: A
                ReviewState.APPROVED: 0,
                "findings_opened": 0, "cancelled": False}
     after = ""
+    deferred: set[str] = set()   # related records a batch skipped: re-checked once the batches are done
     today = now.astimezone(dt.timezone(dt.timedelta(hours=8))).date()  # Beijing date for "active on"
     try:
         while True:
@@ -304,11 +332,15 @@ def run_checks(engine: Engine, *, config: CheckConfig, rules: Any, face_index: A
                 related = sorted({f.subject for fs in found.values() for f in fs if f.kind in PAIR_KINDS}
                                  - {r.record_id for r in recs})
                 if related:
-                    summary["related_rechecked"] = summary.get("related_rechecked", 0) + _recheck_related(
-                        conn, ctx, related, pair_checks(checks), stamp, actor, summary, opened)
+                    done, left_out = _recheck_related(conn, ctx, related, pair_checks(checks), stamp, actor,
+                                                      summary, opened)
+                    summary["related_rechecked"] = summary.get("related_rechecked", 0) + done
+                    deferred.update(left_out)
                 _add_counts(conn, counts, opened, stamp)
             if progress:
                 progress(dict(summary))
+        _recheck_left_out(engine, sorted(deferred), pair_checks(checks), config, rules, face_index, today,
+                          iso(now), actor, summary)
     except Cancelled:
         summary["cancelled"] = True
     with engine.begin() as conn:

@@ -4,11 +4,13 @@ cancellation, counts and the audit chain."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 from checkkit import store_record, store_rows
 from regkit import VILLAGE_B, import_test_roster, payload, resident
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from registry import audit
 from registry.checks import CheckConfig
@@ -66,6 +68,43 @@ def test_a_second_run_checks_nothing_and_a_recheck_adds_no_duplicate_findings(en
         stats = conn.execute(select(rule_stats).where(rule_stats.c.rule_id == "same_id")).one()
     assert stats.compared == 4  # comparisons run are counted per run: 2 + 2 …
     assert stats.flagged == 2   # … a record's finding once, however often it is found again
+
+
+def test_a_pair_found_while_another_run_holds_the_older_record_shows_on_both_sides(engine):
+    """PostgreSQL, two check runs at once (the server's worker and run-checks): when the new record's run
+    finds its same-ID twin locked by a run that read before the new record came in, it re-checks the twin
+    once that lock is gone, so both records carry the pair (CI once saw it on one side only)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: SQLite has one writer at a time, so no check run overlaps another")
+    older = store_record(engine, payload(1))
+    other_run = engine.connect()
+    held = other_run.begin()
+    # The other run has locked the older record and read the registry before the twin arrived.
+    other_run.execute(select(records.c.record_id).where(records.c.record_id == older.record_id).with_for_update())
+    twin = store_record(engine, payload(1, VILLAGE_B))
+    summaries: list[dict] = []
+    worker = threading.Thread(target=lambda: summaries.append(_run(engine)))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while True:   # this run's batch (the twin) is committed; the older record was skipped as locked
+        with engine.connect() as conn:
+            if conn.execute(select(records.c.checked_version).where(
+                    records.c.record_id == twin.record_id)).scalar_one() == 1:
+                break
+        assert time.monotonic() < deadline and worker.is_alive(), "the twin was never checked"
+        time.sleep(0.05)
+    # The other run finishes the older record as it saw it: checked, nothing found.
+    other_run.execute(update(records).where(records.c.record_id == older.record_id)
+                      .values(checked_version=1, state="cleared"))
+    held.commit()
+    other_run.close()
+    worker.join(60)
+    assert not worker.is_alive() and summaries
+    with engine.connect() as conn:
+        pairs = set(conn.execute(select(findings.c.record_id, findings.c.subject)
+                                 .where(findings.c.kind == "same_id")).all())
+    assert pairs == {(twin.record_id, older.record_id), (older.record_id, twin.record_id)}
+    assert _states(engine)[older.record_id] == "needs_review"
 
 
 def test_cancel_between_batches_leaves_the_rest_received_and_whole(engine):
