@@ -104,7 +104,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json(out)
     else:
         t = out["totals"]
-        receipts = ", ".join(f"{name} {n}" for name, n in sorted(out["receipts"].items())) or "none"
+        receipts = ", ".join(f"{name} {n}" for name, n in sorted(out["receipts"].items())) or "-"
         sys.stdout.write(f"to send {t['sms_to_send']}, sent {t['sms_sent']}, gave up {t['sms_gave_up']}; "
                          f"receipts: {receipts}; next due {out['next_due'] or '-'}\n")
         for code, n in sorted(out["gave_up_reasons"].items(), key=lambda kv: str(kv[0])):
