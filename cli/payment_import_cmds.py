@@ -11,8 +11,8 @@ import argparse
 import sys
 from typing import Any
 
-from .main import print_json, read_password, wording
-from .payment_words import named
+from .main import print_json, read_password
+from .payment_words import worded
 
 DB_HELP = "database URL: sqlite:///PATH or postgresql://USER:PW@HOST/DB " \
           "(default: $REGISTRY_DATABASE_URL, else the embedded SQLite file in your data folder)"
@@ -106,8 +106,7 @@ def cmd_import_entitlements(args: argparse.Namespace) -> int:
     sys.stdout.write(f"{result.rows} line(s) from {result.file} for {result.department}: {result.ready} ready, "
                      f"{result.intercepted} intercepted, {result.refused} refused\n")
     for r in result.refused_lines:
-        sys.stdout.write(f"  line {r['line']}, {r['field'] or '-'}: refused "
-                         f"{named(wording(r['code'], dict(r.get('data') or {})), r['code'])}\n")
+        sys.stdout.write(f"  line {r['line']}, {r['field'] or '-'}: refused {worded(r['code'], r.get('data'))}\n")
     _print_interceptions(engine, result.intercepted_lines, result.checks)
     return 0
 

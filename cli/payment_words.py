@@ -20,6 +20,13 @@ def named(name: str, code: str) -> str:
     return f"{name} [{code}]" if name and name != code else code
 
 
+def worded(code: str, data: dict[str, Any] | None = None) -> str:
+    """An error code as ``its Chinese wording [code]`` (the wording from desktop/errors.py, the one table)."""
+    from .main import wording
+
+    return named(wording(code, dict(data or {})), code)
+
+
 def state_name(value: str, enum: type[StrEnum]) -> str:
     return named(label(value, enum), value)
 

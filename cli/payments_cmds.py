@@ -7,8 +7,8 @@ import argparse
 import sys
 from typing import Any
 
-from .main import print_json, read_password, wording
-from .payment_words import named
+from .main import print_json, read_password
+from .payment_words import worded
 from .registry_cmds import DB_HELP, _api_errors, _engine, _staff
 
 
@@ -90,7 +90,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         sys.stderr.write(f"{built.lines} line(s), {fen_to_yuan(built.total_fen)} 元 ({built.total_fen} fen); "
                          f"left out:{' none' if not left else ''}\n")
         for code, count in sorted(left.items()):
-            sys.stderr.write(f"  {count} line(s): {named(wording(code, {}), code)}\n")
+            sys.stderr.write(f"  {count} line(s): {worded(code)}\n")
     return 0
 
 
@@ -137,8 +137,7 @@ def cmd_import_results(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{out['lines']} line(s): {out['credited']} credited, {out['bounced']} bounced, "
                          f"{out['errors']} error(s)\n")
         for x in out["error_lines"]:
-            sys.stdout.write(f"  line {x['line']} {x['reference']}: "
-                             f"{named(wording(x['code'], dict(x.get('data') or {})), x['code'])}\n")
+            sys.stdout.write(f"  line {x['line']} {x['reference']}: {worded(x['code'], x.get('data'))}\n")
     return 0
 
 

@@ -12,8 +12,8 @@ import csv
 import sys
 from typing import Any
 
-from .main import EXIT_USAGE, CliError, print_json, wording
-from .payment_words import named
+from .main import EXIT_USAGE, CliError, print_json
+from .payment_words import worded
 from .registry_cmds import DB_HELP, _engine
 
 
@@ -108,8 +108,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         sys.stdout.write(f"to send {t['sms_to_send']}, sent {t['sms_sent']}, gave up {t['sms_gave_up']}; "
                          f"receipts: {receipts}; next due {out['next_due'] or '-'}\n")
         for code, n in sorted(out["gave_up_reasons"].items(), key=lambda kv: str(kv[0])):
-            reason = named(wording(code, {}), code) if code else "-"
-            sys.stdout.write(f"  gave up {n}: {reason}\n")
+            sys.stdout.write(f"  gave up {n}: {worded(code) if code else '-'}\n")
     return 0
 
 
