@@ -228,10 +228,10 @@ def _route(conn: Connection, routed: list[tuple[Any, CheckRecord, int, list[str]
 
 def _recheck_related(conn: Connection, ctx: CheckContext, ids: list[str], checks: list[Check], stamp: str,
                      actor: str, summary: dict[str, Any], opened: list[dict[str, Any]], *,
-                     wait: bool = False) -> tuple[int, list[str]]:
-    """Check already-checked records that a new record pointed at, with the pair checks only. Returns how
-    many were checked and the ids left out (not yet checked at their version, or, on PostgreSQL, locked
-    by another check run); ``wait`` waits for such a lock instead of skipping the row."""
+                     wait: bool = False) -> list[str]:
+    """Check already-checked records that a new record pointed at, with the pair checks only (counted in
+    ``summary["related_rechecked"]``). Returns the ids left out (not yet checked at their version, or, on
+    PostgreSQL, locked by another check run); ``wait`` waits for such a lock instead of skipping the row."""
     q = select(records).where(records.c.record_id.in_(ids), records.c.state.in_(RELATED_STATES),
                               records.c.deleted.is_(False), records.c.checked_version == records.c.version)
     if conn.dialect.name == "postgresql":
@@ -245,7 +245,7 @@ def _recheck_related(conn: Connection, ctx: CheckContext, ids: list[str], checks
     rows = conn.execute(q.order_by(records.c.record_id)).all()
     left_out = sorted(set(ids) - {r.record_id for r in rows})
     if not rows or not checks:
-        return 0, left_out
+        return left_out
     recs = [_check_record(r) for r in rows]
     found: dict[str, list[Finding]] = {}
     for check in checks:
@@ -256,7 +256,8 @@ def _recheck_related(conn: Connection, ctx: CheckContext, ids: list[str], checks
               for row, rec in zip(rows, recs, strict=True) if new[rec.record_id]]
     _route(conn, routed, stamp, actor)
     summary["findings_opened"] += sum(new.values())
-    return len(rows), left_out
+    summary["related_rechecked"] = summary.get("related_rechecked", 0) + len(rows)
+    return left_out
 
 
 def _recheck_left_out(engine: Engine, ids: list[str], checks: list[Check], config: CheckConfig, rules: Any,
@@ -270,10 +271,8 @@ def _recheck_left_out(engine: Engine, ids: list[str], checks: list[Check], confi
         with engine.begin() as conn:
             ctx = CheckContext(conn=conn, config=config, today=today, face_index=face_index, rules=rules)
             opened: list[dict[str, Any]] = []
-            done, _ = _recheck_related(conn, ctx, [record_id], checks, stamp, actor, summary, opened, wait=True)
-            if done:
-                summary["related_rechecked"] = summary.get("related_rechecked", 0) + done
-                _add_counts(conn, [], opened, stamp)
+            _recheck_related(conn, ctx, [record_id], checks, stamp, actor, summary, opened, wait=True)
+            _add_counts(conn, [], opened, stamp)
 
 
 def run_checks(engine: Engine, *, config: CheckConfig, rules: Any, face_index: Any, now: dt.datetime,
@@ -332,17 +331,16 @@ def run_checks(engine: Engine, *, config: CheckConfig, rules: Any, face_index: A
                 related = sorted({f.subject for fs in found.values() for f in fs if f.kind in PAIR_KINDS}
                                  - {r.record_id for r in recs})
                 if related:
-                    done, left_out = _recheck_related(conn, ctx, related, pair_checks(checks), stamp, actor,
-                                                      summary, opened)
-                    summary["related_rechecked"] = summary.get("related_rechecked", 0) + done
-                    deferred.update(left_out)
+                    deferred.update(_recheck_related(conn, ctx, related, pair_checks(checks), stamp, actor,
+                                                     summary, opened))
                 _add_counts(conn, counts, opened, stamp)
             if progress:
                 progress(dict(summary))
-        _recheck_left_out(engine, sorted(deferred), pair_checks(checks), config, rules, face_index, today,
-                          iso(now), actor, summary)
     except Cancelled:
         summary["cancelled"] = True
+    # Also after a cancel: these belong to batches already committed.
+    _recheck_left_out(engine, sorted(deferred), pair_checks(checks), config, rules, face_index, today,
+                      iso(now), actor, summary)
     with engine.begin() as conn:
         conn.execute(update(check_runs).where(check_runs.c.id == run_id).values(
             finished_at=iso(dt.datetime.now(dt.UTC)), records_checked=summary["checked"],

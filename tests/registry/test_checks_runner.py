@@ -70,10 +70,12 @@ def test_a_second_run_checks_nothing_and_a_recheck_adds_no_duplicate_findings(en
     assert stats.flagged == 2   # … a record's finding once, however often it is found again
 
 
-def test_a_pair_found_while_another_run_holds_the_older_record_shows_on_both_sides(engine):
+@pytest.mark.parametrize("cancelled", [False, True], ids=["whole run", "cancelled after the batch"])
+def test_a_pair_found_while_another_run_holds_the_older_record_shows_on_both_sides(engine, cancelled):
     """PostgreSQL, two check runs at once (the server's worker and run-checks): when the new record's run
     finds its same-ID twin locked by a run that read before the new record came in, it re-checks the twin
-    once that lock is gone, so both records carry the pair (CI once saw it on one side only)."""
+    once that lock is gone, so both records carry the pair (CI once saw it on one side only); also when the
+    run is cancelled after that batch."""
     if engine.dialect.name != "postgresql":
         pytest.skip("row locks: SQLite has one writer at a time, so no check run overlaps another")
     older = store_record(engine, payload(1))
@@ -83,7 +85,9 @@ def test_a_pair_found_while_another_run_holds_the_older_record_shows_on_both_sid
     other_run.execute(select(records.c.record_id).where(records.c.record_id == older.record_id).with_for_update())
     twin = store_record(engine, payload(1, VILLAGE_B))
     summaries: list[dict] = []
-    worker = threading.Thread(target=lambda: summaries.append(_run(engine)))
+    batches: list[dict] = []
+    stop = (lambda: bool(batches)) if cancelled else None
+    worker = threading.Thread(target=lambda: summaries.append(_run(engine, cancel=stop, progress=batches.append)))
     worker.start()
     deadline = time.monotonic() + 60
     while True:   # this run's batch (the twin) is committed; the older record was skipped as locked
@@ -99,7 +103,7 @@ def test_a_pair_found_while_another_run_holds_the_older_record_shows_on_both_sid
     held.commit()
     other_run.close()
     worker.join(60)
-    assert not worker.is_alive() and summaries
+    assert not worker.is_alive() and summaries and summaries[0]["cancelled"] is cancelled
     with engine.connect() as conn:
         pairs = set(conn.execute(select(findings.c.record_id, findings.c.subject)
                                  .where(findings.c.kind == "same_id")).all())
